@@ -1,0 +1,371 @@
+//! The SRTP/SRTCP context: keyed transforms plus per-SSRC state.
+
+use std::collections::HashMap;
+
+use crate::cipher::Transform;
+use crate::header::{RtcpHeader, RtpHeader, RTCP_HEADER_LEN};
+use crate::replay::{estimate_index, ReplayWindow};
+use crate::{Error, PacketBuffer, ProtectionProfile, SessionKeys};
+
+/// Largest SRTCP index (31 bits, RFC 3711 §3.4).
+const MAX_SRTCP_INDEX: u32 = 0x7fff_ffff;
+/// The E flag in the SRTCP trailer word (RFC 3711 §3.4).
+const E_FLAG: u32 = 0x8000_0000;
+
+/// Settings of a [`Context`]; build with [`Config::default`] and the `with_*` methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Replay window size in packets for SRTP and SRTCP (RFC 3711 §3.3.2),
+    /// rounded up to a multiple of 64 and clamped to 64..=32768. Default 64.
+    pub replay_window: usize,
+    /// Most SSRCs the context keeps state for. Default 1024.
+    pub max_streams: usize,
+    /// Whether protected SRTCP is encrypted (E flag set, RFC 3711 §3.4) or only
+    /// authenticated. Default true. Received SRTCP is handled either way.
+    pub encrypt_rtcp: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            replay_window: 64,
+            max_streams: 1024,
+            encrypt_rtcp: true,
+        }
+    }
+}
+
+impl Config {
+    /// Sets the replay window size in packets.
+    pub fn with_replay_window(mut self, packets: usize) -> Self {
+        self.replay_window = packets;
+        self
+    }
+
+    /// Sets the largest number of SSRCs tracked.
+    pub fn with_max_streams(mut self, streams: usize) -> Self {
+        self.max_streams = streams;
+        self
+    }
+
+    /// Sets whether protected SRTCP packets are encrypted.
+    pub fn with_encrypt_rtcp(mut self, encrypt: bool) -> Self {
+        self.encrypt_rtcp = encrypt;
+        self
+    }
+}
+
+/// Per-SSRC cryptographic state (RFC 3711 §3.2.3).
+#[derive(Debug, Clone)]
+struct Stream {
+    /// Highest SRTP index protected (ROC in the upper 32 bits).
+    sent_highest: Option<u64>,
+    /// Highest SRTP index received and the SRTP replay list.
+    received: ReplayWindow,
+    /// The next SRTCP index to send.
+    next_srtcp_index: u32,
+    /// The SRTCP replay list.
+    received_rtcp: ReplayWindow,
+}
+
+impl Stream {
+    fn new(config: &Config) -> Self {
+        Self {
+            sent_highest: None,
+            received: ReplayWindow::new(config.replay_window),
+            next_srtcp_index: 0,
+            received_rtcp: ReplayWindow::new(config.replay_window),
+        }
+    }
+}
+
+/// An SRTP/SRTCP cryptographic context for one master key: it protects what a
+/// sender emits, or unprotects what a receiver gets, for any number of SSRCs.
+///
+/// Keys are derived and ciphers keyed once at construction. Per-SSRC state
+/// (rollover counter, replay windows, SRTCP index) is created on demand, up to
+/// [`Config::max_streams`]; for received packets only once a packet has
+/// authenticated, so forged packets cannot fill it. Protecting and unprotecting
+/// keep separate state, but a context normally serves one direction: DTLS-SRTP
+/// gives each direction its own master key (see [`crate::dtls_srtp_contexts`]).
+#[derive(Clone)]
+pub struct Context {
+    profile: ProtectionProfile,
+    rtp: Transform,
+    rtcp: Transform,
+    config: Config,
+    streams: HashMap<u32, Stream>,
+}
+
+impl core::fmt::Debug for Context {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Context")
+            .field("profile", &self.profile)
+            .field("config", &self.config)
+            .field("streams", &self.streams.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// A context for `profile` keyed with a master key and master salt
+    /// (session keys derived per RFC 3711 §4.3 with key derivation rate 0).
+    pub fn new(
+        profile: ProtectionProfile,
+        master_key: &[u8],
+        master_salt: &[u8],
+        config: Config,
+    ) -> Result<Self, Error> {
+        let srtp = SessionKeys::derive_srtp(profile, master_key, master_salt)?;
+        let srtcp = SessionKeys::derive_srtcp(profile, master_key, master_salt)?;
+        Self::from_session_keys(&srtp, &srtcp, config)
+    }
+
+    /// A context keyed directly with SRTP and SRTCP session keys of the same profile.
+    pub fn from_session_keys(
+        srtp: &SessionKeys,
+        srtcp: &SessionKeys,
+        config: Config,
+    ) -> Result<Self, Error> {
+        if srtp.profile() != srtcp.profile() {
+            return Err(Error::ProfileMismatch);
+        }
+        Ok(Self {
+            profile: srtp.profile(),
+            rtp: Transform::new(srtp)?,
+            rtcp: Transform::new(srtcp)?,
+            config,
+            streams: HashMap::new(),
+        })
+    }
+
+    /// The protection profile.
+    pub fn profile(&self) -> ProtectionProfile {
+        self.profile
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Number of SSRCs with state.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Drops the state of `ssrc` (after an RTCP BYE, say); returns whether it existed.
+    pub fn remove_stream(&mut self, ssrc: u32) -> bool {
+        self.streams.remove(&ssrc).is_some()
+    }
+
+    /// The highest 48-bit SRTP index (`ROC * 2^16 + SEQ`) received from `ssrc`.
+    pub fn received_index(&self, ssrc: u32) -> Option<u64> {
+        self.streams.get(&ssrc).and_then(|s| s.received.highest())
+    }
+
+    /// The highest 48-bit SRTP index protected for `ssrc`.
+    pub fn sent_index(&self, ssrc: u32) -> Option<u64> {
+        self.streams.get(&ssrc).and_then(|s| s.sent_highest)
+    }
+
+    /// The SRTCP index the next protected SRTCP packet of `ssrc` will carry.
+    pub fn next_srtcp_index(&self, ssrc: u32) -> u32 {
+        self.streams.get(&ssrc).map_or(0, |s| s.next_srtcp_index)
+    }
+
+    /// Sets the SRTCP index of the next protected SRTCP packet of `ssrc`
+    /// (31 bits; larger values are masked).
+    pub fn set_next_srtcp_index(&mut self, ssrc: u32, index: u32) -> Result<(), Error> {
+        self.stream_mut(ssrc)?.next_srtcp_index = index & MAX_SRTCP_INDEX;
+        Ok(())
+    }
+
+    fn stream_mut(&mut self, ssrc: u32) -> Result<&mut Stream, Error> {
+        stream_entry(&mut self.streams, &self.config, ssrc)
+    }
+
+    /// Protects the RTP packet `buf[..len]` in place: encrypts the payload and
+    /// appends the authentication tag. `buf` must have room for
+    /// [`ProtectionProfile::rtp_overhead`] more bytes. Returns the SRTP length.
+    pub fn protect_rtp_in_place(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
+        let tag_len = self.profile.rtp_auth_tag_len();
+        let needed = len.saturating_add(tag_len);
+        if buf.len() < needed {
+            return Err(Error::BufferTooSmall {
+                needed,
+                available: buf.len(),
+            });
+        }
+        let header = RtpHeader::parse(&buf[..len])?;
+        let stream = stream_entry(&mut self.streams, &self.config, header.ssrc)?;
+        let index = estimate_index(stream.sent_highest, header.sequence_number)?;
+        if stream.sent_highest.is_none_or(|h| index > h) {
+            stream.sent_highest = Some(index);
+        }
+        Ok(self
+            .rtp
+            .protect_rtp(buf, len, header.header_len, header.ssrc, index, tag_len))
+    }
+
+    /// Verifies, replay-checks and decrypts the SRTP packet `buf` in place
+    /// (RFC 3711 §3.3). Returns the length of the RTP packet now at the start
+    /// of `buf`. On error the packet is to be dropped.
+    pub fn unprotect_rtp_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let tag_len = self.profile.rtp_auth_tag_len();
+        let header = RtpHeader::parse(buf)?;
+        let needed = header.header_len + tag_len;
+        if buf.len() < needed {
+            return Err(Error::Truncated {
+                len: buf.len(),
+                needed,
+            });
+        }
+        let highest = match self.streams.get(&header.ssrc) {
+            Some(stream) => stream.received.highest(),
+            None if self.streams.len() >= self.config.max_streams => {
+                return Err(Error::TooManyStreams {
+                    max: self.config.max_streams,
+                })
+            }
+            None => None,
+        };
+        let index = estimate_index(highest, header.sequence_number)?;
+        if let Some(stream) = self.streams.get(&header.ssrc) {
+            stream.received.check(index)?;
+        }
+        let len = self
+            .rtp
+            .unprotect_rtp(buf, header.header_len, header.ssrc, index, tag_len)?;
+        stream_entry(&mut self.streams, &self.config, header.ssrc)?
+            .received
+            .accept(index);
+        Ok(len)
+    }
+
+    /// Protects the (compound) RTCP packet `buf[..len]` in place: encrypts all
+    /// but the first 8 bytes (unless [`Config::encrypt_rtcp`] is off) and
+    /// appends the E flag, SRTCP index and tag (RFC 3711 §3.4, RFC 7714 §9).
+    /// `buf` must have room for [`ProtectionProfile::rtcp_overhead`] more bytes.
+    /// Returns the SRTCP length.
+    pub fn protect_rtcp_in_place(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
+        let tag_len = self.profile.rtcp_auth_tag_len();
+        let needed = len.saturating_add(4 + tag_len);
+        if buf.len() < needed {
+            return Err(Error::BufferTooSmall {
+                needed,
+                available: buf.len(),
+            });
+        }
+        let header = RtcpHeader::parse(&buf[..len])?;
+        let stream = stream_entry(&mut self.streams, &self.config, header.ssrc)?;
+        let index = stream.next_srtcp_index;
+        if index > MAX_SRTCP_INDEX {
+            return Err(Error::IndexExhausted);
+        }
+        stream.next_srtcp_index = index + 1;
+        Ok(self.rtcp.protect_rtcp(
+            buf,
+            len,
+            header.ssrc,
+            index,
+            self.config.encrypt_rtcp,
+            tag_len,
+        ))
+    }
+
+    /// Verifies, replay-checks and (if the E flag is set) decrypts the SRTCP
+    /// packet `buf` in place. Returns the length of the RTCP packet now at the
+    /// start of `buf`.
+    pub fn unprotect_rtcp_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let tag_len = self.profile.rtcp_auth_tag_len();
+        let needed = RTCP_HEADER_LEN + 4 + tag_len;
+        if buf.len() < needed {
+            return Err(Error::Truncated {
+                len: buf.len(),
+                needed,
+            });
+        }
+        let header = RtcpHeader::parse(buf)?;
+        // AES-CM: ... || E+index || tag; AES-GCM: ... || tag || E+index.
+        let at = if self.profile.is_aead() {
+            buf.len() - 4
+        } else {
+            buf.len() - tag_len - 4
+        };
+        let e_index = buf
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_be_bytes)
+            .ok_or(Error::Truncated {
+                len: buf.len(),
+                needed,
+            })?;
+        let index = u64::from(e_index & !E_FLAG);
+        match self.streams.get(&header.ssrc) {
+            Some(stream) => stream.received_rtcp.check(index)?,
+            None if self.streams.len() >= self.config.max_streams => {
+                return Err(Error::TooManyStreams {
+                    max: self.config.max_streams,
+                })
+            }
+            None => {}
+        }
+        let len = self
+            .rtcp
+            .unprotect_rtcp(buf, header.ssrc, e_index, tag_len)?;
+        stream_entry(&mut self.streams, &self.config, header.ssrc)?
+            .received_rtcp
+            .accept(index);
+        Ok(len)
+    }
+
+    /// Protects the RTP packet in `buf`, growing it by the tag.
+    /// Allocates only if `buf` lacks the capacity.
+    pub fn protect_rtp<B: PacketBuffer + ?Sized>(&mut self, buf: &mut B) -> Result<(), Error> {
+        let len = buf.packet_len();
+        buf.set_packet_len(len + self.profile.rtp_overhead());
+        let result = self.protect_rtp_in_place(buf.packet_mut(), len);
+        buf.set_packet_len(*result.as_ref().unwrap_or(&len));
+        result.map(drop)
+    }
+
+    /// Unprotects the SRTP packet in `buf`, shrinking it to the RTP packet.
+    pub fn unprotect_rtp<B: PacketBuffer + ?Sized>(&mut self, buf: &mut B) -> Result<(), Error> {
+        let len = self.unprotect_rtp_in_place(buf.packet_mut())?;
+        buf.set_packet_len(len);
+        Ok(())
+    }
+
+    /// Protects the RTCP packet in `buf`, growing it by the SRTCP trailer.
+    /// Allocates only if `buf` lacks the capacity.
+    pub fn protect_rtcp<B: PacketBuffer + ?Sized>(&mut self, buf: &mut B) -> Result<(), Error> {
+        let len = buf.packet_len();
+        buf.set_packet_len(len + self.profile.rtcp_overhead());
+        let result = self.protect_rtcp_in_place(buf.packet_mut(), len);
+        buf.set_packet_len(*result.as_ref().unwrap_or(&len));
+        result.map(drop)
+    }
+
+    /// Unprotects the SRTCP packet in `buf`, shrinking it to the RTCP packet.
+    pub fn unprotect_rtcp<B: PacketBuffer + ?Sized>(&mut self, buf: &mut B) -> Result<(), Error> {
+        let len = self.unprotect_rtcp_in_place(buf.packet_mut())?;
+        buf.set_packet_len(len);
+        Ok(())
+    }
+}
+
+/// The state of `ssrc`, created if the cap allows.
+fn stream_entry<'a>(
+    streams: &'a mut HashMap<u32, Stream>,
+    config: &Config,
+    ssrc: u32,
+) -> Result<&'a mut Stream, Error> {
+    if !streams.contains_key(&ssrc) && streams.len() >= config.max_streams {
+        return Err(Error::TooManyStreams {
+            max: config.max_streams,
+        });
+    }
+    Ok(streams.entry(ssrc).or_insert_with(|| Stream::new(config)))
+}
