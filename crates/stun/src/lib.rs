@@ -12,6 +12,10 @@
 //!   allocating, with MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT.
 //! - [`IntegrityKey`]: short-term and long-term credentials (MD5 or SHA-256 keys),
 //!   verified in constant time.
+//! - [`channel_data`]: TURN ChannelData framing (RFC 8656 §12); [`demux`]: the
+//!   RFC 7983 first-byte classifier.
+//! - [`transaction`]: client retransmission timing (RTO, Rc, Rm); [`server`]: a
+//!   sans-IO Binding responder.
 //!
 //! ```
 //! use fulmar_stun::attributes::{Priority, Username, XorMappedAddress};
@@ -39,13 +43,19 @@
 
 pub mod attributes;
 mod builder;
+pub mod channel_data;
+pub mod demux;
 mod error;
 mod header;
 mod integrity;
 mod message;
+pub mod server;
+pub mod transaction;
 
 pub use attributes::{Attribute, AttributeType, RawAttribute};
 pub use builder::MessageBuilder;
+pub use channel_data::ChannelData;
+pub use demux::{classify, PacketKind};
 pub use error::Error;
 pub use header::{
     Class, MessageType, Method, TransactionId, HEADER_LEN, MAGIC_COOKIE, MAX_MESSAGE_LEN,
