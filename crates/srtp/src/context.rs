@@ -1,6 +1,8 @@
 //! The SRTP/SRTCP context: keyed transforms plus per-SSRC state.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::cipher::Transform;
 use crate::header::{RtcpHeader, RtpHeader, RTCP_HEADER_LEN};
@@ -95,7 +97,7 @@ pub struct Context {
     rtp: Transform,
     rtcp: Transform,
     config: Config,
-    streams: HashMap<u32, Stream>,
+    streams: Streams,
 }
 
 impl core::fmt::Debug for Context {
@@ -136,7 +138,7 @@ impl Context {
             rtp: Transform::new(srtp)?,
             rtcp: Transform::new(srtcp)?,
             config,
-            streams: HashMap::new(),
+            streams: Streams::default(),
         })
     }
 
@@ -222,25 +224,29 @@ impl Context {
                 needed,
             });
         }
-        let highest = match self.streams.get(&header.ssrc) {
-            Some(stream) => stream.received.highest(),
-            None if self.streams.len() >= self.config.max_streams => {
-                return Err(Error::TooManyStreams {
-                    max: self.config.max_streams,
-                })
-            }
-            None => None,
-        };
+        let known = self.streams.len();
+        let stream = self.streams.get_mut(&header.ssrc);
+        if stream.is_none() && known >= self.config.max_streams {
+            return Err(Error::TooManyStreams {
+                max: self.config.max_streams,
+            });
+        }
+        let highest = stream.as_ref().and_then(|s| s.received.highest());
         let index = estimate_index(highest, header.sequence_number)?;
-        if let Some(stream) = self.streams.get(&header.ssrc) {
+        if let Some(stream) = &stream {
             stream.received.check(index)?;
         }
         let len = self
             .rtp
             .unprotect_rtp(buf, header.header_len, header.ssrc, index, tag_len)?;
-        stream_entry(&mut self.streams, &self.config, header.ssrc)?
-            .received
-            .accept(index);
+        match stream {
+            Some(stream) => stream.received.accept(index),
+            None => {
+                let mut stream = Stream::new(&self.config);
+                stream.received.accept(index);
+                self.streams.insert(header.ssrc, stream);
+            }
+        }
         Ok(len)
     }
 
@@ -303,21 +309,27 @@ impl Context {
                 needed,
             })?;
         let index = u64::from(e_index & !E_FLAG);
-        match self.streams.get(&header.ssrc) {
-            Some(stream) => stream.received_rtcp.check(index)?,
-            None if self.streams.len() >= self.config.max_streams => {
-                return Err(Error::TooManyStreams {
-                    max: self.config.max_streams,
-                })
-            }
-            None => {}
+        let known = self.streams.len();
+        let stream = self.streams.get_mut(&header.ssrc);
+        if stream.is_none() && known >= self.config.max_streams {
+            return Err(Error::TooManyStreams {
+                max: self.config.max_streams,
+            });
+        }
+        if let Some(stream) = &stream {
+            stream.received_rtcp.check(index)?;
         }
         let len = self
             .rtcp
             .unprotect_rtcp(buf, header.ssrc, e_index, tag_len)?;
-        stream_entry(&mut self.streams, &self.config, header.ssrc)?
-            .received_rtcp
-            .accept(index);
+        match stream {
+            Some(stream) => stream.received_rtcp.accept(index),
+            None => {
+                let mut stream = Stream::new(&self.config);
+                stream.received_rtcp.accept(index);
+                self.streams.insert(header.ssrc, stream);
+            }
+        }
         Ok(len)
     }
 
@@ -358,14 +370,42 @@ impl Context {
 
 /// The state of `ssrc`, created if the cap allows.
 fn stream_entry<'a>(
-    streams: &'a mut HashMap<u32, Stream>,
+    streams: &'a mut Streams,
     config: &Config,
     ssrc: u32,
 ) -> Result<&'a mut Stream, Error> {
-    if !streams.contains_key(&ssrc) && streams.len() >= config.max_streams {
-        return Err(Error::TooManyStreams {
+    let known = streams.len();
+    match streams.entry(ssrc) {
+        Entry::Occupied(e) => Ok(e.into_mut()),
+        Entry::Vacant(_) if known >= config.max_streams => Err(Error::TooManyStreams {
             max: config.max_streams,
-        });
+        }),
+        Entry::Vacant(e) => Ok(e.insert(Stream::new(config))),
     }
-    Ok(streams.entry(ssrc).or_insert_with(|| Stream::new(config)))
+}
+
+/// Per-SSRC state keyed by SSRC. Entries are only created by the local
+/// sender or by authenticated packets, and are capped, so a cheap
+/// multiplicative hash is safe here (no attacker-chosen keys get inserted).
+type Streams = HashMap<u32, Stream, BuildHasherDefault<SsrcHasher>>;
+
+/// Fibonacci hashing of a 32-bit SSRC.
+#[derive(Default)]
+struct SsrcHasher(u64);
+
+impl Hasher for SsrcHasher {
+    fn finish(&self) -> u64 {
+        let h = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
 }
