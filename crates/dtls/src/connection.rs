@@ -1,0 +1,1470 @@
+//! The sans-IO DTLS 1.2 connection (RFC 6347): one type for both roles,
+//! driven with `handle_receive` / `handle_timeout` and drained with
+//! `poll_transmit` / `poll_event` / `poll_timeout`.
+//!
+//! Each handshake step is its own state type holding only what is valid at
+//! that point (see [`State`]); `process` consumes the current state and a
+//! message and returns the next state.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand_core::RngCore;
+
+use crate::alert::{Alert, AlertDescription, AlertLevel};
+use crate::cert::{Fingerprint, PeerKey};
+use crate::config::Config;
+use crate::crypto::{
+    self, scheme, CipherSuite, HashAlgorithm, KeyExchange, NamedGroup, RecordCipher,
+};
+use crate::error::{Error, Result};
+use crate::extensions::{self as ext, ExtensionWriter};
+use crate::handshake::{
+    self, emit_message, CertificateMsg, CertificateRequest, CertificateVerify, ClientHello,
+    ClientKeyExchange, HandshakeFragment, HandshakeType, HelloVerifyRequest, Random, ServerHello,
+    ServerKeyExchange, HANDSHAKE_HEADER_LEN,
+};
+use crate::reassembly::{Inserted, Message, Reassembler};
+use crate::record::{
+    write_header, ContentType, ProtocolVersion, Record, Records, MAX_PLAINTEXT, MAX_SEQUENCE,
+    RECORD_HEADER_LEN,
+};
+use crate::replay::ReplayWindow;
+use crate::srtp::{SrtpKeyingMaterial, SrtpProfile, EXPORTER_LABEL};
+
+/// TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746 §3.3).
+const EMPTY_RENEGOTIATION_INFO_SCSV: u16 = 0x00ff;
+/// Records of the next epoch buffered before its keys are known.
+const MAX_EARLY_RECORDS: usize = 8;
+/// Undelivered events kept before application data is dropped.
+const MAX_EVENTS: usize = 1024;
+/// Smallest MTU accepted.
+const MIN_MTU: usize = 256;
+
+/// Which end of the handshake this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends the ClientHello.
+    Client,
+    /// Answers it.
+    Server,
+}
+
+/// What the application learns from the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The peer's certificate matched an expected fingerprint (its SHA-256 given).
+    PeerCertificateVerified(Fingerprint),
+    /// The handshake completed; application data may flow.
+    Connected,
+    /// Application data from the peer.
+    ApplicationData(Vec<u8>),
+    /// The peer sent close_notify.
+    Closed,
+    /// The connection failed (an alert was sent or received, or it timed out).
+    Failed(Error),
+}
+
+/// Counters of what was dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Records dropped as malformed, unauthenticated, replayed or unexpected.
+    pub dropped_records: u64,
+    /// Flight retransmissions sent.
+    pub retransmissions: u64,
+}
+
+/// Parameters negotiated in the hellos.
+#[derive(Debug, Clone, Copy)]
+struct Negotiated {
+    suite: CipherSuite,
+    extended_master_secret: bool,
+    srtp: Option<SrtpProfile>,
+}
+
+/// Client: waiting for ServerHello (or HelloVerifyRequest).
+#[derive(Debug)]
+pub struct ExpectServerHello;
+
+/// Client: waiting for the server's Certificate.
+#[derive(Debug)]
+pub struct ExpectServerCertificate {
+    neg: Negotiated,
+}
+
+/// Client: waiting for ServerKeyExchange.
+#[derive(Debug)]
+pub struct ExpectServerKeyExchange {
+    neg: Negotiated,
+    peer_key: PeerKey,
+}
+
+/// Client: waiting for CertificateRequest or ServerHelloDone.
+#[derive(Debug)]
+pub struct ExpectServerHelloDone {
+    neg: Negotiated,
+    group: NamedGroup,
+    server_public: Vec<u8>,
+    certificate_requested: bool,
+}
+
+/// Client: flight 5 sent, waiting for the server's Finished.
+#[derive(Debug)]
+pub struct ExpectServerFinished {
+    neg: Negotiated,
+}
+
+/// Server: waiting for a (cookie-bearing) ClientHello.
+#[derive(Debug)]
+pub struct ExpectClientHello;
+
+/// Server: waiting for the client's Certificate.
+#[derive(Debug)]
+pub struct ExpectClientCertificate {
+    neg: Negotiated,
+    kx: KeyExchange,
+}
+
+/// Server: waiting for ClientKeyExchange.
+#[derive(Debug)]
+pub struct ExpectClientKeyExchange {
+    neg: Negotiated,
+    kx: KeyExchange,
+    peer_key: Option<PeerKey>,
+}
+
+/// Server: waiting for CertificateVerify.
+#[derive(Debug)]
+pub struct ExpectCertificateVerify {
+    neg: Negotiated,
+    peer_key: PeerKey,
+}
+
+/// Server: waiting for the client's Finished.
+#[derive(Debug)]
+pub struct ExpectClientFinished {
+    neg: Negotiated,
+}
+
+/// Handshake progress; each variant holds only what is valid at that step.
+#[derive(Debug)]
+pub enum State {
+    /// Client, flight 1 or 3 sent.
+    ExpectServerHello(ExpectServerHello),
+    /// Client.
+    ExpectServerCertificate(ExpectServerCertificate),
+    /// Client.
+    ExpectServerKeyExchange(ExpectServerKeyExchange),
+    /// Client.
+    ExpectServerHelloDone(ExpectServerHelloDone),
+    /// Client, flight 5 sent.
+    ExpectServerFinished(ExpectServerFinished),
+    /// Server.
+    ExpectClientHello(ExpectClientHello),
+    /// Server, flight 4 sent.
+    ExpectClientCertificate(ExpectClientCertificate),
+    /// Server.
+    ExpectClientKeyExchange(ExpectClientKeyExchange),
+    /// Server.
+    ExpectCertificateVerify(ExpectCertificateVerify),
+    /// Server.
+    ExpectClientFinished(ExpectClientFinished),
+    /// Handshake complete.
+    Connected,
+    /// Closed by close_notify.
+    Closed,
+    /// Failed with a fatal error.
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+enum FlightItem {
+    /// A whole handshake message (header included) in `epoch`.
+    Handshake { epoch: u16, msg: Vec<u8> },
+    /// ChangeCipherSpec (always epoch 0).
+    ChangeCipherSpec,
+}
+
+/// A DTLS 1.2 connection, client or server.
+pub struct Connection {
+    role: Role,
+    config: Arc<Config>,
+    rng: Box<dyn RngCore + Send>,
+    state: State,
+    // Handshake bookkeeping.
+    transcript: Vec<u8>,
+    reassembler: Reassembler,
+    next_send_seq: u16,
+    client_random: Random,
+    server_random: Random,
+    cookie: Vec<u8>,
+    cookie_secret: [u8; 32],
+    peer_flight_end: Option<u16>,
+    last_peer_record_seq0: u64,
+    master_secret: Option<[u8; 48]>,
+    negotiated: Option<Negotiated>,
+    peer_certificate: Option<Vec<u8>>,
+    // Record layer.
+    write_epoch: u16,
+    write_seq: [u64; 2],
+    write_cipher: Option<RecordCipher>,
+    read_cipher: Option<RecordCipher>,
+    replay: [ReplayWindow; 2],
+    early_records: Vec<Vec<u8>>,
+    scratch: Vec<u8>,
+    // Flights and timers.
+    flight: Vec<FlightItem>,
+    rto: Duration,
+    deadline: Option<Instant>,
+    retransmissions: u32,
+    // Output.
+    transmits: VecDeque<Vec<u8>>,
+    events: VecDeque<Event>,
+    stats: Stats,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+fn protocol(alert: AlertDescription, reason: &'static str) -> Error {
+    Error::protocol(alert, reason)
+}
+
+impl Connection {
+    fn new(
+        role: Role,
+        config: Arc<Config>,
+        mut rng: Box<dyn RngCore + Send>,
+        state: State,
+    ) -> Self {
+        let mut cookie_secret = [0u8; 32];
+        rng.fill_bytes(&mut cookie_secret);
+        let rto = config.initial_retransmit_timeout;
+        Connection {
+            role,
+            rng,
+            state,
+            transcript: Vec::new(),
+            reassembler: Reassembler::floating(0),
+            next_send_seq: 0,
+            client_random: [0; 32],
+            server_random: [0; 32],
+            cookie: Vec::new(),
+            cookie_secret,
+            peer_flight_end: None,
+            last_peer_record_seq0: 0,
+            master_secret: None,
+            negotiated: None,
+            peer_certificate: None,
+            write_epoch: 0,
+            write_seq: [0; 2],
+            write_cipher: None,
+            read_cipher: None,
+            replay: [ReplayWindow::new(), ReplayWindow::new()],
+            early_records: Vec::new(),
+            scratch: Vec::new(),
+            flight: Vec::new(),
+            rto,
+            deadline: None,
+            retransmissions: 0,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            config,
+        }
+    }
+
+    /// A client; its first flight (ClientHello) is ready to `poll_transmit` at once.
+    pub fn client(config: Arc<Config>, now: Instant, rng: impl RngCore + Send + 'static) -> Self {
+        let mut c = Connection::new(
+            Role::Client,
+            config,
+            Box::new(rng),
+            State::ExpectServerHello(ExpectServerHello),
+        );
+        let mut random = [0u8; 32];
+        c.rng.fill_bytes(&mut random);
+        c.client_random = random;
+        c.send_client_hello(now);
+        c
+    }
+
+    /// A server waiting for a ClientHello.
+    pub fn server(config: Arc<Config>, rng: impl RngCore + Send + 'static) -> Self {
+        Connection::new(
+            Role::Server,
+            config,
+            Box::new(rng),
+            State::ExpectClientHello(ExpectClientHello),
+        )
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The current handshake state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Whether the handshake completed and the connection is open.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.state, State::Connected)
+    }
+
+    /// Drop and retransmission counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The negotiated cipher suite, once known.
+    pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        self.negotiated.map(|n| n.suite)
+    }
+
+    /// The negotiated SRTP protection profile, if use_srtp was agreed.
+    pub fn srtp_profile(&self) -> Option<SrtpProfile> {
+        self.negotiated.and_then(|n| n.srtp)
+    }
+
+    /// Whether the extended master secret (RFC 7627) is in use.
+    pub fn extended_master_secret(&self) -> bool {
+        self.negotiated.is_some_and(|n| n.extended_master_secret)
+    }
+
+    /// The peer's DER certificate, once received and verified.
+    pub fn peer_certificate(&self) -> Option<&[u8]> {
+        self.peer_certificate.as_deref()
+    }
+
+    /// Keying material exporter (RFC 5705 §4), available once connected.
+    pub fn export_keying_material(
+        &self,
+        label: &[u8],
+        context: Option<&[u8]>,
+        len: usize,
+    ) -> Result<Vec<u8>> {
+        let (Some(master), Some(neg), State::Connected) =
+            (&self.master_secret, self.negotiated, &self.state)
+        else {
+            return Err(Error::InvalidState(
+                "exporter before the handshake completed",
+            ));
+        };
+        if len > 16 * 1024 {
+            return Err(Error::TooLarge("exported keying material"));
+        }
+        let mut seed = Vec::with_capacity(64 + 2 + context.map_or(0, |c| c.len()));
+        seed.extend_from_slice(&self.client_random);
+        seed.extend_from_slice(&self.server_random);
+        if let Some(c) = context {
+            let n = u16::try_from(c.len()).map_err(|_| Error::TooLarge("exporter context"))?;
+            seed.extend_from_slice(&n.to_be_bytes());
+            seed.extend_from_slice(c);
+        }
+        let mut out = vec![0u8; len];
+        crypto::prf(neg.suite.hash(), master, label, &seed, &mut out);
+        Ok(out)
+    }
+
+    /// The SRTP master keys and salts (RFC 5764 §4.2), once connected with use_srtp.
+    pub fn srtp_keying_material(&self) -> Result<SrtpKeyingMaterial> {
+        let profile = self
+            .srtp_profile()
+            .ok_or(Error::InvalidState("no SRTP profile negotiated"))?;
+        let m = self.export_keying_material(EXPORTER_LABEL, None, profile.keying_material_len())?;
+        SrtpKeyingMaterial::split(profile, &m).ok_or(Error::InvalidState("keying material length"))
+    }
+
+    /// Next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.transmits.pop_front()
+    }
+
+    /// Next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Connection::handle_timeout`] should be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Retransmits the current flight if its timer expired (RFC 6347 §4.2.4).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let Some(deadline) = self.deadline else {
+            return;
+        };
+        if now < deadline {
+            return;
+        }
+        if self.retransmissions >= self.config.max_retransmissions {
+            self.deadline = None;
+            self.fail(Error::HandshakeTimeout, false);
+            return;
+        }
+        self.retransmissions += 1;
+        self.stats.retransmissions += 1;
+        self.rto = (self.rto * 2).min(self.config.max_retransmit_timeout);
+        self.transmit_flight();
+        self.deadline = Some(now + self.rto);
+    }
+
+    /// Encrypts `data` as one application_data record into a queued datagram.
+    pub fn send(&mut self, data: &[u8]) -> Result<()> {
+        let mut out = Vec::with_capacity(data.len() + 64);
+        self.seal_application_data(data, &mut out)?;
+        self.transmits.push_back(out);
+        Ok(())
+    }
+
+    /// Appends one protected application_data record carrying `data` to `out`
+    /// (the allocation-free path: the caller owns and reuses the buffer).
+    pub fn seal_application_data(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if !self.is_connected() {
+            return Err(Error::InvalidState(
+                "application data before the handshake completed",
+            ));
+        }
+        if data.len() > MAX_PLAINTEXT {
+            return Err(Error::TooLarge("application data"));
+        }
+        self.write_record(out, 1, ContentType::ApplicationData, data)
+    }
+
+    /// Sends close_notify (RFC 5246 §7.2.1); the connection is closed afterwards.
+    pub fn close(&mut self) {
+        if matches!(self.state, State::Closed | State::Failed) {
+            return;
+        }
+        self.send_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
+        self.state = State::Closed;
+        self.deadline = None;
+    }
+
+    /// Feeds one received datagram.
+    pub fn handle_receive(&mut self, now: Instant, datagram: &[u8]) {
+        if matches!(self.state, State::Closed | State::Failed) {
+            return;
+        }
+        let mut resent = false;
+        for rec in Records::new(datagram) {
+            let Ok(rec) = rec else {
+                self.stats.dropped_records += 1;
+                break;
+            };
+            self.handle_record(now, &rec, &mut resent);
+            if matches!(self.state, State::Closed | State::Failed) {
+                return;
+            }
+        }
+        // Records of epoch 1 that arrived before its keys.
+        while self.read_cipher.is_some() && !self.early_records.is_empty() {
+            let raw = self.early_records.remove(0);
+            if let Ok((rec, _)) = Record::parse(&raw) {
+                self.handle_record(now, &rec, &mut resent);
+            }
+            if matches!(self.state, State::Closed | State::Failed) {
+                return;
+            }
+        }
+    }
+
+    fn handle_record(&mut self, now: Instant, rec: &Record<'_>, resent: &mut bool) {
+        let epoch = rec.epoch;
+        let mut scratch = core::mem::take(&mut self.scratch);
+        let plaintext: &[u8] = match epoch {
+            0 => {
+                if !self.replay[0].check(rec.sequence_number) {
+                    self.stats.dropped_records += 1;
+                    self.scratch = scratch;
+                    return;
+                }
+                self.replay[0].update(rec.sequence_number);
+                self.last_peer_record_seq0 = rec.sequence_number;
+                rec.fragment
+            }
+            1 => {
+                let Some(cipher) = &self.read_cipher else {
+                    if !self.is_connected() && self.early_records.len() < MAX_EARLY_RECORDS {
+                        let mut raw = rec.header.to_vec();
+                        raw.extend_from_slice(rec.fragment);
+                        self.early_records.push(raw);
+                    } else {
+                        self.stats.dropped_records += 1;
+                    }
+                    self.scratch = scratch;
+                    return;
+                };
+                if !self.replay[1].check(rec.sequence_number) {
+                    self.stats.dropped_records += 1;
+                    self.scratch = scratch;
+                    return;
+                }
+                match cipher.open(rec, &mut scratch) {
+                    Ok(p) => {
+                        self.replay[1].update(rec.sequence_number);
+                        p
+                    }
+                    Err(_) => {
+                        // RFC 6347 §4.1.2.7: bad MAC → silently discard.
+                        self.stats.dropped_records += 1;
+                        self.scratch = scratch;
+                        return;
+                    }
+                }
+            }
+            _ => {
+                self.stats.dropped_records += 1;
+                self.scratch = scratch;
+                return;
+            }
+        };
+        if plaintext.len() > MAX_PLAINTEXT {
+            self.stats.dropped_records += 1;
+            self.scratch = scratch;
+            return;
+        }
+        let result = match rec.content_type {
+            ContentType::Handshake => self.handle_handshake_record(now, epoch, plaintext, resent),
+            ContentType::ChangeCipherSpec => {
+                if plaintext != [1] {
+                    self.stats.dropped_records += 1;
+                }
+                Ok(())
+            }
+            ContentType::Alert => self.handle_alert(epoch, plaintext),
+            ContentType::ApplicationData => {
+                if epoch == 1 && self.is_connected() {
+                    if self.events.len() < MAX_EVENTS {
+                        self.events
+                            .push_back(Event::ApplicationData(plaintext.to_vec()));
+                    }
+                } else {
+                    self.stats.dropped_records += 1;
+                }
+                Ok(())
+            }
+        };
+        self.scratch = scratch;
+        if let Err(e) = result {
+            self.fail(e, true);
+        }
+    }
+
+    fn handle_alert(&mut self, epoch: u16, plaintext: &[u8]) -> Result<()> {
+        let Ok(alert) = Alert::parse(plaintext) else {
+            self.stats.dropped_records += 1;
+            return Ok(());
+        };
+        // Once connected, unauthenticated epoch-0 alerts could be forged.
+        if epoch == 0 && self.is_connected() {
+            self.stats.dropped_records += 1;
+            return Ok(());
+        }
+        if alert.description == AlertDescription::CloseNotify {
+            self.send_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
+            self.state = State::Closed;
+            self.deadline = None;
+            self.events.push_back(Event::Closed);
+        } else if alert.level == AlertLevel::Fatal {
+            self.state = State::Failed;
+            self.deadline = None;
+            self.events
+                .push_back(Event::Failed(Error::AlertReceived(alert.description)));
+        }
+        Ok(())
+    }
+
+    fn handle_handshake_record(
+        &mut self,
+        now: Instant,
+        epoch: u16,
+        plaintext: &[u8],
+        resent: &mut bool,
+    ) -> Result<()> {
+        for frag in handshake::fragments(plaintext) {
+            let Ok(frag) = frag else {
+                self.stats.dropped_records += 1;
+                return Ok(());
+            };
+            // In DTLS 1.2 only Finished is protected; anything else in epoch 1,
+            // or a Finished in epoch 0, is dropped.
+            if (frag.msg_type == HandshakeType::Finished) != (epoch == 1) {
+                self.stats.dropped_records += 1;
+                continue;
+            }
+            match self.reassembler.insert(&frag) {
+                Ok(Inserted::Buffered) => {}
+                Ok(Inserted::Old) => {
+                    // RFC 6347 §4.2.4: the peer retransmitted its last flight, so ours was lost.
+                    if Some(frag.message_seq) == self.peer_flight_end
+                        && !*resent
+                        && !self.flight.is_empty()
+                    {
+                        *resent = true;
+                        self.stats.retransmissions += 1;
+                        self.transmit_flight();
+                    }
+                }
+                Ok(Inserted::TooFarAhead) | Err(_) => self.stats.dropped_records += 1,
+            }
+        }
+        while let Some(msg) = self.reassembler.pop() {
+            self.process(now, msg)?;
+            if matches!(self.state, State::Closed | State::Failed) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Consumes the current state with one whole handshake message.
+    fn process(&mut self, now: Instant, msg: Message) -> Result<()> {
+        let state = core::mem::replace(&mut self.state, State::Failed);
+        let next = match (state, msg.msg_type) {
+            (State::ExpectServerHello(s), HandshakeType::HelloVerifyRequest) => {
+                self.on_hello_verify_request(now, s, &msg)
+            }
+            (State::ExpectServerHello(s), HandshakeType::ServerHello) => {
+                self.on_server_hello(s, &msg)
+            }
+            (State::ExpectServerCertificate(s), HandshakeType::Certificate) => {
+                self.on_server_certificate(s, &msg)
+            }
+            (State::ExpectServerKeyExchange(s), HandshakeType::ServerKeyExchange) => {
+                self.on_server_key_exchange(s, &msg)
+            }
+            (State::ExpectServerHelloDone(s), HandshakeType::CertificateRequest)
+                if !s.certificate_requested =>
+            {
+                self.on_certificate_request(s, &msg)
+            }
+            (State::ExpectServerHelloDone(s), HandshakeType::ServerHelloDone) => {
+                self.on_server_hello_done(now, s, &msg)
+            }
+            (State::ExpectServerFinished(s), HandshakeType::Finished) => {
+                self.on_server_finished(s, &msg)
+            }
+            (State::ExpectClientHello(s), HandshakeType::ClientHello) => {
+                self.on_client_hello(now, s, &msg)
+            }
+            (State::ExpectClientCertificate(s), HandshakeType::Certificate) => {
+                self.on_client_certificate(s, &msg)
+            }
+            (State::ExpectClientCertificate(s), HandshakeType::ClientKeyExchange)
+                if !self.config.require_client_certificate =>
+            {
+                self.on_client_key_exchange(
+                    ExpectClientKeyExchange {
+                        neg: s.neg,
+                        kx: s.kx,
+                        peer_key: None,
+                    },
+                    &msg,
+                )
+            }
+            (State::ExpectClientKeyExchange(s), HandshakeType::ClientKeyExchange) => {
+                self.on_client_key_exchange(s, &msg)
+            }
+            (State::ExpectCertificateVerify(s), HandshakeType::CertificateVerify) => {
+                self.on_certificate_verify(s, &msg)
+            }
+            (State::ExpectClientFinished(s), HandshakeType::Finished) => {
+                self.on_client_finished(s, &msg)
+            }
+            (State::Connected, _) => {
+                // RFC 5746: renegotiation is refused with a warning.
+                self.send_alert(AlertLevel::Warning, AlertDescription::NoRenegotiation);
+                Ok(State::Connected)
+            }
+            (_, _) => Err(protocol(
+                AlertDescription::UnexpectedMessage,
+                "unexpected handshake message",
+            )),
+        }?;
+        self.state = next;
+        Ok(())
+    }
+
+    // ---- client steps ----
+
+    fn send_client_hello(&mut self, now: Instant) {
+        let cfg = Arc::clone(&self.config);
+        let mut suites = Vec::new();
+        for s in &cfg.cipher_suites {
+            suites.extend_from_slice(&s.id().to_be_bytes());
+        }
+        suites.extend_from_slice(&EMPTY_RENEGOTIATION_INFO_SCSV.to_be_bytes());
+        let mut exts = Vec::new();
+        {
+            let mut w = ExtensionWriter::new(&mut exts);
+            let groups: Vec<u16> = cfg.groups.iter().map(|g| g.id()).collect();
+            w.u16_list(ext::SUPPORTED_GROUPS, &groups);
+            w.raw(ext::EC_POINT_FORMATS, &[1, 0]);
+            w.u16_list(ext::SIGNATURE_ALGORITHMS, &scheme::SUPPORTED);
+            if !cfg.srtp_profiles.is_empty() {
+                let p: Vec<u16> = cfg.srtp_profiles.iter().map(|p| p.id()).collect();
+                w.use_srtp(&p);
+            }
+            w.raw(ext::EXTENDED_MASTER_SECRET, &[]);
+            w.finish();
+        }
+        let ch = ClientHello {
+            client_version: ProtocolVersion::DTLS1_2,
+            random: self.client_random,
+            session_id: &[],
+            cookie: &self.cookie,
+            cipher_suites: &suites,
+            compression_methods: &[0],
+            extensions: exts.get(2..),
+        };
+        let mut body = Vec::new();
+        ch.emit(&mut body);
+        self.flight.clear();
+        self.push_handshake(0, HandshakeType::ClientHello, &body);
+        self.send_flight(now, true);
+    }
+
+    fn on_hello_verify_request(
+        &mut self,
+        now: Instant,
+        _s: ExpectServerHello,
+        msg: &Message,
+    ) -> Result<State> {
+        let hvr = HelloVerifyRequest::parse(&msg.body)?;
+        if !hvr.server_version.is_dtls() {
+            return Err(protocol(
+                AlertDescription::ProtocolVersion,
+                "HelloVerifyRequest version",
+            ));
+        }
+        self.cookie = hvr.cookie.to_vec();
+        // RFC 6347 §4.2.6: the first ClientHello and the HelloVerifyRequest are not hashed.
+        self.transcript.clear();
+        self.send_client_hello(now);
+        Ok(State::ExpectServerHello(ExpectServerHello))
+    }
+
+    fn on_server_hello(&mut self, _s: ExpectServerHello, msg: &Message) -> Result<State> {
+        let sh = ServerHello::parse(&msg.body)?;
+        if sh.server_version != ProtocolVersion::DTLS1_2 {
+            return Err(protocol(
+                AlertDescription::ProtocolVersion,
+                "server chose a version other than DTLS 1.2",
+            ));
+        }
+        let suite = CipherSuite::from_id(sh.cipher_suite)
+            .filter(|s| self.config.cipher_suites.contains(s))
+            .ok_or(protocol(
+                AlertDescription::IllegalParameter,
+                "server chose a cipher suite we did not offer",
+            ))?;
+        if sh.compression_method != 0 {
+            return Err(protocol(AlertDescription::IllegalParameter, "compression"));
+        }
+        let exts = sh.extensions();
+        if self.config.require_extended_master_secret && !exts.extended_master_secret {
+            return Err(protocol(
+                AlertDescription::HandshakeFailure,
+                "extended master secret required",
+            ));
+        }
+        if exts.renegotiation_info.is_some_and(|r| !r.is_empty()) {
+            return Err(protocol(
+                AlertDescription::HandshakeFailure,
+                "renegotiation_info not empty",
+            ));
+        }
+        let srtp = match exts.use_srtp {
+            None => None,
+            Some((profiles, _mki)) => {
+                let mut it = ext::u16_list(profiles);
+                let (Some(p), None) = (it.next(), it.next()) else {
+                    return Err(protocol(
+                        AlertDescription::IllegalParameter,
+                        "use_srtp must select one profile",
+                    ));
+                };
+                let p = SrtpProfile::from_id(p)
+                    .filter(|p| self.config.srtp_profiles.contains(p))
+                    .ok_or(protocol(
+                        AlertDescription::IllegalParameter,
+                        "SRTP profile not offered",
+                    ))?;
+                Some(p)
+            }
+        };
+        self.server_random = sh.random;
+        self.reassembler.set_strict();
+        let neg = Negotiated {
+            suite,
+            extended_master_secret: exts.extended_master_secret,
+            srtp,
+        };
+        self.negotiated = Some(neg);
+        self.add_to_transcript(msg);
+        Ok(State::ExpectServerCertificate(ExpectServerCertificate {
+            neg,
+        }))
+    }
+
+    fn verify_peer_certificate(&mut self, msg: &Message) -> Result<Option<PeerKey>> {
+        let cm = CertificateMsg::parse(&msg.body)?;
+        let Some(leaf) = cm.certificates.first() else {
+            return Ok(None);
+        };
+        let cfg = &self.config;
+        if !cfg.insecure_accept_any_peer_certificate
+            && !cfg.expected_fingerprints.iter().any(|f| f.matches(leaf))
+        {
+            return Err(Error::FingerprintMismatch);
+        }
+        let key = PeerKey::from_certificate(leaf)?;
+        self.peer_certificate = Some(leaf.to_vec());
+        self.events
+            .push_back(Event::PeerCertificateVerified(Fingerprint::of(
+                HashAlgorithm::Sha256,
+                leaf,
+            )));
+        Ok(Some(key))
+    }
+
+    fn on_server_certificate(
+        &mut self,
+        s: ExpectServerCertificate,
+        msg: &Message,
+    ) -> Result<State> {
+        let peer_key = self.verify_peer_certificate(msg)?.ok_or(protocol(
+            AlertDescription::HandshakeFailure,
+            "server sent no certificate",
+        ))?;
+        self.add_to_transcript(msg);
+        Ok(State::ExpectServerKeyExchange(ExpectServerKeyExchange {
+            neg: s.neg,
+            peer_key,
+        }))
+    }
+
+    fn on_server_key_exchange(
+        &mut self,
+        s: ExpectServerKeyExchange,
+        msg: &Message,
+    ) -> Result<State> {
+        let ske = ServerKeyExchange::parse(&msg.body)?;
+        let group = NamedGroup::from_id(ske.named_group)
+            .filter(|g| self.config.groups.contains(g))
+            .ok_or(protocol(
+                AlertDescription::IllegalParameter,
+                "server chose a group we did not offer",
+            ))?;
+        if !scheme::SUPPORTED.contains(&ske.signature_scheme) {
+            return Err(protocol(
+                AlertDescription::IllegalParameter,
+                "signature scheme not offered",
+            ));
+        }
+        let mut signed = Vec::with_capacity(64 + ske.params.len());
+        signed.extend_from_slice(&self.client_random);
+        signed.extend_from_slice(&self.server_random);
+        signed.extend_from_slice(ske.params);
+        s.peer_key
+            .verify(ske.signature_scheme, &signed, ske.signature)?;
+        let server_public = ske.public.to_vec();
+        self.add_to_transcript(msg);
+        Ok(State::ExpectServerHelloDone(ExpectServerHelloDone {
+            neg: s.neg,
+            group,
+            server_public,
+            certificate_requested: false,
+        }))
+    }
+
+    fn on_certificate_request(
+        &mut self,
+        mut s: ExpectServerHelloDone,
+        msg: &Message,
+    ) -> Result<State> {
+        let cr = CertificateRequest::parse(&msg.body)?;
+        if !ext::u16_list(cr.signature_algorithms).any(|x| x == scheme::ECDSA_SECP256R1_SHA256) {
+            return Err(protocol(
+                AlertDescription::HandshakeFailure,
+                "server does not accept ECDSA P-256 signatures",
+            ));
+        }
+        self.add_to_transcript(msg);
+        s.certificate_requested = true;
+        Ok(State::ExpectServerHelloDone(s))
+    }
+
+    fn on_server_hello_done(
+        &mut self,
+        now: Instant,
+        s: ExpectServerHelloDone,
+        msg: &Message,
+    ) -> Result<State> {
+        if !msg.body.is_empty() {
+            return Err(protocol(
+                AlertDescription::DecodeError,
+                "ServerHelloDone not empty",
+            ));
+        }
+        self.add_to_transcript(msg);
+        self.peer_flight_end = Some(msg.message_seq);
+        self.flight.clear();
+        if s.certificate_requested {
+            let cert = Arc::clone(&self.config.certificate);
+            let mut body = Vec::new();
+            CertificateMsg {
+                certificates: vec![cert.der()],
+            }
+            .emit(&mut body);
+            self.push_handshake(0, HandshakeType::Certificate, &body);
+        }
+        let kx = KeyExchange::generate(s.group)?;
+        let mut body = Vec::new();
+        ClientKeyExchange {
+            public: kx.public(),
+        }
+        .emit(&mut body);
+        let premaster = kx.complete(&s.server_public)?;
+        self.push_handshake(0, HandshakeType::ClientKeyExchange, &body);
+        self.derive_keys(s.neg, &premaster)?;
+        if s.certificate_requested {
+            let sig = self.config.certificate.sign(&self.transcript)?;
+            let mut body = Vec::new();
+            CertificateVerify {
+                signature_scheme: scheme::ECDSA_SECP256R1_SHA256,
+                signature: &sig,
+            }
+            .emit(&mut body);
+            self.push_handshake(0, HandshakeType::CertificateVerify, &body);
+        }
+        self.flight.push(FlightItem::ChangeCipherSpec);
+        let verify = self.verify_data(s.neg, b"client finished");
+        self.push_handshake(1, HandshakeType::Finished, &verify);
+        self.send_flight(now, true);
+        Ok(State::ExpectServerFinished(ExpectServerFinished {
+            neg: s.neg,
+        }))
+    }
+
+    fn on_server_finished(&mut self, s: ExpectServerFinished, msg: &Message) -> Result<State> {
+        let expected = self.verify_data(s.neg, b"server finished");
+        if !crypto::ct_eq(&expected, &msg.body) {
+            return Err(protocol(
+                AlertDescription::DecryptError,
+                "Finished verify_data mismatch",
+            ));
+        }
+        self.add_to_transcript(msg);
+        self.connected();
+        Ok(State::Connected)
+    }
+
+    // ---- server steps ----
+
+    fn expected_cookie(&self, ch: &ClientHello<'_>) -> Vec<u8> {
+        crypto::hmac_sha256(
+            &self.cookie_secret,
+            &[&ch.random, ch.session_id, ch.cipher_suites],
+        )
+    }
+
+    fn on_client_hello(
+        &mut self,
+        now: Instant,
+        s: ExpectClientHello,
+        msg: &Message,
+    ) -> Result<State> {
+        let ch = ClientHello::parse(&msg.body)?;
+        let exts = ch.extensions();
+        // A 1.3-capable client lists 1.2 in supported_versions (RFC 9147 §5.3); a
+        // legacy one puts it in client_version.
+        let offers_1_2 = if exts.supported_versions.is_some() {
+            exts.versions().any(|v| v == ProtocolVersion::DTLS1_2.0)
+        } else {
+            ch.client_version.at_least(ProtocolVersion::DTLS1_2)
+        };
+        if !ch.client_version.is_dtls() || !offers_1_2 {
+            return Err(protocol(
+                AlertDescription::ProtocolVersion,
+                "client does not offer DTLS 1.2",
+            ));
+        }
+        if self.config.hello_verify_cookie {
+            let expected = self.expected_cookie(&ch);
+            if !crypto::ct_eq(&expected, ch.cookie) {
+                // RFC 6347 §4.2.1: stateless; reuse the ClientHello's record sequence number.
+                let mut body = Vec::new();
+                HelloVerifyRequest {
+                    server_version: ProtocolVersion::DTLS1_0,
+                    cookie: &expected,
+                }
+                .emit(&mut body);
+                let mut payload = Vec::with_capacity(body.len() + HANDSHAKE_HEADER_LEN);
+                emit_message(
+                    &mut payload,
+                    HandshakeType::HelloVerifyRequest,
+                    msg.message_seq,
+                    &body,
+                );
+                let mut out = Vec::with_capacity(payload.len() + RECORD_HEADER_LEN);
+                write_header(
+                    &mut out,
+                    ContentType::Handshake,
+                    ProtocolVersion::DTLS1_0,
+                    0,
+                    self.last_peer_record_seq0,
+                    payload.len() as u16,
+                );
+                out.extend_from_slice(&payload);
+                self.transmits.push_back(out);
+                self.write_seq[0] = self.write_seq[0].max(self.last_peer_record_seq0 + 1);
+                // Stay stateless: a retransmitted first ClientHello gets another HelloVerifyRequest.
+                self.reassembler = Reassembler::floating(0);
+                return Ok(State::ExpectClientHello(s));
+            }
+        }
+        let cfg = Arc::clone(&self.config);
+        let suite = cfg
+            .cipher_suites
+            .iter()
+            .copied()
+            .find(|s| ch.cipher_suites().any(|c| c == s.id()))
+            .ok_or(protocol(
+                AlertDescription::HandshakeFailure,
+                "no cipher suite in common",
+            ))?;
+        let group = if exts.supported_groups.is_some() {
+            cfg.groups
+                .iter()
+                .copied()
+                .find(|g| exts.groups().any(|x| x == g.id()))
+        } else {
+            Some(NamedGroup::Secp256r1)
+        }
+        .ok_or(protocol(
+            AlertDescription::HandshakeFailure,
+            "no group in common",
+        ))?;
+        if exts.signature_algorithms.is_some()
+            && !exts
+                .signature_schemes()
+                .any(|x| x == scheme::ECDSA_SECP256R1_SHA256)
+        {
+            return Err(protocol(
+                AlertDescription::HandshakeFailure,
+                "client does not accept ECDSA P-256 signatures",
+            ));
+        }
+        if !ch.compression_methods.contains(&0) {
+            return Err(protocol(
+                AlertDescription::IllegalParameter,
+                "null compression not offered",
+            ));
+        }
+        if cfg.require_extended_master_secret && !exts.extended_master_secret {
+            return Err(protocol(
+                AlertDescription::HandshakeFailure,
+                "extended master secret required",
+            ));
+        }
+        if exts.renegotiation_info.is_some_and(|r| !r.is_empty()) {
+            return Err(protocol(
+                AlertDescription::HandshakeFailure,
+                "renegotiation_info not empty",
+            ));
+        }
+        let secure_reneg = exts.renegotiation_info.is_some()
+            || ch
+                .cipher_suites()
+                .any(|c| c == EMPTY_RENEGOTIATION_INFO_SCSV);
+        let srtp = cfg
+            .srtp_profiles
+            .iter()
+            .copied()
+            .find(|p| exts.srtp_profiles().any(|x| x == p.id()));
+        let neg = Negotiated {
+            suite,
+            extended_master_secret: exts.extended_master_secret,
+            srtp,
+        };
+        self.negotiated = Some(neg);
+        self.client_random = ch.random;
+        let mut random = [0u8; 32];
+        self.rng.fill_bytes(&mut random);
+        self.server_random = random;
+        self.reassembler.set_strict();
+        self.next_send_seq = msg.message_seq;
+        // Continue after the record sequence numbers our HelloVerifyRequest reused.
+        self.write_seq[0] = self.write_seq[0].max(self.last_peer_record_seq0);
+        self.peer_flight_end = Some(msg.message_seq);
+        self.transcript.clear();
+        self.add_to_transcript(msg);
+
+        // Flight 4: ServerHello, Certificate, ServerKeyExchange, CertificateRequest, ServerHelloDone.
+        self.flight.clear();
+        let mut exts_out = Vec::new();
+        {
+            let mut w = ExtensionWriter::new(&mut exts_out);
+            if neg.extended_master_secret {
+                w.raw(ext::EXTENDED_MASTER_SECRET, &[]);
+            }
+            if secure_reneg {
+                w.raw(ext::RENEGOTIATION_INFO, &[0]);
+            }
+            if let Some(p) = srtp {
+                w.use_srtp(&[p.id()]);
+            }
+            if exts.ec_point_formats.is_some() {
+                w.raw(ext::EC_POINT_FORMATS, &[1, 0]);
+            }
+            w.finish();
+        }
+        let sh = ServerHello {
+            server_version: ProtocolVersion::DTLS1_2,
+            random: self.server_random,
+            session_id: &[],
+            cipher_suite: suite.id(),
+            compression_method: 0,
+            extensions: exts_out.get(2..),
+        };
+        let mut body = Vec::new();
+        sh.emit(&mut body);
+        self.push_handshake(0, HandshakeType::ServerHello, &body);
+
+        body.clear();
+        CertificateMsg {
+            certificates: vec![cfg.certificate.der()],
+        }
+        .emit(&mut body);
+        self.push_handshake(0, HandshakeType::Certificate, &body);
+
+        let kx = KeyExchange::generate(group)?;
+        let mut params = Vec::new();
+        ServerKeyExchange::emit_params(&mut params, group.id(), kx.public());
+        let mut signed = Vec::with_capacity(64 + params.len());
+        signed.extend_from_slice(&self.client_random);
+        signed.extend_from_slice(&self.server_random);
+        signed.extend_from_slice(&params);
+        let sig = cfg.certificate.sign(&signed)?;
+        body.clear();
+        ServerKeyExchange {
+            named_group: group.id(),
+            public: kx.public(),
+            signature_scheme: scheme::ECDSA_SECP256R1_SHA256,
+            signature: &sig,
+            params: &params,
+        }
+        .emit(&mut body);
+        self.push_handshake(0, HandshakeType::ServerKeyExchange, &body);
+
+        if cfg.require_client_certificate {
+            let mut algs = Vec::new();
+            for s in scheme::SUPPORTED {
+                algs.extend_from_slice(&s.to_be_bytes());
+            }
+            body.clear();
+            // ecdsa_sign(64), rsa_sign(1)
+            CertificateRequest {
+                certificate_types: &[64, 1],
+                signature_algorithms: &algs,
+                certificate_authorities: &[],
+            }
+            .emit(&mut body);
+            self.push_handshake(0, HandshakeType::CertificateRequest, &body);
+        }
+        self.push_handshake(0, HandshakeType::ServerHelloDone, &[]);
+        self.send_flight(now, true);
+        Ok(State::ExpectClientCertificate(ExpectClientCertificate {
+            neg,
+            kx,
+        }))
+    }
+
+    fn on_client_certificate(
+        &mut self,
+        s: ExpectClientCertificate,
+        msg: &Message,
+    ) -> Result<State> {
+        let peer_key = self.verify_peer_certificate(msg)?;
+        if peer_key.is_none() && self.config.require_client_certificate {
+            return Err(protocol(
+                AlertDescription::HandshakeFailure,
+                "client sent no certificate",
+            ));
+        }
+        self.add_to_transcript(msg);
+        Ok(State::ExpectClientKeyExchange(ExpectClientKeyExchange {
+            neg: s.neg,
+            kx: s.kx,
+            peer_key,
+        }))
+    }
+
+    fn on_client_key_exchange(
+        &mut self,
+        s: ExpectClientKeyExchange,
+        msg: &Message,
+    ) -> Result<State> {
+        let cke = ClientKeyExchange::parse(&msg.body)?;
+        let premaster = s.kx.complete(cke.public)?;
+        self.add_to_transcript(msg);
+        self.derive_keys(s.neg, &premaster)?;
+        Ok(match s.peer_key {
+            Some(peer_key) => State::ExpectCertificateVerify(ExpectCertificateVerify {
+                neg: s.neg,
+                peer_key,
+            }),
+            None => State::ExpectClientFinished(ExpectClientFinished { neg: s.neg }),
+        })
+    }
+
+    fn on_certificate_verify(
+        &mut self,
+        s: ExpectCertificateVerify,
+        msg: &Message,
+    ) -> Result<State> {
+        let cv = CertificateVerify::parse(&msg.body)?;
+        if !scheme::SUPPORTED.contains(&cv.signature_scheme) {
+            return Err(protocol(
+                AlertDescription::IllegalParameter,
+                "signature scheme not offered",
+            ));
+        }
+        s.peer_key
+            .verify(cv.signature_scheme, &self.transcript, cv.signature)?;
+        self.add_to_transcript(msg);
+        Ok(State::ExpectClientFinished(ExpectClientFinished {
+            neg: s.neg,
+        }))
+    }
+
+    fn on_client_finished(&mut self, s: ExpectClientFinished, msg: &Message) -> Result<State> {
+        let expected = self.verify_data(s.neg, b"client finished");
+        if !crypto::ct_eq(&expected, &msg.body) {
+            return Err(protocol(
+                AlertDescription::DecryptError,
+                "Finished verify_data mismatch",
+            ));
+        }
+        self.add_to_transcript(msg);
+        self.peer_flight_end = Some(msg.message_seq);
+        self.flight.clear();
+        self.flight.push(FlightItem::ChangeCipherSpec);
+        let verify = self.verify_data(s.neg, b"server finished");
+        self.push_handshake(1, HandshakeType::Finished, &verify);
+        // The last flight is not timed; it is resent when the client's is (§4.2.4).
+        self.transmit_flight();
+        self.connected();
+        Ok(State::Connected)
+    }
+
+    // ---- shared machinery ----
+
+    fn connected(&mut self) {
+        self.deadline = None;
+        self.write_epoch = 1;
+        self.events.push_back(Event::Connected);
+    }
+
+    fn add_to_transcript(&mut self, msg: &Message) {
+        emit_message(
+            &mut self.transcript,
+            msg.msg_type,
+            msg.message_seq,
+            &msg.body,
+        );
+    }
+
+    fn verify_data(&self, neg: Negotiated, label: &[u8]) -> Vec<u8> {
+        let hash = neg.suite.hash().hash(&self.transcript);
+        let mut out = vec![0u8; 12];
+        if let Some(master) = &self.master_secret {
+            crypto::prf(neg.suite.hash(), master, label, &hash, &mut out);
+        }
+        out
+    }
+
+    /// Master secret (RFC 5246 §8.1 / RFC 7627 §4) and the key block (RFC 5246 §6.3).
+    fn derive_keys(&mut self, neg: Negotiated, premaster: &[u8]) -> Result<()> {
+        let hash = neg.suite.hash();
+        let mut master = [0u8; 48];
+        if neg.extended_master_secret {
+            let session_hash = hash.hash(&self.transcript);
+            crypto::prf(
+                hash,
+                premaster,
+                b"extended master secret",
+                &session_hash,
+                &mut master,
+            );
+        } else {
+            let mut seed = self.client_random.to_vec();
+            seed.extend_from_slice(&self.server_random);
+            crypto::prf(hash, premaster, b"master secret", &seed, &mut master);
+        }
+        let (k, iv) = (neg.suite.key_len(), neg.suite.fixed_iv_len());
+        let mut block = vec![0u8; 2 * (k + iv)];
+        let mut seed = self.server_random.to_vec();
+        seed.extend_from_slice(&self.client_random);
+        crypto::prf(hash, &master, b"key expansion", &seed, &mut block);
+        let (ck, rest) = block.split_at(k);
+        let (sk, rest) = rest.split_at(k);
+        let (civ, siv) = rest.split_at(iv);
+        let client = RecordCipher::new(neg.suite, ck, civ)?;
+        let server = RecordCipher::new(neg.suite, sk, siv)?;
+        let (w, r) = match self.role {
+            Role::Client => (client, server),
+            Role::Server => (server, client),
+        };
+        self.write_cipher = Some(w);
+        self.read_cipher = Some(r);
+        self.master_secret = Some(master);
+        Ok(())
+    }
+
+    fn push_handshake(&mut self, epoch: u16, ty: HandshakeType, body: &[u8]) {
+        let mut msg = Vec::with_capacity(body.len() + HANDSHAKE_HEADER_LEN);
+        emit_message(&mut msg, ty, self.next_send_seq, body);
+        self.next_send_seq = self.next_send_seq.wrapping_add(1);
+        self.transcript.extend_from_slice(&msg);
+        self.flight.push(FlightItem::Handshake { epoch, msg });
+    }
+
+    fn send_flight(&mut self, now: Instant, timed: bool) {
+        self.retransmissions = 0;
+        self.rto = self.config.initial_retransmit_timeout;
+        self.transmit_flight();
+        self.deadline = if timed { Some(now + self.rto) } else { None };
+    }
+
+    /// Packs the current flight into datagrams of at most `mtu` bytes,
+    /// fragmenting handshake messages as needed (RFC 6347 §4.2.3).
+    fn transmit_flight(&mut self) {
+        let mtu = self.config.mtu.max(MIN_MTU);
+        let flight = core::mem::take(&mut self.flight);
+        let mut dgram = Vec::with_capacity(mtu);
+        let mut payload = Vec::with_capacity(mtu);
+        for item in &flight {
+            match item {
+                FlightItem::ChangeCipherSpec => {
+                    if dgram.len() + RECORD_HEADER_LEN + 1 > mtu {
+                        self.transmits.push_back(core::mem::take(&mut dgram));
+                    }
+                    let _ = self.write_record(&mut dgram, 0, ContentType::ChangeCipherSpec, &[1]);
+                }
+                FlightItem::Handshake { epoch, msg } => {
+                    let overhead = if *epoch == 0 {
+                        0
+                    } else {
+                        self.write_cipher
+                            .as_ref()
+                            .map_or(0, |c| c.suite().overhead())
+                    };
+                    let Ok((frag, _)) = HandshakeFragment::parse(msg) else {
+                        continue;
+                    };
+                    let total = frag.body.len();
+                    let mut offset = 0usize;
+                    loop {
+                        let fixed = RECORD_HEADER_LEN + overhead + HANDSHAKE_HEADER_LEN;
+                        let space = mtu.saturating_sub(dgram.len() + fixed);
+                        let want = (total - offset).min(64);
+                        if space < want.max(1) && !dgram.is_empty() {
+                            self.transmits.push_back(core::mem::take(&mut dgram));
+                            continue;
+                        }
+                        let n = (total - offset).min(space.max(1));
+                        payload.clear();
+                        HandshakeFragment {
+                            fragment_offset: offset as u32,
+                            body: &frag.body[offset..offset + n],
+                            ..frag
+                        }
+                        .emit(&mut payload);
+                        let _ =
+                            self.write_record(&mut dgram, *epoch, ContentType::Handshake, &payload);
+                        offset += n;
+                        if offset >= total {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if !dgram.is_empty() {
+            self.transmits.push_back(dgram);
+        }
+        self.flight = flight;
+    }
+
+    /// Appends one record in `epoch` (protected for epoch 1) to `out`.
+    fn write_record(
+        &mut self,
+        out: &mut Vec<u8>,
+        epoch: u16,
+        ct: ContentType,
+        payload: &[u8],
+    ) -> Result<()> {
+        let idx = usize::from(epoch.min(1));
+        let seq = self.write_seq[idx];
+        if seq > MAX_SEQUENCE {
+            return Err(Error::InvalidState("record sequence numbers exhausted"));
+        }
+        self.write_seq[idx] += 1;
+        let version = ProtocolVersion::DTLS1_2;
+        if epoch == 0 {
+            let len = u16::try_from(payload.len()).map_err(|_| Error::TooLarge("record"))?;
+            write_header(out, ct, version, 0, seq, len);
+            out.extend_from_slice(payload);
+            Ok(())
+        } else {
+            let cipher = self
+                .write_cipher
+                .as_ref()
+                .ok_or(Error::InvalidState("no keys for epoch 1"))?;
+            cipher.seal(out, ct, version, epoch, seq, payload)
+        }
+    }
+
+    fn send_alert(&mut self, level: AlertLevel, description: AlertDescription) {
+        let alert = Alert { level, description }.to_bytes();
+        let epoch = if self.write_epoch == 1 && self.write_cipher.is_some() {
+            1
+        } else {
+            0
+        };
+        let mut out = Vec::with_capacity(64);
+        if self
+            .write_record(&mut out, epoch, ContentType::Alert, &alert)
+            .is_ok()
+        {
+            self.transmits.push_back(out);
+        }
+    }
+
+    fn fail(&mut self, e: Error, send_alert: bool) {
+        if send_alert {
+            if let Some(a) = e.alert() {
+                self.send_alert(AlertLevel::Fatal, a);
+            }
+        }
+        self.state = State::Failed;
+        self.deadline = None;
+        self.flight.clear();
+        self.events.push_back(Event::Failed(e));
+    }
+}

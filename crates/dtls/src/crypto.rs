@@ -1,0 +1,466 @@
+//! The crypto seam: every primitive the protocol uses goes through this
+//! module (currently backed by ring), so another provider can be swapped in
+//! without touching the handshake or record code.
+
+use ring::{aead, agreement, digest, hmac, signature};
+
+use crate::error::{Error, Result};
+use crate::record::{additional_data, write_header, ContentType, ProtocolVersion, Record};
+
+/// Hash algorithms used by PRF, transcripts and fingerprints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    /// SHA-1 (fingerprints only).
+    Sha1,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512 (fingerprints only).
+    Sha512,
+}
+
+impl HashAlgorithm {
+    fn ring(self) -> &'static digest::Algorithm {
+        match self {
+            HashAlgorithm::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
+            HashAlgorithm::Sha256 => &digest::SHA256,
+            HashAlgorithm::Sha384 => &digest::SHA384,
+            HashAlgorithm::Sha512 => &digest::SHA512,
+        }
+    }
+
+    /// Hashes `data`.
+    pub fn hash(self, data: &[u8]) -> Vec<u8> {
+        digest::digest(self.ring(), data).as_ref().to_vec()
+    }
+
+    /// The SDP name (RFC 8122 §5).
+    pub fn sdp_name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha1 => "sha-1",
+            HashAlgorithm::Sha256 => "sha-256",
+            HashAlgorithm::Sha384 => "sha-384",
+            HashAlgorithm::Sha512 => "sha-512",
+        }
+    }
+}
+
+/// TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed) filling `out`.
+pub fn prf(hash: HashAlgorithm, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
+    let alg = match hash {
+        HashAlgorithm::Sha384 => hmac::HMAC_SHA384,
+        _ => hmac::HMAC_SHA256,
+    };
+    let key = hmac::Key::new(alg, secret);
+    // A(1) = HMAC(secret, label + seed)
+    let mut ctx = hmac::Context::with_key(&key);
+    ctx.update(label);
+    ctx.update(seed);
+    let mut a = ctx.sign();
+    let mut filled = 0;
+    while filled < out.len() {
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(a.as_ref());
+        ctx.update(label);
+        ctx.update(seed);
+        let block = ctx.sign();
+        let n = (out.len() - filled).min(block.as_ref().len());
+        out[filled..filled + n].copy_from_slice(&block.as_ref()[..n]);
+        filled += n;
+        a = hmac::sign(&key, a.as_ref());
+    }
+}
+
+/// Cipher suites implemented (all ECDHE_ECDSA AEAD suites).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CipherSuite {
+    /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (0xc02b, RFC 5289).
+    EcdheEcdsaAes128GcmSha256,
+    /// TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (0xc02c, RFC 5289).
+    EcdheEcdsaAes256GcmSha384,
+    /// TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (0xcca9, RFC 7905).
+    EcdheEcdsaChacha20Poly1305Sha256,
+}
+
+impl CipherSuite {
+    /// All suites, in our preference order.
+    pub const ALL: [CipherSuite; 3] = [
+        CipherSuite::EcdheEcdsaAes128GcmSha256,
+        CipherSuite::EcdheEcdsaAes256GcmSha384,
+        CipherSuite::EcdheEcdsaChacha20Poly1305Sha256,
+    ];
+
+    /// The IANA value.
+    pub fn id(self) -> u16 {
+        match self {
+            CipherSuite::EcdheEcdsaAes128GcmSha256 => 0xc02b,
+            CipherSuite::EcdheEcdsaAes256GcmSha384 => 0xc02c,
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 0xcca9,
+        }
+    }
+
+    /// From the IANA value.
+    pub fn from_id(id: u16) -> Option<Self> {
+        CipherSuite::ALL.into_iter().find(|s| s.id() == id)
+    }
+
+    /// PRF and transcript hash.
+    pub fn hash(self) -> HashAlgorithm {
+        match self {
+            CipherSuite::EcdheEcdsaAes256GcmSha384 => HashAlgorithm::Sha384,
+            _ => HashAlgorithm::Sha256,
+        }
+    }
+
+    fn aead(self) -> &'static aead::Algorithm {
+        match self {
+            CipherSuite::EcdheEcdsaAes128GcmSha256 => &aead::AES_128_GCM,
+            CipherSuite::EcdheEcdsaAes256GcmSha384 => &aead::AES_256_GCM,
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => &aead::CHACHA20_POLY1305,
+        }
+    }
+
+    /// Encryption key length.
+    pub fn key_len(self) -> usize {
+        self.aead().key_len()
+    }
+
+    /// Implicit IV length from the key block (RFC 5288 §3: 4; RFC 7905 §2: 12).
+    pub fn fixed_iv_len(self) -> usize {
+        match self {
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 12,
+            _ => 4,
+        }
+    }
+
+    /// Explicit nonce bytes carried in each record.
+    pub fn explicit_nonce_len(self) -> usize {
+        match self {
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 0,
+            _ => 8,
+        }
+    }
+
+    /// Bytes a protected record adds to its plaintext.
+    pub fn overhead(self) -> usize {
+        self.explicit_nonce_len() + 16
+    }
+}
+
+/// One direction's AEAD record protection (RFC 5246 §6.2.3.3).
+pub struct RecordCipher {
+    suite: CipherSuite,
+    key: aead::LessSafeKey,
+    iv: [u8; 12],
+}
+
+impl core::fmt::Debug for RecordCipher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecordCipher")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordCipher {
+    /// A cipher from a key and the fixed IV of the key block.
+    pub fn new(suite: CipherSuite, key: &[u8], fixed_iv: &[u8]) -> Result<Self> {
+        let unbound =
+            aead::UnboundKey::new(suite.aead(), key).map_err(|_| Error::Crypto("aead key"))?;
+        let mut iv = [0u8; 12];
+        let n = fixed_iv.len().min(12);
+        iv[..n].copy_from_slice(&fixed_iv[..n]);
+        Ok(RecordCipher {
+            suite,
+            key: aead::LessSafeKey::new(unbound),
+            iv,
+        })
+    }
+
+    /// The suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    fn nonce(&self, explicit: [u8; 8]) -> aead::Nonce {
+        let mut n = self.iv;
+        if self.suite.explicit_nonce_len() == 0 {
+            for (a, b) in n[4..].iter_mut().zip(explicit) {
+                *a ^= b;
+            }
+        } else {
+            n[4..].copy_from_slice(&explicit);
+        }
+        aead::Nonce::assume_unique_for_key(n)
+    }
+
+    /// Appends a whole protected record (header included) to `out`.
+    pub fn seal(
+        &self,
+        out: &mut Vec<u8>,
+        content_type: ContentType,
+        version: ProtocolVersion,
+        epoch: u16,
+        seq: u64,
+        plaintext: &[u8],
+    ) -> Result<()> {
+        let mut explicit = [0u8; 8];
+        explicit[..2].copy_from_slice(&epoch.to_be_bytes());
+        explicit[2..].copy_from_slice(&seq.to_be_bytes()[2..]);
+        let len = plaintext.len() + self.suite.overhead();
+        let len16 = u16::try_from(len).map_err(|_| Error::TooLarge("record"))?;
+        write_header(out, content_type, version, epoch, seq, len16);
+        if self.suite.explicit_nonce_len() > 0 {
+            out.extend_from_slice(&explicit);
+        }
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let ad = additional_data(content_type, version, epoch, seq, plaintext.len() as u16);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
+                self.nonce(explicit),
+                aead::Aad::from(ad),
+                &mut out[start..],
+            )
+            .map_err(|_| Error::Crypto("seal"))?;
+        out.extend_from_slice(tag.as_ref());
+        Ok(())
+    }
+
+    /// Opens a protected record into `buf` (reused scratch), returning the plaintext.
+    pub fn open<'b>(&self, record: &Record<'_>, buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
+        let en = self.suite.explicit_nonce_len();
+        if record.fragment.len() < self.suite.overhead() {
+            return Err(Error::BadRecordMac);
+        }
+        let mut explicit = [0u8; 8];
+        if en > 0 {
+            explicit.copy_from_slice(&record.fragment[..8]);
+        } else {
+            explicit[..2].copy_from_slice(&record.epoch.to_be_bytes());
+            explicit[2..].copy_from_slice(&record.sequence_number.to_be_bytes()[2..]);
+        }
+        let ct = &record.fragment[en..];
+        let plain_len = ct.len() - 16;
+        let ad = additional_data(
+            record.content_type,
+            record.version,
+            record.epoch,
+            record.sequence_number,
+            plain_len as u16,
+        );
+        buf.clear();
+        buf.extend_from_slice(ct);
+        let plain = self
+            .key
+            .open_in_place(self.nonce(explicit), aead::Aad::from(ad), buf)
+            .map_err(|_| Error::BadRecordMac)?;
+        Ok(plain)
+    }
+}
+
+/// Named groups (RFC 8422 §5.1.1, RFC 7748).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NamedGroup {
+    /// x25519 (29).
+    X25519,
+    /// secp256r1 (23).
+    Secp256r1,
+    /// secp384r1 (24).
+    Secp384r1,
+}
+
+impl NamedGroup {
+    /// Our preference order.
+    pub const ALL: [NamedGroup; 3] = [
+        NamedGroup::X25519,
+        NamedGroup::Secp256r1,
+        NamedGroup::Secp384r1,
+    ];
+
+    /// The IANA value.
+    pub fn id(self) -> u16 {
+        match self {
+            NamedGroup::X25519 => 29,
+            NamedGroup::Secp256r1 => 23,
+            NamedGroup::Secp384r1 => 24,
+        }
+    }
+
+    /// From the IANA value.
+    pub fn from_id(id: u16) -> Option<Self> {
+        NamedGroup::ALL.into_iter().find(|g| g.id() == id)
+    }
+
+    fn ring(self) -> &'static agreement::Algorithm {
+        match self {
+            NamedGroup::X25519 => &agreement::X25519,
+            NamedGroup::Secp256r1 => &agreement::ECDH_P256,
+            NamedGroup::Secp384r1 => &agreement::ECDH_P384,
+        }
+    }
+}
+
+/// An ephemeral ECDHE key pair.
+pub struct KeyExchange {
+    group: NamedGroup,
+    private: agreement::EphemeralPrivateKey,
+    public: Vec<u8>,
+}
+
+impl core::fmt::Debug for KeyExchange {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("KeyExchange")
+            .field("group", &self.group)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyExchange {
+    /// Generates a key pair on `group` (from the system's secure random source).
+    pub fn generate(group: NamedGroup) -> Result<Self> {
+        let rng = ring::rand::SystemRandom::new();
+        let private = agreement::EphemeralPrivateKey::generate(group.ring(), &rng)
+            .map_err(|_| Error::Crypto("ecdhe keygen"))?;
+        let public = private
+            .compute_public_key()
+            .map_err(|_| Error::Crypto("ecdhe public"))?
+            .as_ref()
+            .to_vec();
+        Ok(KeyExchange {
+            group,
+            private,
+            public,
+        })
+    }
+
+    /// The group.
+    pub fn group(&self) -> NamedGroup {
+        self.group
+    }
+
+    /// Our public key in wire form.
+    pub fn public(&self) -> &[u8] {
+        &self.public
+    }
+
+    /// The premaster secret with the peer's public key; fails on an invalid point.
+    pub fn complete(self, peer: &[u8]) -> Result<Vec<u8>> {
+        let peer = agreement::UnparsedPublicKey::new(self.group.ring(), peer);
+        agreement::agree_ephemeral(self.private, &peer, |k| k.to_vec()).map_err(|_| {
+            Error::protocol(
+                crate::alert::AlertDescription::IllegalParameter,
+                "invalid ECDHE public key",
+            )
+        })
+    }
+}
+
+/// Signature schemes (RFC 8446 §4.2.3 code points, used in TLS 1.2's
+/// SignatureAndHashAlgorithm slots).
+pub mod scheme {
+    /// ecdsa_secp256r1_sha256
+    pub const ECDSA_SECP256R1_SHA256: u16 = 0x0403;
+    /// ecdsa_secp384r1_sha384
+    pub const ECDSA_SECP384R1_SHA384: u16 = 0x0503;
+    /// rsa_pkcs1_sha256
+    pub const RSA_PKCS1_SHA256: u16 = 0x0401;
+    /// rsa_pkcs1_sha384
+    pub const RSA_PKCS1_SHA384: u16 = 0x0501;
+    /// rsa_pss_rsae_sha256
+    pub const RSA_PSS_RSAE_SHA256: u16 = 0x0804;
+    /// rsa_pss_rsae_sha384
+    pub const RSA_PSS_RSAE_SHA384: u16 = 0x0805;
+    /// What we accept from peers, in preference order.
+    pub const SUPPORTED: [u16; 6] = [
+        ECDSA_SECP256R1_SHA256,
+        ECDSA_SECP384R1_SHA384,
+        RSA_PSS_RSAE_SHA256,
+        RSA_PKCS1_SHA256,
+        RSA_PSS_RSAE_SHA384,
+        RSA_PKCS1_SHA384,
+    ];
+}
+
+/// Signs `msg` with an ECDSA P-256 key (ecdsa_secp256r1_sha256, DER signature).
+pub fn sign_ecdsa_p256(key: &signature::EcdsaKeyPair, msg: &[u8]) -> Result<Vec<u8>> {
+    let rng = ring::rand::SystemRandom::new();
+    key.sign(&rng, msg)
+        .map(|s| s.as_ref().to_vec())
+        .map_err(|_| Error::Crypto("sign"))
+}
+
+/// Loads a PKCS#8 ECDSA P-256 private key.
+pub fn ecdsa_p256_key(pkcs8: &[u8]) -> Result<signature::EcdsaKeyPair> {
+    let rng = ring::rand::SystemRandom::new();
+    signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &rng)
+        .map_err(|_| Error::Certificate("not a PKCS#8 ECDSA P-256 key"))
+}
+
+/// The kind of public key in a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// ECDSA on P-256.
+    EcdsaP256,
+    /// ECDSA on P-384.
+    EcdsaP384,
+    /// RSA.
+    Rsa,
+}
+
+/// Verifies a TLS 1.2 signature of `scheme` by a public key of `kind`
+/// (`key` is the SubjectPublicKeyInfo's BIT STRING contents).
+pub fn verify(kind: KeyKind, key: &[u8], scheme: u16, msg: &[u8], sig: &[u8]) -> Result<()> {
+    use signature as s;
+    // In TLS 1.2, an ECDSA scheme names the hash only; the curve comes from the key.
+    let alg: &dyn s::VerificationAlgorithm = match (kind, scheme) {
+        (KeyKind::EcdsaP256, scheme::ECDSA_SECP256R1_SHA256) => &s::ECDSA_P256_SHA256_ASN1,
+        (KeyKind::EcdsaP256, scheme::ECDSA_SECP384R1_SHA384) => &s::ECDSA_P256_SHA384_ASN1,
+        (KeyKind::EcdsaP384, scheme::ECDSA_SECP256R1_SHA256) => &s::ECDSA_P384_SHA256_ASN1,
+        (KeyKind::EcdsaP384, scheme::ECDSA_SECP384R1_SHA384) => &s::ECDSA_P384_SHA384_ASN1,
+        (KeyKind::Rsa, scheme::RSA_PKCS1_SHA256) => &s::RSA_PKCS1_2048_8192_SHA256,
+        (KeyKind::Rsa, scheme::RSA_PKCS1_SHA384) => &s::RSA_PKCS1_2048_8192_SHA384,
+        (KeyKind::Rsa, scheme::RSA_PSS_RSAE_SHA256) => &s::RSA_PSS_2048_8192_SHA256,
+        (KeyKind::Rsa, scheme::RSA_PSS_RSAE_SHA384) => &s::RSA_PSS_2048_8192_SHA384,
+        _ => {
+            return Err(Error::protocol(
+                crate::alert::AlertDescription::IllegalParameter,
+                "signature scheme does not match the certificate key",
+            ))
+        }
+    };
+    s::UnparsedPublicKey::new(alg, key)
+        .verify(msg, sig)
+        .map_err(|_| {
+            Error::protocol(
+                crate::alert::AlertDescription::DecryptError,
+                "bad signature",
+            )
+        })
+}
+
+/// Constant-time equality of two byte strings (lengths are not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut acc = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        acc |= x ^ y;
+    }
+    core::hint::black_box(acc) == 0
+}
+
+/// HMAC-SHA256 of `data` under `key` (for stateless cookies).
+pub fn hmac_sha256(key: &[u8], data: &[&[u8]]) -> Vec<u8> {
+    let k = hmac::Key::new(hmac::HMAC_SHA256, key);
+    let mut ctx = hmac::Context::with_key(&k);
+    for d in data {
+        ctx.update(d);
+    }
+    ctx.sign().as_ref().to_vec()
+}
