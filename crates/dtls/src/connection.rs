@@ -223,6 +223,9 @@ pub struct Connection {
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     stats: Stats,
+    /// Test hook: send a Finished with wrong verify_data.
+    #[cfg(test)]
+    corrupt_finished: bool,
 }
 
 impl core::fmt::Debug for Connection {
@@ -278,6 +281,8 @@ impl Connection {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
+            #[cfg(test)]
+            corrupt_finished: false,
             config,
         }
     }
@@ -952,7 +957,12 @@ impl Connection {
             self.push_handshake(0, HandshakeType::CertificateVerify, &body);
         }
         self.flight.push(FlightItem::ChangeCipherSpec);
-        let verify = self.verify_data(s.neg, b"client finished");
+        #[allow(unused_mut)]
+        let mut verify = self.verify_data(s.neg, b"client finished");
+        #[cfg(test)]
+        if self.corrupt_finished {
+            verify[0] ^= 1;
+        }
         self.push_handshake(1, HandshakeType::Finished, &verify);
         self.send_flight(now, true);
         Ok(State::ExpectServerFinished(ExpectServerFinished {
@@ -1042,6 +1052,7 @@ impl Connection {
             .cipher_suites
             .iter()
             .copied()
+            .filter(|s| s.is_ecdsa())
             .find(|s| ch.cipher_suites().any(|c| c == s.id()))
             .ok_or(protocol(
                 AlertDescription::HandshakeFailure,
@@ -1466,5 +1477,59 @@ impl Connection {
         self.deadline = None;
         self.flight.clear();
         self.events.push_back(Event::Failed(e));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Certificate;
+
+    fn pair() -> (Connection, Connection, Instant) {
+        let (a, b) = (
+            Arc::new(Certificate::generate().unwrap()),
+            Arc::new(Certificate::generate().unwrap()),
+        );
+        let cc = Config::new(a.clone(), vec![b.fingerprint()]);
+        let sc = Config::new(b, vec![a.fingerprint()]);
+        let now = Instant::now();
+        let c = Connection::client(Arc::new(cc), now, rand_core::OsRng);
+        let s = Connection::server(Arc::new(sc), rand_core::OsRng);
+        (c, s, now)
+    }
+
+    fn exchange(c: &mut Connection, s: &mut Connection, now: Instant) {
+        for _ in 0..8 {
+            while let Some(d) = c.poll_transmit() {
+                s.handle_receive(now, &d);
+            }
+            while let Some(d) = s.poll_transmit() {
+                c.handle_receive(now, &d);
+            }
+        }
+    }
+
+    #[test]
+    fn tampered_finished_fails_with_decrypt_error() {
+        let (mut c, mut s, now) = pair();
+        c.corrupt_finished = true;
+        exchange(&mut c, &mut s, now);
+        assert!(matches!(s.state(), State::Failed));
+        let se: Vec<Event> = core::iter::from_fn(|| s.poll_event()).collect();
+        assert!(se.contains(&Event::Failed(Error::Protocol {
+            alert: AlertDescription::DecryptError,
+            reason: "Finished verify_data mismatch"
+        })));
+        let ce: Vec<Event> = core::iter::from_fn(|| c.poll_event()).collect();
+        assert!(ce.contains(&Event::Failed(Error::AlertReceived(
+            AlertDescription::DecryptError
+        ))));
+    }
+
+    #[test]
+    fn untampered_pair_connects() {
+        let (mut c, mut s, now) = pair();
+        exchange(&mut c, &mut s, now);
+        assert!(c.is_connected() && s.is_connected());
     }
 }

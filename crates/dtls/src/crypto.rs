@@ -72,7 +72,7 @@ pub fn prf(hash: HashAlgorithm, secret: &[u8], label: &[u8], seed: &[u8], out: &
     }
 }
 
-/// Cipher suites implemented (all ECDHE_ECDSA AEAD suites).
+/// Cipher suites implemented (ECDHE with AEAD ciphers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CipherSuite {
@@ -82,14 +82,24 @@ pub enum CipherSuite {
     EcdheEcdsaAes256GcmSha384,
     /// TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (0xcca9, RFC 7905).
     EcdheEcdsaChacha20Poly1305Sha256,
+    /// TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (0xc02f, RFC 5289); client only,
+    /// for servers with RSA certificates.
+    EcdheRsaAes128GcmSha256,
+    /// TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (0xc030, RFC 5289); client only.
+    EcdheRsaAes256GcmSha384,
+    /// TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 (0xcca8, RFC 7905); client only.
+    EcdheRsaChacha20Poly1305Sha256,
 }
 
 impl CipherSuite {
-    /// All suites, in our preference order.
-    pub const ALL: [CipherSuite; 3] = [
+    /// All suites, in our preference order (ECDSA first).
+    pub const ALL: [CipherSuite; 6] = [
         CipherSuite::EcdheEcdsaAes128GcmSha256,
         CipherSuite::EcdheEcdsaAes256GcmSha384,
         CipherSuite::EcdheEcdsaChacha20Poly1305Sha256,
+        CipherSuite::EcdheRsaAes128GcmSha256,
+        CipherSuite::EcdheRsaAes256GcmSha384,
+        CipherSuite::EcdheRsaChacha20Poly1305Sha256,
     ];
 
     /// The IANA value.
@@ -98,6 +108,9 @@ impl CipherSuite {
             CipherSuite::EcdheEcdsaAes128GcmSha256 => 0xc02b,
             CipherSuite::EcdheEcdsaAes256GcmSha384 => 0xc02c,
             CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 0xcca9,
+            CipherSuite::EcdheRsaAes128GcmSha256 => 0xc02f,
+            CipherSuite::EcdheRsaAes256GcmSha384 => 0xc030,
+            CipherSuite::EcdheRsaChacha20Poly1305Sha256 => 0xcca8,
         }
     }
 
@@ -106,20 +119,45 @@ impl CipherSuite {
         CipherSuite::ALL.into_iter().find(|s| s.id() == id)
     }
 
+    /// Whether the server authenticates with ECDSA (else RSA).
+    pub fn is_ecdsa(self) -> bool {
+        matches!(
+            self,
+            CipherSuite::EcdheEcdsaAes128GcmSha256
+                | CipherSuite::EcdheEcdsaAes256GcmSha384
+                | CipherSuite::EcdheEcdsaChacha20Poly1305Sha256
+        )
+    }
+
     /// PRF and transcript hash.
     pub fn hash(self) -> HashAlgorithm {
         match self {
-            CipherSuite::EcdheEcdsaAes256GcmSha384 => HashAlgorithm::Sha384,
+            CipherSuite::EcdheEcdsaAes256GcmSha384 | CipherSuite::EcdheRsaAes256GcmSha384 => {
+                HashAlgorithm::Sha384
+            }
             _ => HashAlgorithm::Sha256,
         }
     }
 
     fn aead(self) -> &'static aead::Algorithm {
         match self {
-            CipherSuite::EcdheEcdsaAes128GcmSha256 => &aead::AES_128_GCM,
-            CipherSuite::EcdheEcdsaAes256GcmSha384 => &aead::AES_256_GCM,
-            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => &aead::CHACHA20_POLY1305,
+            CipherSuite::EcdheEcdsaAes128GcmSha256 | CipherSuite::EcdheRsaAes128GcmSha256 => {
+                &aead::AES_128_GCM
+            }
+            CipherSuite::EcdheEcdsaAes256GcmSha384 | CipherSuite::EcdheRsaAes256GcmSha384 => {
+                &aead::AES_256_GCM
+            }
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256
+            | CipherSuite::EcdheRsaChacha20Poly1305Sha256 => &aead::CHACHA20_POLY1305,
         }
+    }
+
+    fn is_chacha(self) -> bool {
+        matches!(
+            self,
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256
+                | CipherSuite::EcdheRsaChacha20Poly1305Sha256
+        )
     }
 
     /// Encryption key length.
@@ -129,17 +167,19 @@ impl CipherSuite {
 
     /// Implicit IV length from the key block (RFC 5288 §3: 4; RFC 7905 §2: 12).
     pub fn fixed_iv_len(self) -> usize {
-        match self {
-            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 12,
-            _ => 4,
+        if self.is_chacha() {
+            12
+        } else {
+            4
         }
     }
 
     /// Explicit nonce bytes carried in each record.
     pub fn explicit_nonce_len(self) -> usize {
-        match self {
-            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 0,
-            _ => 8,
+        if self.is_chacha() {
+            0
+        } else {
+            8
         }
     }
 

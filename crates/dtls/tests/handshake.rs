@@ -76,7 +76,7 @@ fn handshake_app_data_and_exporter() {
 
 #[test]
 fn every_suite_and_group() {
-    for suite in CipherSuite::ALL {
+    for suite in CipherSuite::ALL.into_iter().filter(|s| s.is_ecdsa()) {
         for group in NamedGroup::ALL {
             let (mut c, s) = configs();
             c.cipher_suites = vec![suite];

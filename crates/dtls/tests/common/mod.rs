@@ -1,6 +1,11 @@
 //! An in-memory pair of endpoints over a lossy, reordering, duplicating
 //! link with simulated time (no sleeps), in the style of quinn-proto's `Pair`.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +28,21 @@ pub fn configs() -> (Config, Config) {
         Config::new(a.clone(), vec![b.fingerprint()]),
         Config::new(b, vec![a.fingerprint()]),
     )
+}
+
+/// Offset of the first handshake message of type `ty` in a plaintext
+/// datagram, pointing at its body.
+pub fn find_handshake(d: &[u8], ty: u8) -> Option<usize> {
+    let mut at = 0;
+    while at + 13 <= d.len() {
+        let len = u16::from_be_bytes([d[at + 11], d[at + 12]]) as usize;
+        let epoch = u16::from_be_bytes([d[at + 3], d[at + 4]]);
+        if d[at] == 22 && epoch == 0 && d.get(at + 13) == Some(&ty) {
+            return Some(at + 13 + 12);
+        }
+        at += 13 + len;
+    }
+    None
 }
 
 pub struct Link {
@@ -64,6 +84,8 @@ pub struct Pair {
     pub server_events: Vec<Event>,
     /// Datagrams sent by (client, server).
     pub sent: (Vec<(Duration, Vec<u8>)>, Vec<(Duration, Vec<u8>)>),
+    /// A man in the middle: sees (from the client?, datagram) and may rewrite it.
+    pub tamper: Option<Box<dyn FnMut(bool, &mut Vec<u8>)>>,
 }
 
 impl Pair {
@@ -83,6 +105,7 @@ impl Pair {
             client_events: Vec::new(),
             server_events: Vec::new(),
             sent: (Vec::new(), Vec::new()),
+            tamper: None,
         }
     }
 
@@ -97,7 +120,10 @@ impl Pair {
             self.sent.1.push((t, d.clone()));
             out.push((false, d));
         }
-        for (to_server, d) in out {
+        for (to_server, mut d) in out {
+            if let Some(t) = self.tamper.as_mut() {
+                t(to_server, &mut d);
+            }
             if self.rng.gen_bool(self.link.loss) {
                 continue;
             }

@@ -1,0 +1,184 @@
+//! Clean failures: bad signatures, downgrades, malformed and oversized records.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{configs, find_handshake, Link, Pair};
+use fulmar_dtls::{AlertDescription, Error};
+
+#[test]
+fn tampered_certificate_request_breaks_the_client_signature() {
+    let (c, s) = configs();
+    let mut p = Pair::new(c, s, Link::perfect(), 20);
+    // Rewrite certificate_types [64, 1] to [64, 2]: the transcripts now
+    // differ, so the client's CertificateVerify no longer verifies.
+    p.tamper = Some(Box::new(|from_client, d| {
+        if !from_client {
+            if let Some(at) = find_handshake(d, 13) {
+                d[at + 2] = 2;
+            }
+        }
+    }));
+    p.drive(Duration::from_secs(10));
+    assert_eq!(
+        p.server_failure(),
+        Some(Error::Protocol {
+            alert: AlertDescription::DecryptError,
+            reason: "bad signature"
+        })
+    );
+    assert_eq!(
+        p.client_failure(),
+        Some(Error::AlertReceived(AlertDescription::DecryptError))
+    );
+}
+
+#[test]
+fn tampered_server_key_exchange_fails_signature_check() {
+    let (c, s) = configs();
+    let mut p = Pair::new(c, s, Link::perfect(), 21);
+    p.tamper = Some(Box::new(|from_client, d| {
+        if !from_client {
+            if let Some(at) = find_handshake(d, 12) {
+                // Flip a bit of the ECDHE public key.
+                d[at + 5] ^= 1;
+            }
+        }
+    }));
+    p.drive(Duration::from_secs(10));
+    assert!(matches!(
+        p.client_failure(),
+        Some(Error::Protocol {
+            alert: AlertDescription::DecryptError,
+            ..
+        })
+    ));
+    assert_eq!(
+        p.server_failure(),
+        Some(Error::AlertReceived(AlertDescription::DecryptError))
+    );
+}
+
+#[test]
+fn downgraded_client_hello_is_refused() {
+    let (c, mut s) = configs();
+    s.hello_verify_cookie = false;
+    let mut p = Pair::new(c, s, Link::perfect(), 22);
+    p.tamper = Some(Box::new(|from_client, d| {
+        if from_client {
+            if let Some(at) = find_handshake(d, 1) {
+                // client_version DTLS 1.2 -> DTLS 1.0
+                d[at + 1] = 0xff;
+            }
+        }
+    }));
+    p.drive(Duration::from_secs(10));
+    assert!(matches!(
+        p.server_failure(),
+        Some(Error::Protocol {
+            alert: AlertDescription::ProtocolVersion,
+            ..
+        })
+    ));
+    assert_eq!(
+        p.client_failure(),
+        Some(Error::AlertReceived(AlertDescription::ProtocolVersion))
+    );
+}
+
+#[test]
+fn downgraded_server_hello_is_refused() {
+    let (c, mut s) = configs();
+    s.hello_verify_cookie = false;
+    let mut p = Pair::new(c, s, Link::perfect(), 23);
+    p.tamper = Some(Box::new(|from_client, d| {
+        if !from_client {
+            if let Some(at) = find_handshake(d, 2) {
+                d[at + 1] = 0xff;
+            }
+        }
+    }));
+    p.drive(Duration::from_secs(10));
+    assert!(matches!(
+        p.client_failure(),
+        Some(Error::Protocol {
+            alert: AlertDescription::ProtocolVersion,
+            ..
+        })
+    ));
+    assert_eq!(
+        p.server_failure(),
+        Some(Error::AlertReceived(AlertDescription::ProtocolVersion))
+    );
+}
+
+#[test]
+fn server_requires_extended_master_secret() {
+    let (c, mut s) = configs();
+    s.hello_verify_cookie = false;
+    let mut p = Pair::new(c, s, Link::perfect(), 24);
+    // Rename the client's extended_master_secret extension (23) to an unknown type.
+    p.tamper = Some(Box::new(|from_client, d| {
+        if from_client && find_handshake(d, 1).is_some() {
+            if let Some(i) = d.windows(4).position(|w| w == [0, 23, 0, 0]) {
+                d[i + 1] = 0x77;
+            }
+        }
+    }));
+    p.drive(Duration::from_secs(10));
+    assert_eq!(
+        p.server_failure(),
+        Some(Error::Protocol {
+            alert: AlertDescription::HandshakeFailure,
+            reason: "extended master secret required"
+        })
+    );
+}
+
+#[test]
+fn truncated_oversized_and_garbage_records_are_dropped() {
+    let (c, s) = configs();
+    let mut p = Pair::new(c, s, Link::perfect(), 25);
+    p.drive(Duration::from_secs(10));
+    assert!(p.client.is_connected() && p.server.is_connected());
+    let now = p.now;
+    p.client.send(b"payload").unwrap();
+    let good = p.client.poll_transmit().unwrap();
+    // Truncated: the header announces more than the datagram holds.
+    p.server.handle_receive(now, &good[..good.len() - 5]);
+    // Oversized: a length beyond 2^14 + 2048.
+    let mut big = good[..13].to_vec();
+    big[11..13].copy_from_slice(&20000u16.to_be_bytes());
+    big.resize(13 + 20000, 0);
+    p.server.handle_receive(now, &big);
+    // Garbage and an unknown content type.
+    p.server.handle_receive(now, &[0xff; 40]);
+    p.server.handle_receive(now, &[]);
+    // Epoch 2, which does not exist.
+    let mut e2 = good.clone();
+    e2[4] = 2;
+    p.server.handle_receive(now, &e2);
+    assert!(p.server.is_connected());
+    assert!(p.server.poll_event().is_none());
+    assert_eq!(p.server.stats().dropped_records, 4);
+    // The intact record still gets through afterwards.
+    p.server.handle_receive(now, &good);
+    assert_eq!(
+        p.server.poll_event(),
+        Some(fulmar_dtls::Event::ApplicationData(b"payload".to_vec()))
+    );
+}
+
+#[test]
+fn forged_plaintext_alert_after_handshake_is_ignored() {
+    let (c, s) = configs();
+    let mut p = Pair::new(c, s, Link::perfect(), 26);
+    p.drive(Duration::from_secs(10));
+    let now = p.now;
+    // alert(21), DTLS 1.2, epoch 0, seq 99, fatal handshake_failure.
+    let forged = [21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 99, 0, 2, 2, 40];
+    p.server.handle_receive(now, &forged);
+    assert!(p.server.is_connected());
+}
