@@ -15,12 +15,16 @@
 //! assert_eq!(pkt.chunks().next().unwrap().unwrap(), Chunk::CookieAck);
 //! ```
 
+pub mod association;
 pub mod chunk;
 pub mod error;
 pub mod list;
 pub mod packet;
 pub mod param;
 
+pub use association::{
+    Association, CloseReason, Config, Event, Message, SendOptions, State, Stats,
+};
 pub use chunk::{Chunk, Data, ForwardTsn, Init, Sack, UnknownChunk, UnknownChunkAction};
 pub use error::Error;
 pub use list::{List, TlvList};

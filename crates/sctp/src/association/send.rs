@@ -1,0 +1,669 @@
+//! The sending half: message queue and fragmentation (RFC 9260 §6.9),
+//! retransmission and RTO (§6.3), SACK processing with fast retransmit
+//! (§7.2.4), congestion control (§7.2), the peer's window (§6.1) and PR-SCTP
+//! abandonment with FORWARD-TSN (RFC 3758 §3.5).
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::chunk::{emit_data, Chunk, ForwardTsn, Sack, DATA_FLAG_B, DATA_FLAG_E, DATA_FLAG_U};
+use crate::error::Error;
+use crate::list::{pad4, List};
+use crate::packet::PacketWriter;
+use crate::param::StreamSsn;
+
+use super::recv::unwrap_near;
+use super::{Config, Event, SendOptions, Stats};
+
+#[derive(Debug)]
+struct OutMsg {
+    id: u64,
+    stream: u16,
+    ppid: u32,
+    unordered: bool,
+    data: Bytes,
+    offset: usize,
+    ssn: u16,
+    max_rtx: Option<u16>,
+    expires: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Sent {
+    msg_id: u64,
+    stream: u16,
+    ssn: u16,
+    ppid: u32,
+    flags: u8,
+    data: Bytes,
+    sent_at: Instant,
+    tx_count: u16,
+    gap_acked: bool,
+    abandoned: bool,
+    in_flight: bool,
+    rtx: bool,
+    fast_rtx_done: bool,
+    missing: u8,
+    max_rtx: Option<u16>,
+    expires: Option<Instant>,
+}
+
+impl Sent {
+    fn should_abandon(&self, now: Instant) -> bool {
+        self.max_rtx.is_some_and(|m| self.tx_count > m) || self.expires.is_some_and(|e| e <= now)
+    }
+}
+
+#[derive(Debug, Default)]
+struct OutStream {
+    next_ssn: u16,
+    queued: usize,
+    low_threshold: Option<usize>,
+    resetting: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Sender {
+    pub outbound_streams: u16,
+    pub rto: Duration,
+    pub t3: Option<Instant>,
+    rto_min: Duration,
+    rto_max: Duration,
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    mtu: usize,
+    next_tsn: u64,
+    cum_acked: u64,
+    adv_peer_ack: u64,
+    pending: VecDeque<OutMsg>,
+    inflight: VecDeque<Sent>,
+    streams: HashMap<u16, OutStream>,
+    cwnd: usize,
+    ssthresh: usize,
+    pba: usize,
+    flight_size: usize,
+    peer_a_rwnd: usize,
+    peer_rwnd: usize,
+    fast_recovery_exit: Option<u64>,
+    rtx_marked: usize,
+    fast_rtx_pending: bool,
+    rtt_probe: Option<(u64, Instant)>,
+    next_msg_id: u64,
+    fwd_tsn_pending: bool,
+}
+
+impl Sender {
+    pub(crate) fn new(config: &Config, initial_tsn: u32) -> Self {
+        let next_tsn = (1u64 << 32) + u64::from(initial_tsn);
+        let mtu = config.mtu.max(super::MIN_PACKET);
+        Sender {
+            outbound_streams: 0,
+            rto: config.rto_initial,
+            t3: None,
+            rto_min: config.rto_min,
+            rto_max: config.rto_max,
+            srtt: None,
+            rttvar: Duration::ZERO,
+            mtu,
+            next_tsn,
+            cum_acked: next_tsn - 1,
+            adv_peer_ack: next_tsn - 1,
+            pending: VecDeque::new(),
+            inflight: VecDeque::new(),
+            streams: HashMap::new(),
+            // RFC 9260 §7.2.1.
+            cwnd: (4 * mtu).min((2 * mtu).max(4380)),
+            ssthresh: usize::MAX,
+            pba: 0,
+            flight_size: 0,
+            peer_a_rwnd: 0,
+            peer_rwnd: 0,
+            fast_recovery_exit: None,
+            rtx_marked: 0,
+            fast_rtx_pending: false,
+            rtt_probe: None,
+            next_msg_id: 0,
+            fwd_tsn_pending: false,
+        }
+    }
+
+    pub(crate) fn set_peer_rwnd(&mut self, a_rwnd: u32) {
+        self.peer_a_rwnd = a_rwnd as usize;
+        self.peer_rwnd = a_rwnd as usize;
+        self.ssthresh = a_rwnd as usize;
+    }
+
+    pub(crate) fn fill_stats(&self, s: &mut Stats) {
+        s.srtt = self.srtt;
+        s.rto = self.rto;
+        s.cwnd = self.cwnd;
+        s.ssthresh = self.ssthresh;
+        s.peer_rwnd = self.peer_rwnd;
+    }
+
+    pub(crate) fn enqueue(
+        &mut self,
+        now: Instant,
+        stream: u16,
+        ppid: u32,
+        data: Bytes,
+        o: SendOptions,
+    ) -> Result<(), Error> {
+        let s = self.streams.entry(stream).or_default();
+        if s.resetting {
+            return Err(Error::StreamResetting(stream));
+        }
+        s.queued += data.len();
+        self.pending.push_back(OutMsg {
+            id: self.next_msg_id,
+            stream,
+            ppid,
+            unordered: o.unordered,
+            data,
+            offset: 0,
+            ssn: 0,
+            max_rtx: o.max_retransmits,
+            expires: o.lifetime.map(|l| now + l),
+        });
+        self.next_msg_id += 1;
+        Ok(())
+    }
+
+    pub(crate) fn buffered_amount(&self, stream: u16) -> usize {
+        self.streams.get(&stream).map_or(0, |s| s.queued)
+    }
+
+    pub(crate) fn set_low_threshold(&mut self, stream: u16, t: usize) {
+        self.streams.entry(stream).or_default().low_threshold = Some(t);
+    }
+
+    pub(crate) fn mark_resetting(&mut self, stream: u16) -> bool {
+        let s = self.streams.entry(stream).or_default();
+        !std::mem::replace(&mut s.resetting, true)
+    }
+
+    pub(crate) fn reset_done(&mut self, streams: &[u16]) {
+        for id in streams {
+            if let Some(s) = self.streams.get_mut(id) {
+                s.next_ssn = 0;
+                s.resetting = false;
+            }
+        }
+    }
+
+    pub(crate) fn reset_failed(&mut self, streams: &[u16]) {
+        for id in streams {
+            if let Some(s) = self.streams.get_mut(id) {
+                s.resetting = false;
+            }
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.pending.clear();
+        self.inflight.clear();
+        self.flight_size = 0;
+        self.rtx_marked = 0;
+        self.t3 = None;
+    }
+
+    pub(crate) fn all_done(&self) -> bool {
+        self.pending.is_empty() && self.inflight.is_empty()
+    }
+
+    pub(crate) fn has_data_to_send(&self) -> bool {
+        self.rtx_marked > 0
+            || (!self.pending.is_empty() && (self.flight_size == 0 || self.flight_size < self.cwnd))
+    }
+
+    pub(crate) fn last_assigned_tsn(&self) -> u32 {
+        (self.next_tsn - 1) as u32
+    }
+
+    pub(crate) fn backoff_rto(&mut self) {
+        self.rto = (self.rto * 2).min(self.rto_max);
+    }
+
+    /// RFC 9260 §6.3.1.
+    pub(crate) fn rtt_sample(&mut self, r: Duration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(srtt) => {
+                let diff = srtt.abs_diff(r);
+                self.rttvar = self.rttvar * 3 / 4 + diff / 4;
+                self.srtt = Some(srtt * 7 / 8 + r / 8);
+            }
+        }
+        let srtt = self.srtt.unwrap_or(r);
+        self.rto = (srtt + 4 * self.rttvar).clamp(self.rto_min, self.rto_max);
+    }
+
+    fn abandon_msg(&mut self, msg_id: u64, stats: &mut Stats) {
+        let mut any = false;
+        for s in self
+            .inflight
+            .iter_mut()
+            .filter(|s| s.msg_id == msg_id && !s.abandoned)
+        {
+            any = true;
+            s.abandoned = true;
+            if s.in_flight {
+                s.in_flight = false;
+                self.flight_size -= s.data.len();
+            }
+            if s.rtx {
+                s.rtx = false;
+                self.rtx_marked -= 1;
+            }
+        }
+        if self.pending.front().is_some_and(|m| m.id == msg_id) {
+            if let Some(m) = self.pending.pop_front() {
+                if let Some(st) = self.streams.get_mut(&m.stream) {
+                    st.queued = st.queued.saturating_sub(m.data.len() - m.offset);
+                }
+            }
+            any = true;
+        }
+        if any {
+            stats.abandoned_messages += 1;
+        }
+    }
+
+    /// RFC 3758 §3.5 C1-C2: move the Advanced.Peer.Ack.Point over abandoned
+    /// chunks at the front.
+    fn update_adv_point(&mut self) {
+        if self.adv_peer_ack < self.cum_acked {
+            self.adv_peer_ack = self.cum_acked;
+        }
+        while let Some(s) = self
+            .inflight
+            .get((self.adv_peer_ack - self.cum_acked) as usize)
+        {
+            if !s.abandoned {
+                break;
+            }
+            self.adv_peer_ack += 1;
+        }
+        if self.adv_peer_ack > self.cum_acked {
+            self.fwd_tsn_pending = true;
+        }
+    }
+
+    pub(crate) fn write_forward_tsn(&mut self, w: &mut PacketWriter<'_>, mtu: usize) {
+        if !self.fwd_tsn_pending || self.adv_peer_ack <= self.cum_acked {
+            self.fwd_tsn_pending = false;
+            return;
+        }
+        let n = (self.adv_peer_ack - self.cum_acked) as usize;
+        let mut entries: Vec<StreamSsn> = Vec::new();
+        for s in self.inflight.iter().take(n) {
+            if s.flags & DATA_FLAG_U != 0 {
+                continue;
+            }
+            match entries.iter_mut().find(|e| e.stream == s.stream) {
+                Some(e) => {
+                    if (s.ssn.wrapping_sub(e.ssn) as i16) > 0 {
+                        e.ssn = s.ssn;
+                    }
+                }
+                None => entries.push(StreamSsn {
+                    stream: s.stream,
+                    ssn: s.ssn,
+                }),
+            }
+        }
+        let max_entries = (mtu.saturating_sub(w.len() + 8)) / 4;
+        entries.truncate(max_entries);
+        Chunk::ForwardTsn(ForwardTsn {
+            new_cumulative_tsn: self.adv_peer_ack as u32,
+            streams: List::Items(&entries),
+        })
+        .emit(w.buffer());
+        self.fwd_tsn_pending = false;
+    }
+
+    pub(crate) fn on_t3_expired(&mut self, now: Instant, stats: &mut Stats) {
+        self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
+        self.cwnd = self.mtu;
+        self.pba = 0;
+        self.fast_recovery_exit = None;
+        self.rtt_probe = None;
+        self.backoff_rto();
+        let mut abandon = Vec::new();
+        for s in self.inflight.iter_mut() {
+            if s.gap_acked || s.abandoned {
+                continue;
+            }
+            if s.should_abandon(now) {
+                abandon.push(s.msg_id);
+                continue;
+            }
+            if !s.rtx {
+                s.rtx = true;
+                self.rtx_marked += 1;
+            }
+            if s.in_flight {
+                s.in_flight = false;
+                self.flight_size -= s.data.len();
+            }
+        }
+        abandon.dedup();
+        for id in abandon {
+            self.abandon_msg(id, stats);
+        }
+        self.update_adv_point();
+        self.t3 = if self.inflight.is_empty() {
+            None
+        } else {
+            Some(now + self.rto)
+        };
+    }
+
+    pub(crate) fn on_cum_ack(&mut self, now: Instant, cum: u32, stats: &mut Stats) -> bool {
+        let sack = Sack {
+            cumulative_tsn_ack: cum,
+            a_rwnd: self.peer_a_rwnd as u32,
+            gap_blocks: List::empty(),
+            duplicate_tsns: List::empty(),
+        };
+        self.on_sack(now, &sack, stats)
+    }
+
+    /// Processes a SACK (RFC 9260 §6.2.1, §7.2); returns whether the
+    /// cumulative ack advanced.
+    pub(crate) fn on_sack(&mut self, now: Instant, sack: &Sack<'_>, stats: &mut Stats) -> bool {
+        let cum = unwrap_near(self.cum_acked, sack.cumulative_tsn_ack);
+        if cum < self.cum_acked || cum >= self.next_tsn {
+            return false;
+        }
+        let flight_before = self.flight_size;
+        let advanced = cum > self.cum_acked;
+        let mut acked_bytes = 0usize;
+        while self.cum_acked < cum {
+            let Some(s) = self.inflight.pop_front() else {
+                break;
+            };
+            let tsn = self.cum_acked + 1;
+            self.cum_acked = tsn;
+            if s.in_flight {
+                self.flight_size -= s.data.len();
+            }
+            if s.rtx {
+                self.rtx_marked -= 1;
+            }
+            if !s.gap_acked && !s.abandoned {
+                acked_bytes += s.data.len();
+            }
+            if let Some((ptsn, at)) = self.rtt_probe {
+                if ptsn == tsn {
+                    if s.tx_count == 1 {
+                        self.rtt_sample(now.saturating_duration_since(at));
+                    }
+                    self.rtt_probe = None;
+                }
+            }
+        }
+        if self.rtt_probe.is_some_and(|(t, _)| t <= self.cum_acked) {
+            self.rtt_probe = None;
+        }
+        let mut highest_new: Option<u64> = advanced.then_some(cum);
+        let mut any_gap = false;
+        for g in sack.gap_blocks.iter() {
+            any_gap = true;
+            let start = cum + u64::from(g.start);
+            let end = (cum + u64::from(g.end)).min(self.next_tsn - 1);
+            if g.start == 0 || start > end {
+                continue;
+            }
+            for t in start..=end {
+                let Some(s) = self.inflight.get_mut((t - self.cum_acked - 1) as usize) else {
+                    break;
+                };
+                if s.gap_acked {
+                    continue;
+                }
+                s.gap_acked = true;
+                if s.in_flight {
+                    s.in_flight = false;
+                    self.flight_size -= s.data.len();
+                }
+                if s.rtx {
+                    s.rtx = false;
+                    self.rtx_marked -= 1;
+                }
+                if !s.abandoned {
+                    acked_bytes += s.data.len();
+                }
+                highest_new = Some(highest_new.map_or(t, |h| h.max(t)));
+            }
+        }
+        // Miss indications (§7.2.4, HTNA).
+        let mut fast = false;
+        if let (true, Some(h)) = (any_gap, highest_new) {
+            let limit = (h - self.cum_acked) as usize;
+            for s in self.inflight.iter_mut().take(limit) {
+                if s.gap_acked || s.abandoned || s.rtx || s.fast_rtx_done {
+                    continue;
+                }
+                s.missing = s.missing.saturating_add(1);
+                if s.missing >= 3 {
+                    s.rtx = true;
+                    s.fast_rtx_done = true;
+                    self.rtx_marked += 1;
+                    if s.in_flight {
+                        s.in_flight = false;
+                        self.flight_size -= s.data.len();
+                    }
+                    fast = true;
+                }
+            }
+        }
+        if let Some(e) = self.fast_recovery_exit {
+            if self.cum_acked >= e {
+                self.fast_recovery_exit = None;
+            }
+        }
+        if fast {
+            stats.fast_retransmits += 1;
+            if self.fast_recovery_exit.is_none() {
+                self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
+                self.cwnd = self.ssthresh;
+                self.pba = 0;
+                self.fast_recovery_exit = Some(self.next_tsn - 1);
+            }
+            self.fast_rtx_pending = true;
+        }
+        // Congestion window (§7.2.1, §7.2.2).
+        if advanced && self.fast_recovery_exit.is_none() && acked_bytes > 0 {
+            if self.cwnd <= self.ssthresh {
+                if flight_before + self.mtu >= self.cwnd {
+                    self.cwnd += acked_bytes.min(self.mtu);
+                }
+            } else {
+                self.pba += acked_bytes;
+                if self.pba >= self.cwnd && flight_before + self.mtu >= self.cwnd {
+                    self.pba -= self.cwnd;
+                    self.cwnd += self.mtu;
+                }
+            }
+        }
+        self.peer_a_rwnd = sack.a_rwnd as usize;
+        self.peer_rwnd = self.peer_a_rwnd.saturating_sub(self.flight_size);
+        if self.inflight.is_empty() {
+            self.t3 = None;
+        } else if advanced || self.t3.is_none() {
+            self.t3 = Some(now + self.rto);
+        }
+        self.update_adv_point();
+        advanced
+    }
+
+    fn note_sent_bytes(
+        streams: &mut HashMap<u16, OutStream>,
+        stream: u16,
+        n: usize,
+        events: &mut VecDeque<Event>,
+    ) {
+        if let Some(st) = streams.get_mut(&stream) {
+            let before = st.queued;
+            st.queued = st.queued.saturating_sub(n);
+            if let Some(th) = st.low_threshold {
+                if before > th && st.queued <= th {
+                    events.push_back(Event::BufferedAmountLow(stream));
+                }
+            }
+        }
+    }
+
+    /// Appends retransmissions, then new DATA, as cwnd and rwnd allow.
+    pub(crate) fn write_data(
+        &mut self,
+        now: Instant,
+        w: &mut PacketWriter<'_>,
+        mtu: usize,
+        events: &mut VecDeque<Event>,
+        stats: &mut Stats,
+    ) {
+        if self.rtx_marked > 0 {
+            let bypass = std::mem::take(&mut self.fast_rtx_pending);
+            let mut i = 0;
+            while i < self.inflight.len() && self.rtx_marked > 0 {
+                let Some(s) = self.inflight.get(i) else { break };
+                if !s.rtx {
+                    i += 1;
+                    continue;
+                }
+                if s.should_abandon(now) {
+                    let id = s.msg_id;
+                    self.abandon_msg(id, stats);
+                    self.update_adv_point();
+                    i += 1;
+                    continue;
+                }
+                let len = s.data.len();
+                if w.len() + 16 + pad4(len) > mtu {
+                    break;
+                }
+                if !bypass && self.flight_size > 0 && self.flight_size >= self.cwnd {
+                    break;
+                }
+                let tsn = (self.cum_acked + 1 + i as u64) as u32;
+                emit_data(w.buffer(), s.flags, tsn, s.stream, s.ssn, s.ppid, &s.data);
+                if let Some(s) = self.inflight.get_mut(i) {
+                    s.rtx = false;
+                    s.in_flight = true;
+                    s.tx_count = s.tx_count.saturating_add(1);
+                    s.sent_at = now;
+                    s.missing = 0;
+                }
+                self.rtx_marked -= 1;
+                self.flight_size += len;
+                self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
+                stats.retransmissions += 1;
+                i += 1;
+            }
+            if self.t3.is_none() {
+                self.t3 = Some(now + self.rto);
+            }
+            if self.rtx_marked > 0 {
+                return;
+            }
+        }
+        let mut sent_any = false;
+        while let Some(msg) = self.pending.front() {
+            if msg.offset == 0 && msg.expires.is_some_and(|e| e <= now) {
+                if let Some(m) = self.pending.pop_front() {
+                    Self::note_sent_bytes(&mut self.streams, m.stream, m.data.len(), events);
+                    stats.abandoned_messages += 1;
+                }
+                continue;
+            }
+            let space = mtu.saturating_sub(w.len());
+            if space < 20 {
+                break;
+            }
+            let max_payload = (space - 16) & !3;
+            let remaining = msg.data.len() - msg.offset;
+            let n = if remaining <= max_payload {
+                remaining
+            } else if remaining > mtu - 28 || max_payload >= 512 {
+                max_payload
+            } else {
+                break;
+            };
+            if n == 0 {
+                break;
+            }
+            if self.flight_size > 0 && (self.flight_size >= self.cwnd || n > self.peer_rwnd) {
+                break;
+            }
+            let Some(msg) = self.pending.front_mut() else {
+                break;
+            };
+            if msg.offset == 0 && !msg.unordered {
+                let st = self.streams.entry(msg.stream).or_default();
+                msg.ssn = st.next_ssn;
+                st.next_ssn = st.next_ssn.wrapping_add(1);
+            }
+            let mut flags = if msg.unordered { DATA_FLAG_U } else { 0 };
+            if msg.offset == 0 {
+                flags |= DATA_FLAG_B;
+            }
+            let end = msg.offset + n;
+            if end == msg.data.len() {
+                flags |= DATA_FLAG_E;
+            }
+            let payload = msg.data.slice(msg.offset..end);
+            let tsn = self.next_tsn;
+            self.next_tsn += 1;
+            emit_data(
+                w.buffer(),
+                flags,
+                tsn as u32,
+                msg.stream,
+                msg.ssn,
+                msg.ppid,
+                &payload,
+            );
+            self.inflight.push_back(Sent {
+                msg_id: msg.id,
+                stream: msg.stream,
+                ssn: msg.ssn,
+                ppid: msg.ppid,
+                flags,
+                data: payload,
+                sent_at: now,
+                tx_count: 1,
+                gap_acked: false,
+                abandoned: false,
+                in_flight: true,
+                rtx: false,
+                fast_rtx_done: false,
+                missing: 0,
+                max_rtx: msg.max_rtx,
+                expires: msg.expires,
+            });
+            msg.offset = end;
+            let stream = msg.stream;
+            if end == msg.data.len() {
+                self.pending.pop_front();
+                stats.messages_sent += 1;
+            }
+            Self::note_sent_bytes(&mut self.streams, stream, n, events);
+            self.flight_size += n;
+            self.peer_rwnd = self.peer_rwnd.saturating_sub(n);
+            if self.rtt_probe.is_none() {
+                self.rtt_probe = Some((tsn, now));
+            }
+            sent_any = true;
+        }
+        if sent_any && self.t3.is_none() {
+            self.t3 = Some(now + self.rto);
+        }
+    }
+}

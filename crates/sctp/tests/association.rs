@@ -1,0 +1,818 @@
+//! Two associations over a small lossy, reordering link in simulated time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use fulmar_sctp::chunk::chunk_type;
+use fulmar_sctp::param::cause_code;
+use fulmar_sctp::*;
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+
+struct Link {
+    loss: f64,
+    reorder: f64,
+    delay: Duration,
+    up: bool,
+    queue: Vec<(Instant, Bytes)>,
+}
+
+impl Link {
+    fn new(loss: f64, reorder: f64) -> Self {
+        Link {
+            loss,
+            reorder,
+            delay: Duration::from_millis(10),
+            up: true,
+            queue: Vec::new(),
+        }
+    }
+}
+
+struct Pair {
+    a: Association,
+    b: Association,
+    now: Instant,
+    ab: Link,
+    ba: Link,
+    rng: StdRng,
+    a_events: Vec<Event>,
+    b_events: Vec<Event>,
+    buf: Vec<u8>,
+}
+
+impl Pair {
+    fn new(seed: u64, ca: Config, cb: Config, loss: f64, reorder: f64) -> Self {
+        let now = Instant::now();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let a = Association::new(ca, &mut rng, now);
+        let b = Association::new(cb, &mut rng, now);
+        Pair {
+            a,
+            b,
+            now,
+            ab: Link::new(loss, reorder),
+            ba: Link::new(loss, reorder),
+            rng,
+            a_events: Vec::new(),
+            b_events: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    fn default(seed: u64, loss: f64, reorder: f64) -> Self {
+        Self::new(seed, Config::default(), Config::default(), loss, reorder)
+    }
+
+    /// One round: collect transmissions, deliver due packets, drain events;
+    /// when idle, jump to the next deadline. Returns false if nothing is left.
+    fn step(&mut self) -> bool {
+        let mut progressed = false;
+        for dir in 0..2 {
+            let (from, link) = if dir == 0 {
+                (&mut self.a, &mut self.ab)
+            } else {
+                (&mut self.b, &mut self.ba)
+            };
+            while from.poll_transmit_into(self.now, &mut self.buf) {
+                progressed = true;
+                if !link.up || self.rng.gen_bool(link.loss) {
+                    continue;
+                }
+                let mut at = self.now + link.delay;
+                if self.rng.gen_bool(link.reorder) {
+                    at += Duration::from_millis(self.rng.gen_range(1..20));
+                }
+                link.queue.push((at, Bytes::copy_from_slice(&self.buf)));
+            }
+        }
+        for dir in 0..2 {
+            let (to, link) = if dir == 0 {
+                (&mut self.b, &mut self.ab)
+            } else {
+                (&mut self.a, &mut self.ba)
+            };
+            let now = self.now;
+            let mut due: Vec<(Instant, Bytes)> = Vec::new();
+            link.queue.retain(|(at, p)| {
+                if *at <= now {
+                    due.push((*at, p.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+            due.sort_by_key(|(at, _)| *at);
+            for (_, p) in due {
+                progressed = true;
+                to.handle_receive(self.now, p);
+            }
+        }
+        while let Some(e) = self.a.poll_event() {
+            progressed = true;
+            self.a_events.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            progressed = true;
+            self.b_events.push(e);
+        }
+        if progressed {
+            return true;
+        }
+        let next = [
+            self.a.poll_timeout(),
+            self.b.poll_timeout(),
+            self.ab.queue.iter().map(|(t, _)| *t).min(),
+            self.ba.queue.iter().map(|(t, _)| *t).min(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(next) = next else { return false };
+        self.now = self.now.max(next);
+        self.a.handle_timeout(self.now);
+        self.b.handle_timeout(self.now);
+        true
+    }
+
+    fn drive_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
+        let end = self.now + limit;
+        while self.now < end {
+            self.drain_events();
+            if done(self) {
+                return true;
+            }
+            if !self.step() {
+                self.drain_events();
+                return done(self);
+            }
+        }
+        self.drain_events();
+        done(self)
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(e) = self.a.poll_event() {
+            self.a_events.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.b_events.push(e);
+        }
+    }
+
+    fn connect_both(&mut self) {
+        self.a.connect(self.now).unwrap();
+        self.b.connect(self.now).unwrap();
+        assert!(
+            self.drive_until(Duration::from_secs(30), |p| p.a.is_established()
+                && p.b.is_established())
+        );
+        assert!(self.a_events.contains(&Event::Connected));
+        assert!(self.b_events.contains(&Event::Connected));
+    }
+
+    fn b_messages(&mut self) -> Vec<Message> {
+        let mut out = Vec::new();
+        self.b_events.retain(|e| match e {
+            Event::Message(m) => {
+                out.push(m.clone());
+                false
+            }
+            _ => true,
+        });
+        out
+    }
+}
+
+fn count_messages(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::Message(_)))
+        .count()
+}
+
+#[test]
+fn setup_one_active_side() {
+    let mut p = Pair::default(1, 0.0, 0.0);
+    p.a.connect(p.now).unwrap();
+    assert!(
+        p.drive_until(Duration::from_secs(5), |p| p.a.is_established()
+            && p.b.is_established())
+    );
+    assert_eq!(p.a.state(), State::Established);
+    assert_eq!(p.a.outbound_streams(), 65535);
+}
+
+#[test]
+fn init_collision_both_orders() {
+    for seed in 0..8 {
+        let mut p = Pair::default(seed, 0.0, 0.0);
+        if seed % 2 == 0 {
+            p.a.connect(p.now).unwrap();
+            p.b.connect(p.now).unwrap();
+        } else {
+            p.b.connect(p.now).unwrap();
+            p.a.connect(p.now).unwrap();
+        }
+        assert!(
+            p.drive_until(Duration::from_secs(5), |p| p.a.is_established()
+                && p.b.is_established())
+        );
+        p.a.send(
+            p.now,
+            1,
+            51,
+            Bytes::from_static(b"hi"),
+            SendOptions::default(),
+        )
+        .unwrap();
+        p.b.send(
+            p.now,
+            2,
+            51,
+            Bytes::from_static(b"yo"),
+            SendOptions::default(),
+        )
+        .unwrap();
+        assert!(
+            p.drive_until(Duration::from_secs(5), |p| count_messages(&p.b_events) == 1
+                && count_messages(&p.a_events) == 1)
+        );
+    }
+}
+
+#[test]
+fn setup_survives_loss() {
+    let mut p = Pair::default(3, 0.3, 0.2);
+    p.connect_both();
+}
+
+fn pattern(len: usize, seed: u64) -> Bytes {
+    let mut v = vec![0u8; len];
+    StdRng::seed_from_u64(seed).fill_bytes(&mut v);
+    Bytes::from(v)
+}
+
+#[test]
+fn large_messages_ordered_and_unordered() {
+    let mut p = Pair::default(4, 0.0, 0.0);
+    p.connect_both();
+    let sizes = [1usize, 1171, 1172, 1173, 5000, 65536, 256 * 1024];
+    for (i, &n) in sizes.iter().enumerate() {
+        let o = SendOptions {
+            unordered: i % 2 == 1,
+            ..Default::default()
+        };
+        p.a.send(p.now, 7, 53, pattern(n, i as u64), o).unwrap();
+    }
+    assert!(
+        p.drive_until(Duration::from_secs(30), |p| count_messages(&p.b_events)
+            == sizes.len())
+    );
+    let mut got = p.b_messages();
+    got.sort_by_key(|m| m.data.len());
+    for (i, m) in got.iter().enumerate() {
+        let idx = sizes.iter().position(|&n| n == m.data.len()).unwrap();
+        assert_eq!(m.data, pattern(sizes[idx], idx as u64), "message {i}");
+        assert_eq!(m.stream, 7);
+    }
+    // Too large for the peer.
+    let e = p.a.send(
+        p.now,
+        7,
+        53,
+        pattern(256 * 1024 + 1, 0),
+        SendOptions::default(),
+    );
+    assert!(matches!(e, Err(Error::MessageTooLarge { .. })));
+    assert_eq!(
+        p.a.send(p.now, 7, 53, Bytes::new(), SendOptions::default()),
+        Err(Error::EmptyMessage)
+    );
+}
+
+fn transfer_with_loss(seed: u64, loss: f64, reorder: f64, total: usize) {
+    let mut p = Pair::default(seed, loss, reorder);
+    p.connect_both();
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xABCD);
+    let mut sent = Vec::new();
+    let mut queued = 0;
+    let mut received: Vec<Message> = Vec::new();
+    while queued < total {
+        let n = rng.gen_range(1..=65536usize);
+        let stream = rng.gen_range(0..4u16);
+        let data = pattern(n, rng.next_u64());
+        p.a.send(p.now, stream, 53, data.clone(), SendOptions::default())
+            .unwrap();
+        sent.push((stream, data));
+        queued += n;
+        // Keep the queue short so that back-pressure is exercised.
+        while p.a.buffered_amount(0)
+            + p.a.buffered_amount(1)
+            + p.a.buffered_amount(2)
+            + p.a.buffered_amount(3)
+            > 512 * 1024
+        {
+            assert!(p.step());
+            received.extend(p.b_messages());
+        }
+    }
+    let want = sent.len();
+    assert!(
+        p.drive_until(Duration::from_secs(600), |p| {
+            received.extend(p.b_messages());
+            received.len() == want
+        }),
+        "received {} of {want} messages",
+        received.len()
+    );
+    // Per stream, byte-exact and in order.
+    for s in 0..4 {
+        let a: Vec<&Bytes> = sent
+            .iter()
+            .filter(|(st, _)| *st == s)
+            .map(|(_, d)| d)
+            .collect();
+        let b: Vec<&Bytes> = received
+            .iter()
+            .filter(|m| m.stream == s)
+            .map(|m| &m.data)
+            .collect();
+        assert!(a == b, "stream {s} differs");
+    }
+    let st = p.a.stats();
+    if loss > 0.0 {
+        assert!(st.retransmissions > 0);
+    }
+    assert_eq!(p.b.stats().bytes_received, queued as u64);
+}
+
+#[test]
+fn transfer_clean() {
+    transfer_with_loss(5, 0.0, 0.0, 8 << 20);
+}
+
+#[test]
+fn transfer_one_percent_loss_with_reordering() {
+    transfer_with_loss(6, 0.01, 0.05, 4 << 20);
+}
+
+#[test]
+fn transfer_five_percent_loss_with_reordering() {
+    transfer_with_loss(7, 0.05, 0.1, 2 << 20);
+}
+
+#[test]
+fn pr_sctp_max_retransmits_zero_drops_but_never_stalls() {
+    let mut p = Pair::default(8, 0.0, 0.0);
+    p.connect_both();
+    p.ab.loss = 0.2;
+    let o = SendOptions {
+        unordered: true,
+        max_retransmits: Some(0),
+        lifetime: None,
+    };
+    for i in 0..300u32 {
+        p.a.send(p.now, 3, 53, pattern(100, u64::from(i)), o)
+            .unwrap();
+    }
+    // Then reliable ordered data on another stream must still get through.
+    p.a.send(p.now, 4, 53, pattern(3000, 999), SendOptions::default())
+        .unwrap();
+    assert!(p.drive_until(Duration::from_secs(120), |p| p
+        .b_events
+        .iter()
+        .any(|e| matches!(e, Event::Message(m) if m.stream == 4))));
+    p.ab.loss = 0.0;
+    p.drive_until(Duration::from_secs(10), |_| false);
+    let got = p.b_messages();
+    let partial = got.iter().filter(|m| m.stream == 3).count();
+    assert!(partial < 300 && partial > 150, "delivered {partial}");
+    assert!(p.a.stats().abandoned_messages > 0);
+    // Nothing is stuck: a reliable message on the same stream follows.
+    p.a.send(
+        p.now,
+        3,
+        53,
+        Bytes::from_static(b"tail"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        p.drive_until(Duration::from_secs(10), |p| count_messages(&p.b_events)
+            == 1)
+    );
+    assert_eq!(&p.b_messages()[0].data[..], b"tail");
+}
+
+#[test]
+fn pr_sctp_ordered_lifetime_skips_ssns() {
+    let mut p = Pair::default(9, 0.0, 0.0);
+    p.connect_both();
+    p.ab.up = false;
+    let o = SendOptions {
+        unordered: false,
+        max_retransmits: None,
+        lifetime: Some(Duration::from_millis(500)),
+    };
+    for i in 0..5u32 {
+        p.a.send(p.now, 1, 53, pattern(2000, u64::from(i)), o)
+            .unwrap();
+    }
+    p.drive_until(Duration::from_secs(3), |_| false);
+    p.ab.up = true;
+    p.a.send(
+        p.now,
+        1,
+        53,
+        Bytes::from_static(b"after"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        p.drive_until(Duration::from_secs(30), |p| count_messages(&p.b_events)
+            >= 1)
+    );
+    let got = p.b_messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(&got[0].data[..], b"after");
+    assert!(p.a.stats().abandoned_messages >= 5);
+}
+
+#[test]
+fn stream_reset_round_trip() {
+    let mut p = Pair::default(10, 0.0, 0.0);
+    p.connect_both();
+    p.a.send(
+        p.now,
+        9,
+        51,
+        Bytes::from_static(b"one"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    p.a.send(
+        p.now,
+        9,
+        51,
+        Bytes::from_static(b"two"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    p.a.reset_streams(&[9]).unwrap();
+    assert_eq!(
+        p.a.send(
+            p.now,
+            9,
+            51,
+            Bytes::from_static(b"x"),
+            SendOptions::default()
+        ),
+        Err(Error::StreamResetting(9))
+    );
+    assert!(p.drive_until(Duration::from_secs(10), |p| p
+        .a_events
+        .contains(&Event::OutgoingStreamsReset(vec![9]))));
+    assert!(p.b_events.contains(&Event::IncomingStreamsReset(vec![9])));
+    let got = p.b_messages();
+    assert_eq!(got.len(), 2);
+    // The stream is usable again, starting at SSN 0 on both sides.
+    p.a.send(
+        p.now,
+        9,
+        51,
+        Bytes::from_static(b"again"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    assert!(p.drive_until(Duration::from_secs(5), |p| count_messages(&p.b_events) == 1));
+    assert_eq!(&p.b_messages()[0].data[..], b"again");
+}
+
+#[test]
+fn stream_reset_under_loss() {
+    let mut p = Pair::default(11, 0.2, 0.1);
+    p.connect_both();
+    for i in 0..20 {
+        p.a.send(p.now, 2, 51, pattern(1500, i), SendOptions::default())
+            .unwrap();
+    }
+    p.a.reset_streams(&[2]).unwrap();
+    assert!(p.drive_until(Duration::from_secs(120), |p| p
+        .a_events
+        .contains(&Event::OutgoingStreamsReset(vec![2]))));
+    assert!(
+        p.drive_until(Duration::from_secs(10), |p| count_messages(&p.b_events)
+            == 20)
+    );
+    assert!(p.b_events.contains(&Event::IncomingStreamsReset(vec![2])));
+}
+
+#[test]
+fn graceful_shutdown_after_data() {
+    let mut p = Pair::default(12, 0.05, 0.0);
+    p.connect_both();
+    for i in 0..10 {
+        p.a.send(p.now, 0, 53, pattern(10_000, i), SendOptions::default())
+            .unwrap();
+    }
+    p.a.shutdown(p.now).unwrap();
+    assert!(
+        p.drive_until(Duration::from_secs(120), |p| p.a.state() == State::Closed
+            && p.b.state() == State::Closed)
+    );
+    assert!(p.a_events.contains(&Event::Closed(CloseReason::Shutdown)));
+    assert!(p.b_events.contains(&Event::Closed(CloseReason::Shutdown)));
+    assert_eq!(count_messages(&p.b_events), 10);
+}
+
+#[test]
+fn abort_reaches_peer_with_cause() {
+    let mut p = Pair::default(13, 0.0, 0.0);
+    p.connect_both();
+    p.a.abort();
+    assert!(p.drive_until(Duration::from_secs(5), |p| p.b.state() == State::Closed));
+    assert!(p
+        .b_events
+        .contains(&Event::Closed(CloseReason::PeerAbort(Some(
+            cause_code::USER_INITIATED_ABORT
+        )))));
+    assert!(p.a_events.contains(&Event::Closed(CloseReason::LocalAbort)));
+}
+
+#[test]
+fn peer_disappears_mid_transfer_times_out() {
+    let mut p = Pair::default(14, 0.0, 0.0);
+    p.connect_both();
+    for i in 0..50 {
+        p.a.send(p.now, 0, 53, pattern(10_000, i), SendOptions::default())
+            .unwrap();
+    }
+    p.drive_until(Duration::from_millis(30), |_| false);
+    p.ab.up = false;
+    p.ba.up = false;
+    assert!(p.drive_until(Duration::from_secs(3600), |p| p.a.state() == State::Closed));
+    assert!(p.a_events.contains(&Event::Closed(CloseReason::Timeout)));
+}
+
+#[test]
+fn init_never_answered_times_out() {
+    let mut p = Pair::default(15, 0.0, 0.0);
+    p.ab.up = false;
+    p.a.connect(p.now).unwrap();
+    assert!(p.drive_until(Duration::from_secs(3600), |p| p.a.state() == State::Closed));
+    assert!(p.a_events.contains(&Event::Closed(CloseReason::Timeout)));
+}
+
+#[test]
+fn zero_checksum_negotiation() {
+    // Both offer: established traffic carries checksum 0.
+    let mut p = Pair::default(16, 0.0, 0.0);
+    p.connect_both();
+    p.a.send(
+        p.now,
+        0,
+        53,
+        Bytes::from_static(b"z"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    let pkt = p.a.poll_transmit(p.now).unwrap();
+    assert_eq!(Packet::parse(&pkt).unwrap().checksum(), 0);
+    p.b.handle_receive(p.now, Bytes::from(pkt));
+    assert_eq!(
+        p.b.poll_event(),
+        Some(Event::Message(Message {
+            stream: 0,
+            ppid: 53,
+            unordered: false,
+            data: Bytes::from_static(b"z")
+        }))
+    );
+    // One side does not offer it: the other computes CRC32c.
+    let cb = Config {
+        zero_checksum: false,
+        ..Config::default()
+    };
+    let mut p = Pair::new(17, Config::default(), cb, 0.0, 0.0);
+    p.connect_both();
+    p.a.send(
+        p.now,
+        0,
+        53,
+        Bytes::from_static(b"z"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    let pkt = p.a.poll_transmit(p.now).unwrap();
+    let v = Packet::parse(&pkt).unwrap();
+    assert_ne!(v.checksum(), 0);
+    v.verify_checksum(false).unwrap();
+    // And B rejects a zero checksum since it did not offer it.
+    let mut z = pkt.clone();
+    z[8..12].fill(0);
+    let before = p.b.stats().packets_dropped;
+    p.b.handle_receive(p.now, Bytes::from(z));
+    assert_eq!(p.b.stats().packets_dropped, before + 1);
+}
+
+#[test]
+fn heartbeat_measures_rtt_when_idle() {
+    let mut p = Pair::default(18, 0.0, 0.0);
+    p.connect_both();
+    p.drive_until(Duration::from_secs(100), |_| false);
+    let s = p.a.stats();
+    let srtt = s.srtt.expect("heartbeat RTT");
+    assert!(
+        srtt >= Duration::from_millis(19) && srtt <= Duration::from_millis(25),
+        "{srtt:?}"
+    );
+    assert_eq!(p.a.state(), State::Established);
+}
+
+#[test]
+fn garbage_into_established_association_is_dropped() {
+    let mut p = Pair::default(19, 0.0, 0.0);
+    p.connect_both();
+    let mut rng = StdRng::seed_from_u64(5);
+    for _ in 0..500 {
+        let n = rng.gen_range(0..200);
+        let mut v = vec![0u8; n];
+        rng.fill_bytes(&mut v);
+        p.b.handle_receive(p.now, Bytes::from(v));
+    }
+    // A packet with the right ports and tag but a chunk whose length runs
+    // past the packet, and one with a TSN far outside the window.
+    let tag = {
+        p.a.send(
+            p.now,
+            0,
+            53,
+            Bytes::from_static(b"q"),
+            SendOptions::default(),
+        )
+        .unwrap();
+        let pkt = p.a.poll_transmit(p.now).unwrap();
+        let v = Packet::parse(&pkt).unwrap();
+        p.b.handle_receive(p.now, Bytes::from(pkt.clone()));
+        v.verification_tag()
+    };
+    let mut buf = Vec::new();
+    let mut w = PacketWriter::new(&mut buf, 5000, 5000, tag);
+    w.buffer().extend_from_slice(&[0, 3, 0x10, 0, 0, 0, 0, 1]);
+    w.finish(false);
+    p.b.handle_receive(p.now, Bytes::from(buf));
+    let mut buf = Vec::new();
+    let mut w = PacketWriter::new(&mut buf, 5000, 5000, tag);
+    fulmar_sctp::chunk::emit_data(w.buffer(), 3, 0x4000_0000, 0, 0, 53, b"far");
+    w.finish(false);
+    p.b.handle_receive(p.now, Bytes::from(buf));
+    assert!(p.b.stats().packets_dropped >= 400);
+    assert!(p.drive_until(Duration::from_secs(2), |p| count_messages(&p.b_events) == 1));
+    // Still healthy afterwards.
+    p.a.send(
+        p.now,
+        0,
+        53,
+        Bytes::from_static(b"ok"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    assert!(p.drive_until(Duration::from_secs(2), |p| count_messages(&p.b_events) == 2));
+}
+
+#[test]
+fn flood_of_tiny_data_is_bounded_by_window() {
+    let cb = Config {
+        receive_window: 64 * 1024,
+        ..Config::default()
+    };
+    let mut p = Pair::new(20, Config::default(), cb, 0.0, 0.0);
+    p.connect_both();
+    let tag = {
+        p.a.send(
+            p.now,
+            0,
+            53,
+            Bytes::from_static(b"q"),
+            SendOptions::default(),
+        )
+        .unwrap();
+        let pkt = p.a.poll_transmit(p.now).unwrap();
+        Packet::parse(&pkt).unwrap().verification_tag()
+    };
+    // Out-of-window TSNs from a forged sender (gap after the first TSN so
+    // nothing is ever delivered): memory must stay bounded by the window.
+    for i in 0..200_000u32 {
+        let mut buf = Vec::new();
+        let mut w = PacketWriter::new(&mut buf, 5000, 5000, tag);
+        fulmar_sctp::chunk::emit_data(w.buffer(), 1, 0x1000 + i, 0, 0, 53, &[0u8; 64]);
+        w.finish(false);
+        p.b.handle_receive(p.now, Bytes::from(buf));
+        while p.b.poll_transmit_into(p.now, &mut p.buf) {}
+    }
+    // The advertised window bottoms out rather than memory growing.
+    let st = p.b.stats();
+    assert!(st.receive_buffered <= 64 * 1024, "{}", st.receive_buffered);
+    assert!(st.packets_received > 1000);
+}
+
+#[test]
+fn init_unknown_params_reported_in_init_ack() {
+    let now = Instant::now();
+    let mut rng = StdRng::seed_from_u64(21);
+    let mut b = Association::new(Config::default(), &mut rng, now);
+    let params = [
+        Param::Unknown {
+            kind: 0xC123,
+            value: b"rep",
+        },
+        Param::Unknown {
+            kind: 0x8124,
+            value: b"skip",
+        },
+        Param::ForwardTsnSupported,
+    ];
+    let mut buf = Vec::new();
+    let mut w = PacketWriter::new(&mut buf, 5000, 5000, 0);
+    w.push(&Chunk::Init(Init {
+        initiate_tag: 77,
+        a_rwnd: 100_000,
+        num_outbound_streams: 10,
+        num_inbound_streams: 10,
+        initial_tsn: 5,
+        params: TlvList::Items(&params),
+    }));
+    w.finish(false);
+    b.handle_receive(now, Bytes::from(buf));
+    let out = b.poll_transmit(now).unwrap();
+    let pkt = Packet::parse(&out).unwrap();
+    assert_eq!(pkt.verification_tag(), 77);
+    pkt.verify_checksum(false).unwrap();
+    let Chunk::InitAck(ack) = pkt.chunks().next().unwrap().unwrap() else {
+        panic!()
+    };
+    let unrec: Vec<_> = ack
+        .params
+        .iter()
+        .filter_map(|p| match p.unwrap() {
+            Param::UnrecognizedParameter(v) => Some(v.to_vec()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unrec.len(), 1);
+    assert_eq!(&unrec[0][..2], &[0xC1, 0x23]);
+    // Passive side kept no state.
+    assert_eq!(b.state(), State::Closed);
+    // An INIT with a zero Initiate Tag is discarded silently.
+    let mut buf = Vec::new();
+    let mut w = PacketWriter::new(&mut buf, 5000, 5000, 0);
+    w.push(&Chunk::Init(Init {
+        initiate_tag: 0,
+        a_rwnd: 1,
+        num_outbound_streams: 1,
+        num_inbound_streams: 1,
+        initial_tsn: 1,
+        params: TlvList::empty(),
+    }));
+    w.finish(false);
+    b.handle_receive(now, Bytes::from(buf));
+    assert!(b.poll_transmit(now).is_none());
+}
+
+#[test]
+fn unknown_chunk_with_report_bits_gets_error() {
+    let mut p = Pair::default(22, 0.0, 0.0);
+    p.connect_both();
+    p.a.send(
+        p.now,
+        0,
+        53,
+        Bytes::from_static(b"q"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    let pkt = p.a.poll_transmit(p.now).unwrap();
+    let tag = Packet::parse(&pkt).unwrap().verification_tag();
+    let mut buf = Vec::new();
+    let mut w = PacketWriter::new(&mut buf, 5000, 5000, tag);
+    w.push(&Chunk::Unknown(UnknownChunk {
+        chunk_type: 0xC9,
+        flags: 0,
+        value: b"abcd",
+        raw: &[],
+    }));
+    w.finish(false);
+    p.b.handle_receive(p.now, Bytes::from(buf));
+    let out = p.b.poll_transmit(p.now).unwrap();
+    let pkt = Packet::parse(&out).unwrap();
+    let found = pkt.chunks().any(|c| match c.unwrap() {
+        Chunk::Error { causes } => causes
+            .iter()
+            .any(|c| c.unwrap().code == cause_code::UNRECOGNIZED_CHUNK_TYPE),
+        _ => false,
+    });
+    assert!(found);
+    let _ = chunk_type::ERROR;
+}
