@@ -213,7 +213,8 @@ impl Context {
 
     /// Verifies, replay-checks and decrypts the SRTP packet `buf` in place
     /// (RFC 3711 §3.3). Returns the length of the RTP packet now at the start
-    /// of `buf`. On error the packet is to be dropped.
+    /// of `buf`. On error the packet is to be dropped; its bytes may have been
+    /// altered (a failed AES-GCM open zeroes the would-be plaintext).
     pub fn unprotect_rtp_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let tag_len = self.profile.rtp_auth_tag_len();
         let header = RtpHeader::parse(buf)?;
@@ -283,7 +284,7 @@ impl Context {
 
     /// Verifies, replay-checks and (if the E flag is set) decrypts the SRTCP
     /// packet `buf` in place. Returns the length of the RTCP packet now at the
-    /// start of `buf`.
+    /// start of `buf`. On error the packet is to be dropped, as for SRTP.
     pub fn unprotect_rtcp_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let tag_len = self.profile.rtcp_auth_tag_len();
         let needed = RTCP_HEADER_LEN + 4 + tag_len;
