@@ -15,16 +15,104 @@ use crate::attributes::PasswordAlgorithmId;
 /// The value FINGERPRINT's CRC-32 is XORed with (RFC 8489 §14.7).
 pub const FINGERPRINT_XOR: u32 = 0x5354_554E;
 
-const CRC32: crc::Crc<u32, crc::Table<16>> =
-    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC);
-
 /// CRC-32 (ISO HDLC, as in Ethernet) of `parts`, concatenated.
 pub(crate) fn crc32(parts: &[&[u8]]) -> u32 {
-    let mut d = CRC32.digest();
+    let mut h = crc32fast::Hasher::new();
     for p in parts {
-        d.update(p);
+        h.update(p);
     }
-    d.finalize()
+    h.finalize()
+}
+
+/// SHA-1 initial state (FIPS 180-4 §5.3.1).
+const SHA1_IV: [u32; 5] = [
+    0x6745_2301,
+    0xEFCD_AB89,
+    0x98BA_DCFE,
+    0x1032_5476,
+    0xC3D2_E1F0,
+];
+
+fn sha1_block(state: &mut [u32; 5], block: &[u8; 64]) {
+    sha1::compress(state, &[(*block).into()]);
+}
+
+/// HMAC-SHA1 (RFC 2104) with the inner and outer states precomputed: a STUN
+/// message of up to ~100 bytes costs three SHA-1 compressions and no setup.
+#[derive(Clone)]
+struct HmacSha1 {
+    inner: [u32; 5],
+    outer: [u32; 5],
+}
+
+impl HmacSha1 {
+    fn new(key: &[u8]) -> Self {
+        let k = key_block::<Sha1>(key);
+        let mut ipad = [0x36u8; 64];
+        let mut opad = [0x5Cu8; 64];
+        for ((i, o), k) in ipad.iter_mut().zip(opad.iter_mut()).zip(k) {
+            *i ^= k;
+            *o ^= k;
+        }
+        let mut inner = SHA1_IV;
+        sha1_block(&mut inner, &ipad);
+        let mut outer = SHA1_IV;
+        sha1_block(&mut outer, &opad);
+        HmacSha1 { inner, outer }
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 20] {
+        let mut st = self.inner;
+        let mut buf = [0u8; 64];
+        let mut fill = 0usize;
+        let mut total = 64u64; // the ipad block
+        for part in parts {
+            let mut p: &[u8] = part;
+            total += p.len() as u64;
+            if fill > 0 {
+                let n = (64 - fill).min(p.len());
+                buf[fill..fill + n].copy_from_slice(&p[..n]);
+                fill += n;
+                p = &p[n..];
+                if fill < 64 {
+                    continue;
+                }
+                sha1_block(&mut st, &buf);
+            }
+            let mut chunks = p.chunks_exact(64);
+            for c in &mut chunks {
+                let mut b = [0u8; 64];
+                b.copy_from_slice(c);
+                sha1_block(&mut st, &b);
+            }
+            let rest = chunks.remainder();
+            buf[..rest.len()].copy_from_slice(rest);
+            fill = rest.len();
+        }
+        // Padding: 0x80, zeros, 64-bit big-endian bit length (FIPS 180-4 §5.1.1).
+        buf[fill] = 0x80;
+        buf[fill + 1..].fill(0);
+        if fill >= 56 {
+            sha1_block(&mut st, &buf);
+            buf = [0u8; 64];
+        }
+        buf[56..].copy_from_slice(&(total * 8).to_be_bytes());
+        sha1_block(&mut st, &buf);
+
+        let mut ob = [0u8; 64];
+        for (o, w) in ob.chunks_exact_mut(4).zip(st) {
+            o.copy_from_slice(&w.to_be_bytes());
+        }
+        ob[20] = 0x80;
+        ob[56..].copy_from_slice(&((64u64 + 20) * 8).to_be_bytes());
+        let mut st = self.outer;
+        sha1_block(&mut st, &ob);
+        let mut out = [0u8; 20];
+        for (o, w) in out.chunks_exact_mut(4).zip(st) {
+            o.copy_from_slice(&w.to_be_bytes());
+        }
+        out
+    }
 }
 
 /// The key that signs and verifies MESSAGE-INTEGRITY (HMAC-SHA1) and
@@ -34,7 +122,7 @@ pub(crate) fn crc32(parts: &[&[u8]]) -> u32 {
 /// are precomputed, so each message costs only the hashing of its own bytes.
 #[derive(Clone)]
 pub struct IntegrityKey {
-    sha1: Hmac<Sha1>,
+    sha1: HmacSha1,
     sha256: Hmac<Sha256>,
 }
 
@@ -64,10 +152,9 @@ impl IntegrityKey {
     /// (RFC 8489 §9.1.1), or a long-term key derived with
     /// [`long_term_key_md5`] / [`long_term_key_sha256`].
     pub fn new(key: &[u8]) -> IntegrityKey {
-        let b1 = key_block::<Sha1>(key);
         let b256 = key_block::<Sha256>(key);
         IntegrityKey {
-            sha1: <Hmac<Sha1> as KeyInit>::new(GenericArray::from_slice(&b1)),
+            sha1: HmacSha1::new(key),
             sha256: <Hmac<Sha256> as KeyInit>::new(GenericArray::from_slice(&b256)),
         }
     }
@@ -96,20 +183,13 @@ impl IntegrityKey {
 
     /// HMAC-SHA1 of the concatenated parts.
     pub(crate) fn hmac_sha1(&self, parts: &[&[u8]]) -> [u8; 20] {
-        let mut m = self.sha1.clone();
-        for p in parts {
-            m.update(p);
-        }
-        m.finalize().into_bytes().into()
+        self.sha1.mac(parts)
     }
 
     /// Constant-time check of an HMAC-SHA1 tag.
     pub(crate) fn verify_sha1(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
-        let mut m = self.sha1.clone();
-        for p in parts {
-            m.update(p);
-        }
-        m.verify_slice(tag).is_ok()
+        use subtle::ConstantTimeEq;
+        bool::from(self.sha1.mac(parts).as_slice().ct_eq(tag))
     }
 
     /// HMAC-SHA256 of the concatenated parts.
@@ -178,6 +258,25 @@ mod tests {
             k.hmac_sha256(&[b"a", b"bc"]),
             <[u8; 32]>::from(m.finalize().into_bytes())
         );
+    }
+
+    #[test]
+    fn hmac_sha1_matches_rustcrypto_for_every_length() {
+        // Split points and lengths around the 55/56/64-byte padding edges.
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
+        for key_len in [0usize, 1, 20, 64, 65, 100] {
+            let key = &data[..key_len];
+            let k = IntegrityKey::new(key);
+            for len in 0..200 {
+                let mut m = <Hmac<Sha1> as Mac>::new_from_slice(key).unwrap();
+                m.update(&data[..len]);
+                let want: [u8; 20] = m.finalize().into_bytes().into();
+                let split = len / 3;
+                assert_eq!(k.hmac_sha1(&[&data[..split], &data[split..len]]), want);
+                assert!(k.verify_sha1(&[&data[..len]], &want));
+                assert!(!k.verify_sha1(&[&data[..len]], &want[..19]));
+            }
+        }
     }
 
     #[test]
