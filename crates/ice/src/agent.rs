@@ -799,9 +799,7 @@ impl IceAgent {
             return;
         }
         self.run_transactions(now);
-        if self.next_paced.is_none_or(|t| t <= now)
-            && self.has_paced_work()
-            && self.send_paced(now)
+        if self.next_paced.is_none_or(|t| t <= now) && self.has_paced_work() && self.send_paced(now)
         {
             self.next_paced = Some(now + self.config.ta);
         }
