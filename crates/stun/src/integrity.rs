@@ -119,11 +119,14 @@ impl HmacSha1 {
 /// MESSAGE-INTEGRITY-SHA256 (HMAC-SHA256).
 ///
 /// Build it once per credential and reuse it: the HMAC inner and outer pads
-/// are precomputed, so each message costs only the hashing of its own bytes.
+/// (HMAC-SHA1) are precomputed, so each message costs only the hashing of its
+/// own bytes: three SHA-1 compressions for a typical ICE check.
 #[derive(Clone)]
 pub struct IntegrityKey {
     sha1: HmacSha1,
-    sha256: Hmac<Sha256>,
+    /// The HMAC-SHA256 key block; its pads are computed only when used, as
+    /// MESSAGE-INTEGRITY-SHA256 is rare next to MESSAGE-INTEGRITY.
+    sha256_block: [u8; 64],
 }
 
 impl fmt::Debug for IntegrityKey {
@@ -152,10 +155,9 @@ impl IntegrityKey {
     /// (RFC 8489 §9.1.1), or a long-term key derived with
     /// [`long_term_key_md5`] / [`long_term_key_sha256`].
     pub fn new(key: &[u8]) -> IntegrityKey {
-        let b256 = key_block::<Sha256>(key);
         IntegrityKey {
             sha1: HmacSha1::new(key),
-            sha256: <Hmac<Sha256> as KeyInit>::new(GenericArray::from_slice(&b256)),
+            sha256_block: key_block::<Sha256>(key),
         }
     }
 
@@ -192,9 +194,13 @@ impl IntegrityKey {
         bool::from(self.sha1.mac(parts).as_slice().ct_eq(tag))
     }
 
+    fn sha256(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as KeyInit>::new(GenericArray::from_slice(&self.sha256_block))
+    }
+
     /// HMAC-SHA256 of the concatenated parts.
     pub(crate) fn hmac_sha256(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut m = self.sha256.clone();
+        let mut m = self.sha256();
         for p in parts {
             m.update(p);
         }
@@ -203,7 +209,7 @@ impl IntegrityKey {
 
     /// Constant-time check of a (possibly truncated) HMAC-SHA256 tag.
     pub(crate) fn verify_sha256(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
-        let mut m = self.sha256.clone();
+        let mut m = self.sha256();
         for p in parts {
             m.update(p);
         }

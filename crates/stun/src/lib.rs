@@ -61,4 +61,4 @@ pub use header::{
     Class, MessageType, Method, TransactionId, HEADER_LEN, MAGIC_COOKIE, MAX_MESSAGE_LEN,
 };
 pub use integrity::{long_term_key_md5, long_term_key_sha256, IntegrityKey, FINGERPRINT_XOR};
-pub use message::{message_len, Attributes, Message};
+pub use message::{is_stun, message_len, Attributes, Message};

@@ -82,6 +82,13 @@ pub fn message_len(buf: &[u8]) -> Option<usize> {
     Some(HEADER_LEN + usize::from(u16::from_be_bytes([h[2], h[3]])))
 }
 
+/// A cheap test that `buf` looks like a STUN message: at least 20 bytes,
+/// zero leading bits and the magic cookie (RFC 8489 §5, §7.3). Use it to
+/// demultiplex before a full [`Message::parse`].
+pub fn is_stun(buf: &[u8]) -> bool {
+    buf.len() >= HEADER_LEN && buf[0] & 0xC0 == 0 && buf[4..8] == MAGIC_COOKIE.to_be_bytes()
+}
+
 impl<'a> Message<'a> {
     /// Parse and validate a whole STUN message (one UDP datagram).
     pub fn parse(buf: &'a [u8]) -> Result<Message<'a>, Error> {

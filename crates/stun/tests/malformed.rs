@@ -289,3 +289,16 @@ fn every_prefix_and_bit_flip_is_handled() {
         }
     }
 }
+
+#[test]
+fn is_stun_quick_check() {
+    let m = good(&IntegrityKey::new(b"k"));
+    assert!(is_stun(&m));
+    assert!(!is_stun(&m[..19]));
+    let mut c = m.clone();
+    c[7] ^= 1;
+    assert!(!is_stun(&c));
+    c = m.clone();
+    c[0] = 0x80;
+    assert!(!is_stun(&c));
+}
