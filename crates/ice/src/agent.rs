@@ -799,8 +799,10 @@ impl IceAgent {
             return;
         }
         self.run_transactions(now);
-        if self.next_paced.is_none_or(|t| t <= now) && self.has_paced_work() && self.send_paced(now)
-        {
+        if self.next_paced.is_none_or(|t| t <= now) && self.has_paced_work() {
+            // Whether or not a transaction could start (Frozen pairs may be
+            // waiting on their foundation), the next slot is one Ta away.
+            self.send_paced(now);
             self.next_paced = Some(now + self.config.ta);
         }
         self.nominate(now);
@@ -826,6 +828,14 @@ impl IceAgent {
         }
         let mut next: Option<Instant> = None;
         let mut at = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        // Deadlines at which only a state is re-evaluated count while they
+        // are in the future; once passed, handle_timeout has acted on them.
+        let last = self.last_now;
+        let future = |t: Instant, at: &mut dyn FnMut(Instant)| {
+            if last.is_none_or(|l| t > l) {
+                at(t);
+            }
+        };
         for t in &self.transactions {
             at(t.next_at);
         }
@@ -841,7 +851,7 @@ impl IceAgent {
                     if self.nominating.get(c).is_some_and(|n| n.is_none())
                         && !self.component_done(component)
                     {
-                        at(*f + self.config.nomination_timeout);
+                        future(*f + self.config.nomination_timeout, &mut at);
                     }
                 }
             }
@@ -849,8 +859,14 @@ impl IceAgent {
         for s in self.selected.iter().flatten() {
             if self.remote_creds.is_some() && !self.config.lite && !self.consent_lost {
                 at(s.next_consent);
-                at(s.last_consent_response + self.config.disconnected_timeout);
-                at(s.last_consent_response + self.config.consent_timeout);
+                future(
+                    s.last_consent_response + self.config.disconnected_timeout,
+                    &mut at,
+                );
+                future(
+                    s.last_consent_response + self.config.consent_timeout,
+                    &mut at,
+                );
             }
             at(s.last_sent + self.config.keepalive_interval);
         }
@@ -1998,7 +2014,10 @@ impl IceAgent {
             }
             self.count_request(TxKind::Consent { component }, now);
             self.send(src, dst, payload.clone());
-            // One transmission; responses are accepted until the next check.
+            // Retransmitted like any STUN request over UDP (RFC 7675 §5.1
+            // defers to RFC 8489's timers); its timeout is not itself a
+            // failure: only the 30 s without any response is.
+            let rto = self.config.rto;
             self.transactions.push(Transaction {
                 id,
                 kind: TxKind::Consent { component },
@@ -2007,11 +2026,11 @@ impl IceAgent {
                 destination: dst,
                 first_sent: now,
                 last_sent: now,
-                next_at: now + jitter,
-                rto: jitter,
+                next_at: now + rto,
+                rto,
                 transmissions: 1,
-                max_transmissions: 1,
-                cancelled: true,
+                max_transmissions: self.config.max_transmissions,
+                cancelled: false,
                 role: self.role,
                 priority: prio,
             });
