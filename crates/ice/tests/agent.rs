@@ -1,0 +1,488 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Agent behaviour driven by hand-made STUN messages and explicit time.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use fulmar_ice::{
+    CandidateKind, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, MdnsResolution,
+    MdnsResolver, PairState,
+};
+use fulmar_stun::attributes::{
+    ErrorCode, IceControlled, IceControlling, Priority, UseCandidate, Username, XorMappedAddress,
+};
+use fulmar_stun::{Class, IntegrityKey, Message, MessageBuilder, Method, TransactionId};
+use rand::{rngs::StdRng, SeedableRng};
+
+const LOCAL: &str = "192.0.2.1:5000";
+const REMOTE: &str = "192.0.2.2:6000";
+const REMOTE_UFRAG: &str = "rfrg";
+const REMOTE_PWD: &str = "remotepassword0123456789";
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn agent(config: IceConfig, now: Instant) -> IceAgent {
+    let mut a = IceAgent::new(config, StdRng::seed_from_u64(9));
+    a.set_remote_credentials(now, REMOTE_UFRAG, REMOTE_PWD)
+        .unwrap();
+    a.add_host_candidate(now, 1, sa(LOCAL)).unwrap();
+    a
+}
+
+fn host(addr: &str, prio: u32, foundation: &str) -> fulmar_ice::Candidate {
+    fulmar_ice::Candidate::new(
+        CandidateKind::Host,
+        1,
+        sa(addr),
+        prio,
+        foundation.into(),
+        None,
+    )
+}
+
+/// A check from the remote peer to `a`, signed with `pwd`.
+fn request(
+    a: &IceAgent,
+    username: Option<String>,
+    pwd: Option<&str>,
+    extra: impl FnOnce(&mut MessageBuilder<'_>),
+) -> Vec<u8> {
+    let mut buf = [0u8; 512];
+    let mut b = MessageBuilder::new(
+        &mut buf,
+        Class::Request,
+        Method::BINDING,
+        TransactionId::new([7; 12]),
+    );
+    if let Some(u) = &username {
+        b.add(&Username(u));
+    }
+    b.add(&Priority(1_845_501_695));
+    extra(&mut b);
+    if let Some(p) = pwd {
+        b.add_message_integrity(&IntegrityKey::short_term(p));
+    }
+    b.add_fingerprint();
+    let _ = a;
+    b.finish().unwrap().to_vec()
+}
+
+fn good_username(a: &IceAgent) -> String {
+    format!("{}:{}", a.local_credentials().ufrag, REMOTE_UFRAG)
+}
+
+fn error_code(bytes: &[u8]) -> Option<u16> {
+    let m = Message::parse(bytes).unwrap();
+    assert_eq!(m.class(), Class::ErrorResponse);
+    m.get::<ErrorCode>().ok().map(|e| e.code)
+}
+
+#[test]
+fn answers_valid_check_with_signed_xor_mapped_address() {
+    let now = Instant::now();
+    let mut a = agent(IceConfig::new(IceRole::Controlled), now);
+    let pwd = a.local_credentials().pwd.clone();
+    let req = request(&a, Some(good_username(&a)), Some(&pwd), |b| {
+        b.add(&IceControlling(1));
+    });
+    assert!(a.handle_receive(now, sa(REMOTE), sa(LOCAL), &req));
+    let t = a.poll_transmit().unwrap();
+    assert_eq!((t.source, t.destination), (sa(LOCAL), sa(REMOTE)));
+    let m = Message::parse(&t.payload).unwrap();
+    assert_eq!(m.class(), Class::SuccessResponse);
+    assert_eq!(m.transaction_id(), TransactionId::new([7; 12]));
+    assert_eq!(m.get::<XorMappedAddress>().unwrap().0, sa(REMOTE));
+    m.verify_integrity(&IntegrityKey::short_term(&pwd)).unwrap();
+    m.verify_fingerprint().unwrap();
+    // The unknown source became a peer-reflexive remote candidate.
+    let r = a.remote_candidates();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].kind, CandidateKind::PeerReflexive);
+    assert_eq!(r[0].priority, 1_845_501_695);
+    // And a triggered check goes back to it, signed with the remote password.
+    a.handle_timeout(now);
+    let check = a.poll_transmit().expect("triggered check");
+    let m = Message::parse(&check.payload).unwrap();
+    assert_eq!(m.class(), Class::Request);
+    assert_eq!(
+        m.get::<Username>().unwrap().as_str(),
+        format!("{REMOTE_UFRAG}:{}", a.local_credentials().ufrag)
+    );
+    assert!(m.get::<IceControlled>().is_ok());
+    m.verify_integrity(&IntegrityKey::short_term(REMOTE_PWD))
+        .unwrap();
+}
+
+#[test]
+fn rejects_unauthenticated_checks_with_400_and_401() {
+    let now = Instant::now();
+    let mut a = agent(IceConfig::new(IceRole::Controlled), now);
+    let pwd = a.local_credentials().pwd.clone();
+    // No USERNAME: 400.
+    let r = request(&a, None, Some(&pwd), |_| {});
+    a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
+    assert_eq!(error_code(&a.poll_transmit().unwrap().payload), Some(400));
+    // No MESSAGE-INTEGRITY: 400.
+    let r = request(&a, Some(good_username(&a)), None, |_| {});
+    a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
+    assert_eq!(error_code(&a.poll_transmit().unwrap().payload), Some(400));
+    // Wrong password: 401.
+    let r = request(
+        &a,
+        Some(good_username(&a)),
+        Some("notthepasswordatall01234"),
+        |_| {},
+    );
+    a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
+    assert_eq!(error_code(&a.poll_transmit().unwrap().payload), Some(401));
+    // Wrong ufrag: 401.
+    let r = request(&a, Some("nope:rfrg".into()), Some(&pwd), |_| {});
+    a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
+    assert_eq!(error_code(&a.poll_transmit().unwrap().payload), Some(401));
+    assert_eq!(a.stats().unauthenticated, 4);
+    assert!(
+        a.remote_candidates().is_empty(),
+        "nothing learned from them"
+    );
+    // For an address that is not ours: dropped silently.
+    let r = request(&a, Some(good_username(&a)), Some(&pwd), |_| {});
+    a.handle_receive(now, sa(REMOTE), sa("192.0.2.99:1"), &r);
+    assert!(a.poll_transmit().is_none());
+    assert_eq!(a.stats().unknown_destination, 1);
+    // Not STUN: the application's.
+    assert!(!a.handle_receive(now, sa(REMOTE), sa(LOCAL), &[0x80, 0, 0, 0]));
+    assert!(a.handle_receive(now, sa(REMOTE), sa(LOCAL), &[0, 1, 0]));
+    assert_eq!(a.stats().malformed, 1);
+}
+
+#[test]
+fn role_conflict_487_and_switch() {
+    let now = Instant::now();
+    // Controlling with the smaller tie-breaker (whatever ours is, u64::MAX wins).
+    let mut a = agent(IceConfig::new(IceRole::Controlling), now);
+    let pwd = a.local_credentials().pwd.clone();
+    let r = request(&a, Some(good_username(&a)), Some(&pwd), |b| {
+        b.add(&IceControlling(u64::MAX));
+    });
+    a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
+    assert_eq!(a.role(), IceRole::Controlled);
+    assert!(std::iter::from_fn(|| a.poll_event())
+        .any(|e| e == IceEvent::RoleChange(IceRole::Controlled)));
+    // Controlled meeting a controlled peer with tie-breaker 0: we win and
+    // switch back to controlling.
+    let r = request(&a, Some(good_username(&a)), Some(&pwd), |b| {
+        b.add(&IceControlled(0));
+    });
+    while a.poll_transmit().is_some() {}
+    a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
+    assert_eq!(a.role(), IceRole::Controlling);
+    // Controlling meeting controlling with tie-breaker 0: we keep the role
+    // and answer 487 (RFC 8445 §7.3.1.1).
+    while a.poll_transmit().is_some() {}
+    let r = request(&a, Some(good_username(&a)), Some(&pwd), |b| {
+        b.add(&IceControlling(0));
+    });
+    a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
+    let t = a.poll_transmit().unwrap();
+    assert_eq!(error_code(&t.payload), Some(487));
+    Message::parse(&t.payload)
+        .unwrap()
+        .verify_integrity(&IntegrityKey::short_term(&pwd))
+        .unwrap();
+    assert_eq!(a.role(), IceRole::Controlling);
+}
+
+/// Sends every transmit into the void and returns (time, destination).
+fn drain_checks(a: &mut IceAgent, until: Instant, mut now: Instant) -> Vec<(Instant, SocketAddr)> {
+    let mut out = Vec::new();
+    loop {
+        while let Some(t) = a.poll_transmit() {
+            out.push((now, t.destination));
+        }
+        match a.poll_timeout() {
+            Some(t) if t <= until => {
+                now = t.max(now);
+                a.handle_timeout(now);
+            }
+            _ => return out,
+        }
+    }
+}
+
+#[test]
+fn ta_pacing_and_retransmission_schedule_then_failed() {
+    let t0 = Instant::now();
+    let mut a = agent(IceConfig::new(IceRole::Controlling), t0);
+    for (i, port) in [6001, 6002, 6003].iter().enumerate() {
+        let c = host(
+            &format!("192.0.2.2:{port}"),
+            2_000_000_000 - i as u32,
+            &format!("f{i}"),
+        );
+        a.add_remote_candidate(t0, c).unwrap();
+    }
+    a.end_of_remote_candidates(t0);
+    let sent = drain_checks(&mut a, t0 + Duration::from_secs(30), t0);
+    // The first transmission of each pair: Ta (50 ms) apart, best first.
+    let firsts: Vec<_> = [6001, 6002, 6003]
+        .iter()
+        .map(|p| sent.iter().find(|(_, d)| d.port() == *p).unwrap().0 - t0)
+        .collect();
+    assert_eq!(
+        firsts,
+        vec![
+            Duration::ZERO,
+            Duration::from_millis(50),
+            Duration::from_millis(100)
+        ]
+    );
+    // One pair's retransmissions: RTO 500 ms doubling, capped at 2 s, 7 in all.
+    let times: Vec<_> = sent
+        .iter()
+        .filter(|(_, d)| d.port() == 6001)
+        .map(|(t, _)| *t - t0)
+        .collect();
+    let ms = |v: u64| Duration::from_millis(v);
+    assert_eq!(
+        times,
+        vec![
+            ms(0),
+            ms(500),
+            ms(1500),
+            ms(3500),
+            ms(5500),
+            ms(7500),
+            ms(9500)
+        ]
+    );
+    assert_eq!(a.state(), IceConnectionState::Failed);
+    assert!(a
+        .pair_stats()
+        .iter()
+        .all(|p| p.state == PairState::Failed && p.requests_sent == 7));
+}
+
+#[test]
+fn frozen_pairs_wait_for_their_foundation() {
+    let t0 = Instant::now();
+    let mut a = agent(IceConfig::new(IceRole::Controlling), t0);
+    // Two remote candidates with the same foundation: one pair Waiting, the
+    // other Frozen (RFC 8445 §6.1.2.6); a third foundation is Waiting.
+    a.add_remote_candidate(t0, host("192.0.2.2:6001", 2_000, "same"))
+        .unwrap();
+    a.add_remote_candidate(t0, host("192.0.2.2:6002", 1_000, "same"))
+        .unwrap();
+    a.add_remote_candidate(t0, host("192.0.2.3:6003", 500, "other"))
+        .unwrap();
+    let states: Vec<_> = a
+        .pair_stats()
+        .iter()
+        .map(|p| (p.remote.port(), p.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (6001, PairState::Waiting),
+            (6002, PairState::Frozen),
+            (6003, PairState::Waiting)
+        ]
+    );
+    // Answer the first check: its foundation's Frozen pair unfreezes.
+    a.handle_timeout(t0);
+    let t = a.poll_transmit().unwrap();
+    assert_eq!(t.destination.port(), 6001);
+    let req = Message::parse(&t.payload).unwrap();
+    let mut buf = [0u8; 256];
+    let mut b = MessageBuilder::new(
+        &mut buf,
+        Class::SuccessResponse,
+        Method::BINDING,
+        req.transaction_id(),
+    );
+    b.add(&XorMappedAddress(sa(LOCAL)))
+        .add_message_integrity(&IntegrityKey::short_term(REMOTE_PWD))
+        .add_fingerprint();
+    let resp = b.finish().unwrap().to_vec();
+    a.handle_receive(
+        t0 + Duration::from_millis(10),
+        t.destination,
+        t.source,
+        &resp,
+    );
+    let st = a.pair_stats();
+    assert_eq!(st[0].state, PairState::Succeeded);
+    assert_eq!(st[0].current_rtt, Some(Duration::from_millis(10)));
+    assert_eq!(st[1].state, PairState::Waiting);
+}
+
+#[test]
+fn responses_from_the_wrong_address_or_unsigned_do_not_count() {
+    let t0 = Instant::now();
+    let mut a = agent(IceConfig::new(IceRole::Controlling), t0);
+    a.add_remote_candidate(t0, host(REMOTE, 2_000, "x"))
+        .unwrap();
+    a.handle_timeout(t0);
+    let t = a.poll_transmit().unwrap();
+    let tid = Message::parse(&t.payload).unwrap().transaction_id();
+    let resp = |pwd: &str| {
+        let mut buf = [0u8; 256];
+        let mut b = MessageBuilder::new(&mut buf, Class::SuccessResponse, Method::BINDING, tid);
+        b.add(&XorMappedAddress(sa(LOCAL)))
+            .add_message_integrity(&IntegrityKey::short_term(pwd))
+            .add_fingerprint();
+        b.finish().unwrap().to_vec()
+    };
+    // Signed with the wrong password: ignored, the transaction lives on.
+    a.handle_receive(t0, sa(REMOTE), sa(LOCAL), &resp("someotherpasswordxyz0123"));
+    assert_eq!(a.pair_stats()[0].state, PairState::InProgress);
+    // From another address: non-symmetric, the pair fails (RFC 8445 §7.2.5.2.1).
+    a.handle_receive(t0, sa("192.0.2.9:6000"), sa(LOCAL), &resp(REMOTE_PWD));
+    assert_eq!(a.pair_stats()[0].state, PairState::Failed);
+    // A stray response: counted.
+    a.handle_receive(t0, sa(REMOTE), sa(LOCAL), &resp(REMOTE_PWD));
+    assert_eq!(a.stats().unmatched_responses, 1);
+}
+
+struct Table(Vec<(&'static str, MdnsResolution)>);
+impl MdnsResolver for Table {
+    fn resolve(&mut self, name: &str) -> MdnsResolution {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(MdnsResolution::NotFound, |(_, r)| *r)
+    }
+}
+
+#[test]
+fn mdns_candidates_need_the_resolver_hook() {
+    let t0 = Instant::now();
+    let line = |name: &str| {
+        format!("candidate:1 1 udp 2122262783 {name} 6000 typ host")
+            .parse::<fulmar_ice::Candidate>()
+            .unwrap()
+    };
+    // Without a resolver: ignored with an event, not an error.
+    let mut a = agent(IceConfig::new(IceRole::Controlling), t0);
+    a.add_remote_candidate(t0, line("abc.local")).unwrap();
+    assert!(a.remote_candidates().is_empty());
+    assert!(std::iter::from_fn(|| a.poll_event()).any(|e| matches!(
+        e,
+        IceEvent::CandidateIgnored { reason, .. } if reason.contains("mDNS")
+    )));
+    // With a resolver: immediate, pending then resolved, and not found.
+    let mut a = agent(IceConfig::new(IceRole::Controlling), t0);
+    a.set_mdns_resolver(Box::new(Table(vec![
+        (
+            "now.local",
+            MdnsResolution::Resolved("192.0.2.2".parse().unwrap()),
+        ),
+        ("later.local", MdnsResolution::Pending),
+    ])));
+    a.add_remote_candidate(t0, line("now.local")).unwrap();
+    a.add_remote_candidate(t0, line("later.local")).unwrap();
+    a.add_remote_candidate(t0, line("gone.local")).unwrap();
+    assert_eq!(a.remote_candidates().len(), 1);
+    a.handle_mdns_resolved(t0, "later.local", Some("192.0.2.3".parse().unwrap()));
+    let addrs: Vec<_> = a.pair_stats().iter().map(|p| p.remote).collect();
+    assert_eq!(addrs, vec![sa("192.0.2.2:6000"), sa("192.0.2.3:6000")]);
+}
+
+#[test]
+fn relayed_candidates_send_from_the_relayed_address() {
+    let t0 = Instant::now();
+    let mut a = IceAgent::new(
+        IceConfig::new(IceRole::Controlling),
+        StdRng::seed_from_u64(1),
+    );
+    a.set_remote_credentials(t0, REMOTE_UFRAG, REMOTE_PWD)
+        .unwrap();
+    let relayed = sa("198.51.100.50:40000");
+    let c = a
+        .add_relayed_candidate(
+            t0,
+            1,
+            relayed,
+            sa("203.0.113.5:1234"),
+            "198.51.100.50".parse().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(c.kind, CandidateKind::Relayed);
+    assert_eq!(c.related, Some(sa("203.0.113.5:1234")));
+    assert_eq!(c.priority >> 24, 0, "type preference 0 for relayed");
+    a.add_remote_candidate(t0, host(REMOTE, 2_000, "x"))
+        .unwrap();
+    a.handle_timeout(t0);
+    let t = a.poll_transmit().unwrap();
+    assert_eq!((t.source, t.destination), (relayed, sa(REMOTE)));
+    // Lite agents have no relayed candidates.
+    let mut lite = IceAgent::new(IceConfig::lite(), StdRng::seed_from_u64(1));
+    assert_eq!(
+        lite.add_relayed_candidate(t0, 1, relayed, relayed, relayed.ip()),
+        Err(fulmar_ice::Error::Lite)
+    );
+}
+
+#[test]
+fn controlled_agent_follows_use_candidate_and_lite_agent_never_checks() {
+    let t0 = Instant::now();
+    for lite in [false, true] {
+        let cfg = if lite {
+            IceConfig::lite()
+        } else {
+            IceConfig::new(IceRole::Controlled)
+        };
+        let mut a = agent(cfg, t0);
+        let pwd = a.local_credentials().pwd.clone();
+        let r = request(&a, Some(good_username(&a)), Some(&pwd), |b| {
+            b.add(&IceControlling(5)).add(&UseCandidate);
+        });
+        a.handle_receive(t0, sa(REMOTE), sa(LOCAL), &r);
+        let _ = a.poll_transmit(); // the response
+        a.handle_timeout(t0);
+        if lite {
+            assert!(a.poll_transmit().is_none(), "a lite agent sends no checks");
+            assert_eq!(a.selected_pair(1).unwrap().destination, sa(REMOTE));
+            assert_eq!(a.state(), IceConnectionState::Connected);
+        } else {
+            // Nominated before our own check succeeded: selection waits.
+            assert!(a.selected_pair(1).is_none());
+            let t = a.poll_transmit().expect("triggered check");
+            let tid = Message::parse(&t.payload).unwrap().transaction_id();
+            let mut buf = [0u8; 256];
+            let mut b = MessageBuilder::new(&mut buf, Class::SuccessResponse, Method::BINDING, tid);
+            b.add(&XorMappedAddress(sa(LOCAL)))
+                .add_message_integrity(&IntegrityKey::short_term(REMOTE_PWD))
+                .add_fingerprint();
+            let resp = b.finish().unwrap().to_vec();
+            a.handle_receive(t0, sa(REMOTE), sa(LOCAL), &resp);
+            assert_eq!(a.selected_pair(1).unwrap().destination, sa(REMOTE));
+        }
+    }
+}
+
+#[test]
+fn remote_restart_by_new_credentials_and_close() {
+    let t0 = Instant::now();
+    let mut a = agent(IceConfig::new(IceRole::Controlling), t0);
+    a.add_remote_candidate(t0, host(REMOTE, 2_000, "x"))
+        .unwrap();
+    assert_eq!(a.pair_stats().len(), 1);
+    a.set_remote_credentials(t0, "newf", "anotherremotepassword123")
+        .unwrap();
+    assert!(a.pair_stats().is_empty() && a.remote_candidates().is_empty());
+    // A candidate of the old generation is ignored.
+    let mut old = host(REMOTE, 2_000, "x");
+    old.extensions.push(("ufrag".into(), REMOTE_UFRAG.into()));
+    a.add_remote_candidate(t0, old).unwrap();
+    assert!(a.remote_candidates().is_empty());
+    assert!(a.set_remote_credentials(t0, "x", "short").is_err());
+    a.close();
+    assert_eq!(a.state(), IceConnectionState::Closed);
+    assert_eq!(a.poll_timeout(), None);
+    assert_eq!(
+        a.add_host_candidate(t0, 1, sa(LOCAL)),
+        Err(fulmar_ice::Error::Closed)
+    );
+}
