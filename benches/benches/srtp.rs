@@ -1,5 +1,5 @@
-//! SRTP protect and unprotect of a 1200-byte-payload RTP packet,
-//! fulmar-srtp beside webrtc-rs `rtc-srtp` 0.21 (ring provider), plus the raw
+//! SRTP protect and unprotect of a 1200-byte-payload RTP packet for every
+//! profile, fulmar-srtp beside webrtc-rs `rtc-srtp` 0.21 (ring provider), plus the raw
 //! cryptography on the same bytes as the floor:
 //! AES-128-CTR + HMAC-SHA1 (RustCrypto `aes`/`ctr`/`hmac`/`sha1`) for
 //! AES_CM_128_HMAC_SHA1_80, and AES-128-GCM seal (`aes-gcm` and ring) for
@@ -28,16 +28,26 @@ struct Profile {
     rtc: rtc_srtp::protection_profile::ProtectionProfile,
 }
 
-const PROFILES: [Profile; 2] = [
+const PROFILES: [Profile; 4] = [
     Profile {
         name: "AES_CM_128_HMAC_SHA1_80",
         fulmar: fulmar_srtp::ProtectionProfile::Aes128CmHmacSha1_80,
         rtc: rtc_srtp::protection_profile::ProtectionProfile::Aes128CmHmacSha1_80,
     },
     Profile {
+        name: "AES_CM_128_HMAC_SHA1_32",
+        fulmar: fulmar_srtp::ProtectionProfile::Aes128CmHmacSha1_32,
+        rtc: rtc_srtp::protection_profile::ProtectionProfile::Aes128CmHmacSha1_32,
+    },
+    Profile {
         name: "AEAD_AES_128_GCM",
         fulmar: fulmar_srtp::ProtectionProfile::AeadAes128Gcm,
         rtc: rtc_srtp::protection_profile::ProtectionProfile::AeadAes128Gcm,
+    },
+    Profile {
+        name: "AEAD_AES_256_GCM",
+        fulmar: fulmar_srtp::ProtectionProfile::AeadAes256Gcm,
+        rtc: rtc_srtp::protection_profile::ProtectionProfile::AeadAes256Gcm,
     },
 ];
 
@@ -190,6 +200,22 @@ fn raw_crypto(c: &mut Criterion) {
                 .encrypt_in_place_detached(&[3u8; 12].into(), aad, rest)
                 .unwrap();
             std::hint::black_box(tag);
+        })
+    });
+    let ring_key_256 = ring::aead::LessSafeKey::new(
+        ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &[7u8; 32]).unwrap(),
+    );
+    group.bench_function("aes256-gcm seal (ring)", |b| {
+        b.iter(|| {
+            let (aad, rest) = data.split_at_mut(12);
+            let tag = ring_key_256
+                .seal_in_place_separate_tag(
+                    ring::aead::Nonce::assume_unique_for_key([3u8; 12]),
+                    ring::aead::Aad::from(&*aad),
+                    rest,
+                )
+                .unwrap();
+            let _ = std::hint::black_box(tag);
         })
     });
     let ring_key = ring::aead::LessSafeKey::new(
