@@ -211,7 +211,8 @@ pub struct Connection {
     write_seq: [u64; 2],
     write_cipher: Option<RecordCipher>,
     read_cipher: Option<RecordCipher>,
-    replay: [ReplayWindow; 2],
+    /// Anti-replay window of epoch 1 (RFC 6347 §4.1.2.6).
+    replay: ReplayWindow,
     early_records: Vec<Vec<u8>>,
     scratch: Vec<u8>,
     // Flights and timers.
@@ -271,7 +272,7 @@ impl Connection {
             write_seq: [0; 2],
             write_cipher: None,
             read_cipher: None,
-            replay: [ReplayWindow::new(), ReplayWindow::new()],
+            replay: ReplayWindow::new(),
             early_records: Vec::new(),
             scratch: Vec::new(),
             flight: Vec::new(),
@@ -491,12 +492,9 @@ impl Connection {
         let mut scratch = core::mem::take(&mut self.scratch);
         let plaintext: &[u8] = match epoch {
             0 => {
-                if !self.replay[0].check(rec.sequence_number) {
-                    self.stats.dropped_records += 1;
-                    self.scratch = scratch;
-                    return;
-                }
-                self.replay[0].update(rec.sequence_number);
+                // Epoch 0 is unauthenticated: a forged record must not be able
+                // to move a replay window, so duplicates are left to the
+                // handshake layer (message_seq) instead.
                 self.last_peer_record_seq0 = rec.sequence_number;
                 rec.fragment
             }
@@ -512,14 +510,14 @@ impl Connection {
                     self.scratch = scratch;
                     return;
                 };
-                if !self.replay[1].check(rec.sequence_number) {
+                if !self.replay.check(rec.sequence_number) {
                     self.stats.dropped_records += 1;
                     self.scratch = scratch;
                     return;
                 }
                 match cipher.open(rec, &mut scratch) {
                     Ok(p) => {
-                        self.replay[1].update(rec.sequence_number);
+                        self.replay.update(rec.sequence_number);
                         p
                     }
                     Err(_) => {
