@@ -1,0 +1,37 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Replays the checked-in fuzz corpora through the fuzz bodies on stable.
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        run(&std::fs::read(&path).unwrap());
+        n += 1;
+    }
+    assert!(n > 0, "empty corpus {}", dir.display());
+}
+
+mod ice_agent {
+    include!("../../../fuzz/bodies/ice_agent.rs");
+
+    #[test]
+    fn corpus() {
+        // The setup really reaches the states the target fuzzes.
+        let (a, b, c, _) = ice_agent_setup();
+        assert!(a.selected_pair(1).is_some() && b.selected_pair(1).is_some());
+        assert_eq!(c.state(), fulmar_ice::IceConnectionState::Checking);
+        super::replay("ice_agent", run);
+    }
+}
+
+mod ice_candidate {
+    include!("../../../fuzz/bodies/ice_candidate.rs");
+
+    #[test]
+    fn corpus() {
+        super::replay("ice_candidate", run);
+    }
+}
