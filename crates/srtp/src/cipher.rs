@@ -95,7 +95,7 @@ impl Transform {
         ctr.apply_keystream(data);
     }
 
-    /// HMAC-SHA1 over `parts`, the first `N` bytes of the tag.
+    /// HMAC-SHA1 over the concatenation of `parts` (callers truncate the tag).
     fn cm_tag(mac: &HmacSha1, parts: &[&[u8]]) -> [u8; 20] {
         let mut mac = mac.clone();
         for p in parts {
