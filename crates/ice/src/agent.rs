@@ -153,6 +153,9 @@ pub struct IceAgent {
     tiebreaker: u64,
     local_creds: Credentials,
     remote_creds: Option<Credentials>,
+    /// HMAC keys prepared once per credential change (not per message).
+    local_key: IntegrityKey,
+    remote_key: Option<IntegrityKey>,
     remote_lite: bool,
     locals: Vec<LocalCand>,
     remotes: Vec<RemoteCand>,
@@ -209,8 +212,10 @@ impl IceAgent {
         IceAgent {
             role,
             tiebreaker,
+            local_key: IntegrityKey::short_term(&local_creds.pwd),
             local_creds,
             remote_creds: None,
+            remote_key: None,
             remote_lite: false,
             locals: Vec::new(),
             remotes: Vec::new(),
@@ -362,6 +367,7 @@ impl IceAgent {
             Some(_) => self.reset_remote(now),
             None => {}
         }
+        self.remote_key = Some(IntegrityKey::short_term(&creds.pwd));
         self.remote_creds = Some(creds);
         // Consent on a pair kept over a restart restarts its clock with the
         // new credentials.
@@ -880,8 +886,10 @@ impl IceAgent {
     pub fn restart(&mut self, now: Instant) -> Credentials {
         self.touch(now);
         self.local_creds = Credentials::random(&mut *self.rng);
+        self.local_key = IntegrityKey::short_term(&self.local_creds.pwd);
         self.reset_remote(now);
         self.remote_creds = None;
+        self.remote_key = None;
         self.consent_lost = false;
         // Re-gather server-reflexive candidates and re-announce the locals.
         self.locals
@@ -1107,7 +1115,7 @@ impl IceAgent {
         let l = self.locals.get(local)?;
         let prio = candidate_priority(CandidateKind::PeerReflexive, l.local_pref, component);
         let username = format!("{}:{}", creds.ufrag, self.local_creds.ufrag);
-        let key = IntegrityKey::short_term(&creds.pwd);
+        let key = self.remote_key.as_ref()?;
         let mut buf = [0u8; BUF];
         let mut b = MessageBuilder::new(&mut buf, Class::Request, Method::BINDING, id);
         b.add(&Username(&username)).add(&Priority(prio));
@@ -1122,7 +1130,7 @@ impl IceAgent {
                 b.add(&IceControlled(self.tiebreaker));
             }
         }
-        b.add_message_integrity(&key).add_fingerprint();
+        b.add_message_integrity(key).add_fingerprint();
         let bytes = b.finish().ok()?;
         Some((bytes.to_vec(), prio))
     }
@@ -1355,7 +1363,7 @@ impl IceAgent {
             self.send_error(destination, source, tid, 401, false);
             return;
         }
-        let key = IntegrityKey::short_term(&self.local_creds.pwd);
+        let key = self.local_key.clone();
         if msg.verify_integrity(&key).is_err() {
             self.stats.unauthenticated += 1;
             self.send_error(destination, source, tid, 401, false);
@@ -1560,7 +1568,7 @@ impl IceAgent {
         let mut b = MessageBuilder::new(&mut buf, Class::ErrorResponse, Method::BINDING, tid);
         b.add(&ErrorCode::with_default_reason(code));
         if integrity {
-            b.add_message_integrity(&IntegrityKey::short_term(&self.local_creds.pwd));
+            b.add_message_integrity(&self.local_key);
         }
         b.add_fingerprint();
         if let Ok(bytes) = b.finish() {
@@ -1628,11 +1636,10 @@ impl IceAgent {
                 pair,
                 use_candidate,
             } => {
-                let Some(creds) = &self.remote_creds else {
+                let Some(key) = self.remote_key.as_ref() else {
                     return;
                 };
-                let key = IntegrityKey::short_term(&creds.pwd);
-                if msg.verify_integrity(&key).is_err() {
+                if msg.verify_integrity(key).is_err() {
                     // Unauthenticated responses are ignored, not fatal (§7.2.5.1).
                     self.stats.unauthenticated += 1;
                     return;
@@ -1641,11 +1648,10 @@ impl IceAgent {
                 self.check_response(now, tx, pair, use_candidate, source, destination, msg);
             }
             TxKind::Consent { component } => {
-                let Some(creds) = &self.remote_creds else {
+                let Some(key) = self.remote_key.as_ref() else {
                     return;
                 };
-                let key = IntegrityKey::short_term(&creds.pwd);
-                if msg.verify_integrity(&key).is_err() {
+                if msg.verify_integrity(key).is_err() {
                     self.stats.unauthenticated += 1;
                     return;
                 }
