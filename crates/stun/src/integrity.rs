@@ -33,8 +33,11 @@ const SHA1_IV: [u32; 5] = [
     0xC3D2_E1F0,
 ];
 
-fn sha1_block(state: &mut [u32; 5], block: &[u8; 64]) {
-    sha1::compress(state, &[(*block).into()]);
+/// One 64-byte SHA-1 input block.
+type Block = GenericArray<u8, hmac::digest::consts::U64>;
+
+fn sha1_block(state: &mut [u32; 5], block: &Block) {
+    sha1::compress(state, core::slice::from_ref(block));
 }
 
 /// HMAC-SHA1 (RFC 2104) with the inner and outer states precomputed: a STUN
@@ -55,15 +58,15 @@ impl HmacSha1 {
             *o ^= k;
         }
         let mut inner = SHA1_IV;
-        sha1_block(&mut inner, &ipad);
+        sha1_block(&mut inner, &Block::from(ipad));
         let mut outer = SHA1_IV;
-        sha1_block(&mut outer, &opad);
+        sha1_block(&mut outer, &Block::from(opad));
         HmacSha1 { inner, outer }
     }
 
     fn mac(&self, parts: &[&[u8]]) -> [u8; 20] {
         let mut st = self.inner;
-        let mut buf = [0u8; 64];
+        let mut buf = Block::default();
         let mut fill = 0usize;
         let mut total = 64u64; // the ipad block
         for part in parts {
@@ -81,9 +84,7 @@ impl HmacSha1 {
             }
             let mut chunks = p.chunks_exact(64);
             for c in &mut chunks {
-                let mut b = [0u8; 64];
-                b.copy_from_slice(c);
-                sha1_block(&mut st, &b);
+                sha1_block(&mut st, Block::from_slice(c));
             }
             let rest = chunks.remainder();
             buf[..rest.len()].copy_from_slice(rest);
@@ -94,12 +95,12 @@ impl HmacSha1 {
         buf[fill + 1..].fill(0);
         if fill >= 56 {
             sha1_block(&mut st, &buf);
-            buf = [0u8; 64];
+            buf = Block::default();
         }
         buf[56..].copy_from_slice(&(total * 8).to_be_bytes());
         sha1_block(&mut st, &buf);
 
-        let mut ob = [0u8; 64];
+        let mut ob = Block::default();
         for (o, w) in ob.chunks_exact_mut(4).zip(st) {
             o.copy_from_slice(&w.to_be_bytes());
         }
@@ -191,7 +192,13 @@ impl IntegrityKey {
     /// Constant-time check of an HMAC-SHA1 tag.
     pub(crate) fn verify_sha1(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
         use subtle::ConstantTimeEq;
-        bool::from(self.sha1.mac(parts).as_slice().ct_eq(tag))
+        let mac = self.sha1.mac(parts);
+        if tag.len() != mac.len() {
+            return false;
+        }
+        // Branch-free accumulation of the differences, one final comparison.
+        let diff = mac.iter().zip(tag).fold(0u8, |d, (a, b)| d | (a ^ b));
+        bool::from(diff.ct_eq(&0))
     }
 
     fn sha256(&self) -> Hmac<Sha256> {
