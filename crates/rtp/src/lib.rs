@@ -39,6 +39,7 @@
 mod error;
 pub mod extension;
 pub mod packet;
+pub mod rtcp;
 mod wire;
 
 pub use error::{Error, Result};
