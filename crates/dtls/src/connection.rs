@@ -1363,7 +1363,7 @@ impl Connection {
     /// Packs the current flight into datagrams of at most `mtu` bytes,
     /// fragmenting handshake messages as needed (RFC 6347 §4.2.3).
     fn transmit_flight(&mut self) {
-        let mtu = self.config.mtu.max(MIN_MTU);
+        let mtu = self.config.mtu.clamp(MIN_MTU, MAX_PLAINTEXT);
         let flight = core::mem::take(&mut self.flight);
         let mut dgram = Vec::with_capacity(mtu);
         let mut payload = Vec::with_capacity(mtu);

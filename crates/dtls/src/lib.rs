@@ -12,6 +12,14 @@
 //!   and the RFC 5705 exporter; peers authenticated by certificate
 //!   fingerprint, as in WebRTC.
 //!
+//! Room for DTLS 1.3 (RFC 9147) was left at each layer: [`record::Record`]
+//! rejects the unified header by its first byte, so a 1.3 parser can branch
+//! there; [`handshake::HandshakeType`] and [`extensions::Extensions`] already
+//! carry 1.3 types (supported_versions, key_share); the crypto seam
+//! ([`crypto`]) names hashes and AEADs independently of TLS 1.2's PRF; and
+//! handshake states are separate types, so 1.3 states can join [`State`].
+//! Today a ClientHello offering 1.3 and 1.2 is answered with 1.2.
+//!
 //! The [`Connection`] never touches a socket or a clock: feed it datagrams with
 //! `handle_receive(now, ..)`, call `handle_timeout(now)` at `poll_timeout()`,
 //! and drain `poll_transmit()` and `poll_event()`.
