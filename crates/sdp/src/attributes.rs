@@ -7,7 +7,8 @@
 use core::fmt;
 
 use crate::util::{
-    fields, is_token, next_field, parse_payload_type, parse_u16, parse_u32, split_field, word,
+    fields, find_byte, is_token, next_field, nonempty, parse_payload_type, parse_u16, parse_u32,
+    split_byte, split_field, split_once_byte, trim, trim_end, trim_start, word,
 };
 use crate::SyntaxError;
 
@@ -109,7 +110,7 @@ impl Setup {
 
     /// Parses the attribute value.
     pub fn parse(value: &str) -> Result<Self, SyntaxError> {
-        match value.trim_matches(' ') {
+        match trim(value) {
             "active" => Ok(Setup::Active),
             "passive" => Ok(Setup::Passive),
             "actpass" => Ok(Setup::ActPass),
@@ -277,24 +278,29 @@ impl<'a> Fingerprint<'a> {
         if it.next().is_some() {
             return Err(SyntaxError::TrailingData);
         }
-        let fp = Fingerprint {
-            hash_function,
-            fingerprint,
-        };
-        let mut n = 0usize;
-        for b in fp.bytes() {
-            b?;
-            n += 1;
-        }
-        if n > Self::MAX_LEN {
+        // 2HEX *(":" 2HEX): hex at positions 0 and 1 of every group of three, ':' at 2.
+        let b = fingerprint.as_bytes();
+        let well_formed = b.len() % 3 == 2
+            && b.len() < Self::MAX_LEN * 3
+            && b.iter().enumerate().all(|(i, &c)| {
+                if i % 3 == 2 {
+                    c == b':'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            });
+        if !well_formed {
             return Err(SyntaxError::InvalidField("fingerprint"));
         }
-        Ok(fp)
+        Ok(Fingerprint {
+            hash_function,
+            fingerprint,
+        })
     }
 
     /// The digest bytes.
     pub fn bytes(&self) -> impl Iterator<Item = Result<u8, SyntaxError>> + 'a {
-        self.fingerprint.split(':').map(|pair| {
+        split_byte(self.fingerprint, b':').map(|pair| {
             let b = pair.as_bytes();
             match (
                 b.first().copied().and_then(hex),
@@ -369,8 +375,8 @@ impl<'a> RtpMap<'a> {
         if !extra.is_empty() {
             return Err(SyntaxError::TrailingData);
         }
-        let mut parts = enc.split('/');
-        let encoding_name = word(next_field(&mut parts, "encoding name")?, "encoding name")?;
+        let mut parts = split_byte(enc, b'/');
+        let encoding_name = nonempty(next_field(&mut parts, "encoding name")?, "encoding name")?;
         let clock_rate = parse_u32(next_field(&mut parts, "clock rate")?, "clock rate")?;
         let encoding_params = parts
             .next()
@@ -427,9 +433,9 @@ impl<'a> Fmtp<'a> {
     pub fn params(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
         self.parameters
             .split(';')
-            .map(|p| p.trim_matches(' '))
+            .map(|p| trim(p))
             .filter(|p| !p.is_empty())
-            .map(|p| match p.split_once('=') {
+            .map(|p| match split_once_byte(p, b'=') {
                 Some((k, v)) => (k, Some(v)),
                 None => (p, None),
             })
@@ -477,8 +483,8 @@ impl<'a> RtcpFb<'a> {
             Some(parse_payload_type(pt)?)
         };
         let (feedback_type, parameter) = split_field(rest);
-        let feedback_type = word(feedback_type, "rtcp-fb type")?;
-        let parameter = Some(parameter.trim_end_matches(' ')).filter(|p| !p.is_empty());
+        let feedback_type = nonempty(feedback_type, "rtcp-fb type")?;
+        let parameter = Some(trim_end(parameter)).filter(|p| !p.is_empty());
         Ok(RtcpFb {
             payload_type,
             feedback_type,
@@ -525,7 +531,7 @@ impl<'a> ExtMap<'a> {
     /// Parses the attribute value.
     pub fn parse(value: &'a str) -> Result<Self, SyntaxError> {
         let (id, rest) = split_field(value);
-        let (id, direction) = match id.split_once('/') {
+        let (id, direction) = match split_once_byte(id, b'/') {
             Some((id, d)) => (
                 id,
                 Some(Direction::from_name(d).ok_or(SyntaxError::InvalidField("extmap direction"))?),
@@ -537,8 +543,8 @@ impl<'a> ExtMap<'a> {
             return Err(SyntaxError::NumberOutOfRange("extmap id"));
         }
         let (uri, attrs) = split_field(rest);
-        let uri = word(uri, "extmap URI")?;
-        let extension_attributes = Some(attrs.trim_end_matches(' ')).filter(|a| !a.is_empty());
+        let uri = nonempty(uri, "extmap URI")?;
+        let extension_attributes = Some(trim_end(attrs)).filter(|a| !a.is_empty());
         Ok(ExtMap {
             id,
             direction,
@@ -579,9 +585,9 @@ impl<'a> Ssrc<'a> {
     pub fn parse(value: &'a str) -> Result<Self, SyntaxError> {
         let (ssrc, rest) = split_field(value);
         let ssrc = parse_u32(ssrc, "ssrc-id")?;
-        let (attribute, value) = match rest.split_once(':') {
+        let (attribute, value) = match split_once_byte(rest, b':') {
             Some((a, v)) => (a, Some(v)),
-            None => (rest.trim_end_matches(' '), None),
+            None => (trim_end(rest), None),
         };
         Ok(Ssrc {
             ssrc,
@@ -694,7 +700,7 @@ impl<'a> Rid<'a> {
             "" => return Err(SyntaxError::MissingField("rid direction")),
             _ => return Err(SyntaxError::InvalidField("rid direction")),
         };
-        let params = params.trim_end_matches(' ');
+        let params = trim_end(params);
         if params.contains(' ') {
             return Err(SyntaxError::TrailingData);
         }
@@ -715,7 +721,7 @@ impl<'a> Rid<'a> {
             .unwrap_or("")
             .split(';')
             .filter(|p| !p.is_empty())
-            .map(|p| match p.split_once('=') {
+            .map(|p| match split_once_byte(p, b'=') {
                 Some((k, v)) => (k, Some(v)),
                 None => (p, None),
             })
@@ -772,8 +778,8 @@ pub struct SimulcastRid<'a> {
 impl<'a> SimulcastList<'a> {
     /// The streams; each yields its alternative RIDs.
     pub fn streams(&self) -> impl Iterator<Item = impl Iterator<Item = SimulcastRid<'a>>> {
-        self.0.split(';').map(|alts| {
-            alts.split(',').map(|id| match id.strip_prefix('~') {
+        split_byte(self.0, b';').map(|alts| {
+            split_byte(alts, b',').map(|id| match id.strip_prefix('~') {
                 Some(id) => SimulcastRid { id, paused: true },
                 None => SimulcastRid { id, paused: false },
             })
@@ -853,7 +859,7 @@ impl<'a> Rtcp<'a> {
     pub fn parse(value: &'a str) -> Result<Self, SyntaxError> {
         let (port, rest) = split_field(value);
         let port = parse_u16(port, "rtcp port")?;
-        let connection = if rest.trim_end_matches(' ').is_empty() {
+        let connection = if trim_end(rest).is_empty() {
             None
         } else {
             Some(crate::Connection::parse(rest)?)

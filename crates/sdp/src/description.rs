@@ -6,8 +6,10 @@ use core::fmt;
 use crate::attributes::*;
 use crate::candidate::{Candidate, CandidateAttribute};
 use crate::lines::{Bandwidth, Connection, MediaLine, Origin, Timing};
-use crate::section::{validate_line, Attribute, Line, RawLine, Section};
-use crate::util::{parse_u16, parse_u64};
+use crate::section::{validate_attribute, validate_line, Attribute, Line, RawLine, Section};
+use crate::util::{
+    find_byte, parse_u16, parse_u64, split_byte, split_once_byte, trim, trim_end, trim_start,
+};
 use crate::{Error, SyntaxError};
 
 /// Getters for attributes that may appear at both levels.
@@ -52,7 +54,7 @@ macro_rules! common_getters {
         pub fn ice_options(&self) -> impl Iterator<Item = &str> {
             self.$field
                 .values("ice-options")
-                .flat_map(|v| v.split(' ').filter(|t| !t.is_empty()))
+                .flat_map(|v| split_byte(v, b' ').filter(|t| !t.is_empty()))
         }
 
         /// `a=fingerprint` lines at this level (RFC 8122; there may be several).
@@ -842,10 +844,11 @@ impl<'t> Parser<'t> {
         let mut pos = 0usize;
         while pos < text.len() {
             let rest = text.get(pos..).unwrap_or("");
-            let (line_end, next, terminated) = match rest.find('\n') {
-                Some(i) => (pos + i, pos + i + 1, true),
-                None => (text.len(), text.len(), false),
-            };
+            let (line_end, next, terminated) =
+                match crate::util::find_byte_swar(rest.as_bytes(), b'\n') {
+                    Some(i) => (pos + i, pos + i + 1, true),
+                    None => (text.len(), text.len(), false),
+                };
             self.line_no += 1;
             let err = syntax(self.line_no);
             if self.line_no > self.limits.max_lines {
@@ -907,10 +910,16 @@ impl<'t> Parser<'t> {
                 b'm' => self.start_media(pos)?,
                 _ => {}
             }
-            validate_line(kind, value, in_media).map_err(&err)?;
             let colon = if kind == b'a' {
-                value.find(':').map_or(end, |i| pos + 2 + i)
+                let colon = find_byte(value, b':');
+                let (name, v) = match colon {
+                    Some(i) => (value.get(..i).unwrap_or(""), value.get(i + 1..)),
+                    None => (value, None),
+                };
+                validate_attribute(name, v).map_err(&err)?;
+                colon.map_or(end, |i| pos + 2 + i)
             } else {
+                validate_line(kind, value, in_media).map_err(&err)?;
                 end
             };
             let base = self.section_start;

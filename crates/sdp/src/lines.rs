@@ -3,7 +3,10 @@
 
 use core::fmt;
 
-use crate::util::{fields, next_field, parse_u16, parse_u64, payload_types, word};
+use crate::util::{
+    fields, find_byte, next_field, parse_u16, parse_u64, payload_types, split_byte,
+    split_once_byte, trim, trim_end, trim_start, word,
+};
 use crate::SyntaxError;
 
 /// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>`
@@ -187,7 +190,7 @@ impl<'a> MediaLine<'a> {
         let (media, rest) = crate::util::split_field(value);
         let media = word(media, "media")?;
         let (port, rest) = crate::util::split_field(rest);
-        let (port, number_of_ports) = match port.split_once('/') {
+        let (port, number_of_ports) = match split_once_byte(port, b'/') {
             Some((p, n)) => (p, Some(parse_u16(n, "number of ports")?)),
             None => (port, None),
         };

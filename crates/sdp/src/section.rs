@@ -7,7 +7,10 @@ use core::fmt::{self, Write as _};
 use crate::attributes::*;
 use crate::candidate::Candidate;
 use crate::lines::{Bandwidth, Connection, MediaLine, Origin, Timing};
-use crate::util::{is_line_safe, parse_u16, parse_u64, word};
+use crate::util::{
+    find_byte, is_line_safe, parse_u16, parse_u64, split_byte, split_once_byte, trim, trim_end,
+    trim_start, word,
+};
 use crate::{Error, SyntaxError};
 
 /// One line of a description: its type letter and the text after `=`.
@@ -158,7 +161,13 @@ impl Section {
         let colon = self
             .text
             .get(start + 2..end)
-            .and_then(|v| if kind == b'a' { v.find(':') } else { None })
+            .and_then(|v| {
+                if kind == b'a' {
+                    find_byte(v, b':')
+                } else {
+                    None
+                }
+            })
             .map_or(end, |i| start + 2 + i);
         self.lines.push(RawLine {
             start: start as u32,
@@ -224,7 +233,7 @@ impl Section {
 /// ordering and duplicates).
 pub(crate) fn validate_line(kind: u8, value: &str, in_media: bool) -> Result<(), SyntaxError> {
     match kind {
-        b'a' => match value.split_once(':') {
+        b'a' => match split_once_byte(value, b':') {
             Some((name, v)) => validate_attribute(name, Some(v)),
             None => validate_attribute(value, None),
         },
