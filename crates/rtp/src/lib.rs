@@ -36,12 +36,18 @@
 //! # Ok::<(), fulmar_rtp::Error>(())
 //! ```
 
+pub mod assembler;
+pub mod codec;
 mod error;
 pub mod extension;
 pub mod packet;
 pub mod rtcp;
+pub mod seq;
 mod wire;
 
+pub use assembler::{Frame, FrameAssembler};
+pub use codec::{Codec, Depacketizer, Packetizer};
 pub use error::{Error, Result};
 pub use extension::{ExtensionIter, ExtensionProfile, HeaderExtensionElement};
 pub use packet::{HeaderExtension, RtpPacket, RtpRepr};
+pub use seq::SequenceUnwrapper;
