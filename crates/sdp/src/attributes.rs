@@ -7,8 +7,8 @@
 use core::fmt;
 
 use crate::util::{
-    fields, find_byte, is_token, next_field, nonempty, parse_payload_type, parse_u16, parse_u32,
-    split_byte, split_field, split_once_byte, trim, trim_end, trim_start, word,
+    fields, is_token, next_field, nonempty, parse_payload_type, parse_u16, parse_u32, split_byte,
+    split_field, split_once_byte, trim, trim_end, word,
 };
 use crate::SyntaxError;
 
@@ -433,7 +433,7 @@ impl<'a> Fmtp<'a> {
     pub fn params(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
         self.parameters
             .split(';')
-            .map(|p| trim(p))
+            .map(trim)
             .filter(|p| !p.is_empty())
             .map(|p| match split_once_byte(p, b'=') {
                 Some((k, v)) => (k, Some(v)),

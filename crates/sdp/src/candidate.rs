@@ -5,10 +5,7 @@ use core::fmt;
 use std::net::IpAddr;
 
 use crate::attributes::TypedAttribute;
-use crate::util::{
-    fields, find_byte, next_field, parse_u16, parse_u32, split_byte, split_once_byte, trim,
-    trim_end, trim_start,
-};
+use crate::util::{fields, next_field, parse_u16, parse_u32};
 use crate::SyntaxError;
 
 /// The transport of a candidate (`UDP`, or `TCP` from RFC 6544). Written in lower

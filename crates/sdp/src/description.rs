@@ -7,9 +7,7 @@ use crate::attributes::*;
 use crate::candidate::{Candidate, CandidateAttribute};
 use crate::lines::{Bandwidth, Connection, MediaLine, Origin, Timing};
 use crate::section::{validate_attribute, validate_line, Attribute, Line, RawLine, Section};
-use crate::util::{
-    find_byte, parse_u16, parse_u64, split_byte, split_once_byte, trim, trim_end, trim_start,
-};
+use crate::util::{find_byte, parse_u16, parse_u64, split_byte};
 use crate::{Error, SyntaxError};
 
 /// Getters for attributes that may appear at both levels.

@@ -3,10 +3,7 @@
 
 use core::fmt;
 
-use crate::util::{
-    fields, find_byte, next_field, parse_u16, parse_u64, payload_types, split_byte,
-    split_once_byte, trim, trim_end, trim_start, word,
-};
+use crate::util::{fields, next_field, parse_u16, parse_u64, payload_types, split_once_byte, word};
 use crate::SyntaxError;
 
 /// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>`

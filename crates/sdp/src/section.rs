@@ -7,10 +7,7 @@ use core::fmt::{self, Write as _};
 use crate::attributes::*;
 use crate::candidate::Candidate;
 use crate::lines::{Bandwidth, Connection, MediaLine, Origin, Timing};
-use crate::util::{
-    find_byte, is_line_safe, parse_u16, parse_u64, split_byte, split_once_byte, trim, trim_end,
-    trim_start, word,
-};
+use crate::util::{find_byte, is_line_safe, parse_u16, parse_u64, split_once_byte, word};
 use crate::{Error, SyntaxError};
 
 /// One line of a description: its type letter and the text after `=`.
