@@ -535,3 +535,25 @@ fn same_private_lan_uses_host_candidates() {
         CandidateKind::Host
     );
 }
+
+#[test]
+fn consent_traffic_keeps_short_nat_mappings_open() {
+    // Port-restricted NATs that forget a mapping after 20 s of silence: the
+    // consent checks (every 4-6 s) keep both pinholes open for minutes.
+    let nat = NatConfig::port_restricted_cone().with_mapping_timeout(Duration::from_secs(20));
+    let link = LinkConfig::ideal().with_delay(ms(15));
+    let mut s = Scenario::new(
+        71,
+        stun_side(IceRole::Controlling, nat.clone(), link.clone()),
+        stun_side(IceRole::Controlled, nat, link),
+        true,
+    );
+    assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
+    s.net.run_for(Duration::from_secs(180));
+    assert!(s.both_connected());
+    assert!(!s
+        .peer(s.a)
+        .states()
+        .contains(&IceConnectionState::Disconnected));
+    s.assert_data_flows();
+}
