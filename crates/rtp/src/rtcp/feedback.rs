@@ -300,7 +300,12 @@ impl<'a> Remb<'a> {
     pub fn bitrate(&self) -> u64 {
         let v = u32_at(self.body, 12);
         let exp = (v >> 18) & 0x3f;
-        u64::from(v & 0x3_ffff).checked_shl(exp).unwrap_or(u64::MAX)
+        let m = u64::from(v & 0x3_ffff);
+        if m.leading_zeros() < exp {
+            u64::MAX
+        } else {
+            m << exp
+        }
     }
     /// The SSRCs the estimate applies to.
     pub fn ssrcs(&self) -> impl Iterator<Item = u32> + 'a {
