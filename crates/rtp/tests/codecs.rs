@@ -40,7 +40,8 @@ fn packetize_all(codec: Codec, frames: &[Vec<u8>], mtu: usize, seq0: u16) -> Vec
 }
 
 fn assemble(codec: Codec, pkts: &[Pkt], order: &[usize]) -> Vec<fulmar_rtp::Frame> {
-    let mut a = FrameAssembler::new(codec.depacketizer(), 256);
+    // The window must hold a whole frame: tiny MTUs make hundreds of packets.
+    let mut a = FrameAssembler::new(codec.depacketizer(), 2048);
     let mut frames = Vec::new();
     for &i in order {
         let p = &pkts[i];
