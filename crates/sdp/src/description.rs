@@ -955,13 +955,14 @@ impl<'t> Parser<'t> {
         if self.session.is_none() {
             self.check_required()?;
         }
+        self.finish_section(pos);
+        // The section starting here is number media.len() + 1.
         if self.media.len() >= self.limits.max_media_sections {
             return Err(Error::TooManyMediaSections {
                 line: self.line_no,
                 max: self.limits.max_media_sections,
             });
         }
-        self.finish_section(pos);
         Ok(())
     }
 
