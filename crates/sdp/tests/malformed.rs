@@ -222,7 +222,7 @@ fn invalid_utf8_is_reported_with_its_line() {
         Error::InvalidUtf8 { line: 5 }
     );
     // Valid UTF-8 beyond ASCII is fine in free text.
-    let text = format!("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=Café ☕\r\n");
+    let text = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=Café ☕\r\n";
     let sdp = SessionDescription::parse_bytes(text.as_bytes()).unwrap();
     assert_eq!(sdp.session_name(), "Café ☕");
 }
