@@ -8,7 +8,9 @@
 # CRED, CAND a=candidate:..., DONE), connect, and each sends one datagram over
 # its selected pair. Each run passes when both sides selected a pair and got
 # the other's datagram. Runs: libnice controlling / fulmar controlled, the
-# reverse, and both role conflicts (both controlling, both controlled).
+# reverse, and both role conflicts (both controlling, both controlled). It
+# also runs examples/stun-server --self-test (two fulmar-ice agents gathering
+# through fulmar's STUN server and connecting over real sockets).
 # Exits non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -21,16 +23,23 @@ fi
 WORK="$(mktemp -d)"
 cc -O1 -o "$WORK/nice-peer" interop/ice/nice-peer.c $(pkg-config --cflags --libs nice)
 if [ -z "${ICE_PEER:-}" ]; then
-    cargo build -q --example ice-peer
+    cargo build -q --example ice-peer --example stun-server
     ICE_PEER="${CARGO_TARGET_DIR:-$PWD/target}/debug/examples/ice-peer"
 fi
-export WORK ICE_PEER
+STUN_SERVER="${STUN_SERVER:-$(dirname "$ICE_PEER")/stun-server}"
+export WORK ICE_PEER STUN_SERVER
 
 status=0
 unshare -n sh -c '
 set -u
 ip link set lo up
 status=0
+# The stun-server example: two fulmar-ice agents gather through it and connect.
+if timeout 20 "$STUN_SERVER" --self-test >"$WORK/stun-server.log" 2>&1; then
+    echo "PASS stun-server self-test: $(tail -n 1 "$WORK/stun-server.log")"
+else
+    echo "FAIL stun-server self-test"; cat "$WORK/stun-server.log"; status=1
+fi
 for roles in "controlling controlled" "controlled controlling" "controlling controlling" "controlled controlled"; do
     set -- $roles
     d="$WORK/$1-$2"
