@@ -14,6 +14,38 @@
 //! assert_eq!(pkt.verification_tag(), 0x1234_5678);
 //! assert_eq!(pkt.chunks().next().unwrap().unwrap(), Chunk::CookieAck);
 //! ```
+//!
+//! Two associations talking in memory (a real driver carries the packets
+//! in DTLS records and sleeps until `poll_timeout`):
+//!
+//! ```
+//! use std::time::Instant;
+//! use bytes::Bytes;
+//! use fulmar_sctp::{Association, Config, Event, SendOptions};
+//! use rand::SeedableRng;
+//!
+//! let now = Instant::now();
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+//! let mut a = Association::new(Config::default(), &mut rng, now);
+//! let mut b = Association::new(Config::default(), &mut rng, now);
+//! a.connect(now).unwrap();
+//! b.connect(now).unwrap(); // both send INIT, as browsers do (RFC 9260 §5.2.1)
+//! a.send(now, 0, 51, Bytes::from_static(b"hi"), SendOptions::default()).unwrap();
+//! let mut got = Vec::new();
+//! for _ in 0..10 {
+//!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, Bytes::from(p)); }
+//!     while let Some(p) = b.poll_transmit(now) { a.handle_receive(now, Bytes::from(p)); }
+//!     while let Some(e) = b.poll_event() {
+//!         if let Event::Message(m) = e { got.push(m.data); }
+//!     }
+//! }
+//! assert_eq!(got, [Bytes::from_static(b"hi")]);
+//! assert!(a.is_established() && b.is_established());
+//! ```
+//!
+//! Specifications: RFC 9260 (SCTP), RFC 8261 (SCTP over DTLS), RFC 3758
+//! (PR-SCTP), RFC 6525 (stream reconfiguration), RFC 9653 (zero checksum),
+//! RFC 7053 (I bit).
 
 pub mod association;
 pub mod chunk;

@@ -816,3 +816,54 @@ fn unknown_chunk_with_report_bits_gets_error() {
     assert!(found);
     let _ = chunk_type::ERROR;
 }
+
+/// Runs a handshake by hand up to the COOKIE-ECHO that `a` sends.
+fn cookie_echo_packet(seed: u64) -> (Association, Association, Instant, Vec<u8>) {
+    let now = Instant::now();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut a = Association::new(Config::default(), &mut rng, now);
+    let mut b = Association::new(Config::default(), &mut rng, now);
+    a.connect(now).unwrap();
+    let init = a.poll_transmit(now).unwrap();
+    b.handle_receive(now, Bytes::from(init));
+    let init_ack = b.poll_transmit(now).unwrap();
+    a.handle_receive(now, Bytes::from(init_ack));
+    let echo = a.poll_transmit(now).unwrap();
+    assert!(matches!(
+        Packet::parse(&echo).unwrap().chunks().next(),
+        Some(Ok(Chunk::CookieEcho { .. }))
+    ));
+    (a, b, now, echo)
+}
+
+#[test]
+fn stale_cookie_is_refused_with_error_cause() {
+    let (_a, mut b, now, echo) = cookie_echo_packet(30);
+    b.handle_receive(now + Duration::from_secs(61), Bytes::from(echo));
+    assert_eq!(b.state(), State::Closed);
+    assert_eq!(b.poll_event(), None);
+    let out = b.poll_transmit(now).unwrap();
+    let pkt = Packet::parse(&out).unwrap();
+    let Some(Ok(Chunk::Error { causes })) = pkt.chunks().next() else {
+        panic!("expected ERROR")
+    };
+    let cause = causes.iter().next().unwrap().unwrap();
+    assert_eq!(cause.code, cause_code::STALE_COOKIE);
+    assert!(u32::from_be_bytes(cause.info.try_into().unwrap()) >= 61_000_000);
+}
+
+#[test]
+fn forged_cookie_is_ignored_and_good_one_accepted() {
+    let (_a, mut b, now, echo) = cookie_echo_packet(31);
+    let mut forged = echo.clone();
+    let last = forged.len() - 1;
+    forged[last - 40] ^= 0x01; // inside the signed fields
+    let crc = fulmar_sctp::packet::compute_checksum(&forged);
+    forged[8..12].copy_from_slice(&crc.to_le_bytes());
+    b.handle_receive(now, Bytes::from(forged));
+    assert_eq!(b.state(), State::Closed);
+    assert!(b.poll_transmit(now).is_none());
+    b.handle_receive(now, Bytes::from(echo));
+    assert_eq!(b.state(), State::Established);
+    assert_eq!(b.poll_event(), Some(Event::Connected));
+}

@@ -25,6 +25,9 @@ use cookie::{CookieFields, COOKIE_LEN};
 use recv::{unwrap_near, DataOutcome, Receiver};
 use send::Sender;
 
+/// Control chunks held before the caller drains them.
+const MAX_CONTROL_QUEUE: usize = 256;
+
 /// Error Detection Method Identifier for DTLS (RFC 9653 §7).
 const EDMID_DTLS: u32 = 1;
 
@@ -508,6 +511,11 @@ impl Association {
     }
 
     fn queue_chunk(&mut self, chunk: &Chunk<'_>) {
+        // Bound what a flood of requests (HEARTBEAT, bad streams, ...) can
+        // queue before the caller drains poll_transmit.
+        if self.control.len() >= MAX_CONTROL_QUEUE {
+            return;
+        }
         let mut bytes = Vec::with_capacity(chunk.encoded_len());
         chunk.emit(&mut bytes);
         self.control.push_back(ControlChunk { bytes, vtag: None });
@@ -1155,20 +1163,25 @@ impl Association {
         }
         let now_ms = self.ms_since_epoch(now);
         if now_ms.saturating_sub(f.created_ms) > self.config.cookie_lifetime.as_millis() as u64 {
-            let mut info = [0u8; 4];
-            info.copy_from_slice(
-                &(now_ms.saturating_sub(f.created_ms) as u32)
-                    .saturating_mul(1000)
-                    .to_be_bytes(),
-            );
-            let causes = [ErrorCause {
-                code: cause_code::STALE_COOKIE,
-                info: &info,
-            }];
-            self.peer_vtag = f.peer_vtag;
-            self.queue_chunk(&Chunk::Error {
-                causes: TlvList::Items(&causes),
-            });
+            // RFC 9260 §5.2.6: report a Stale Cookie Error with the staleness
+            // in microseconds, tagged for the sender of the cookie.
+            if !self.is_established() {
+                let stale_us = now_ms.saturating_sub(f.created_ms).saturating_mul(1000);
+                let info = u32::try_from(stale_us).unwrap_or(u32::MAX).to_be_bytes();
+                let causes = [ErrorCause {
+                    code: cause_code::STALE_COOKIE,
+                    info: &info,
+                }];
+                let mut bytes = Vec::new();
+                Chunk::Error {
+                    causes: TlvList::Items(&causes),
+                }
+                .emit(&mut bytes);
+                self.control.push_back(ControlChunk {
+                    bytes,
+                    vtag: Some(f.peer_vtag),
+                });
+            }
             return;
         }
         match self.state {
