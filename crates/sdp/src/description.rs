@@ -562,7 +562,10 @@ impl MediaDescription {
 
     /// The `a=rtpmap` of payload type `pt`.
     pub fn rtpmap(&self, pt: u8) -> Option<RtpMap<'_>> {
-        self.rtpmaps().find(|r| r.payload_type == pt)
+        self.section
+            .values("rtpmap")
+            .filter(|v| for_payload_type(v, pt))
+            .find_map(|v| RtpMap::parse(v).ok())
     }
 
     /// `a=fmtp` lines.
@@ -572,7 +575,10 @@ impl MediaDescription {
 
     /// The `a=fmtp` of payload type `pt`.
     pub fn fmtp(&self, pt: u8) -> Option<Fmtp<'_>> {
-        self.fmtps().find(|f| f.payload_type == pt)
+        self.section
+            .values("fmtp")
+            .filter(|v| for_payload_type(v, pt))
+            .find_map(|v| Fmtp::parse(v).ok())
     }
 
     /// `a=rtcp-fb` lines.
@@ -582,7 +588,10 @@ impl MediaDescription {
 
     /// The `a=rtcp-fb` lines that apply to payload type `pt` (including `*`).
     pub fn rtcp_fbs_for(&self, pt: u8) -> impl Iterator<Item = RtcpFb<'_>> {
-        self.rtcp_fbs().filter(move |f| f.applies_to(pt))
+        self.section
+            .values("rtcp-fb")
+            .filter(move |v| for_payload_type(v, pt) || crate::util::trim_start(v).starts_with('*'))
+            .filter_map(|v| RtcpFb::parse(v).ok())
     }
 
     /// The codecs of an RTP section: for each payload type of the `m=` line, its
@@ -709,6 +718,14 @@ impl<'a> Codec<'a> {
     pub fn rtcp_fbs(&self) -> impl Iterator<Item = RtcpFb<'a>> {
         self.media.rtcp_fbs_for(self.payload_type)
     }
+}
+
+/// True when an attribute value starts with payload type `pt` (a cheap test
+/// before a full parse).
+fn for_payload_type(value: &str, pt: u8) -> bool {
+    let value = crate::util::trim_start(value);
+    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+    value.get(..digits).and_then(|d| d.parse::<u8>().ok()) == Some(pt)
 }
 
 fn push_attr(

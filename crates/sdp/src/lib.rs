@@ -14,9 +14,23 @@
 //!   `a=candidate:` lines and trickled candidate strings.
 //! - [`builder`] writes offers and answers shaped like Chromium's.
 //!
-//! Input is `&str` ([`SessionDescription::parse`]) or UTF-8 bytes
-//! ([`SessionDescription::parse_bytes`]). Errors name the line
-//! ([`Error::line`]); [`Limits`] bounds input size, lines and media sections.
+//! ## Input, errors, limits and tolerance
+//!
+//! - Input is `&str` ([`SessionDescription::parse`]) or bytes
+//!   ([`SessionDescription::parse_bytes`]), which must be UTF-8: RFC 8866 §5 makes
+//!   UTF-8 the default charset and JSEP descriptions are JavaScript strings;
+//!   anything else is [`Error::InvalidUtf8`] with the line of the first bad byte.
+//! - Errors are typed ([`Error`], [`SyntaxError`]) and name their 1-based line
+//!   ([`Error::line`]): missing `v=`, unknown type letters (RFC 8866 §5 rejects
+//!   the whole description), bad or overflowing numbers, malformed lines and
+//!   malformed attributes among those with a typed view.
+//! - [`Limits`] (default: 1 MiB input, 32,768 lines, 1,024 media sections) is
+//!   checked before or while scanning, so no input allocates more than a small
+//!   multiple of its size; nothing panics (fuzzed, see `fuzz/`).
+//! - Tolerated as browsers do: LF-only or mixed line endings (written back with
+//!   the first line's ending), a last line without an ending, trailing empty
+//!   lines (dropped), runs of spaces between fields, lower-case fingerprint hex,
+//!   and any attribute Fulmar does not interpret (kept verbatim).
 //!
 //! ```
 //! use fulmar_sdp::SessionDescription;

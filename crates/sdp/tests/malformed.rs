@@ -249,6 +249,12 @@ fn line_endings_browsers_tolerate() {
     .unwrap();
     assert_eq!(sdp.media()[0].payload_types().collect::<Vec<_>>(), [0, 8]);
     assert_eq!(sdp.media()[0].rtpmap(0).unwrap().encoding_name, "PCMU");
+    let sdp = SessionDescription::parse(&format!(
+        "{HEAD}m=audio 9 RTP/AVP 0\r\na=rtpmap: 0 PCMU/8000\r\na=fmtp: 0 x=1\r\n"
+    ))
+    .unwrap();
+    assert_eq!(sdp.media()[0].rtpmap(0).unwrap().clock_rate, 8000);
+    assert_eq!(sdp.media()[0].fmtp(0).unwrap().param("x"), Some("1"));
 }
 
 #[test]
