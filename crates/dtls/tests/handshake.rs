@@ -327,3 +327,110 @@ fn application_data_is_not_replayed_and_bad_mac_is_dropped() {
     );
     assert_eq!(p.server.stats().dropped_records, 2);
 }
+
+fn has_epoch1_record(d: &[u8]) -> bool {
+    fulmar_dtls::record::Records::new(d)
+        .flatten()
+        .any(|r| r.epoch == 1)
+}
+
+#[test]
+fn lost_final_flight_is_resent_when_the_client_retransmits() {
+    let (c, s) = configs();
+    let mut p = Pair::new(c, s, Link::perfect(), 30);
+    let mut dropped = false;
+    // Drop the server's first CCS + Finished datagram (flight 6).
+    p.tamper = Some(Box::new(move |from_client, d| {
+        if !from_client && !dropped && has_epoch1_record(d) {
+            dropped = true;
+            d.clear();
+        }
+    }));
+    p.drive(Duration::from_secs(30));
+    assert_connected(&p);
+    assert_eq!(
+        p.client.stats().retransmissions,
+        1,
+        "client resent flight 5 once"
+    );
+    assert_eq!(
+        p.server.stats().retransmissions,
+        1,
+        "server answered with flight 6 again"
+    );
+    // The client waited one initial timeout (1 s) for it.
+    let t = p.sent.1.last().unwrap().0;
+    assert!(
+        t >= Duration::from_secs(1) && t < Duration::from_secs(2),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn lost_hello_verify_request_is_answered_again() {
+    let (c, s) = configs();
+    let mut p = Pair::new(c, s, Link::perfect(), 31);
+    let mut dropped = false;
+    p.tamper = Some(Box::new(move |from_client, d| {
+        if !from_client && !dropped && d.get(13) == Some(&3) {
+            dropped = true;
+            d.clear();
+        }
+    }));
+    p.drive(Duration::from_secs(30));
+    assert_connected(&p);
+    assert_eq!(p.client.stats().retransmissions, 1);
+}
+
+#[test]
+fn finished_before_client_key_exchange_is_buffered() {
+    // With a small MTU the client's flight 5 spans several datagrams; deliver
+    // them to the server in reverse order so the epoch-1 Finished comes first.
+    let (mut c, s) = configs();
+    c.mtu = 300;
+    let mut p = Pair::new(c, s, Link::perfect(), 32);
+    // Run until the client has sent flight 5 (its first epoch-1 record).
+    for _ in 0..50 {
+        p.step();
+        if p.sent.0.iter().any(|(_, d)| has_epoch1_record(d)) {
+            break;
+        }
+    }
+    let mut flight5: Vec<Vec<u8>> = Vec::new();
+    p.in_flight.retain(|(_, to_server, d)| {
+        if *to_server {
+            flight5.push(d.clone());
+            false
+        } else {
+            true
+        }
+    });
+    assert!(
+        flight5.len() >= 3,
+        "flight 5 spans {} datagrams",
+        flight5.len()
+    );
+    assert!(has_epoch1_record(flight5.last().unwrap()));
+    let now = p.now;
+    for d in flight5.iter().rev() {
+        p.server.handle_receive(now, d);
+    }
+    assert!(p.server.is_connected(), "{:?}", p.server.state());
+    p.drive(Duration::from_secs(10));
+    assert_connected(&p);
+}
+
+#[test]
+fn server_without_client_certificate_request() {
+    let (c, mut s) = configs();
+    s.require_client_certificate = false;
+    let mut p = Pair::new(c, s, Link::perfect(), 33);
+    p.drive(Duration::from_secs(10));
+    assert_connected(&p);
+    assert!(p.server.peer_certificate().is_none());
+    assert!(p.client.peer_certificate().is_some());
+    assert_eq!(
+        p.client.srtp_keying_material().unwrap(),
+        p.server.srtp_keying_material().unwrap()
+    );
+}
