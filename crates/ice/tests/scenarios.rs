@@ -557,3 +557,43 @@ fn consent_traffic_keeps_short_nat_mappings_open() {
         .contains(&IceConnectionState::Disconnected));
     s.assert_data_flows();
 }
+
+#[test]
+fn runs_are_reproducible_from_the_seed() {
+    let run = |seed: u64| {
+        let link = LinkConfig::ideal()
+            .with_delay(ms(10))
+            .with_jitter(ms(10))
+            .with_loss(0.2);
+        let mut s = Scenario::new(
+            seed,
+            stun_side(
+                IceRole::Controlling,
+                NatConfig::restricted_cone(),
+                link.clone(),
+            ),
+            stun_side(IceRole::Controlled, NatConfig::symmetric(), link),
+            true,
+        );
+        s.net.enable_trace();
+        s.run_until(Duration::from_secs(20), |s| s.both_connected());
+        s.net.run_for(Duration::from_secs(10));
+        let events: Vec<_> = [s.a, s.b]
+            .iter()
+            .flat_map(|h| {
+                s.peer(*h)
+                    .events
+                    .iter()
+                    .map(|(t, e)| (*t - s.net.start(), format!("{e:?}")))
+            })
+            .collect();
+        (events, s.net.trace().to_vec())
+    };
+    let (e1, t1) = run(5);
+    let (e2, t2) = run(5);
+    assert!(!t1.is_empty());
+    assert_eq!(e1, e2, "same seed, same ICE events at the same times");
+    assert_eq!(t1, t2, "same seed, same datagrams");
+    let (_, t3) = run(6);
+    assert_ne!(t1, t3);
+}
