@@ -486,3 +486,60 @@ fn remote_restart_by_new_credentials_and_close() {
         Err(fulmar_ice::Error::Closed)
     );
 }
+
+#[test]
+fn two_components_each_get_a_selected_pair() {
+    let mut now = Instant::now();
+    let cfg = |r| IceConfig::new(r).with_components(2);
+    let mut a = IceAgent::new(cfg(IceRole::Controlling), StdRng::seed_from_u64(1));
+    let mut b = IceAgent::new(cfg(IceRole::Controlled), StdRng::seed_from_u64(2));
+    let (ca, cb) = (a.local_credentials().clone(), b.local_credentials().clone());
+    a.set_remote_credentials(now, &cb.ufrag, &cb.pwd).unwrap();
+    b.set_remote_credentials(now, &ca.ufrag, &ca.pwd).unwrap();
+    for (c, pa, pb) in [(1u16, 5000u16, 6000u16), (2, 5001, 6001)] {
+        let ha = a
+            .add_host_candidate(now, c, SocketAddr::new("192.0.2.1".parse().unwrap(), pa))
+            .unwrap();
+        let hb = b
+            .add_host_candidate(now, c, SocketAddr::new("192.0.2.2".parse().unwrap(), pb))
+            .unwrap();
+        assert_eq!(ha.component, c);
+        // RTCP's candidate has the lower priority (256 - component).
+        a.add_remote_candidate(now, hb).unwrap();
+        b.add_remote_candidate(now, ha).unwrap();
+    }
+    assert_eq!(
+        a.add_host_candidate(now, 3, sa(LOCAL)),
+        Err(fulmar_ice::Error::NoSuchComponent(3))
+    );
+    for _ in 0..200 {
+        while let Some(t) = a.poll_transmit() {
+            b.handle_receive(now, t.source, t.destination, &t.payload);
+        }
+        while let Some(t) = b.poll_transmit() {
+            a.handle_receive(now, t.source, t.destination, &t.payload);
+        }
+        if a.state() == IceConnectionState::Connected && b.state() == IceConnectionState::Connected
+        {
+            break;
+        }
+        let next = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        now = next.map_or(now, |t| t.max(now));
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    assert_eq!(a.state(), IceConnectionState::Connected);
+    assert_eq!(b.state(), IceConnectionState::Connected);
+    for (c, port) in [(1, 6001 - 1), (2, 6001)] {
+        assert_eq!(a.selected_pair(c).unwrap().destination.port(), port);
+        assert_eq!(b.selected_pair(c).unwrap().component, c);
+    }
+    // Pairs never cross components.
+    assert!(a
+        .pair_stats()
+        .iter()
+        .all(|p| (p.local.port() == 5000) == (p.component == 1)));
+}
