@@ -597,3 +597,34 @@ fn runs_are_reproducible_from_the_seed() {
     let (_, t3) = run(6);
     assert_ne!(t1, t3);
 }
+
+#[test]
+fn same_nat_without_host_candidates_needs_hairpinning() {
+    // Both peers behind one NAT and only their srflx candidates signalled
+    // (as when host candidates are withheld): the checks must turn around
+    // inside the NAT (RFC 4787 §6).
+    for hairpin in [true, false] {
+        let nat = NatConfig::port_restricted_cone().with_hairpinning(hairpin);
+        let with_stun =
+            |r| Side::new(r).config(|c| c.with_stun_server(common::STUN_SERVER.parse().unwrap()));
+        let mut s = Scenario::same_nat(
+            81,
+            nat,
+            with_stun(IceRole::Controlling),
+            with_stun(IceRole::Controlled),
+        );
+        s.signal_filter = |c| c.kind != CandidateKind::Host;
+        let done = s.run_until(Duration::from_secs(30), |s| {
+            s.both_connected() || s.both(IceConnectionState::Failed)
+        });
+        assert!(done);
+        assert_eq!(s.both_connected(), hairpin, "hairpinning {hairpin}");
+        if hairpin {
+            assert_eq!(
+                s.selected(s.a).unwrap().remote.kind,
+                CandidateKind::ServerReflexive
+            );
+            s.assert_data_flows();
+        }
+    }
+}

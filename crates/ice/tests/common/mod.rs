@@ -170,6 +170,8 @@ pub struct Scenario {
     pub signaling: bool,
     /// Candidates are delivered no earlier than this after they were emitted.
     pub signal_delay: Duration,
+    /// Only candidates passing this filter are signalled.
+    pub signal_filter: fn(&Candidate) -> bool,
 }
 
 impl Scenario {
@@ -224,6 +226,7 @@ impl Scenario {
             cursor: [0, 0],
             signaling: true,
             signal_delay: Duration::ZERO,
+            signal_filter: |_| true,
         };
         s.exchange_credentials();
         let now = s.net.now();
@@ -235,6 +238,53 @@ impl Scenario {
                     .add_host_candidate(now, 1, SocketAddr::new(ip, side.port))
                     .unwrap();
             }
+            p.agent.end_of_local_candidates(now);
+            p.drain(now);
+        }
+        s
+    }
+
+    /// Both peers behind one NAT (with the STUN server outside).
+    pub fn same_nat(seed: u64, nat: NatConfig, a: Side, b: Side) -> Self {
+        let mut net = Network::new(seed);
+        let addr: SocketAddr = STUN_SERVER.parse().unwrap();
+        let stun = net.add_host(
+            INTERNET,
+            &[addr.ip()],
+            StunServer {
+                addr,
+                responder: BindingResponder::new(),
+            },
+        );
+        let (_nat, lan) = net.add_nat(INTERNET, "203.0.113.1".parse().unwrap(), nat);
+        let ha = net.add_host(
+            lan,
+            &["192.168.1.2".parse().unwrap()],
+            IcePeer::new(a.config.clone(), seed * 2 + 1),
+        );
+        let hb = net.add_host(
+            lan,
+            &["192.168.1.3".parse().unwrap()],
+            IcePeer::new(b.config.clone(), seed * 2 + 2),
+        );
+        let mut s = Scenario {
+            net,
+            a: ha,
+            b: hb,
+            stun: Some(stun),
+            cursor: [0, 0],
+            signaling: true,
+            signal_delay: Duration::ZERO,
+            signal_filter: |_| true,
+        };
+        s.exchange_credentials();
+        let now = s.net.now();
+        for (h, side) in [(ha, &a), (hb, &b)] {
+            let ip = s.net.host_addrs(h)[0];
+            let p = s.peer_mut(h);
+            p.agent
+                .add_host_candidate(now, 1, SocketAddr::new(ip, side.port))
+                .unwrap();
             p.agent.end_of_local_candidates(now);
             p.drain(now);
         }
@@ -279,7 +329,9 @@ impl Scenario {
                     break;
                 }
                 match e {
-                    IceEvent::LocalCandidate(cand) => msgs.push(Some(cand.clone())),
+                    IceEvent::LocalCandidate(cand) if (self.signal_filter)(cand) => {
+                        msgs.push(Some(cand.clone()))
+                    }
                     IceEvent::GatheringComplete => msgs.push(None),
                     _ => {}
                 }
