@@ -36,6 +36,7 @@ pub struct ExpectServerFinished {
 }
 
 impl Connection {
+    /// Flight 1, or flight 3 carrying the cookie: the ClientHello (RFC 6347 §4.2.1).
     pub(super) fn send_client_hello(&mut self, now: Instant) {
         let cfg = Arc::clone(&self.config);
         let mut suites = Vec::new();
@@ -73,6 +74,7 @@ impl Connection {
         self.send_flight(now, true);
     }
 
+    /// HelloVerifyRequest: retry the ClientHello with the cookie.
     pub(super) fn on_hello_verify_request(
         &mut self,
         now: Instant,
@@ -93,6 +95,7 @@ impl Connection {
         Ok(State::ExpectServerHello(ExpectServerHello))
     }
 
+    /// ServerHello: check version, suite, EMS, renegotiation_info and use_srtp.
     pub(super) fn on_server_hello(
         &mut self,
         _s: ExpectServerHello,
@@ -160,6 +163,7 @@ impl Connection {
         }))
     }
 
+    /// Checks the leaf against the expected fingerprints and extracts its key.
     pub(super) fn verify_peer_certificate(&mut self, msg: &Message) -> Result<Option<PeerKey>> {
         let cm = CertificateMsg::parse(&msg.body)?;
         let Some(leaf) = cm.certificates.first() else {
@@ -197,6 +201,7 @@ impl Connection {
         }))
     }
 
+    /// ServerKeyExchange: verify the signature over both randoms and the ECDHE params.
     pub(super) fn on_server_key_exchange(
         &mut self,
         s: ExpectServerKeyExchange,
@@ -248,6 +253,7 @@ impl Connection {
         Ok(State::ExpectServerHelloDone(s))
     }
 
+    /// Flight 5: [Certificate], ClientKeyExchange, [CertificateVerify], ChangeCipherSpec, Finished.
     pub(super) fn on_server_hello_done(
         &mut self,
         now: Instant,
@@ -305,6 +311,7 @@ impl Connection {
         }))
     }
 
+    /// The server's Finished completes the handshake.
     pub(super) fn on_server_finished(
         &mut self,
         s: ExpectServerFinished,

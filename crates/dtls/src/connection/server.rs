@@ -36,6 +36,7 @@ pub struct ExpectClientFinished {
 }
 
 impl Connection {
+    /// The stateless cookie: HMAC-SHA256 over the hello's random, session id and suites.
     pub(super) fn expected_cookie(&self, ch: &ClientHello<'_>) -> Vec<u8> {
         crypto::hmac_sha256(
             &self.cookie_secret,
@@ -43,6 +44,7 @@ impl Connection {
         )
     }
 
+    /// Flight 2 (HelloVerifyRequest, stateless) or flight 4 (ServerHello .. ServerHelloDone).
     pub(super) fn on_client_hello(
         &mut self,
         now: Instant,
@@ -256,6 +258,7 @@ impl Connection {
         }))
     }
 
+    /// The client's Certificate, checked against the expected fingerprints.
     pub(super) fn on_client_certificate(
         &mut self,
         s: ExpectClientCertificate,
@@ -276,6 +279,7 @@ impl Connection {
         }))
     }
 
+    /// ClientKeyExchange: ECDHE, then the (extended) master secret and epoch-1 keys.
     pub(super) fn on_client_key_exchange(
         &mut self,
         s: ExpectClientKeyExchange,
@@ -294,6 +298,7 @@ impl Connection {
         })
     }
 
+    /// CertificateVerify: the client's signature over the transcript so far.
     pub(super) fn on_certificate_verify(
         &mut self,
         s: ExpectCertificateVerify,
@@ -314,6 +319,7 @@ impl Connection {
         }))
     }
 
+    /// Flight 6: ChangeCipherSpec, Finished; resent only when flight 5 is (§4.2.4).
     pub(super) fn on_client_finished(
         &mut self,
         s: ExpectClientFinished,
