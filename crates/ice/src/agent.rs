@@ -977,6 +977,7 @@ impl IceAgent {
             .retain(|l| l.cand.kind != CandidateKind::PeerReflexive);
         self.pending_mdns.clear();
         self.remote_eoc = false;
+        self.consent_lost = false;
         for n in &mut self.nominating {
             *n = None;
         }
@@ -1885,6 +1886,11 @@ impl IceAgent {
     }
 
     fn select(&mut self, now: Instant, pair: usize) {
+        // Lost consent is final for this ICE generation (RFC 7675 §5.1):
+        // only a restart selects again.
+        if self.consent_lost {
+            return;
+        }
         let Some(p) = self.pairs.get(pair) else {
             return;
         };
@@ -1924,7 +1930,6 @@ impl IceAgent {
         if let Some(slot) = self.selected.get_mut(c) {
             *slot = Some(sel);
         }
-        self.consent_lost = false;
         self.emit(IceEvent::SelectedPairChange {
             component: sp.component,
             pair: Some(Box::new(sp)),

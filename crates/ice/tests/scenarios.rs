@@ -343,9 +343,13 @@ fn peer_vanishes_then_disconnected_then_failed_on_rfc7675_schedule_then_restart(
         "consent lost stops sending"
     );
 
-    // The peer comes back; both restart ICE and reconnect.
+    // The peer comes back: without a restart lost consent stays lost.
     s.net
         .set_link(s.b, fulmar_netsim::Link::symmetric(LinkConfig::ideal()));
+    s.net.run_for(Duration::from_secs(15));
+    assert_eq!(s.state(s.a), IceConnectionState::Failed);
+    assert!(s.peer(s.a).agent.selected_pair(1).is_none());
+    // Both restart ICE and reconnect.
     let now = s.net.now();
     let (a, b) = (s.a, s.b);
     s.skip_signaled();
