@@ -135,7 +135,7 @@ impl LineEnding {
 /// ending of the input's first line. The typed getters read the JSEP attributes
 /// (RFC 9429) from the stored lines; every attribute with a typed view was
 /// checked when parsed or pushed, so they never see malformed text.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SessionDescription {
     session: Section,
     media: Vec<MediaDescription>,
@@ -143,7 +143,7 @@ pub struct SessionDescription {
 }
 
 /// One media section: the `m=` line and the lines after it up to the next `m=`.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MediaDescription {
     section: Section,
 }
@@ -197,7 +197,11 @@ impl SessionDescription {
     /// Starts a description the way JSEP does (RFC 9429 §5.2.1):
     /// `v=0`, `o=- <session_id> <session_version> IN IP4 127.0.0.1`, `s=-`, `t=0 0`.
     pub fn new(session_id: u64, session_version: u64) -> Self {
-        let mut s = SessionDescription::default();
+        let mut s = SessionDescription {
+            session: Section::default(),
+            media: Vec::new(),
+            line_ending: LineEnding::CrLf,
+        };
         let lines: [(u8, fmt::Arguments<'_>); 4] = [
             (b'v', format_args!("0")),
             (
@@ -404,6 +408,12 @@ impl SessionDescription {
                 kind: SyntaxError::InvalidField("use push_media for m= lines"),
             });
         }
+        if (kind == b'o' || kind == b's') && self.session.first_line(kind).is_some() {
+            return Err(Error::InvalidValue {
+                field: "line type",
+                kind: SyntaxError::DuplicateLine(char::from(kind)),
+            });
+        }
         self.session
             .push_line(kind, format_args!("{value}"), false, "line")
     }
@@ -414,7 +424,9 @@ impl SessionDescription {
 impl MediaDescription {
     /// Starts a media section with its `m=` line.
     pub fn new(media_line: &MediaLine<'_>) -> Result<Self, Error> {
-        let mut m = MediaDescription::default();
+        let mut m = MediaDescription {
+            section: Section::default(),
+        };
         m.section
             .push_line(b'm', format_args!("{media_line}"), false, "m= line")?;
         Ok(m)

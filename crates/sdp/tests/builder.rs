@@ -290,6 +290,12 @@ fn mutators_keep_the_description_valid() {
     m.push_candidate(&c).unwrap();
     assert!(m.push_attribute("rtpmap", Some("x opus/48000")).is_err());
     assert!(m.push_line('v', "0").is_err());
+    assert!(m.push_line('m', "audio 9 RTP/AVP 0").is_err());
+    assert!(m.push_line('t', "0 0").is_err());
+    m.push_line('b', "AS:300").unwrap();
+    assert!(sdp.push_line('o', "- 1 1 IN IP4 127.0.0.1").is_err());
+    assert!(sdp.push_line('s', "again").is_err());
+    sdp.push_line('i', "pushed").unwrap();
     let mut o = sdp.origin().unwrap().to_string();
     o = o.replace(" 2 IN", " 3 IN");
     let origin = fulmar_sdp::Origin::parse(&o).unwrap();
