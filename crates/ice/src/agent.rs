@@ -1003,11 +1003,23 @@ impl IceAgent {
         if self.transactions.len() >= MAX_TRANSACTIONS {
             return false;
         }
-        !self.triggered.is_empty()
-            || self.pairs.iter().any(|p| {
-                matches!(p.state, PairState::Waiting | PairState::Frozen)
-                    && !self.component_done(p.component)
-            })
+        if !self.triggered.is_empty() {
+            return true;
+        }
+        // A Waiting pair, or a Frozen one that send_paced would unfreeze
+        // (no pair of its foundation Waiting or In-Progress). Frozen pairs
+        // held by a running check cause no wake-ups.
+        self.pairs.iter().any(|p| {
+            !self.component_done(p.component)
+                && match p.state {
+                    PairState::Waiting => true,
+                    PairState::Frozen => !self.pairs.iter().any(|q| {
+                        q.foundation == p.foundation
+                            && matches!(q.state, PairState::Waiting | PairState::InProgress)
+                    }),
+                    _ => false,
+                }
+        })
     }
 
     /// Starts one new transaction, the one Ta allows (RFC 8445 §6.1.4.2):
