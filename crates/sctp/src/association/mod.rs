@@ -5,6 +5,7 @@
 mod cookie;
 mod recv;
 mod send;
+mod streammap;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

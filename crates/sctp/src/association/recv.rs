@@ -2,13 +2,14 @@
 //! fragments (§6.9), ordered delivery by SSN (§6.5), FORWARD-TSN (RFC 3758
 //! §3.6) and the receive window.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::{Bytes, BytesMut};
 
 use crate::chunk::{Data, DATA_FLAG_B, DATA_FLAG_E, DATA_FLAG_U};
 use crate::param::{GapAckBlock, StreamSsn};
 
+use super::streammap::StreamMap;
 use super::{Event, Message};
 
 /// How far ahead of the cumulative TSN a DATA chunk may be (bounds the
@@ -34,6 +35,19 @@ struct Fragment {
     data: Bytes,
 }
 
+/// A message being reassembled from fragments that arrived in sequence:
+/// the fast path that keeps them out of the fragment map.
+#[derive(Debug)]
+struct Partial {
+    next_tsn: u64,
+    stream: u16,
+    ssn: u16,
+    ppid: u32,
+    flags: u8,
+    parts: Vec<Bytes>,
+    len: usize,
+}
+
 #[derive(Debug, Default)]
 struct InStream {
     next_ssn: u16,
@@ -57,7 +71,8 @@ pub(crate) struct Receiver {
     pub cum: u64,
     ahead: BTreeSet<u64>,
     frags: BTreeMap<u64, Fragment>,
-    streams: HashMap<u16, InStream>,
+    partial: Option<Partial>,
+    streams: StreamMap<InStream>,
     dups: Vec<u32>,
     /// Bytes held: fragments, out-of-order messages and undelivered events.
     pub buffered: usize,
@@ -71,7 +86,8 @@ impl Receiver {
             cum,
             ahead: BTreeSet::new(),
             frags: BTreeMap::new(),
-            streams: HashMap::new(),
+            partial: None,
+            streams: StreamMap::default(),
             dups: Vec::new(),
             buffered: 0,
             rwnd,
@@ -122,7 +138,8 @@ impl Receiver {
         if self.buffered + len > limit {
             return DataOutcome::Dropped;
         }
-        if t == self.cum + 1 {
+        let in_order = t == self.cum + 1;
+        if in_order {
             self.cum = t;
             while self.ahead.remove(&(self.cum + 1)) {
                 self.cum += 1;
@@ -147,6 +164,9 @@ impl Receiver {
             );
             return DataOutcome::New;
         }
+        if in_order && self.on_data_in_sequence(t, d, &payload, events) {
+            return DataOutcome::New;
+        }
         self.frags.insert(
             t,
             Fragment {
@@ -163,6 +183,89 @@ impl Receiver {
             self.try_assemble(t, events);
         }
         DataOutcome::New
+    }
+
+    /// The in-sequence fast path: returns false when the fragment must go to
+    /// the fragment map instead.
+    fn on_data_in_sequence(
+        &mut self,
+        t: u64,
+        d: &Data<'_>,
+        payload: &Bytes,
+        events: &mut VecDeque<Event>,
+    ) -> bool {
+        let continues = self.partial.as_ref().is_some_and(|p| {
+            p.next_tsn == t
+                && !d.beginning()
+                && p.stream == d.stream
+                && (p.flags ^ d.flags) & DATA_FLAG_U == 0
+        });
+        if !continues {
+            if let Some(p) = self.partial.take() {
+                // It can never complete (the peer broke fragment order).
+                self.buffered = self.buffered.saturating_sub(p.len);
+            }
+            if !d.beginning() {
+                return false;
+            }
+            self.partial = Some(Partial {
+                next_tsn: t,
+                stream: d.stream,
+                ssn: d.ssn,
+                ppid: d.ppid,
+                flags: d.flags,
+                parts: Vec::new(),
+                len: 0,
+            });
+        }
+        let Some(p) = self.partial.as_mut() else {
+            return false;
+        };
+        p.parts.push(payload.clone());
+        p.len += payload.len();
+        p.next_tsn = t + 1;
+        let mut done = d.ending();
+        // Later fragments that arrived early wait in the map: absorb them.
+        while !done {
+            let next = p.next_tsn;
+            let fits = self.frags.get(&next).is_some_and(|f| {
+                f.stream == p.stream
+                    && (f.flags ^ p.flags) & DATA_FLAG_U == 0
+                    && f.flags & DATA_FLAG_B == 0
+            });
+            if !fits {
+                break;
+            }
+            let Some(f) = self.frags.remove(&next) else {
+                break;
+            };
+            done = f.flags & DATA_FLAG_E != 0;
+            p.len += f.data.len();
+            p.parts.push(f.data);
+            p.next_tsn = next + 1;
+        }
+        if done {
+            if let Some(p) = self.partial.take() {
+                let mut buf = BytesMut::with_capacity(p.len);
+                for part in &p.parts {
+                    buf.extend_from_slice(part);
+                }
+                let unordered = p.flags & DATA_FLAG_U != 0;
+                self.deliver(
+                    p.stream,
+                    p.ssn,
+                    unordered,
+                    Message {
+                        stream: p.stream,
+                        ppid: p.ppid,
+                        unordered,
+                        data: buf.freeze(),
+                    },
+                    events,
+                );
+            }
+        }
+        true
     }
 
     fn try_assemble(&mut self, t: u64, events: &mut VecDeque<Event>) {
@@ -277,6 +380,11 @@ impl Receiver {
             self.ahead = self.ahead.split_off(&(new + 1));
             while self.ahead.remove(&(self.cum + 1)) {
                 self.cum += 1;
+            }
+            if self.partial.as_ref().is_some_and(|p| p.next_tsn <= new) {
+                if let Some(p) = self.partial.take() {
+                    self.buffered = self.buffered.saturating_sub(p.len);
+                }
             }
             let keep = self.frags.split_off(&(new + 1));
             let dropped = std::mem::replace(&mut self.frags, keep);

@@ -3,7 +3,7 @@
 //! (§7.2.4), congestion control (§7.2), the peer's window (§6.1) and PR-SCTP
 //! abandonment with FORWARD-TSN (RFC 3758 §3.5).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,6 +15,7 @@ use crate::packet::PacketWriter;
 use crate::param::StreamSsn;
 
 use super::recv::unwrap_near;
+use super::streammap::StreamMap;
 use super::{Config, Event, SendOptions, Stats};
 
 #[derive(Debug)]
@@ -79,7 +80,7 @@ pub(crate) struct Sender {
     adv_peer_ack: u64,
     pending: VecDeque<OutMsg>,
     inflight: VecDeque<Sent>,
-    streams: HashMap<u16, OutStream>,
+    streams: StreamMap<OutStream>,
     cwnd: usize,
     ssthresh: usize,
     pba: usize,
@@ -112,7 +113,7 @@ impl Sender {
             adv_peer_ack: next_tsn - 1,
             pending: VecDeque::new(),
             inflight: VecDeque::new(),
-            streams: HashMap::new(),
+            streams: StreamMap::default(),
             // RFC 9260 §7.2.1.
             cwnd: (4 * mtu).min((2 * mtu).max(4380)),
             ssthresh: usize::MAX,
@@ -504,7 +505,7 @@ impl Sender {
     }
 
     fn note_sent_bytes(
-        streams: &mut HashMap<u16, OutStream>,
+        streams: &mut StreamMap<OutStream>,
         stream: u16,
         n: usize,
         events: &mut VecDeque<Event>,
