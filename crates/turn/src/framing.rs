@@ -1,0 +1,107 @@
+//! Framing of STUN messages and ChannelData over a byte stream (TCP or TLS
+//! to the TURN server): each frame is a STUN message (length from its
+//! header, RFC 8489 §6.2.2) or a ChannelData message padded to a multiple of
+//! four bytes (RFC 8656 §12.5).
+
+use fulmar_stun::channel_data;
+use fulmar_stun::{message_len, MAX_MESSAGE_LEN};
+
+use crate::Error;
+
+/// The largest frame: a STUN message of 65535 body bytes plus its header.
+pub const MAX_FRAME_LEN: usize = MAX_MESSAGE_LEN;
+
+/// Splits a received byte stream into STUN and ChannelData frames.
+///
+/// Push bytes as they arrive with [`StreamFramer::push`], then take whole
+/// frames with [`StreamFramer::next_frame`] and hand each to the client or
+/// server as if it were a datagram. Memory is bounded: at most one partial
+/// frame ([`MAX_FRAME_LEN`]) plus one push is held.
+///
+/// ```
+/// use fulmar_turn::StreamFramer;
+/// let mut f = StreamFramer::new();
+/// // A ChannelData message (channel 0x4000, 5 bytes, padded to 12) in two pieces.
+/// f.push(b"\x40\x00\x00\x05he");
+/// assert_eq!(f.next_frame()?, None);
+/// f.push(b"llo\0\0\0");
+/// assert_eq!(f.next_frame()?, Some(&b"\x40\x00\x00\x05hello\0\0\0"[..]));
+/// # Ok::<(), fulmar_turn::Error>(())
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct StreamFramer {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl StreamFramer {
+    /// An empty framer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Append received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes held that do not form a whole frame yet.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// The next whole frame, `Ok(None)` when more bytes are needed, or
+    /// [`Error::FramingLost`] when the stream carries something that is
+    /// neither STUN nor ChannelData (the connection must then be closed).
+    pub fn next_frame(&mut self) -> Result<Option<&[u8]>, Error> {
+        let rest = &self.buf[self.start..];
+        let Some(&first) = rest.first() else {
+            return Ok(None);
+        };
+        let len = match first {
+            0x00..=0x3F => message_len(rest),
+            0x40..=0x4F => channel_data::frame_len(rest),
+            b => return Err(Error::FramingLost(b)),
+        };
+        let Some(len) = len else {
+            return Ok(None); // fewer than 4 bytes
+        };
+        if rest.len() < len {
+            return Ok(None);
+        }
+        let s = self.start;
+        self.start += len;
+        Ok(self.buf.get(s..s + len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_loses_framing() {
+        let mut f = StreamFramer::new();
+        f.push(b"\x80abc");
+        assert_eq!(f.next_frame(), Err(Error::FramingLost(0x80)));
+    }
+
+    #[test]
+    fn stun_header_split() {
+        let mut f = StreamFramer::new();
+        let msg = [
+            0u8, 1, 0, 4, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0x80,
+            0x22, 0, 0,
+        ];
+        f.push(&msg[..3]);
+        assert_eq!(f.next_frame(), Ok(None));
+        f.push(&msg[3..]);
+        assert_eq!(f.next_frame(), Ok(Some(&msg[..])));
+        assert_eq!(f.next_frame(), Ok(None));
+        assert_eq!(f.buffered(), 0);
+    }
+}
