@@ -1,6 +1,6 @@
 //! NAT boxes with the mapping and filtering behaviours of RFC 4787.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -143,8 +143,9 @@ struct Entry {
     external_port: u16,
     last_used: Instant,
     /// Remote transport addresses the internal endpoint sent to through this
-    /// mapping (drives filtering).
-    contacted: BTreeSet<SocketAddr>,
+    /// mapping, with when it last did (drives filtering: each permission
+    /// lapses like a connection-tracking entry after the mapping timeout).
+    contacted: BTreeMap<SocketAddr, Instant>,
     key: MapKey,
 }
 
@@ -266,7 +267,7 @@ impl Nat {
                         internal,
                         external_port: p,
                         last_used: now,
-                        contacted: BTreeSet::new(),
+                        contacted: BTreeMap::new(),
                         key,
                     },
                 );
@@ -280,7 +281,7 @@ impl Nat {
             if e.contacted.len() >= 4096 {
                 e.contacted.pop_first();
             }
-            e.contacted.insert(remote);
+            e.contacted.insert(remote, now);
             Ok(SocketAddr::new(self.external, e.external_port))
         } else {
             Err(NatDrop::NoMapping)
@@ -305,11 +306,16 @@ impl Nat {
         }
         let filtering = self.config.filtering;
         let refresh = self.config.inbound_refresh;
+        let timeout = self.config.mapping_timeout;
         let e = self.by_port.get_mut(&port).ok_or(NatDrop::NoMapping)?;
+        let live = |t: &Instant| now.saturating_duration_since(*t) <= timeout;
         let allowed = match filtering {
             Filtering::EndpointIndependent => true,
-            Filtering::AddressDependent => e.contacted.iter().any(|c| c.ip() == remote.ip()),
-            Filtering::AddressAndPortDependent => e.contacted.contains(&remote),
+            Filtering::AddressDependent => e
+                .contacted
+                .iter()
+                .any(|(c, t)| c.ip() == remote.ip() && live(t)),
+            Filtering::AddressAndPortDependent => e.contacted.get(&remote).is_some_and(live),
         };
         if !allowed {
             return Err(NatDrop::Filtered);
@@ -448,5 +454,87 @@ mod tests {
             .outbound(now, sa("10.0.0.2:1"), sa("2.2.2.2:2"), &mut rng)
             .unwrap();
         assert_eq!((a.port(), b.port()), (49152, 49153));
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    fn mapping() -> impl Strategy<Value = Mapping> {
+        prop_oneof![
+            Just(Mapping::EndpointIndependent),
+            Just(Mapping::AddressDependent),
+            Just(Mapping::AddressAndPortDependent)
+        ]
+    }
+
+    fn filtering() -> impl Strategy<Value = Filtering> {
+        prop_oneof![
+            Just(Filtering::EndpointIndependent),
+            Just(Filtering::AddressDependent),
+            Just(Filtering::AddressAndPortDependent)
+        ]
+    }
+
+    /// (is_outbound, internal host 0..3, remote ip 0..3, remote port 0..3, ms later)
+    fn ops() -> impl Strategy<Value = Vec<(bool, u8, u8, u8, u16)>> {
+        proptest::collection::vec((any::<bool>(), 0u8..3, 0u8..3, 0u8..3, 0u16..20_000), 1..60)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the traffic, a NAT keeps RFC 4787's promises: mappings are
+        /// reused exactly as the mapping behaviour says while alive, and an
+        /// inbound datagram only gets in from an endpoint the filtering allows.
+        #[test]
+        fn mapping_and_filtering_invariants(m in mapping(), f in filtering(), ops in ops(), seed: u64) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let cfg = NatConfig::new(m, f).with_mapping_timeout(Duration::from_secs(30));
+            let mut nat = Nat::new("203.0.113.1".parse().unwrap(), cfg);
+            let mut now = Instant::now();
+            // Model: (internal, remote, external port, time) of outbound sends.
+            let mut sent: Vec<(SocketAddr, SocketAddr, u16, Instant)> = Vec::new();
+            for (out, h, ip, port, dt) in ops {
+                now += Duration::from_millis(u64::from(dt));
+                let internal = SocketAddr::new([10, 0, 0, h + 1].into(), 5000);
+                let remote = SocketAddr::new([198, 51, 100, ip + 1].into(), 1000 + u16::from(port));
+                let alive = |t: &Instant| now.saturating_duration_since(*t) <= Duration::from_secs(30);
+                if out {
+                    let ext = nat.outbound(now, internal, remote, &mut rng).unwrap();
+                    // Reuse: an earlier live mapping with the same key must be kept.
+                    for (i, r, p, t) in sent.iter().rev() {
+                        let same_key = *i == internal && match m {
+                            Mapping::EndpointIndependent => true,
+                            Mapping::AddressDependent => r.ip() == remote.ip(),
+                            Mapping::AddressAndPortDependent => *r == remote,
+                        };
+                        if same_key {
+                            if alive(t) { prop_assert_eq!(ext.port(), *p); }
+                            break;
+                        }
+                    }
+                    sent.push((internal, remote, ext.port(), now));
+                } else {
+                    // Inbound to the port of the most recent send of host h.
+                    let Some(&(i, _, p, _)) = sent.iter().rev().find(|s| s.0 == internal) else { continue };
+                    if let Ok(to) = nat.inbound(now, remote, p) {
+                        prop_assert_eq!(to, i);
+                        // Some live send through that port must permit the remote.
+                        let ok = sent.iter().any(|(si, r, sp, t)| {
+                            *si == i && *sp == p && match f {
+                                Filtering::EndpointIndependent => true,
+                                Filtering::AddressDependent => r.ip() == remote.ip(),
+                                Filtering::AddressAndPortDependent => *r == remote,
+                            } && (alive(t) || f == Filtering::EndpointIndependent)
+                        });
+                        prop_assert!(ok, "{:?}/{:?} let {} in", m, f, remote);
+                    }
+                }
+            }
+        }
     }
 }
