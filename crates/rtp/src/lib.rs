@@ -38,6 +38,7 @@
 
 pub mod assembler;
 pub mod codec;
+pub mod container;
 mod error;
 pub mod extension;
 pub mod packet;
