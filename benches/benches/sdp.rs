@@ -8,6 +8,12 @@
 //!   every section through each library's API.
 //! - `sdp_write`: description back to text (fulmar into a reused `String`, and
 //!   through `to_string` like rtc-sdp's `marshal`).
+//!
+//! Measured on the development machine (2 shared cores under heavy load, so
+//! read the ratios): parse 27.4 µs vs 150.6 µs (5.5x); parse + read codecs
+//! 210 µs vs 4.53 ms (21.6x); write 5.5 µs into a reused String (8.8 µs with
+//! `to_string`) vs 39.4 µs (7.1x, 4.5x). Load-independent cross-check with
+//! callgrind: 103k vs 468k instructions per parse (4.6x).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Cursor;
