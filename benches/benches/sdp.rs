@@ -20,7 +20,8 @@ use std::io::Cursor;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
-const OFFER: &str = include_str!("../../crates/sdp/tests/fixtures/chromium156-offer-audio-video-data.sdp");
+const OFFER: &str =
+    include_str!("../../crates/sdp/tests/fixtures/chromium156-offer-audio-video-data.sdp");
 
 fn parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("sdp_parse");
@@ -29,7 +30,8 @@ fn parse(c: &mut Criterion) {
     });
     g.bench_function("rtc-sdp", |b| {
         b.iter(|| {
-            rtc_sdp::SessionDescription::unmarshal(&mut Cursor::new(black_box(OFFER).as_bytes())).unwrap()
+            rtc_sdp::SessionDescription::unmarshal(&mut Cursor::new(black_box(OFFER).as_bytes()))
+                .unwrap()
         })
     });
     g.finish();
@@ -53,8 +55,10 @@ fn parse_read(c: &mut Criterion) {
     });
     g.bench_function("rtc-sdp", |b| {
         b.iter(|| {
-            let sdp = rtc_sdp::SessionDescription::unmarshal(&mut Cursor::new(black_box(OFFER).as_bytes()))
-                .unwrap();
+            let sdp = rtc_sdp::SessionDescription::unmarshal(&mut Cursor::new(
+                black_box(OFFER).as_bytes(),
+            ))
+            .unwrap();
             let mut n = 0u64;
             for m in &sdp.media_descriptions {
                 for fmt in &m.media_name.formats {
@@ -85,7 +89,9 @@ fn write(c: &mut Criterion) {
             out.len()
         })
     });
-    g.bench_function("fulmar-to_string", |b| b.iter(|| black_box(&fulmar).to_string()));
+    g.bench_function("fulmar-to_string", |b| {
+        b.iter(|| black_box(&fulmar).to_string())
+    });
     g.bench_function("rtc-sdp", |b| b.iter(|| black_box(&rtc).marshal()));
     g.finish();
 }

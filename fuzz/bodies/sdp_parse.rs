@@ -9,7 +9,10 @@ fn run(data: &[u8]) {
     if let Ok(sdp) = SessionDescription::parse_bytes(data) {
         let text = sdp.to_string();
         // Writing may turn LF endings into CRLF, so allow the re-parse twice the room.
-        let limits = Limits { max_input_len: 2 * Limits::DEFAULT.max_input_len, ..Limits::DEFAULT };
+        let limits = Limits {
+            max_input_len: 2 * Limits::DEFAULT.max_input_len,
+            ..Limits::DEFAULT
+        };
         let again = match SessionDescription::parse_with_limits(&text, &limits) {
             Ok(again) => again,
             Err(e) => panic!("written description does not parse: {e}\n{text:?}"),
@@ -48,10 +51,14 @@ fn touch(sdp: &fulmar_sdp::SessionDescription) {
             n += f.bytes().filter(Result::is_ok).count();
         }
         n += usize::from(sdp.setup_for(m).is_some()) + usize::from(m.direction().is_some());
-        n += usize::from(m.rtcp_mux()) + usize::from(m.rtcp_rsize()) + m.rtcp().map_or(0, |r| usize::from(r.port));
+        n += usize::from(m.rtcp_mux())
+            + usize::from(m.rtcp_rsize())
+            + m.rtcp().map_or(0, |r| usize::from(r.port));
         for c in m.codecs() {
             n += c.rtcp_fbs().count() + c.name().map_or(0, str::len);
-            n += c.fmtp.map_or(0, |f| f.params().count() + usize::from(f.apt().is_some()));
+            n += c
+                .fmtp
+                .map_or(0, |f| f.params().count() + usize::from(f.apt().is_some()));
         }
         n += m.extmaps().count() + m.ssrcs().count();
         n += m.ssrc_groups().map(|g| g.ssrcs().count()).sum::<usize>();
@@ -63,8 +70,10 @@ fn touch(sdp: &fulmar_sdp::SessionDescription) {
                 n += list.streams().map(|s| s.count()).sum::<usize>();
             }
         }
-        n += m.sctp_port().map_or(0, usize::from) + m.max_message_size().map_or(0, |s| s as usize & 1);
-        n += m.candidates().map(|c| c.extensions.len()).sum::<usize>() + usize::from(m.end_of_candidates());
+        n += m.sctp_port().map_or(0, usize::from)
+            + m.max_message_size().map_or(0, |s| s as usize & 1);
+        n += m.candidates().map(|c| c.extensions.len()).sum::<usize>()
+            + usize::from(m.end_of_candidates());
     }
     std::hint::black_box(n);
 }
