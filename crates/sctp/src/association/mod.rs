@@ -49,7 +49,8 @@ pub struct Config {
     pub num_streams: u16,
     /// RTO.Initial (RFC 9260 §16).
     pub rto_initial: Duration,
-    /// RTO.Min.
+    /// RTO.Min; 200 ms by default (RFC 9260 §16 suggests 1 s, which is
+    /// slow for interactive data channels; browsers use lower values too).
     pub rto_min: Duration,
     /// RTO.Max.
     pub rto_max: Duration,
