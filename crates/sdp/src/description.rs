@@ -606,10 +606,17 @@ impl MediaDescription {
             .filter_map(|v| RtcpFb::parse(v).ok())
     }
 
-    /// The codecs of an RTP section: for each payload type of the `m=` line, its
-    /// rtpmap and fmtp (see [`Codec`]).
+    /// The codecs of an RTP section: for each payload type of the `m=` line (in
+    /// order, repeats skipped, so at most 128), its rtpmap and fmtp (see [`Codec`]).
     pub fn codecs(&self) -> impl Iterator<Item = Codec<'_>> {
-        self.payload_types().map(move |pt| Codec {
+        let mut seen = 0u128;
+        let unique = move |pt: &u8| {
+            let bit = 1u128 << (pt & 127);
+            let new = seen & bit == 0;
+            seen |= bit;
+            new
+        };
+        self.payload_types().filter(unique).map(move |pt| Codec {
             payload_type: pt,
             rtpmap: self.rtpmap(pt),
             fmtp: self.fmtp(pt),

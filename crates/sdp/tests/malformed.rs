@@ -346,3 +346,21 @@ fn every_truncation_of_the_offer_parses_or_errors_without_panicking() {
         let _ = SessionDescription::parse(&OFFER[..cut]);
     }
 }
+
+#[test]
+fn repeated_payload_types_do_not_make_codec_lookup_quadratic() {
+    // A 1 MiB-sized m= line repeating one payload type, with many rtpmap lines:
+    // codecs() visits each distinct payload type once.
+    let mut text = format!("{HEAD}m=audio 9 RTP/AVP");
+    for _ in 0..100_000 {
+        text.push_str(" 0");
+    }
+    text.push_str("\r\n");
+    for _ in 0..5_000 {
+        text.push_str("a=rtpmap:0 PCMU/8000\r\n");
+    }
+    let sdp = SessionDescription::parse(&text).unwrap();
+    let m = &sdp.media()[0];
+    assert_eq!(m.payload_types().count(), 100_000);
+    assert_eq!(m.codecs().count(), 1);
+}
