@@ -80,6 +80,36 @@ fn benches(c: &mut Criterion) {
     FINGERPRINT.check(&check).unwrap();
     println!("ICE Binding request: {} bytes", request.len());
 
+    // The machine is shared: besides criterion's sequential groups, print a
+    // load-robust paired ratio (rounds alternate the two stacks; median of
+    // the per-round ratios).
+    let mut rtc_m = RtcMessage::new();
+    let mut rtc_b = RtcMessage::new();
+    let mut out = [0u8; 256];
+    paired_ratio(
+        "verify",
+        || {
+            let m = Message::parse(black_box(&request)).unwrap();
+            m.verify_integrity(&key).unwrap();
+            m.verify_fingerprint().unwrap();
+        },
+        || {
+            rtc_m.unmarshal_binary(black_box(&request)).unwrap();
+            MessageIntegrity::check(&mut rtc_m, PASSWORD.as_bytes(), crypto).unwrap();
+            FINGERPRINT.check(&rtc_m).unwrap();
+        },
+    );
+    paired_ratio(
+        "build+sign",
+        || {
+            black_box(fulmar_build(&mut out, black_box(&key)).len());
+        },
+        || {
+            rtc_build(&mut rtc_b, black_box(&integrity));
+            black_box(rtc_b.raw.len());
+        },
+    );
+
     let mut g = c.benchmark_group("stun_verify");
     g.bench_function("fulmar", |b| {
         b.iter(|| {
@@ -124,6 +154,42 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// Alternate `ours` and `theirs` in rounds of equal iteration counts and
+/// print the median time per call of each and the median per-round ratio.
+fn paired_ratio(name: &str, mut ours: impl FnMut(), mut theirs: impl FnMut()) {
+    const ROUNDS: usize = 41;
+    const ITERS: u32 = 20_000;
+    let mut time = |f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        for _ in 0..ITERS {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / f64::from(ITERS)
+    };
+    time(&mut ours);
+    time(&mut theirs);
+    let mut a = Vec::with_capacity(ROUNDS);
+    let mut b = Vec::with_capacity(ROUNDS);
+    let mut r = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let x = time(&mut ours);
+        let y = time(&mut theirs);
+        a.push(x);
+        b.push(y);
+        r.push(y / x);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "paired {name}: fulmar {:.0} ns, rtc-stun {:.0} ns, ratio {:.2}x (median of {ROUNDS} alternating rounds)",
+        median(&mut a),
+        median(&mut b),
+        median(&mut r)
+    );
 }
 
 criterion_group!(stun, benches);
