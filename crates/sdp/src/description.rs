@@ -371,6 +371,20 @@ impl SessionDescription {
         }
     }
 
+    /// The session-level direction attribute, if any (RFC 8866 §6.7).
+    pub fn direction(&self) -> Option<Direction> {
+        direction_of(&self.session)
+    }
+
+    /// The direction that applies to `media`: its own, else the session-level
+    /// one, else `sendrecv` (RFC 8866 §6.7).
+    pub fn direction_for(&self, media: &MediaDescription) -> Direction {
+        media
+            .direction()
+            .or_else(|| self.direction())
+            .unwrap_or(Direction::SendRecv)
+    }
+
     /// The `a=setup` that applies to `media` (media level, else session level).
     pub fn setup_for(&self, media: &MediaDescription) -> Option<Setup> {
         media.setup().or_else(|| self.setup())
@@ -516,13 +530,7 @@ impl MediaDescription {
 
     /// The direction attribute, `None` when absent (which means `sendrecv`, RFC 8866 §6.7).
     pub fn direction(&self) -> Option<Direction> {
-        self.section.attributes().find_map(|a| {
-            if a.value.is_none() {
-                Direction::from_name(a.name)
-            } else {
-                None
-            }
-        })
+        direction_of(&self.section)
     }
 
     /// Replaces the direction attribute (or adds one).
@@ -737,6 +745,16 @@ impl<'a> Codec<'a> {
     pub fn rtcp_fbs(&self) -> impl Iterator<Item = RtcpFb<'a>> {
         self.media.rtcp_fbs_for(self.payload_type)
     }
+}
+
+fn direction_of(section: &Section) -> Option<Direction> {
+    section.attributes().find_map(|a| {
+        if a.value.is_none() {
+            Direction::from_name(a.name)
+        } else {
+            None
+        }
+    })
 }
 
 /// True when an attribute value starts with payload type `pt` (a cheap test

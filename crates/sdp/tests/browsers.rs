@@ -117,6 +117,14 @@ fn firefox_style_offer() {
     assert_eq!(video.fmtp(125).unwrap().apt(), Some(121));
     let data = &sdp.media()[2];
     assert_eq!(data.max_message_size(), Some(1073741823));
+    assert_eq!(sdp.direction(), None);
+    assert_eq!(sdp.direction_for(video), Direction::RecvOnly);
+    let mut with_session_direction =
+        FIREFOX_STYLE_OFFER.replacen("t=0 0\r\n", "t=0 0\r\na=inactive\r\n", 1);
+    with_session_direction = with_session_direction.replace("a=sendrecv\r\n", "");
+    let sdp = SessionDescription::parse(&with_session_direction).unwrap();
+    assert_eq!(sdp.direction_for(&sdp.media()[0]), Direction::Inactive);
+    assert_eq!(sdp.direction_for(&sdp.media()[1]), Direction::RecvOnly);
 }
 
 #[test]
