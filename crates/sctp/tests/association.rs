@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use fulmar_sctp::chunk::chunk_type;
 use fulmar_sctp::param::cause_code;
+use fulmar_sctp::param::{GapAckBlock, StreamSsn};
 use fulmar_sctp::*;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -306,9 +307,9 @@ fn transfer_with_loss(seed: u64, loss: f64, reorder: f64, total: usize) {
     let mut recv_msgs = 0usize;
     let mut queued = 0;
     let take = |p: &mut Pair,
-                    recv_sum: &mut [u32; 4],
-                    recv_len: &mut [usize; 4],
-                    recv_msgs: &mut usize| {
+                recv_sum: &mut [u32; 4],
+                recv_len: &mut [usize; 4],
+                recv_msgs: &mut usize| {
         for m in p.b_messages() {
             let s = usize::from(m.stream);
             recv_sum[s] = crc32c::crc32c_append(recv_sum[s], &m.data);
@@ -892,4 +893,208 @@ fn forged_cookie_is_ignored_and_good_one_accepted() {
     b.handle_receive(now, Bytes::from(echo));
     assert_eq!(b.state(), State::Established);
     assert_eq!(b.poll_event(), Some(Event::Connected));
+}
+
+/// The verification tag that `b` expects, learned from a packet `a` sends.
+fn tag_for_b(p: &mut Pair) -> u32 {
+    p.a.send(
+        p.now,
+        0,
+        53,
+        Bytes::from_static(b"t"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    let pkt = p.a.poll_transmit(p.now).unwrap();
+    let tag = Packet::parse(&pkt).unwrap().verification_tag();
+    p.b.handle_receive(p.now, Bytes::from(pkt));
+    while p.b.poll_transmit_into(p.now, &mut p.buf) {}
+    tag
+}
+
+fn forge(tag: u32, chunks: &[Chunk<'_>]) -> Bytes {
+    let mut buf = Vec::new();
+    let mut w = PacketWriter::new(&mut buf, 5000, 5000, tag);
+    for c in chunks {
+        w.push(c);
+    }
+    w.finish(false);
+    Bytes::from(buf)
+}
+
+fn chunks_of(pkt: &[u8]) -> Vec<Vec<u8>> {
+    let p = Packet::parse(pkt).unwrap();
+    let mut out = Vec::new();
+    for c in p.chunks() {
+        let mut v = Vec::new();
+        c.unwrap().emit(&mut v);
+        out.push(v);
+    }
+    out
+}
+
+#[test]
+fn reconfig_with_bad_sequence_number_is_answered() {
+    let mut p = Pair::default(40, 0.0, 0.0);
+    p.connect_both();
+    let tag = tag_for_b(&mut p);
+    let req = [ReconfigParam::OutgoingSsnResetRequest {
+        request_seq: 12345,
+        response_seq: 0,
+        last_tsn: 0,
+        streams: List::Items(&[1]),
+    }];
+    p.b.handle_receive(
+        p.now,
+        forge(
+            tag,
+            &[Chunk::ReConfig {
+                params: TlvList::Items(&req),
+            }],
+        ),
+    );
+    let out = p.b.poll_transmit(p.now).unwrap();
+    let found = chunks_of(&out)
+        .iter()
+        .any(|c| match Chunk::parse(c).unwrap().0 {
+            Chunk::ReConfig { params } => params.iter().any(|r| {
+                matches!(r.unwrap(), ReconfigParam::Response { response_seq: 12345, result, .. }
+                if result == fulmar_sctp::param::reconfig_result::ERROR_BAD_SEQUENCE_NUMBER)
+            }),
+            _ => false,
+        });
+    assert!(found);
+    assert!(!p
+        .b_events
+        .iter()
+        .any(|e| matches!(e, Event::IncomingStreamsReset(_))));
+}
+
+#[test]
+fn data_on_unnegotiated_stream_gets_invalid_stream_error() {
+    let cb = Config {
+        num_streams: 8,
+        ..Config::default()
+    };
+    let mut p = Pair::new(41, Config::default(), cb, 0.0, 0.0);
+    p.connect_both();
+    assert_eq!(p.a.outbound_streams(), 8);
+    assert_eq!(
+        p.a.send(
+            p.now,
+            9,
+            53,
+            Bytes::from_static(b"x"),
+            SendOptions::default()
+        ),
+        Err(Error::InvalidStream(9))
+    );
+    let tag = tag_for_b(&mut p);
+    // A forged DATA chunk on stream 20 (outside the 8 negotiated).
+    let mut buf = Vec::new();
+    let mut w = PacketWriter::new(&mut buf, 5000, 5000, tag);
+    fulmar_sctp::chunk::emit_data(w.buffer(), 3, 0x7777_0000, 20, 0, 53, b"bad");
+    w.finish(false);
+    p.b.handle_receive(p.now, Bytes::from(buf));
+    let mut found = false;
+    while let Some(out) = p.b.poll_transmit(p.now) {
+        found |= chunks_of(&out)
+            .iter()
+            .any(|c| match Chunk::parse(c).unwrap().0 {
+                Chunk::Error { causes } => causes
+                    .iter()
+                    .any(|c| c.unwrap().code == cause_code::INVALID_STREAM_IDENTIFIER),
+                _ => false,
+            });
+    }
+    // The far-away TSN is dropped silently; an in-window one is reported.
+    assert!(!found);
+    let tsn = {
+        p.a.send(
+            p.now,
+            1,
+            53,
+            Bytes::from_static(b"n"),
+            SendOptions::default(),
+        )
+        .unwrap();
+        let pkt = p.a.poll_transmit(p.now).unwrap();
+        let c = chunks_of(&pkt);
+        let Chunk::Data(d) = Chunk::parse(c.last().unwrap()).unwrap().0 else {
+            panic!()
+        };
+        d.tsn
+    };
+    let mut buf = Vec::new();
+    let mut w = PacketWriter::new(&mut buf, 5000, 5000, tag);
+    fulmar_sctp::chunk::emit_data(w.buffer(), 3, tsn, 20, 0, 53, b"bad");
+    w.finish(false);
+    p.b.handle_receive(p.now, Bytes::from(buf));
+    while let Some(out) = p.b.poll_transmit(p.now) {
+        found |= chunks_of(&out)
+            .iter()
+            .any(|c| match Chunk::parse(c).unwrap().0 {
+                Chunk::Error { causes } => causes
+                    .iter()
+                    .any(|c| c.unwrap().code == cause_code::INVALID_STREAM_IDENTIFIER),
+                _ => false,
+            });
+    }
+    assert!(found);
+}
+
+#[test]
+fn bogus_sack_and_forward_tsn_do_not_derail() {
+    let mut p = Pair::default(42, 0.0, 0.0);
+    p.connect_both();
+    let tag = tag_for_b(&mut p);
+    // A SACK acknowledging TSNs never sent, and gap blocks past the end.
+    let sack = Chunk::Sack(Sack {
+        cumulative_tsn_ack: 0xFFFF_0000,
+        a_rwnd: 0,
+        gap_blocks: List::Items(&[GapAckBlock {
+            start: 1,
+            end: 65535,
+        }]),
+        duplicate_tsns: List::Items(&[1, 2, 3]),
+    });
+    p.b.handle_receive(p.now, forge(tag, &[sack]));
+    // A FORWARD-TSN far beyond the window.
+    let fwd = Chunk::ForwardTsn(ForwardTsn {
+        new_cumulative_tsn: 0x8000_0000,
+        streams: List::Items(&[StreamSsn {
+            stream: 0,
+            ssn: 900,
+        }]),
+    });
+    p.b.handle_receive(p.now, forge(tag, &[fwd]));
+    // Traffic in both directions still flows, in order.
+    for i in 0..20u8 {
+        p.a.send(
+            p.now,
+            0,
+            53,
+            Bytes::from(vec![i; 3000]),
+            SendOptions::default(),
+        )
+        .unwrap();
+        p.b.send(
+            p.now,
+            0,
+            53,
+            Bytes::from(vec![i; 3000]),
+            SendOptions::default(),
+        )
+        .unwrap();
+    }
+    assert!(
+        p.drive_until(Duration::from_secs(30), |p| count_messages(&p.b_events)
+            == 21
+            && count_messages(&p.a_events) == 20)
+    );
+    let got = p.b_messages();
+    assert_eq!(&got[0].data[..], b"t");
+    for (i, m) in got[1..].iter().enumerate() {
+        assert_eq!(m.data[0], i as u8);
+    }
 }

@@ -973,16 +973,24 @@ impl Association {
             return;
         }
         if d.stream >= self.inbound_streams {
-            let mut info = [0u8; 4];
-            info[..2].copy_from_slice(&d.stream.to_be_bytes());
-            let causes = [ErrorCause {
-                code: cause_code::INVALID_STREAM_IDENTIFIER,
-                info: &info,
-            }];
-            self.queue_chunk(&Chunk::Error {
-                causes: TlvList::Items(&causes),
-            });
-            // The TSN still counts as received (RFC 9260 §6.5).
+            // RFC 9260 §6.5: acknowledge the TSN, drop the data, and report
+            // an Invalid Stream Identifier (only for in-window TSNs).
+            if self
+                .receiver
+                .as_mut()
+                .is_some_and(|r| r.mark_received(d.tsn))
+            {
+                let mut info = [0u8; 4];
+                info[..2].copy_from_slice(&d.stream.to_be_bytes());
+                let causes = [ErrorCause {
+                    code: cause_code::INVALID_STREAM_IDENTIFIER,
+                    info: &info,
+                }];
+                self.queue_chunk(&Chunk::Error {
+                    causes: TlvList::Items(&causes),
+                });
+            }
+            return;
         }
         let Some(r) = self.receiver.as_mut() else {
             return;

@@ -361,6 +361,25 @@ impl Receiver {
         }
     }
 
+    /// Records a DATA chunk's TSN as received without keeping its payload
+    /// (for chunks on streams that were never negotiated, RFC 9260 §6.5);
+    /// returns whether it was new and inside the window.
+    pub(crate) fn mark_received(&mut self, tsn: u32) -> bool {
+        let t = unwrap_near(self.cum, tsn);
+        if t <= self.cum || t > self.cum + MAX_TSN_AHEAD || self.ahead.contains(&t) {
+            return false;
+        }
+        if t == self.cum + 1 {
+            self.cum = t;
+            while self.ahead.remove(&(self.cum + 1)) {
+                self.cum += 1;
+            }
+        } else {
+            self.ahead.insert(t);
+        }
+        true
+    }
+
     /// The application took a message out of the event queue.
     pub(crate) fn released(&mut self, n: usize) {
         self.buffered = self.buffered.saturating_sub(n);
@@ -375,7 +394,14 @@ impl Receiver {
         events: &mut VecDeque<Event>,
     ) {
         let new = unwrap_near(self.cum, new_cum);
-        if new > self.cum && new <= self.cum + MAX_TSN_AHEAD {
+        // RFC 3758 §3.6: a FORWARD-TSN below our cumulative TSN is a
+        // duplicate and one beyond the window is bogus: neither may skip
+        // SSNs. One equal to it may still skip the SSN of a message whose
+        // sent fragments all arrived before the sender abandoned the rest.
+        if new < self.cum || new > self.cum + MAX_TSN_AHEAD {
+            return;
+        }
+        if new > self.cum {
             self.cum = new;
             self.ahead = self.ahead.split_off(&(new + 1));
             while self.ahead.remove(&(self.cum + 1)) {
@@ -393,6 +419,27 @@ impl Receiver {
             }
         }
         for StreamSsn { stream, ssn } in streams {
+            if self.partial.as_ref().is_some_and(|p| {
+                p.stream == stream
+                    && p.flags & DATA_FLAG_U == 0
+                    && (p.ssn.wrapping_sub(ssn) as i16) <= 0
+            }) {
+                if let Some(p) = self.partial.take() {
+                    self.buffered = self.buffered.saturating_sub(p.len);
+                }
+            }
+            // Fragments of skipped ordered messages can never complete.
+            let mut freed = 0;
+            self.frags.retain(|_, f| {
+                let skip = f.stream == stream
+                    && f.flags & DATA_FLAG_U == 0
+                    && (f.ssn.wrapping_sub(ssn) as i16) <= 0;
+                if skip {
+                    freed += f.data.len();
+                }
+                !skip
+            });
+            self.buffered = self.buffered.saturating_sub(freed);
             let Some(s) = self.streams.get_mut(&stream) else {
                 self.streams.entry(stream).or_default().next_ssn = ssn.wrapping_add(1);
                 continue;

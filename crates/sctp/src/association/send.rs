@@ -93,6 +93,9 @@ pub(crate) struct Sender {
     rtt_probe: Option<(u64, Instant)>,
     next_msg_id: u64,
     fwd_tsn_pending: bool,
+    /// Ordered messages abandoned after some fragments were sent and acked:
+    /// their SSN must still be skipped at the receiver (sent a few times).
+    fwd_extra: Vec<(StreamSsn, u8)>,
 }
 
 impl Sender {
@@ -127,6 +130,7 @@ impl Sender {
             rtt_probe: None,
             next_msg_id: 0,
             fwd_tsn_pending: false,
+            fwd_extra: Vec::new(),
         }
     }
 
@@ -267,6 +271,16 @@ impl Sender {
                 if let Some(st) = self.streams.get_mut(&m.stream) {
                     st.queued = st.queued.saturating_sub(m.data.len() - m.offset);
                 }
+                if m.offset > 0 && !m.unordered && self.fwd_extra.len() < 64 {
+                    self.fwd_extra.push((
+                        StreamSsn {
+                            stream: m.stream,
+                            ssn: m.ssn,
+                        },
+                        3,
+                    ));
+                    self.fwd_tsn_pending = true;
+                }
             }
             any = true;
         }
@@ -290,18 +304,25 @@ impl Sender {
             }
             self.adv_peer_ack += 1;
         }
-        if self.adv_peer_ack > self.cum_acked {
+        if self.adv_peer_ack > self.cum_acked || !self.fwd_extra.is_empty() {
             self.fwd_tsn_pending = true;
         }
     }
 
     pub(crate) fn write_forward_tsn(&mut self, w: &mut PacketWriter<'_>, mtu: usize) {
-        if !self.fwd_tsn_pending || self.adv_peer_ack <= self.cum_acked {
+        if !self.fwd_tsn_pending
+            || (self.adv_peer_ack <= self.cum_acked && self.fwd_extra.is_empty())
+        {
             self.fwd_tsn_pending = false;
             return;
         }
-        let n = (self.adv_peer_ack - self.cum_acked) as usize;
+        let n = self.adv_peer_ack.saturating_sub(self.cum_acked) as usize;
         let mut entries: Vec<StreamSsn> = Vec::new();
+        for (e, left) in self.fwd_extra.iter_mut() {
+            *left -= 1;
+            entries.push(*e);
+        }
+        self.fwd_extra.retain(|(_, left)| *left > 0);
         for s in self.inflight.iter().take(n) {
             if s.flags & DATA_FLAG_U != 0 {
                 continue;
@@ -321,7 +342,7 @@ impl Sender {
         let max_entries = (mtu.saturating_sub(w.len() + 8)) / 4;
         entries.truncate(max_entries);
         Chunk::ForwardTsn(ForwardTsn {
-            new_cumulative_tsn: self.adv_peer_ack as u32,
+            new_cumulative_tsn: self.adv_peer_ack.max(self.cum_acked) as u32,
             streams: List::Items(&entries),
         })
         .emit(w.buffer());
