@@ -67,7 +67,10 @@ pub mod builder;
 mod candidate;
 mod description;
 mod error;
+mod getters;
 mod lines;
+mod media;
+mod parser;
 mod section;
 mod util;
 
@@ -76,7 +79,8 @@ pub use candidate::{
     Candidate, CandidateAddress, CandidateAttribute, CandidateType, CandidateValue, TcpType,
     Transport,
 };
-pub use description::{Codec, Limits, LineEnding, MediaDescription, SessionDescription};
+pub use description::{Limits, LineEnding, MediaDescription, SessionDescription};
 pub use error::{Error, SyntaxError};
 pub use lines::{Bandwidth, Connection, MediaLine, Origin, Timing};
+pub use media::Codec;
 pub use section::{Attribute, Line};
