@@ -181,6 +181,10 @@ impl Candidate {
         let s = s.strip_prefix("a=").unwrap_or(s);
         let s = s.strip_prefix("candidate:").unwrap_or(s);
         let s = s.trim_end_matches(['\r', '\n']);
+        // RFC 8839 §5.1: every field is a byte-string, which excludes NUL, CR and LF.
+        if !crate::util::is_line_safe(s) {
+            return Err(SyntaxError::ForbiddenCharacter);
+        }
         let mut it = fields(s);
         let foundation = next_field(&mut it, "foundation")?;
         if foundation.len() > MAX_FOUNDATION_LEN || !foundation.bytes().all(is_ice_char) {

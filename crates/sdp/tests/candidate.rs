@@ -98,6 +98,15 @@ fn mdns_hostnames() {
 fn malformed_candidates() {
     let bad = |s: &str| Candidate::parse(s).unwrap_err();
     assert_eq!(bad(""), SyntaxError::MissingField("foundation"));
+    // Found by fuzzing: a CR inside the line would not survive a round trip.
+    assert_eq!(
+        bad("candidate:1 1 udp 1 10.0.0.1 9 typ host n 0\r x"),
+        SyntaxError::ForbiddenCharacter
+    );
+    assert_eq!(
+        bad("candidate:1 1 udp 1 10.0.0.1 9 typ host n \0"),
+        SyntaxError::ForbiddenCharacter
+    );
     assert_eq!(
         bad("candidate:1 1 udp 1 10.0.0.1 9"),
         SyntaxError::MissingField("typ")
