@@ -1098,3 +1098,24 @@ fn bogus_sack_and_forward_tsn_do_not_derail() {
         assert_eq!(m.data[0], i as u8);
     }
 }
+
+#[test]
+fn tiny_mtu_and_zero_streams_are_clamped() {
+    let c = Config {
+        mtu: 1,
+        num_streams: 0,
+        receive_window: 0,
+        ..Config::default()
+    };
+    let mut p = Pair::new(43, c.clone(), c, 0.0, 0.0);
+    p.connect_both();
+    assert_eq!(p.a.outbound_streams(), 1);
+    // 4 bytes of user data per packet, under a 1500-byte window.
+    p.a.send(p.now, 0, 53, pattern(1000, 1), SendOptions::default())
+        .unwrap();
+    assert!(
+        p.drive_until(Duration::from_secs(60), |p| count_messages(&p.b_events)
+            == 1)
+    );
+    assert_eq!(p.b_messages()[0].data, pattern(1000, 1));
+}

@@ -278,7 +278,11 @@ pub struct Association {
 impl Association {
     /// Creates an association in the Closed state. Tags, initial TSN and the
     /// cookie key are drawn from `rng`.
-    pub fn new(config: Config, rng: &mut dyn RngCore, now: Instant) -> Self {
+    pub fn new(mut config: Config, rng: &mut dyn RngCore, now: Instant) -> Self {
+        // Keep local settings in a range the arithmetic below relies on.
+        config.mtu = config.mtu.clamp(MIN_PACKET, 65_535);
+        config.num_streams = config.num_streams.max(1);
+        config.receive_window = config.receive_window.clamp(1500, u32::MAX as usize);
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
         let mut rng = StdRng::from_seed(seed);
