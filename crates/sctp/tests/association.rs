@@ -1119,3 +1119,58 @@ fn tiny_mtu_and_zero_streams_are_clamped() {
     );
     assert_eq!(p.b_messages()[0].data, pattern(1000, 1));
 }
+
+#[test]
+fn incoming_reset_request_triggers_our_outgoing_reset() {
+    let mut p = Pair::default(44, 0.0, 0.0);
+    p.connect_both();
+    // a's first DATA TSN is its initial TSN, which seeds the re-configuration
+    // request sequence numbers (RFC 6525 §5.1.1).
+    p.a.send(
+        p.now,
+        0,
+        53,
+        Bytes::from_static(b"t"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    let pkt = p.a.poll_transmit(p.now).unwrap();
+    let tag = Packet::parse(&pkt).unwrap().verification_tag();
+    let first_tsn = chunks_of(&pkt)
+        .iter()
+        .find_map(|c| match Chunk::parse(c).unwrap().0 {
+            Chunk::Data(d) => Some(d.tsn),
+            _ => None,
+        })
+        .unwrap();
+    p.b.handle_receive(p.now, Bytes::from(pkt));
+    p.b.send(
+        p.now,
+        6,
+        53,
+        Bytes::from_static(b"before"),
+        SendOptions::default(),
+    )
+    .unwrap();
+    let req = [ReconfigParam::IncomingSsnResetRequest {
+        request_seq: first_tsn,
+        streams: List::Items(&[6]),
+    }];
+    p.b.handle_receive(
+        p.now,
+        forge(
+            tag,
+            &[Chunk::ReConfig {
+                params: TlvList::Items(&req),
+            }],
+        ),
+    );
+    assert!(p.drive_until(Duration::from_secs(10), |p| p
+        .b_events
+        .contains(&Event::OutgoingStreamsReset(vec![6]))));
+    assert!(p.a_events.contains(&Event::IncomingStreamsReset(vec![6])));
+    assert!(p
+        .a_events
+        .iter()
+        .any(|e| matches!(e, Event::Message(m) if &m.data[..] == b"before")));
+}

@@ -1360,6 +1360,26 @@ impl Association {
                         }
                     }
                 }
+                ReconfigParam::IncomingSsnResetRequest {
+                    request_seq,
+                    streams,
+                } if !streams.is_empty() && request_seq == self.peer_next_req_seq => {
+                    // RFC 6525 §5.2.3: answer with our own Outgoing SSN Reset
+                    // Request for those streams, whose Response Sequence
+                    // Number names this request (see queue_reconfig_request).
+                    self.peer_next_req_seq = request_seq.wrapping_add(1);
+                    self.peer_last_result = reconfig_result::SUCCESS_PERFORMED;
+                    for s in streams.iter() {
+                        if self.sender.mark_resetting(s) {
+                            self.reset_queue.push(s);
+                        }
+                    }
+                }
+                ReconfigParam::IncomingSsnResetRequest { request_seq, .. }
+                    if request_seq == self.peer_next_req_seq.wrapping_sub(1) =>
+                {
+                    // A retransmission: our Outgoing request is on its way.
+                }
                 ReconfigParam::IncomingSsnResetRequest { request_seq, .. }
                 | ReconfigParam::SsnTsnResetRequest { request_seq }
                 | ReconfigParam::AddOutgoingStreams { request_seq, .. }
