@@ -89,20 +89,44 @@ impl Section {
     }
 
     /// Values of every `a=<name>[:value]` (empty string for no value).
+    /// True when line `l` is `a=<name>` or `a=<name>:...` (byte comparison, no
+    /// UTF-8 boundary checks: the cheap test every getter runs per line).
+    #[inline]
+    fn is_attribute(&self, l: &RawLine, name: &str) -> bool {
+        let b = self.text.as_bytes();
+        let (start, colon) = (l.start as usize, l.colon as usize);
+        colon >= start + 2
+            && colon - start - 2 == name.len()
+            && b.get(start) == Some(&b'a')
+            && b.get(start + 2..colon) == Some(name.as_bytes())
+    }
+
+    /// The value of attribute line `l` (empty for a property attribute).
+    fn value_of(&self, l: &RawLine) -> &str {
+        if l.colon < l.end {
+            self.text_of(l.colon + 1, l.end)
+        } else {
+            ""
+        }
+    }
+
+    /// Values of every `a=<name>[:value]` (empty string for no value).
     pub(crate) fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
-        self.attributes()
-            .filter(move |a| a.name == name)
-            .map(|a| a.value.unwrap_or(""))
+        self.lines
+            .iter()
+            .filter(move |l| self.is_attribute(l, name))
+            .map(|l| self.value_of(l))
     }
 
     pub(crate) fn first_value(&self, name: &str) -> Option<&str> {
-        self.attributes()
-            .find(|a| a.name == name)
-            .map(|a| a.value.unwrap_or(""))
+        self.lines
+            .iter()
+            .find(|l| self.is_attribute(l, name))
+            .map(|l| self.value_of(l))
     }
 
     pub(crate) fn has(&self, name: &str) -> bool {
-        self.attributes().any(|a| a.name == name)
+        self.lines.iter().any(|l| self.is_attribute(l, name))
     }
 
     pub(crate) fn typed<'s, T: TypedAttribute<'s> + 's>(&'s self) -> impl Iterator<Item = T> + 's {
