@@ -59,6 +59,10 @@ impl Sent {
 
 #[derive(Debug, Default)]
 struct OutStream {
+    /// Messages not yet (fully) handed to the wire, in order.
+    queue: VecDeque<OutMsg>,
+    /// In the round-robin ring, or the stream being fragmented now.
+    scheduled: bool,
     next_ssn: u16,
     queued: usize,
     low_threshold: Option<usize>,
@@ -78,7 +82,12 @@ pub(crate) struct Sender {
     next_tsn: u64,
     cum_acked: u64,
     adv_peer_ack: u64,
-    pending: VecDeque<OutMsg>,
+    /// Streams with queued messages, served round robin at message
+    /// boundaries (fragments of one message keep consecutive TSNs).
+    ring: VecDeque<u16>,
+    /// The stream whose message is being fragmented.
+    current: Option<u16>,
+    queued_msgs: usize,
     inflight: VecDeque<Sent>,
     streams: StreamMap<OutStream>,
     cwnd: usize,
@@ -114,7 +123,9 @@ impl Sender {
             next_tsn,
             cum_acked: next_tsn - 1,
             adv_peer_ack: next_tsn - 1,
-            pending: VecDeque::new(),
+            ring: VecDeque::new(),
+            current: None,
+            queued_msgs: 0,
             inflight: VecDeque::new(),
             streams: StreamMap::default(),
             // RFC 9260 §7.2.1.
@@ -161,7 +172,12 @@ impl Sender {
             return Err(Error::StreamResetting(stream));
         }
         s.queued += data.len();
-        self.pending.push_back(OutMsg {
+        if !s.scheduled {
+            s.scheduled = true;
+            self.ring.push_back(stream);
+        }
+        self.queued_msgs += 1;
+        s.queue.push_back(OutMsg {
             id: self.next_msg_id,
             stream,
             ppid,
@@ -207,7 +223,14 @@ impl Sender {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.pending.clear();
+        for s in self.streams.values_mut() {
+            s.queue.clear();
+            s.scheduled = false;
+            s.queued = 0;
+        }
+        self.ring.clear();
+        self.current = None;
+        self.queued_msgs = 0;
         self.inflight.clear();
         self.flight_size = 0;
         self.rtx_marked = 0;
@@ -215,12 +238,49 @@ impl Sender {
     }
 
     pub(crate) fn all_done(&self) -> bool {
-        self.pending.is_empty() && self.inflight.is_empty()
+        self.queued_msgs == 0 && self.inflight.is_empty()
     }
 
     pub(crate) fn has_data_to_send(&self) -> bool {
         self.rtx_marked > 0
-            || (!self.pending.is_empty() && (self.flight_size == 0 || self.flight_size < self.cwnd))
+            || (self.queued_msgs > 0 && (self.flight_size == 0 || self.flight_size < self.cwnd))
+    }
+
+    /// The stream to take the next fragment from.
+    fn next_stream(&mut self) -> Option<u16> {
+        if self.current.is_some() {
+            return self.current;
+        }
+        while let Some(id) = self.ring.pop_front() {
+            match self.streams.get_mut(&id) {
+                Some(st) if !st.queue.is_empty() => {
+                    self.current = Some(id);
+                    return Some(id);
+                }
+                Some(st) => st.scheduled = false,
+                None => {}
+            }
+        }
+        None
+    }
+
+    /// Removes the front message of `id` (sent, expired or abandoned) and
+    /// puts the stream back in the ring if it has more.
+    fn pop_front_message(&mut self, id: u16) -> Option<OutMsg> {
+        let st = self.streams.get_mut(&id)?;
+        let m = st.queue.pop_front();
+        if m.is_some() {
+            self.queued_msgs -= 1;
+        }
+        if self.current == Some(id) {
+            self.current = None;
+            if st.queue.is_empty() {
+                st.scheduled = false;
+            } else {
+                self.ring.push_back(id);
+            }
+        }
+        m
     }
 
     pub(crate) fn last_assigned_tsn(&self) -> u32 {
@@ -266,8 +326,14 @@ impl Sender {
                 self.rtx_marked -= 1;
             }
         }
-        if self.pending.front().is_some_and(|m| m.id == msg_id) {
-            if let Some(m) = self.pending.pop_front() {
+        let cur = self.current.filter(|c| {
+            self.streams
+                .get(c)
+                .and_then(|st| st.queue.front())
+                .is_some_and(|m| m.id == msg_id)
+        });
+        if let Some(c) = cur {
+            if let Some(m) = self.pop_front_message(c) {
                 if let Some(st) = self.streams.get_mut(&m.stream) {
                     st.queued = st.queued.saturating_sub(m.data.len() - m.offset);
                 }
@@ -597,9 +663,13 @@ impl Sender {
             }
         }
         let mut sent_any = false;
-        while let Some(msg) = self.pending.front() {
+        while let Some(sid) = self.next_stream() {
+            let Some(msg) = self.streams.get(&sid).and_then(|st| st.queue.front()) else {
+                self.current = None;
+                continue;
+            };
             if msg.offset == 0 && msg.expires.is_some_and(|e| e <= now) {
-                if let Some(m) = self.pending.pop_front() {
+                if let Some(m) = self.pop_front_message(sid) {
                     Self::note_sent_bytes(&mut self.streams, m.stream, m.data.len(), events);
                     stats.abandoned_messages += 1;
                 }
@@ -624,11 +694,13 @@ impl Sender {
             if self.flight_size > 0 && (self.flight_size >= self.cwnd || n > self.peer_rwnd) {
                 break;
             }
-            let Some(msg) = self.pending.front_mut() else {
+            let Some(st) = self.streams.get_mut(&sid) else {
+                break;
+            };
+            let Some(msg) = st.queue.front_mut() else {
                 break;
             };
             if msg.offset == 0 && !msg.unordered {
-                let st = self.streams.entry(msg.stream).or_default();
                 msg.ssn = st.next_ssn;
                 st.next_ssn = st.next_ssn.wrapping_add(1);
             }
@@ -637,7 +709,8 @@ impl Sender {
                 flags |= DATA_FLAG_B;
             }
             let end = msg.offset + n;
-            if end == msg.data.len() {
+            let last = end == msg.data.len();
+            if last {
                 flags |= DATA_FLAG_E;
             }
             let payload = msg.data.slice(msg.offset..end);
@@ -647,14 +720,14 @@ impl Sender {
                 w.buffer(),
                 flags,
                 tsn as u32,
-                msg.stream,
+                sid,
                 msg.ssn,
                 msg.ppid,
                 &payload,
             );
             self.inflight.push_back(Sent {
                 msg_id: msg.id,
-                stream: msg.stream,
+                stream: sid,
                 ssn: msg.ssn,
                 ppid: msg.ppid,
                 flags,
@@ -671,12 +744,11 @@ impl Sender {
                 expires: msg.expires,
             });
             msg.offset = end;
-            let stream = msg.stream;
-            if end == msg.data.len() {
-                self.pending.pop_front();
+            if last {
+                self.pop_front_message(sid);
                 stats.messages_sent += 1;
             }
-            Self::note_sent_bytes(&mut self.streams, stream, n, events);
+            Self::note_sent_bytes(&mut self.streams, sid, n, events);
             self.flight_size += n;
             self.peer_rwnd = self.peer_rwnd.saturating_sub(n);
             if self.rtt_probe.is_none() {
