@@ -9,11 +9,12 @@
 //! - `sdp_write`: description back to text (fulmar into a reused `String`, and
 //!   through `to_string` like rtc-sdp's `marshal`).
 //!
-//! Measured on the development machine (2 shared cores under heavy load, so
-//! read the ratios): parse 27.4 µs vs 150.6 µs (5.5x); parse + read codecs
-//! 210 µs vs 4.53 ms (21.6x); write 5.5 µs into a reused String (8.8 µs with
-//! `to_string`) vs 39.4 µs (7.1x, 4.5x). Load-independent cross-check with
-//! callgrind: 103k vs 468k instructions per parse (4.6x).
+//! Measured on the development machine (2 shared cores, load about 6 from
+//! other builds; read the ratios), `cargo bench --bench sdp`:
+//! parse 10.8 µs vs 66.2 µs (6.1x); parse + read every codec 50.6 µs vs
+//! 2.63 ms (52x); write 3.4 µs into a reused String (5.6 µs with `to_string`)
+//! vs 25.0 µs (7.4x, 4.5x). Load-independent cross-check with callgrind:
+//! 103k vs 468k instructions per parse (4.6x).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Cursor;
