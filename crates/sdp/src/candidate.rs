@@ -142,6 +142,17 @@ impl fmt::Display for CandidateAddress {
 /// [`Candidate::parse`] accepts the value alone, `candidate:...` (the form of
 /// `RTCIceCandidate.candidate`) or a whole `a=candidate:...` line; `Display` writes
 /// `candidate:...` without the `a=`.
+///
+/// ```
+/// use fulmar_sdp::{Candidate, CandidateType};
+///
+/// // A trickled candidate, as RTCIceCandidate.candidate carries it.
+/// let text = "candidate:1 1 udp 2122260223 192.168.0.2 54321 typ host generation 0 network-id 1";
+/// let c = Candidate::parse(text)?;
+/// assert_eq!((c.typ.clone(), c.port, c.network_id()), (CandidateType::Host, 54321, Some(1)));
+/// assert_eq!(c.to_string(), text);
+/// # Ok::<(), fulmar_sdp::SyntaxError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Candidate {
     /// `foundation`: 1 to 32 `ice-char`s.
