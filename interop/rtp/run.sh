@@ -1,0 +1,55 @@
+#!/bin/sh
+# fulmar-rtp against GStreamer: GStreamer's own payloaders (rtpvp8pay,
+# rtpvp9pay, rtpopuspay, rtph264pay) produce RTP, fulmar-rtp depacketizes it
+# into IVF / Ogg / Annex-B, and GStreamer's decoders must decode every frame.
+# Files only, no sockets; still run inside a loopback-only namespace.
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+
+need() { command -v gst-launch-1.0 >/dev/null 2>&1 && gst-inspect-1.0 vp8enc >/dev/null 2>&1; }
+if ! need; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+    gstreamer1.0-plugins-bad gstreamer1.0-libav >/dev/null
+fi
+
+cargo build -q -p fulmar-rtp --example rtp_to_file
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/rtp_to_file"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+N=60
+FAIL=0
+
+run() { # name codec encoder-and-payloader decoder-pipeline output-extension expected-frames
+  name=$1 codec=$2 enc=$3 dec=$4 ext=$5 want=$6
+  if ! timeout 60 unshare -n sh -c "ip link set lo up 2>/dev/null; exec gst-launch-1.0 -q $enc ! rtpstreampay ! filesink location=$WORK/$name.rtp" >/dev/null 2>&1; then
+    echo "SKIP $name: GStreamer cannot encode it here"; return 0
+  fi
+  out=$(timeout 60 "$BIN" "$codec" "$WORK/$name.rtp" "$WORK/$name.$ext")
+  echo "$name: $out"
+  frames=$(echo "$out" | sed -n 's/.*-> \([0-9]*\) frames.*/\1/p')
+  # "packets": one frame per packet (audio), whatever the encoder flushed.
+  [ "$want" = packets ] && want=$(echo "$out" | sed -n 's/^\([0-9]*\) packets.*/\1/p')
+  if [ "$frames" != "$want" ]; then echo "FAIL $name: $frames frames, expected $want"; FAIL=1; return 0; fi
+  if timeout 60 gst-launch-1.0 -q filesrc location="$WORK/$name.$ext" ! $dec ! fakesink sync=false >"$WORK/$name.log" 2>&1; then
+    echo "ok   $name: GStreamer decoded $WORK/$name.$ext"
+  else
+    echo "FAIL $name: GStreamer could not decode"; cat "$WORK/$name.log"; FAIL=1
+  fi
+}
+
+run vp8 vp8 "videotestsrc num-buffers=$N ! video/x-raw,width=320,height=240 ! vp8enc keyframe-max-dist=20 ! rtpvp8pay mtu=1000" \
+  "ivfparse ! vp8dec" ivf $N
+run vp9 vp9 "videotestsrc num-buffers=$N ! video/x-raw,width=320,height=240 ! vp9enc keyframe-max-dist=20 ! rtpvp9pay mtu=1000" \
+  "ivfparse ! vp9dec" ivf $N
+run opus opus "audiotestsrc num-buffers=$N ! audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay" \
+  "oggdemux ! opusdec" ogg packets
+if gst-inspect-1.0 openh264enc >/dev/null 2>&1; then
+  run h264 h264 "videotestsrc num-buffers=$N ! video/x-raw,width=320,height=240 ! openh264enc ! rtph264pay mtu=1000" \
+    "h264parse ! avdec_h264" h264 $N
+else
+  echo "SKIP h264: no H.264 encoder in the installed GStreamer plugins"
+fi
+[ $FAIL -eq 0 ] && echo "interop/rtp: all passed" || { echo "interop/rtp: FAILED"; exit 1; }
