@@ -1,7 +1,10 @@
 #!/bin/sh
-# fulmar-rtp against GStreamer: GStreamer's own payloaders (rtpvp8pay,
-# rtpvp9pay, rtpopuspay, rtph264pay) produce RTP, fulmar-rtp depacketizes it
-# into IVF / Ogg / Annex-B, and GStreamer's decoders must decode every frame.
+# fulmar-rtp against GStreamer, both ways:
+# 1. GStreamer's payloaders (rtpvp8pay, rtpvp9pay, rtpopuspay, rtph264pay)
+#    produce RTP; fulmar-rtp depacketizes it into IVF / Ogg / Annex-B; GStreamer
+#    decodes the file.
+# 2. fulmar-rtp packetizes that file again; GStreamer's depayloaders and
+#    decoders must turn it into the same number of frames.
 # Files only, no sockets; still run inside a loopback-only namespace.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -15,15 +18,16 @@ if ! need; then
     gstreamer1.0-plugins-bad gstreamer1.0-libav >/dev/null
 fi
 
-cargo build -q -p fulmar-rtp --example rtp_to_file
+cargo build -q -p fulmar-rtp --example rtp_to_file --example file_to_rtp
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/rtp_to_file"
+BACK="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/file_to_rtp"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 N=60
 FAIL=0
 
-run() { # name codec encoder-and-payloader decoder-pipeline output-extension expected-frames
-  name=$1 codec=$2 enc=$3 dec=$4 ext=$5 want=$6
+run() { # name codec encoder-and-payloader decoder-pipeline output-extension expected-frames rtp-caps depayloader
+  name=$1 codec=$2 enc=$3 dec=$4 ext=$5 want=$6 caps=$7 depay=$8
   if ! timeout 60 unshare -n sh -c "ip link set lo up 2>/dev/null; exec gst-launch-1.0 -q $enc ! rtpstreampay ! filesink location=$WORK/$name.rtp" >/dev/null 2>&1; then
     echo "SKIP $name: GStreamer cannot encode it here"; return 0
   fi
@@ -36,19 +40,27 @@ run() { # name codec encoder-and-payloader decoder-pipeline output-extension exp
   if timeout 60 gst-launch-1.0 -q filesrc location="$WORK/$name.$ext" ! $dec ! fakesink sync=false >"$WORK/$name.log" 2>&1; then
     echo "ok   $name: GStreamer decoded $WORK/$name.$ext"
   else
-    echo "FAIL $name: GStreamer could not decode"; cat "$WORK/$name.log"; FAIL=1
+    echo "FAIL $name: GStreamer could not decode"; cat "$WORK/$name.log"; FAIL=1; return 0
+  fi
+  timeout 60 "$BACK" "$codec" "$WORK/$name.$ext" "$WORK/$name-fulmar.rtp"
+  got=$(timeout 60 gst-launch-1.0 -v filesrc location="$WORK/$name-fulmar.rtp" ! "application/x-rtp-stream,$caps,payload=96" \
+      ! rtpstreamdepay ! $depay ! fakesink sync=false silent=false 2>&1 | grep -c "chain" || true)
+  if [ "$got" = "$want" ]; then
+    echo "ok   $name: fulmar-rtp packetized, GStreamer depayloaded and decoded $got frames"
+  else
+    echo "FAIL $name: GStreamer decoded $got frames of fulmar-rtp's packets, expected $want"; FAIL=1
   fi
 }
 
 run vp8 vp8 "videotestsrc num-buffers=$N ! video/x-raw,width=320,height=240 ! vp8enc keyframe-max-dist=20 ! rtpvp8pay mtu=1000" \
-  "ivfparse ! vp8dec" ivf $N
+  "ivfparse ! vp8dec" ivf $N "media=video,clock-rate=90000,encoding-name=VP8" "rtpvp8depay ! vp8dec"
 run vp9 vp9 "videotestsrc num-buffers=$N ! video/x-raw,width=320,height=240 ! vp9enc keyframe-max-dist=20 ! rtpvp9pay mtu=1000" \
-  "ivfparse ! vp9dec" ivf $N
+  "ivfparse ! vp9dec" ivf $N "media=video,clock-rate=90000,encoding-name=VP9" "rtpvp9depay ! vp9dec"
 run opus opus "audiotestsrc num-buffers=$N ! audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay" \
-  "oggdemux ! opusdec" ogg packets
+  "oggdemux ! opusdec" ogg packets "media=audio,clock-rate=48000,encoding-name=OPUS" "rtpopusdepay ! opusdec"
 if gst-inspect-1.0 openh264enc >/dev/null 2>&1; then
   run h264 h264 "videotestsrc num-buffers=$N ! video/x-raw,width=320,height=240 ! openh264enc ! rtph264pay mtu=1000" \
-    "h264parse ! avdec_h264" h264 $N
+    "h264parse ! avdec_h264" h264 $N "media=video,clock-rate=90000,encoding-name=H264" "rtph264depay ! h264parse ! avdec_h264"
 else
   echo "SKIP h264: no H.264 encoder in the installed GStreamer plugins"
 fi
