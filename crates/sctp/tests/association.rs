@@ -1218,3 +1218,42 @@ fn streams_are_served_round_robin() {
         assert_eq!(m.data, pattern(64 * 1024, i as u64));
     }
 }
+
+#[test]
+fn window_update_sack_after_the_application_drains() {
+    let cb = Config {
+        receive_window: 64 * 1024,
+        ..Config::default()
+    };
+    let mut p = Pair::new(46, Config::default(), cb, 0.0, 0.0);
+    p.connect_both();
+    for i in 0..20 {
+        p.a.send(p.now, 0, 53, pattern(16 * 1024, i), SendOptions::default())
+            .unwrap();
+    }
+    // Move packets without the application on b reading anything.
+    for _ in 0..200 {
+        while let Some(x) = p.a.poll_transmit(p.now) {
+            p.b.handle_receive(p.now, Bytes::from(x));
+        }
+        while let Some(x) = p.b.poll_transmit(p.now) {
+            p.a.handle_receive(p.now, Bytes::from(x));
+        }
+    }
+    assert!(p.b.stats().receive_buffered >= 48 * 1024);
+    assert!(p.b.poll_transmit(p.now).is_none());
+    while p.b.poll_event().is_some() {}
+    let update = p.b.poll_transmit(p.now).expect("window update");
+    let sack = chunks_of(&update)
+        .into_iter()
+        .find_map(|c| match Chunk::parse(&c).unwrap().0 {
+            Chunk::Sack(s) => Some(s.a_rwnd),
+            _ => None,
+        });
+    assert!(sack.unwrap() >= 32 * 1024);
+    // And the transfer completes.
+    assert!(
+        p.drive_until(Duration::from_secs(30), |p| p.b.stats().bytes_received
+            == 20 * 16 * 1024)
+    );
+}

@@ -250,6 +250,7 @@ pub struct Association {
     receiver: Option<Receiver>,
     // SACK scheduling.
     sack_now: bool,
+    last_a_rwnd_sent: u32,
     sack_at: Option<Instant>,
     data_packets_unacked: u32,
     gap_scratch: Vec<crate::param::GapAckBlock>,
@@ -314,6 +315,7 @@ impl Association {
             sender,
             receiver: None,
             sack_now: false,
+            last_a_rwnd_sent: u32::MAX,
             sack_at: None,
             data_packets_unacked: 0,
             gap_scratch: Vec::new(),
@@ -533,6 +535,13 @@ impl Association {
         if let Event::Message(m) = &ev {
             if let Some(r) = self.receiver.as_mut() {
                 r.released(m.data.len());
+                // RFC 9260 §6.2: tell the peer when a nearly closed window
+                // has opened again, rather than leaving it to probe.
+                let window = self.config.receive_window as u32;
+                if self.last_a_rwnd_sent < window / 4 && r.a_rwnd() >= window / 2 {
+                    self.sack_now = true;
+                    self.last_a_rwnd_sent = r.a_rwnd();
+                }
             }
             self.stats.bytes_received += m.data.len() as u64;
             self.stats.messages_received += 1;
@@ -766,7 +775,10 @@ impl Association {
         r.take_dups(&mut self.dup_scratch);
         Chunk::Sack(crate::chunk::Sack {
             cumulative_tsn_ack: r.cum_tsn(),
-            a_rwnd: r.a_rwnd(),
+            a_rwnd: {
+                self.last_a_rwnd_sent = r.a_rwnd();
+                self.last_a_rwnd_sent
+            },
             gap_blocks: List::Items(&self.gap_scratch),
             duplicate_tsns: List::Items(&self.dup_scratch),
         })
