@@ -1,6 +1,6 @@
 //! Packetizes a media file into an RTP dump with RFC 4571 framing (a
 //! 16-bit big-endian length before each packet): IVF (VP8/VP9/AV1), Ogg
-//! Opus, or an H.264 Annex-B stream. The reverse of `rtp_to_file`.
+//! Opus, an H.264 Annex-B stream, or a raw AV1 OBU stream. The reverse of `rtp_to_file`.
 //!
 //! ```text
 //! cargo run -p fulmar-rtp --example file_to_rtp -- vp8 in.ivf out.rtp
@@ -50,6 +50,26 @@ fn main() -> Result<(), BoxError> {
                     f.extend_from_slice(nal);
                 }
                 frames.push((i as u32 * 3000, f));
+            }
+        }
+        Codec::Av1 if !data.starts_with(b"DKIF") => {
+            // A raw low-overhead OBU stream: each temporal unit starts with a
+            // temporal delimiter OBU.
+            let mut rest = &data[..];
+            let mut start = 0;
+            let mut i = 0u32;
+            while !rest.is_empty() {
+                let off = data.len() - rest.len();
+                let (obu, r) = fulmar_rtp::codec::av1::split_obu(rest)?;
+                if obu.obu_type() == fulmar_rtp::codec::av1::OBU_TEMPORAL_DELIMITER && off > start {
+                    frames.push((i * 3000, data[start..off].to_vec()));
+                    start = off;
+                    i += 1;
+                }
+                rest = r;
+            }
+            if start < data.len() {
+                frames.push((i * 3000, data[start..].to_vec()));
             }
         }
         _ => {
