@@ -167,13 +167,36 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
             _ => ExtensionIter::empty(),
         }
     }
-    /// Finds the data of the RFC 8285 extension element with `id`.
+    /// Finds the data of the RFC 8285 extension element with `id` (the
+    /// hot-path lookup: a direct scan of the one-byte form).
     #[inline]
     pub fn extension(&self, id: u8) -> Option<&[u8]> {
-        self.extensions()
-            .flatten()
-            .find(|e| e.id == id)
-            .map(|e| e.data)
+        let profile = self.extension_profile()?;
+        let mut d = self.extension_data()?;
+        if profile != crate::extension::ONE_BYTE_PROFILE {
+            return self
+                .extensions()
+                .map_while(|e| e.ok())
+                .find(|e| e.id == id)
+                .map(|e| e.data);
+        }
+        while let [first, rest @ ..] = d {
+            let eid = first >> 4;
+            if eid == 0 {
+                d = rest;
+                continue;
+            }
+            if eid == 15 {
+                return None;
+            }
+            let len = usize::from(first & 0x0f) + 1;
+            let data = rest.get(..len)?;
+            if eid == id {
+                return Some(data);
+            }
+            d = &rest[len..];
+        }
+        None
     }
     /// The payload, without header or padding.
     #[inline]

@@ -299,7 +299,12 @@ proptest! {
         prop_assert_eq!(p.payload(), &payload[..]);
         prop_assert_eq!(p.padding_len(), usize::from(padding_len));
         let parsed: Vec<_> = p.extensions().collect::<Result<_, _>>().unwrap();
-        prop_assert_eq!(parsed, elements.clone());
+        prop_assert_eq!(&parsed, &elements);
+        // The direct lookup agrees with the iterator (first element with an id wins).
+        for id in 1u8..=255 {
+            let want = parsed.iter().find(|e| e.id == id).map(|e| e.data);
+            prop_assert_eq!(p.extension(id), want);
+        }
         // write(parse(b)) == b
         let mut cs = [0; 15];
         let again = RtpRepr::parse(&p, &mut cs);
