@@ -130,9 +130,10 @@ impl<D: Depacketizer + ?Sized> FrameAssembler<D> {
         let head = match self.head {
             Some(h) => h,
             None => {
-                // The very first packet starts the first frame.
+                // The very first packet starts the first frame if it can;
+                // otherwise assembly waits for a packet that surely does.
                 self.head = Some(seq);
-                self.head_is_start = true;
+                self.head_is_start = self.depacketizer.may_start_frame(payload);
                 seq
             }
         };

@@ -260,6 +260,11 @@ impl Depacketizer for Av1Depacketizer {
             .is_some_and(|a| a & 0x80 == 0 && a & 0x08 != 0)
     }
 
+    fn may_start_frame(&self, payload: &[u8]) -> bool {
+        // Z = 0: the first OBU element is not the continuation of an earlier one.
+        payload.first().is_some_and(|a| a & 0x80 == 0)
+    }
+
     fn is_keyframe(&self, payload: &[u8]) -> bool {
         payload.first().is_some_and(|a| a & 0x08 != 0)
     }

@@ -228,6 +228,15 @@ impl Depacketizer for H264Depacketizer {
         false
     }
 
+    fn may_start_frame(&self, payload: &[u8]) -> bool {
+        // Anything but the middle or end of a fragmented NAL unit.
+        match payload {
+            [hdr, fu, ..] if hdr & 0x1f == FU_A => fu & 0x80 != 0,
+            [_, ..] => true,
+            [] => false,
+        }
+    }
+
     fn is_keyframe(&self, payload: &[u8]) -> bool {
         let Some(&hdr) = payload.first() else {
             return false;

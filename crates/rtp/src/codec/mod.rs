@@ -38,6 +38,12 @@ pub trait Depacketizer {
     fn depacketize(&mut self, payload: &[u8], frame: &mut Vec<u8>) -> Result<()>;
     /// True when the payload says by itself that it starts a frame.
     fn is_frame_start(&self, payload: &[u8]) -> bool;
+    /// True when the payload could be the first of a frame: used for the
+    /// very first packet of a stream, when no earlier packet tells where
+    /// frames begin. Defaults to [`Depacketizer::is_frame_start`].
+    fn may_start_frame(&self, payload: &[u8]) -> bool {
+        self.is_frame_start(payload)
+    }
     /// True when the packet ends a frame (by default: the marker bit).
     fn is_frame_end(&self, _payload: &[u8], marker: bool) -> bool {
         marker
