@@ -1,0 +1,1654 @@
+//! The sans-IO WebRTC peer connection of Fulmar: JSEP offer/answer
+//! (RFC 9429) with BUNDLE (max-bundle) and rtcp-mux, ICE (fulmar-ice), DTLS
+//! (fulmar-dtls) with `a=setup` roles (RFC 8842), SCTP data channels over
+//! DTLS (fulmar-sctp, fulmar-datachannel, RFC 8831/8832/8261) and SRTP
+//! contexts keyed from the DTLS exporter (RFC 5764), all demultiplexed on one
+//! transport by first byte (RFC 7983).
+//!
+//! Like every Fulmar protocol core, [`PeerConnection`] never touches a socket
+//! or a clock: feed it datagrams with [`PeerConnection::handle_receive`], call
+//! [`PeerConnection::handle_timeout`] at [`PeerConnection::poll_timeout`], and
+//! drain [`PeerConnection::poll_transmit`] and [`PeerConnection::poll_event`].
+//!
+//! ```
+//! use std::time::Instant;
+//! use fulmar_peer::{Config, Event, PeerConnection};
+//! use fulmar_datachannel::ChannelConfig;
+//! use rand::{rngs::StdRng, SeedableRng};
+//!
+//! let now = Instant::now();
+//! let mut a = PeerConnection::new(Config::default(), StdRng::seed_from_u64(1))?;
+//! let mut b = PeerConnection::new(Config::default(), StdRng::seed_from_u64(2))?;
+//! a.add_host_candidate(now, "192.0.2.1:4000".parse().unwrap())?;
+//! b.add_host_candidate(now, "192.0.2.2:5000".parse().unwrap())?;
+//! let chat = a.create_data_channel(ChannelConfig::new("chat"))?;
+//! // Non-trickle offer/answer: the descriptions carry every candidate.
+//! let offer = a.create_offer()?;
+//! a.set_local_description(now, offer.clone())?;
+//! b.set_remote_description(now, offer)?;
+//! let answer = b.create_answer()?;
+//! b.set_local_description(now, answer.clone())?;
+//! a.set_remote_description(now, answer)?;
+//!
+//! // A zero-delay network between the two.
+//! let (mut now, mut got) = (now, None);
+//! for _ in 0..2000 {
+//!     while let Some(t) = a.poll_transmit() { b.handle_receive(now, t.source, t.destination, &t.payload); }
+//!     while let Some(t) = b.poll_transmit() { a.handle_receive(now, t.source, t.destination, &t.payload); }
+//!     while let Some(e) = a.poll_event() {
+//!         if let Event::DataChannelOpen(id) = e { a.send_text(now, id, "hello")?; }
+//!     }
+//!     while let Some(e) = b.poll_event() {
+//!         if let Event::DataChannelMessage { data, .. } = e { got = Some(data); }
+//!     }
+//!     if got.is_some() { break; }
+//!     if let Some(t) = [a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min() {
+//!         now = now.max(t);
+//!     }
+//!     a.handle_timeout(now);
+//!     b.handle_timeout(now);
+//! }
+//! assert_eq!(got.as_deref(), Some(&b"hello"[..]));
+//! # let _ = chat;
+//! # Ok::<(), fulmar_peer::Error>(())
+//! ```
+
+mod media;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use fulmar_datachannel::{ChannelConfig, DataChannels, DtlsRole, MessageKind};
+use fulmar_dtls::{Certificate, Fingerprint};
+use fulmar_ice::{IceAgent, IceConfig, IceConnectionState, IceEvent, IceGatheringState, IceRole};
+use fulmar_sdp::builder::{MediaBuilder, SessionBuilder};
+use fulmar_sdp::{Direction, SessionDescription as Sdp, Setup};
+use fulmar_stun::{classify, PacketKind};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+
+pub use media::{
+    answer_direction, default_codecs, default_extensions, CodecParams, MediaKind, TrackInfo,
+    Transceiver, TransceiverId,
+};
+
+/// Errors of fulmar-peer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A description does not parse as SDP.
+    #[error("SDP: {0}")]
+    Sdp(#[from] fulmar_sdp::Error),
+    /// A description lacks something WebRTC requires or contradicts itself.
+    #[error("invalid description: {0}")]
+    InvalidDescription(&'static str),
+    /// The call is not valid in the current signaling state (RFC 9429 §4.1.8).
+    #[error("invalid signaling state for {0}")]
+    InvalidState(&'static str),
+    /// ICE refused (bad credentials or candidate).
+    #[error("ICE: {0}")]
+    Ice(#[from] fulmar_ice::Error),
+    /// DTLS failed or a certificate could not be made.
+    #[error("DTLS: {0}")]
+    Dtls(#[from] fulmar_dtls::Error),
+    /// The data-channel layer refused.
+    #[error("data channel: {0}")]
+    DataChannel(#[from] fulmar_datachannel::Error),
+    /// No such data channel.
+    #[error("unknown data channel")]
+    UnknownChannel,
+    /// The connection is closed.
+    #[error("peer connection closed")]
+    Closed,
+}
+
+/// Offer or answer (RFC 9429 §4.1.8; `pranswer` and `rollback` are not supported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdpType {
+    /// An offer.
+    Offer,
+    /// An answer.
+    Answer,
+}
+
+/// A session description with its type, as exchanged over signaling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionDescription {
+    /// Offer or answer.
+    pub kind: SdpType,
+    /// The SDP.
+    pub sdp: Sdp,
+}
+
+impl SessionDescription {
+    /// Parses an offer.
+    pub fn offer(text: &str) -> Result<Self, Error> {
+        Ok(SessionDescription {
+            kind: SdpType::Offer,
+            sdp: Sdp::parse(text)?,
+        })
+    }
+
+    /// Parses an answer.
+    pub fn answer(text: &str) -> Result<Self, Error> {
+        Ok(SessionDescription {
+            kind: SdpType::Answer,
+            sdp: Sdp::parse(text)?,
+        })
+    }
+}
+
+/// The JSEP signaling state (RFC 9429 §3.2, without provisional answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalingState {
+    /// No offer outstanding.
+    Stable,
+    /// Our offer is applied, awaiting the answer.
+    HaveLocalOffer,
+    /// The remote offer is applied, our answer is due.
+    HaveRemoteOffer,
+    /// Closed.
+    Closed,
+}
+
+/// The DTLS transport state (as `RTCDtlsTransportState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtlsState {
+    /// Not started.
+    New,
+    /// Handshaking.
+    Connecting,
+    /// Handshake done, fingerprint verified.
+    Connected,
+    /// close_notify received or sent.
+    Closed,
+    /// Handshake or verification failed.
+    Failed,
+}
+
+/// The aggregate state (as `RTCPeerConnectionState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerConnectionState {
+    /// Nothing started.
+    New,
+    /// ICE or DTLS in progress.
+    Connecting,
+    /// ICE and DTLS connected.
+    Connected,
+    /// ICE lost connectivity for now.
+    Disconnected,
+    /// ICE or DTLS failed.
+    Failed,
+    /// Closed.
+    Closed,
+}
+
+/// Identifies a data channel of a [`PeerConnection`] (stable before and
+/// after its SCTP stream id is known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChannelId(pub u32);
+
+/// What the application learns.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A local candidate to trickle (`candidate:...`, for `mid` "0" / m-line 0).
+    LocalCandidate(String),
+    /// Local gathering finished (send end-of-candidates).
+    GatheringComplete,
+    /// The ICE connection state changed.
+    IceConnectionStateChange(IceConnectionState),
+    /// The ICE gathering state changed.
+    IceGatheringStateChange(IceGatheringState),
+    /// The DTLS transport state changed.
+    DtlsStateChange(DtlsState),
+    /// The peer connection state changed.
+    ConnectionStateChange(PeerConnectionState),
+    /// The signaling state changed.
+    SignalingStateChange(SignalingState),
+    /// A renegotiation is needed (a channel or transceiver was added).
+    NegotiationNeeded,
+    /// The remote side opened a channel (`ondatachannel`); it is open.
+    DataChannel {
+        /// The channel.
+        id: ChannelId,
+        /// Its label.
+        label: String,
+    },
+    /// A channel is open and may send.
+    DataChannelOpen(ChannelId),
+    /// A message arrived on a channel.
+    DataChannelMessage {
+        /// The channel.
+        id: ChannelId,
+        /// The payload (empty for empty messages).
+        data: Bytes,
+        /// Binary (`true`) or string.
+        binary: bool,
+    },
+    /// A channel's buffered amount fell to its low threshold.
+    BufferedAmountLow(ChannelId),
+    /// A channel closed.
+    DataChannelClose(ChannelId),
+}
+
+/// A datagram to send from `source` to `destination`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Local address to send from.
+    pub source: SocketAddr,
+    /// Remote address.
+    pub destination: SocketAddr,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+/// Configuration of a [`PeerConnection`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The DTLS certificate; one is generated when `None`.
+    pub certificate: Option<Arc<Certificate>>,
+    /// STUN servers for server-reflexive candidates.
+    pub stun_servers: Vec<SocketAddr>,
+    /// The `a=max-message-size` we accept (RFC 8841 §6).
+    pub max_message_size: u64,
+    /// The SCTP association's settings (ports and peer limits are set from SDP).
+    pub sctp: fulmar_sctp::Config,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            certificate: None,
+            stun_servers: Vec::new(),
+            max_message_size: 262_144,
+            sctp: fulmar_sctp::Config::default(),
+        }
+    }
+}
+
+/// Counters comparable to `getStats()` (transport, candidate pair, channels).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams and bytes sent on the transport.
+    pub packets_sent: u64,
+    /// Bytes sent on the transport.
+    pub bytes_sent: u64,
+    /// Datagrams received on the transport.
+    pub packets_received: u64,
+    /// Bytes received on the transport.
+    pub bytes_received: u64,
+    /// Datagrams dropped by the RFC 7983 classifier (unknown first byte).
+    pub unknown_packets: u64,
+    /// SRTP/SRTCP datagrams received (media is handled by a later layer).
+    pub rtp_packets_received: u64,
+    /// Data-channel messages sent.
+    pub messages_sent: u64,
+    /// Data-channel messages received.
+    pub messages_received: u64,
+    /// Data channels opened (either side).
+    pub data_channels_opened: u64,
+    /// Data channels closed.
+    pub data_channels_closed: u64,
+    /// The selected candidate pair, local then remote address.
+    pub selected_pair: Option<(SocketAddr, SocketAddr)>,
+    /// The negotiated DTLS cipher suite.
+    pub dtls_cipher: Option<String>,
+    /// The negotiated SRTP profile.
+    pub srtp_profile: Option<String>,
+    /// Round-trip time of the selected pair, if measured.
+    pub rtt: Option<Duration>,
+}
+
+/// SRTP contexts for sending (local) and receiving (remote).
+pub struct SrtpContexts {
+    /// Protects what we send.
+    pub local: fulmar_srtp::Context,
+    /// Unprotects what we receive.
+    pub remote: fulmar_srtp::Context,
+}
+
+struct Channel {
+    stream: Option<u16>,
+    config: ChannelConfig,
+    open: bool,
+}
+
+/// The sans-IO peer connection (see the [crate docs](crate)).
+pub struct PeerConnection {
+    rng: StdRng,
+    certificate: Arc<Certificate>,
+    config: Config,
+    session_id: u64,
+    session_version: u64,
+    signaling: SignalingState,
+    ice: Option<IceAgent>,
+    ice_state: IceConnectionState,
+    pending_hosts: Vec<SocketAddr>,
+    local_end_of_candidates: bool,
+    local_desc: Option<SessionDescription>,
+    remote_desc: Option<SessionDescription>,
+    remote_fingerprints: Vec<Fingerprint>,
+    remote_sctp_port: Option<u16>,
+    remote_max_message_size: usize,
+    remote_ice_creds: Option<(String, String)>,
+    dtls_role: Option<DtlsRole>,
+    dtls: Option<fulmar_dtls::Connection>,
+    dtls_state: DtlsState,
+    dtls_peer: Option<(SocketAddr, SocketAddr)>,
+    selected: Option<(SocketAddr, SocketAddr)>,
+    sctp: Option<DataChannels>,
+    sctp_up: bool,
+    srtp: Option<SrtpContexts>,
+    channels: HashMap<u32, Channel>,
+    by_stream: HashMap<u16, u32>,
+    next_channel: u32,
+    data_mid: Option<String>,
+    want_data: bool,
+    transceivers: Vec<Transceiver>,
+    next_mid: u32,
+    state: PeerConnectionState,
+    events: VecDeque<Event>,
+    transmits: VecDeque<Transmit>,
+    stats: Stats,
+    closed: bool,
+    now: Option<Instant>,
+}
+
+impl std::fmt::Debug for PeerConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConnection")
+            .field("signaling", &self.signaling)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Default `a=max-message-size` when the peer writes none (RFC 8841 §6.1).
+const DEFAULT_REMOTE_MAX_MESSAGE_SIZE: usize = 65_536;
+/// Bound of queued outgoing datagrams.
+const MAX_TRANSMITS: usize = 4096;
+
+impl PeerConnection {
+    /// A new peer connection; randomness (ICE credentials, tie-breakers, DTLS
+    /// randoms, SCTP tags) comes from `rng`.
+    pub fn new(config: Config, mut rng: impl RngCore) -> Result<Self, Error> {
+        let certificate = match &config.certificate {
+            Some(c) => c.clone(),
+            None => Arc::new(Certificate::generate()?),
+        };
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let mut rng = StdRng::from_seed(seed);
+        let session_id = rng.next_u64() >> 2;
+        Ok(PeerConnection {
+            rng,
+            certificate,
+            config,
+            session_id,
+            session_version: 1,
+            signaling: SignalingState::Stable,
+            ice: None,
+            ice_state: IceConnectionState::New,
+            pending_hosts: Vec::new(),
+            local_end_of_candidates: false,
+            local_desc: None,
+            remote_desc: None,
+            remote_fingerprints: Vec::new(),
+            remote_sctp_port: None,
+            remote_max_message_size: DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
+            remote_ice_creds: None,
+            dtls_role: None,
+            dtls: None,
+            dtls_state: DtlsState::New,
+            dtls_peer: None,
+            selected: None,
+            sctp: None,
+            sctp_up: false,
+            srtp: None,
+            channels: HashMap::new(),
+            by_stream: HashMap::new(),
+            next_channel: 0,
+            data_mid: None,
+            want_data: false,
+            transceivers: Vec::new(),
+            next_mid: 0,
+            state: PeerConnectionState::New,
+            events: VecDeque::new(),
+            transmits: VecDeque::new(),
+            stats: Stats::default(),
+            closed: false,
+            now: None,
+        })
+    }
+
+    // ------------------------------------------------------------------
+    // Accessors
+    // ------------------------------------------------------------------
+
+    /// Our DTLS certificate's fingerprint (as in `a=fingerprint`).
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.certificate.fingerprint()
+    }
+
+    /// The signaling state.
+    pub fn signaling_state(&self) -> SignalingState {
+        self.signaling
+    }
+
+    /// The aggregate connection state.
+    pub fn connection_state(&self) -> PeerConnectionState {
+        self.state
+    }
+
+    /// The ICE connection state.
+    pub fn ice_connection_state(&self) -> IceConnectionState {
+        self.ice_state
+    }
+
+    /// The DTLS transport state.
+    pub fn dtls_state(&self) -> DtlsState {
+        self.dtls_state
+    }
+
+    /// The applied local description, with every candidate gathered so far
+    /// (as `localDescription`).
+    pub fn local_description(&self) -> Option<SessionDescription> {
+        let mut d = self.local_desc.clone()?;
+        self.add_local_candidates(&mut d.sdp);
+        Some(d)
+    }
+
+    /// The applied remote description.
+    pub fn remote_description(&self) -> Option<&SessionDescription> {
+        self.remote_desc.as_ref()
+    }
+
+    /// The transceivers, in m-line order of creation.
+    pub fn transceivers(&self) -> &[Transceiver] {
+        &self.transceivers
+    }
+
+    /// SRTP contexts, once DTLS connected with use_srtp (RFC 5764 §4.2).
+    pub fn srtp_contexts(&mut self) -> Option<&mut SrtpContexts> {
+        self.srtp.as_mut()
+    }
+
+    /// The label, ordering and reliability a channel was created with.
+    pub fn channel_config(&self, id: ChannelId) -> Option<&ChannelConfig> {
+        self.channels.get(&id.0).map(|c| &c.config)
+    }
+
+    /// The SCTP stream id of a channel, once known.
+    pub fn channel_stream_id(&self, id: ChannelId) -> Option<u16> {
+        self.channels.get(&id.0).and_then(|c| c.stream)
+    }
+
+    /// Bytes queued on a channel and not yet acknowledged.
+    pub fn buffered_amount(&self, id: ChannelId) -> usize {
+        match (self.channel_stream_id(id), &self.sctp) {
+            (Some(s), Some(dc)) => dc.buffered_amount(s),
+            _ => 0,
+        }
+    }
+
+    /// Sets the threshold under which [`Event::BufferedAmountLow`] fires.
+    pub fn set_buffered_amount_low_threshold(&mut self, id: ChannelId, threshold: usize) {
+        if let (Some(s), Some(dc)) = (self.channel_stream_id(id), self.sctp.as_mut()) {
+            dc.set_buffered_amount_low_threshold(s, threshold);
+        }
+    }
+
+    /// Counters comparable to `getStats()`.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.selected_pair = self.selected;
+        if let Some(d) = &self.dtls {
+            s.dtls_cipher = d.cipher_suite().map(|c| format!("{c:?}"));
+            s.srtp_profile = d.srtp_profile().map(|p| format!("{p:?}"));
+        }
+        if let (Some(ice), Some((src, dst))) = (&self.ice, self.selected) {
+            s.rtt = ice
+                .pair_stats()
+                .into_iter()
+                .find(|p| p.local == src && p.remote == dst)
+                .and_then(|p| p.current_rtt);
+        }
+        s
+    }
+
+    // ------------------------------------------------------------------
+    // Candidates
+    // ------------------------------------------------------------------
+
+    /// Adds a host candidate: a local UDP socket bound to `addr`.
+    pub fn add_host_candidate(&mut self, now: Instant, addr: SocketAddr) -> Result<(), Error> {
+        self.now = Some(now);
+        match self.ice.as_mut() {
+            Some(ice) => {
+                ice.add_host_candidate(now, 1, addr)?;
+            }
+            None => {
+                if !self.pending_hosts.contains(&addr) {
+                    self.pending_hosts.push(addr);
+                }
+            }
+        }
+        self.drain_ice(now);
+        Ok(())
+    }
+
+    /// Declares local gathering complete (`a=end-of-candidates`).
+    pub fn end_of_local_candidates(&mut self, now: Instant) {
+        self.now = Some(now);
+        self.local_end_of_candidates = true;
+        if let Some(ice) = self.ice.as_mut() {
+            ice.end_of_local_candidates(now);
+        }
+        self.drain_ice(now);
+    }
+
+    /// Adds a trickled remote candidate (`candidate:...`); an empty string
+    /// means end-of-candidates (RFC 8838 §4.4).
+    pub fn add_ice_candidate(&mut self, now: Instant, candidate: &str) -> Result<(), Error> {
+        let ice = self
+            .ice
+            .as_mut()
+            .ok_or(Error::InvalidState("add_ice_candidate"))?;
+        let c = candidate.trim();
+        if c.is_empty() || c == "a=end-of-candidates" {
+            ice.end_of_remote_candidates(now);
+        } else {
+            let cand = fulmar_ice::Candidate::parse(c)?;
+            if cand.component == 1 {
+                ice.add_remote_candidate(now, cand)?;
+            }
+        }
+        self.drain_ice(now);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------
+    // Data channels and transceivers
+    // ------------------------------------------------------------------
+
+    /// Creates a data channel (`createDataChannel`); it opens once SCTP is up
+    /// ([`Event::DataChannelOpen`]). The first one needs a negotiation.
+    pub fn create_data_channel(&mut self, config: ChannelConfig) -> Result<ChannelId, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let id = self.next_channel;
+        self.next_channel = self.next_channel.wrapping_add(1);
+        let mut ch = Channel {
+            stream: None,
+            config,
+            open: false,
+        };
+        let now = self.now;
+        if let (Some(dc), Some(now)) = (self.sctp.as_mut(), now) {
+            let sid = dc.open(now, ch.config.clone())?;
+            ch.stream = Some(sid);
+            self.by_stream.insert(sid, id);
+            if self.sctp_up {
+                ch.open = true;
+                self.stats.data_channels_opened += 1;
+                self.events.push_back(Event::DataChannelOpen(ChannelId(id)));
+            }
+        }
+        self.channels.insert(id, ch);
+        if !self.want_data && self.data_mid.is_none() {
+            self.want_data = true;
+            self.events.push_back(Event::NegotiationNeeded);
+        }
+        Ok(ChannelId(id))
+    }
+
+    /// Adds a transceiver of `kind` with `direction` (`addTransceiver`).
+    pub fn add_transceiver(&mut self, kind: MediaKind, direction: Direction) -> TransceiverId {
+        self.transceivers.push(Transceiver::new(kind, direction));
+        self.events.push_back(Event::NegotiationNeeded);
+        TransceiverId(self.transceivers.len() - 1)
+    }
+
+    /// Adds a local track (`addTrack`): reuses a free transceiver of the kind
+    /// or adds a sendrecv one, and gives it `a=msid:<stream> <track>`.
+    pub fn add_track(&mut self, kind: MediaKind, stream_id: &str, track_id: &str) -> TransceiverId {
+        let ssrc = self.rng.next_u32();
+        let track = TrackInfo {
+            stream_id: stream_id.to_owned(),
+            track_id: track_id.to_owned(),
+            ssrc,
+        };
+        if let Some(i) = self
+            .transceivers
+            .iter()
+            .position(|t| t.kind == kind && t.track.is_none() && !t.stopped)
+        {
+            let t = &mut self.transceivers[i];
+            t.track = Some(track);
+            t.direction = match t.direction {
+                Direction::RecvOnly | Direction::SendRecv => Direction::SendRecv,
+                _ => Direction::SendOnly,
+            };
+            self.events.push_back(Event::NegotiationNeeded);
+            return TransceiverId(i);
+        }
+        let id = self.add_transceiver(kind, Direction::SendRecv);
+        self.transceivers[id.0].track = Some(track);
+        id
+    }
+
+    /// Stops a transceiver: its m-section is rejected in the next negotiation.
+    pub fn stop_transceiver(&mut self, id: TransceiverId) {
+        if let Some(t) = self.transceivers.get_mut(id.0) {
+            t.stopped = true;
+            self.events.push_back(Event::NegotiationNeeded);
+        }
+    }
+
+    /// Sends a string on a channel.
+    pub fn send_text(&mut self, now: Instant, id: ChannelId, text: &str) -> Result<(), Error> {
+        self.send(now, id, Bytes::copy_from_slice(text.as_bytes()), false)
+    }
+
+    /// Sends a message on a channel: binary or string, possibly empty.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        id: ChannelId,
+        data: Bytes,
+        binary: bool,
+    ) -> Result<(), Error> {
+        let sid = self.channel_stream_id(id).ok_or(Error::UnknownChannel)?;
+        let dc = self.sctp.as_mut().ok_or(Error::UnknownChannel)?;
+        let kind = if binary {
+            MessageKind::Binary
+        } else {
+            MessageKind::Text
+        };
+        dc.send(now, sid, data, kind)?;
+        self.stats.messages_sent += 1;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Closes a channel (stream reset, RFC 8831 §6.7);
+    /// [`Event::DataChannelClose`] follows.
+    pub fn close_channel(&mut self, now: Instant, id: ChannelId) -> Result<(), Error> {
+        let ch = self.channels.get(&id.0).ok_or(Error::UnknownChannel)?;
+        match (ch.stream, self.sctp.as_mut()) {
+            (Some(sid), Some(dc)) => dc.close(sid)?,
+            _ => {
+                self.channels.remove(&id.0);
+                self.events.push_back(Event::DataChannelClose(id));
+            }
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Closes the connection: SCTP abort, DTLS close_notify, ICE stops.
+    pub fn close(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if let Some(dc) = self.sctp.as_mut() {
+            dc.association_mut().abort();
+        }
+        self.pump(now);
+        if let Some(d) = self.dtls.as_mut() {
+            d.close();
+        }
+        self.flush_dtls();
+        if let Some(ice) = self.ice.as_mut() {
+            ice.close();
+        }
+        self.closed = true;
+        self.close_all_channels();
+        self.set_dtls_state(DtlsState::Closed);
+        self.set_signaling(SignalingState::Closed);
+        self.set_state(PeerConnectionState::Closed);
+    }
+
+    // ------------------------------------------------------------------
+    // JSEP
+    // ------------------------------------------------------------------
+
+    /// Creates an offer (RFC 9429 §5.2): one BUNDLE group, `actpass`, every
+    /// transceiver plus an `m=application` section once a data channel exists.
+    pub fn create_offer(&mut self) -> Result<SessionDescription, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        if self.signaling == SignalingState::HaveRemoteOffer {
+            return Err(Error::InvalidState("create_offer"));
+        }
+        self.ensure_ice(IceRole::Controlling);
+        for t in &mut self.transceivers {
+            if t.mid.is_none() {
+                t.mid = Some(self.next_mid.to_string());
+                self.next_mid += 1;
+            }
+        }
+        if self.want_data && self.data_mid.is_none() {
+            self.data_mid = Some(self.next_mid.to_string());
+            self.next_mid += 1;
+        }
+        let setup = match (self.dtls_role, &self.remote_desc) {
+            (Some(DtlsRole::Client), Some(_)) => Setup::Active,
+            (Some(DtlsRole::Server), Some(_)) => Setup::Passive,
+            _ => Setup::ActPass,
+        };
+        // Sections in mid order.
+        let mut order: Vec<(u32, Option<usize>)> = self
+            .transceivers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((t.mid.as_deref()?.parse().ok()?, Some(i))))
+            .collect();
+        if let Some(m) = self.data_mid.as_deref().and_then(|m| m.parse().ok()) {
+            order.push((m, None));
+        }
+        order.sort_unstable();
+        let mut sections = Vec::new();
+        for (_, t) in order {
+            sections.push(match t {
+                Some(i) => self.media_section(i, None, setup)?,
+                None => self.data_section(setup, 0)?,
+            });
+        }
+        self.build_session(sections, SdpType::Offer)
+    }
+
+    /// Creates an answer to the applied remote offer (RFC 9429 §5.3): the same
+    /// m-lines in order, `a=setup:active` (we become the DTLS client),
+    /// negotiated codecs, directions and extensions, unsupported sections
+    /// rejected with port 0.
+    pub fn create_answer(&mut self) -> Result<SessionDescription, Error> {
+        if self.signaling != SignalingState::HaveRemoteOffer {
+            return Err(Error::InvalidState("create_answer"));
+        }
+        let remote = self
+            .remote_desc
+            .clone()
+            .ok_or(Error::InvalidState("create_answer"))?;
+        let setup = match self.dtls_role {
+            Some(DtlsRole::Server) => Setup::Passive,
+            _ => Setup::Active,
+        };
+        let mut sections = Vec::new();
+        for m in remote.sdp.media() {
+            let mid = m.mid().unwrap_or_default().to_owned();
+            let idx = self
+                .transceivers
+                .iter()
+                .position(|t| t.mid.as_deref() == Some(&mid));
+            if m.port() != 0 && m.kind() == "application" && m.proto().contains("SCTP") {
+                sections.push(self.data_section(setup, 0)?.mid_owned(mid));
+            } else if let (Some(i), true) = (idx, m.port() != 0) {
+                sections.push(self.media_section(i, Some(m), setup)?);
+            } else {
+                sections.push(Section::rejected(m, mid)?);
+            }
+        }
+        self.build_session(sections, SdpType::Answer)
+    }
+
+    /// Applies our own offer or answer (RFC 9429 §5.5).
+    pub fn set_local_description(
+        &mut self,
+        now: Instant,
+        desc: SessionDescription,
+    ) -> Result<(), Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        match (desc.kind, self.signaling) {
+            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveLocalOffer) => {
+                self.set_signaling(SignalingState::HaveLocalOffer);
+            }
+            (SdpType::Answer, SignalingState::HaveRemoteOffer) => {
+                // Our answer decides the DTLS role (RFC 8842 §5.3).
+                let setup = desc.sdp.media().first().and_then(|m| desc.sdp.setup_for(m));
+                self.dtls_role = Some(match setup {
+                    Some(Setup::Passive) => DtlsRole::Server,
+                    _ => DtlsRole::Client,
+                });
+                self.apply_negotiated(&desc.sdp);
+                self.set_signaling(SignalingState::Stable);
+            }
+            _ => return Err(Error::InvalidState("set_local_description")),
+        }
+        self.session_version += 1;
+        self.local_desc = Some(desc);
+        self.maybe_start_dtls(now);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Applies the peer's offer or answer (RFC 9429 §5.10): ICE credentials,
+    /// candidates (non-trickle), fingerprints, `a=setup`, SCTP port and
+    /// max-message-size; creates transceivers for new remote m-lines.
+    pub fn set_remote_description(
+        &mut self,
+        now: Instant,
+        desc: SessionDescription,
+    ) -> Result<(), Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let next = match (desc.kind, self.signaling) {
+            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveRemoteOffer) => {
+                SignalingState::HaveRemoteOffer
+            }
+            (SdpType::Answer, SignalingState::HaveLocalOffer) => SignalingState::Stable,
+            _ => return Err(Error::InvalidState("set_remote_description")),
+        };
+        let sdp = &desc.sdp;
+        // max-bundle: the first non-rejected section carries the transport.
+        let transport = sdp
+            .media()
+            .iter()
+            .find(|m| m.port() != 0)
+            .ok_or(Error::InvalidDescription("no usable m-line"))?;
+        let ufrag = sdp
+            .ice_ufrag_for(transport)
+            .ok_or(Error::InvalidDescription("no ice-ufrag"))?;
+        let pwd = sdp
+            .ice_pwd_for(transport)
+            .ok_or(Error::InvalidDescription("no ice-pwd"))?;
+        let fps: Vec<Fingerprint> = sdp
+            .fingerprints_for(transport)
+            .iter()
+            .filter_map(|f| {
+                Fingerprint::parse_sdp(&format!("{} {}", f.hash_function, f.fingerprint)).ok()
+            })
+            .collect();
+        if fps.is_empty() {
+            return Err(Error::InvalidDescription("no usable a=fingerprint"));
+        }
+        let remote_setup = sdp.setup_for(transport);
+        if desc.kind == SdpType::Answer {
+            self.dtls_role = Some(match remote_setup {
+                Some(Setup::Active) => DtlsRole::Server,
+                Some(Setup::Passive) => DtlsRole::Client,
+                _ => {
+                    return Err(Error::InvalidDescription(
+                        "answer a=setup must be active or passive",
+                    ))
+                }
+            });
+        } else if remote_setup == Some(Setup::Active) {
+            self.dtls_role = Some(DtlsRole::Server);
+        } else if remote_setup == Some(Setup::Passive) {
+            self.dtls_role = Some(DtlsRole::Client);
+        }
+        // Data section and transceivers.
+        for m in sdp.media() {
+            if m.kind() == "application" && m.proto().contains("SCTP") && m.port() != 0 {
+                self.remote_sctp_port = Some(m.sctp_port().unwrap_or(5000));
+                self.remote_max_message_size = match m.max_message_size() {
+                    Some(0) => usize::MAX,
+                    Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                    None => DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
+                };
+                if desc.kind == SdpType::Offer {
+                    self.data_mid = m.mid().map(str::to_owned);
+                }
+            } else if let (Some(kind), SdpType::Offer) = (media::rtp_kind(m), desc.kind) {
+                let mid = m.mid().map(str::to_owned);
+                if !self.transceivers.iter().any(|t| t.mid == mid) && m.port() != 0 {
+                    let reuse = self
+                        .transceivers
+                        .iter()
+                        .position(|t| t.mid.is_none() && t.kind == kind && !t.stopped);
+                    match reuse {
+                        Some(i) => self.transceivers[i].mid = mid,
+                        None => {
+                            let mut t = Transceiver::new(kind, Direction::RecvOnly);
+                            t.mid = mid;
+                            self.transceivers.push(t);
+                        }
+                    }
+                }
+            }
+        }
+        self.ensure_ice(IceRole::Controlled);
+        let ice = self
+            .ice
+            .as_mut()
+            .ok_or(Error::InvalidState("set_remote_description"))?;
+        ice.set_remote_lite(sdp.ice_lite());
+        ice.set_remote_credentials(now, ufrag, pwd)?;
+        self.remote_ice_creds = Some((ufrag.to_owned(), pwd.to_owned()));
+        let mut end = false;
+        let mut seen = Vec::new();
+        for m in sdp.media() {
+            for c in m.candidates() {
+                let line = c.to_string();
+                if seen.contains(&line) {
+                    continue;
+                }
+                match fulmar_ice::Candidate::parse(&line) {
+                    Ok(cand) if cand.component == 1 => {
+                        // Unusable candidates (e.g. TCP) are ignored, not fatal.
+                        let _ = ice.add_remote_candidate(now, cand);
+                    }
+                    _ => {}
+                }
+                seen.push(line);
+            }
+            end |= m.end_of_candidates();
+        }
+        if end {
+            ice.end_of_remote_candidates(now);
+        }
+        self.remote_fingerprints = fps;
+        if desc.kind == SdpType::Answer {
+            self.apply_negotiated(sdp);
+        }
+        self.remote_desc = Some(desc);
+        self.set_signaling(next);
+        self.maybe_start_dtls(now);
+        self.drain_ice(now);
+        self.pump(now);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------
+    // The sans-IO verbs
+    // ------------------------------------------------------------------
+
+    /// Handles a datagram from `source` received on local `destination`,
+    /// demultiplexed by its first byte (RFC 7983 §7).
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        datagram: &[u8],
+    ) {
+        if self.closed {
+            return;
+        }
+        self.stats.packets_received += 1;
+        self.stats.bytes_received += datagram.len() as u64;
+        match classify(datagram) {
+            PacketKind::Stun => {
+                if let Some(ice) = self.ice.as_mut() {
+                    ice.handle_receive(now, source, destination, datagram);
+                }
+                self.drain_ice(now);
+            }
+            PacketKind::Dtls => {
+                if self.dtls_peer.is_none() || self.selected.is_none() {
+                    self.dtls_peer = Some((destination, source));
+                }
+                self.maybe_start_dtls(now);
+                if let Some(d) = self.dtls.as_mut() {
+                    d.handle_receive(now, datagram);
+                }
+            }
+            PacketKind::Rtp => self.stats.rtp_packets_received += 1,
+            _ => self.stats.unknown_packets += 1,
+        }
+        self.pump(now);
+    }
+
+    /// Handles the passing of the deadline from [`Self::poll_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if let Some(ice) = self.ice.as_mut() {
+            ice.handle_timeout(now);
+        }
+        self.drain_ice(now);
+        if let Some(d) = self.dtls.as_mut() {
+            if d.poll_timeout().is_some_and(|t| t <= now) {
+                d.handle_timeout(now);
+            }
+        }
+        if let Some(dc) = self.sctp.as_mut() {
+            if dc.poll_timeout().is_some_and(|t| t <= now) {
+                dc.handle_timeout(now);
+            }
+        }
+        self.pump(now);
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let t = self.transmits.pop_front()?;
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += t.payload.len() as u64;
+        Some(t)
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Self::handle_timeout`] is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        [
+            self.ice.as_ref().and_then(IceAgent::poll_timeout),
+            self.dtls
+                .as_ref()
+                .and_then(fulmar_dtls::Connection::poll_timeout),
+            self.sctp.as_ref().and_then(DataChannels::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    // ------------------------------------------------------------------
+    // Internals
+    // ------------------------------------------------------------------
+
+    fn ensure_ice(&mut self, role: IceRole) {
+        if self.ice.is_some() {
+            return;
+        }
+        let mut cfg = IceConfig::new(role);
+        cfg.stun_servers = self.config.stun_servers.clone();
+        let rng = StdRng::seed_from_u64(self.rng.next_u64());
+        self.ice = Some(IceAgent::new(cfg, rng));
+        if let Some(now) = self.now {
+            self.add_pending_hosts(now);
+        }
+    }
+
+    fn add_pending_hosts(&mut self, now: Instant) {
+        if let Some(ice) = self.ice.as_mut() {
+            for addr in self.pending_hosts.drain(..) {
+                let _ = ice.add_host_candidate(now, 1, addr);
+            }
+            if self.local_end_of_candidates {
+                ice.end_of_local_candidates(now);
+            }
+        }
+    }
+
+    fn drain_ice(&mut self, now: Instant) {
+        if !self.pending_hosts.is_empty() && self.ice.is_some() {
+            self.add_pending_hosts(now);
+        }
+        let Some(ice) = self.ice.as_mut() else { return };
+        let mut events = Vec::new();
+        while let Some(e) = ice.poll_event() {
+            events.push(e);
+        }
+        while let Some(t) = ice.poll_transmit() {
+            if self.transmits.len() < MAX_TRANSMITS {
+                self.transmits.push_back(Transmit {
+                    source: t.source,
+                    destination: t.destination,
+                    payload: t.payload,
+                });
+            }
+        }
+        for e in events {
+            match e {
+                IceEvent::LocalCandidate(c) => {
+                    self.events.push_back(Event::LocalCandidate(c.to_string()))
+                }
+                IceEvent::GatheringComplete => self.events.push_back(Event::GatheringComplete),
+                IceEvent::GatheringStateChange(s) => {
+                    self.events.push_back(Event::IceGatheringStateChange(s))
+                }
+                IceEvent::ConnectionStateChange(s) => {
+                    self.ice_state = s;
+                    self.events.push_back(Event::IceConnectionStateChange(s));
+                    self.update_state();
+                }
+                IceEvent::SelectedPairChange { component: 1, pair } => {
+                    self.selected = pair.map(|p| (p.source, p.destination));
+                    self.maybe_start_dtls(now);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn maybe_start_dtls(&mut self, now: Instant) {
+        if self.dtls.is_some() || self.remote_fingerprints.is_empty() || self.closed {
+            return;
+        }
+        let Some(role) = self.dtls_role else { return };
+        let mut cfg =
+            fulmar_dtls::Config::new(self.certificate.clone(), self.remote_fingerprints.clone());
+        // No HelloVerifyRequest: ICE already proved the peer's address
+        // (what browsers do too).
+        cfg.hello_verify_cookie = false;
+        let rng = StdRng::seed_from_u64(self.rng.next_u64());
+        let conn = match role {
+            // The client waits for ICE so its ClientHello has a path.
+            DtlsRole::Client if self.selected.is_some() => {
+                fulmar_dtls::Connection::client(Arc::new(cfg), now, rng)
+            }
+            DtlsRole::Client => return,
+            DtlsRole::Server => fulmar_dtls::Connection::server(Arc::new(cfg), rng),
+        };
+        self.dtls = Some(conn);
+        self.set_dtls_state(DtlsState::Connecting);
+    }
+
+    /// Moves SCTP packets into DTLS, DTLS events up, DTLS records out.
+    fn pump(&mut self, now: Instant) {
+        self.now = Some(now);
+        for _ in 0..4 {
+            let mut progressed = false;
+            if let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) {
+                while let Some(p) = dc.poll_transmit(now) {
+                    progressed = true;
+                    if d.send(&p).is_err() {
+                        break;
+                    }
+                }
+            }
+            let mut dtls_events = Vec::new();
+            if let Some(d) = self.dtls.as_mut() {
+                while let Some(e) = d.poll_event() {
+                    dtls_events.push(e);
+                }
+            }
+            for e in dtls_events {
+                progressed = true;
+                match e {
+                    fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
+                    fulmar_dtls::Event::ApplicationData(data) => {
+                        if let Some(dc) = self.sctp.as_mut() {
+                            dc.handle_receive(now, Bytes::from(data));
+                        }
+                    }
+                    fulmar_dtls::Event::Closed => {
+                        self.set_dtls_state(DtlsState::Closed);
+                        self.close_all_channels();
+                        self.set_state(PeerConnectionState::Closed);
+                    }
+                    fulmar_dtls::Event::Failed(_) => {
+                        self.set_dtls_state(DtlsState::Failed);
+                        self.set_state(PeerConnectionState::Failed);
+                    }
+                    _ => {}
+                }
+            }
+            self.drain_sctp_events();
+            self.flush_dtls();
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn flush_dtls(&mut self) {
+        let Some(d) = self.dtls.as_mut() else { return };
+        let Some((src, dst)) = self.selected.or(self.dtls_peer) else {
+            return;
+        };
+        while let Some(p) = d.poll_transmit() {
+            if self.transmits.len() < MAX_TRANSMITS {
+                self.transmits.push_back(Transmit {
+                    source: src,
+                    destination: dst,
+                    payload: p,
+                });
+            }
+        }
+    }
+
+    fn on_dtls_connected(&mut self, now: Instant) {
+        self.set_dtls_state(DtlsState::Connected);
+        self.update_state();
+        let (Some(role), Some(d)) = (self.dtls_role, self.dtls.as_ref()) else {
+            return;
+        };
+        // SRTP contexts from the exporter (RFC 5764 §4.2).
+        if let (Some(p), Ok(km)) = (d.srtp_profile(), d.srtp_keying_material()) {
+            if let Ok(profile) = fulmar_srtp::ProtectionProfile::from_id(p.id()) {
+                let mut material = Vec::new();
+                material.extend_from_slice(&km.client_key);
+                material.extend_from_slice(&km.server_key);
+                material.extend_from_slice(&km.client_salt);
+                material.extend_from_slice(&km.server_salt);
+                let srole = match role {
+                    DtlsRole::Client => fulmar_srtp::Role::Client,
+                    DtlsRole::Server => fulmar_srtp::Role::Server,
+                };
+                if let Ok((local, remote)) = fulmar_srtp::dtls_srtp_contexts(
+                    profile,
+                    &material,
+                    srole,
+                    fulmar_srtp::Config::default(),
+                ) {
+                    self.srtp = Some(SrtpContexts { local, remote });
+                }
+            }
+        }
+        // SCTP over DTLS (RFC 8261) once both sides negotiated m=application.
+        let Some(remote_port) = self.remote_sctp_port else {
+            return;
+        };
+        if self.sctp.is_some() {
+            return;
+        }
+        let mut cfg = self.config.sctp.clone();
+        cfg.remote_port = remote_port;
+        cfg.max_send_message_size = self.remote_max_message_size;
+        let assoc = fulmar_sctp::Association::new(cfg, &mut self.rng, now);
+        let mut dc = DataChannels::new(assoc, role);
+        let _ = dc.connect(now);
+        let mut ids: Vec<u32> = self.channels.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(ch) = self.channels.get_mut(&id) {
+                if let Ok(sid) = dc.open(now, ch.config.clone()) {
+                    ch.stream = Some(sid);
+                    self.by_stream.insert(sid, id);
+                }
+            }
+        }
+        self.sctp = Some(dc);
+    }
+
+    fn drain_sctp_events(&mut self) {
+        let Some(dc) = self.sctp.as_mut() else { return };
+        let mut evs = Vec::new();
+        while let Some(e) = dc.poll_event() {
+            evs.push(e);
+        }
+        for e in evs {
+            match e {
+                fulmar_datachannel::Event::Connected => {
+                    self.sctp_up = true;
+                    let mut ids: Vec<u32> = self
+                        .channels
+                        .iter()
+                        .filter(|(_, c)| !c.open && c.stream.is_some())
+                        .map(|(i, _)| *i)
+                        .collect();
+                    ids.sort_unstable();
+                    for id in ids {
+                        if let Some(c) = self.channels.get_mut(&id) {
+                            c.open = true;
+                        }
+                        self.stats.data_channels_opened += 1;
+                        self.events.push_back(Event::DataChannelOpen(ChannelId(id)));
+                    }
+                }
+                fulmar_datachannel::Event::ChannelOpened(sid) => {
+                    let Some(info) = self.sctp.as_ref().and_then(|dc| dc.channel(sid)).cloned()
+                    else {
+                        continue;
+                    };
+                    let id = self.next_channel;
+                    self.next_channel = self.next_channel.wrapping_add(1);
+                    let mut cfg = ChannelConfig::new(&info.label);
+                    cfg.protocol = info.protocol.clone();
+                    cfg.ordered = info.ordered;
+                    cfg.reliability = info.reliability;
+                    cfg.priority = info.priority;
+                    self.channels.insert(
+                        id,
+                        Channel {
+                            stream: Some(sid),
+                            config: cfg,
+                            open: true,
+                        },
+                    );
+                    self.by_stream.insert(sid, id);
+                    self.stats.data_channels_opened += 1;
+                    self.events.push_back(Event::DataChannel {
+                        id: ChannelId(id),
+                        label: info.label,
+                    });
+                    self.events.push_back(Event::DataChannelOpen(ChannelId(id)));
+                }
+                fulmar_datachannel::Event::Message {
+                    channel,
+                    data,
+                    kind,
+                } => {
+                    if let Some(&id) = self.by_stream.get(&channel) {
+                        self.stats.messages_received += 1;
+                        self.events.push_back(Event::DataChannelMessage {
+                            id: ChannelId(id),
+                            data,
+                            binary: kind == MessageKind::Binary,
+                        });
+                    }
+                }
+                fulmar_datachannel::Event::BufferedAmountLow(sid) => {
+                    if let Some(&id) = self.by_stream.get(&sid) {
+                        self.events
+                            .push_back(Event::BufferedAmountLow(ChannelId(id)));
+                    }
+                }
+                fulmar_datachannel::Event::ChannelClosed(sid) => {
+                    if let Some(id) = self.by_stream.remove(&sid) {
+                        self.channels.remove(&id);
+                        self.stats.data_channels_closed += 1;
+                        self.events
+                            .push_back(Event::DataChannelClose(ChannelId(id)));
+                    }
+                }
+                fulmar_datachannel::Event::Closed(_) => self.close_all_channels(),
+                _ => {}
+            }
+        }
+    }
+
+    fn close_all_channels(&mut self) {
+        let mut ids: Vec<u32> = self.channels.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.channels.remove(&id);
+            self.stats.data_channels_closed += 1;
+            self.events
+                .push_back(Event::DataChannelClose(ChannelId(id)));
+        }
+        self.by_stream.clear();
+    }
+
+    fn set_signaling(&mut self, s: SignalingState) {
+        if self.signaling != s {
+            self.signaling = s;
+            self.events.push_back(Event::SignalingStateChange(s));
+        }
+    }
+
+    fn set_dtls_state(&mut self, s: DtlsState) {
+        if self.dtls_state != s {
+            self.dtls_state = s;
+            self.events.push_back(Event::DtlsStateChange(s));
+        }
+    }
+
+    fn set_state(&mut self, s: PeerConnectionState) {
+        if self.state != s && self.state != PeerConnectionState::Closed {
+            self.state = s;
+            self.events.push_back(Event::ConnectionStateChange(s));
+        }
+    }
+
+    fn update_state(&mut self) {
+        use IceConnectionState as I;
+        let s = match (self.ice_state, self.dtls_state) {
+            (I::Closed, _) | (_, DtlsState::Closed) => PeerConnectionState::Closed,
+            (I::Failed, _) | (_, DtlsState::Failed) => PeerConnectionState::Failed,
+            (I::Disconnected, _) => PeerConnectionState::Disconnected,
+            (I::Connected | I::Completed, DtlsState::Connected) => PeerConnectionState::Connected,
+            (I::New, DtlsState::New) => PeerConnectionState::New,
+            _ => PeerConnectionState::Connecting,
+        };
+        self.set_state(s);
+    }
+
+    /// Records negotiated directions, codecs and extensions from the answer.
+    fn apply_negotiated(&mut self, answer: &Sdp) {
+        let local_is_offerer = self.signaling == SignalingState::HaveLocalOffer;
+        for m in answer.media() {
+            let Some(mid) = m.mid() else { continue };
+            let Some(t) = self
+                .transceivers
+                .iter_mut()
+                .find(|t| t.mid.as_deref() == Some(mid))
+            else {
+                continue;
+            };
+            if m.port() == 0 {
+                t.stopped = true;
+                t.current_direction = None;
+                continue;
+            }
+            let dir = answer.direction_for(m);
+            t.current_direction = Some(if local_is_offerer { dir.reverse() } else { dir });
+            let codecs = media::remote_codecs(m);
+            if !codecs.is_empty() {
+                t.codecs = codecs;
+            }
+            t.extensions = m.extmaps().map(|e| (e.id, e.uri.to_owned())).collect();
+        }
+    }
+
+    fn media_section(
+        &mut self,
+        i: usize,
+        offered: Option<&fulmar_sdp::MediaDescription>,
+        setup: Setup,
+    ) -> Result<Section, Error> {
+        let Some(t) = self.transceivers.get(i).cloned() else {
+            return Err(Error::InvalidState("transceiver"));
+        };
+        let mid = t.mid.clone().unwrap_or_default();
+        if t.stopped {
+            return Ok(Section::Rejected {
+                kind: t.kind.as_str().to_owned(),
+                proto: "UDP/TLS/RTP/SAVPF".into(),
+                mid,
+            });
+        }
+        let (direction, codecs, extensions) = match offered {
+            Some(m) => {
+                let remote = media::remote_codecs(m);
+                let codecs = media::negotiate_codecs(&remote, &t.codecs);
+                let ext = media::negotiate_extensions(m, &t.extensions);
+                let dir = answer_direction(
+                    self.remote_desc
+                        .as_ref()
+                        .map_or(Direction::SendRecv, |d| d.sdp.direction_for(m)),
+                    t.direction,
+                );
+                (dir, codecs, ext)
+            }
+            None => (t.direction, t.codecs.clone(), t.extensions.clone()),
+        };
+        if codecs.is_empty() {
+            return Ok(Section::Rejected {
+                kind: t.kind.as_str().to_owned(),
+                proto: "UDP/TLS/RTP/SAVPF".into(),
+                mid,
+            });
+        }
+        Ok(Section::Rtp {
+            kind: t.kind,
+            mid,
+            setup,
+            direction,
+            codecs,
+            extensions,
+            track: t
+                .track
+                .clone()
+                .filter(|_| matches!(direction, Direction::SendRecv | Direction::SendOnly)),
+        })
+    }
+
+    fn data_section(&self, setup: Setup, _unused: u8) -> Result<Section, Error> {
+        Ok(Section::Data {
+            mid: self.data_mid.clone().unwrap_or_default(),
+            setup,
+        })
+    }
+
+    fn build_session(
+        &mut self,
+        sections: Vec<Section>,
+        kind: SdpType,
+    ) -> Result<SessionDescription, Error> {
+        let ice = self.ice.as_ref().ok_or(Error::InvalidState("ICE agent"))?;
+        let creds = ice.local_credentials().clone();
+        let fp = self.certificate.fingerprint().to_sdp();
+        let (hash, digest) = fp
+            .split_once(' ')
+            .ok_or(Error::InvalidDescription("fingerprint"))?;
+        let cname = format!("fulmar{:08x}", self.session_id as u32);
+        let ssrc_lines: Vec<(u32, String)> = sections
+            .iter()
+            .filter_map(|s| match s {
+                Section::Rtp { track: Some(t), .. } => {
+                    Some((t.ssrc, format!("{} {}", t.stream_id, t.track_id)))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut built = Vec::new();
+        let mut bundle: Vec<String> = Vec::new();
+        let mut streams: Vec<String> = Vec::new();
+        for s in &sections {
+            let m = match s {
+                Section::Rejected { kind, proto, mid } => {
+                    let mut b = MediaBuilder::new(kind, proto).port(0).mid(mid);
+                    b = if proto.contains("SCTP") {
+                        b.format("webrtc-datachannel")
+                    } else {
+                        b.format("0")
+                    };
+                    b.build()?
+                }
+                Section::Data { mid, setup } => {
+                    bundle.push(mid.clone());
+                    MediaBuilder::application()
+                        .ice_credentials(&creds.ufrag, &creds.pwd)
+                        .ice_option("trickle")
+                        .fingerprint(hash, digest)
+                        .setup(*setup)
+                        .mid(mid)
+                        .sctp_port(self.config.sctp.local_port)
+                        .max_message_size(self.config.max_message_size)
+                        .build()?
+                }
+                Section::Rtp {
+                    kind,
+                    mid,
+                    setup,
+                    direction,
+                    codecs,
+                    extensions,
+                    track,
+                } => {
+                    bundle.push(mid.clone());
+                    let mut b = match kind {
+                        MediaKind::Audio => MediaBuilder::audio(),
+                        MediaKind::Video => MediaBuilder::video(),
+                    }
+                    .ice_credentials(&creds.ufrag, &creds.pwd)
+                    .ice_option("trickle")
+                    .fingerprint(hash, digest)
+                    .setup(*setup)
+                    .mid(mid);
+                    b = media::with_codecs(b.direction(*direction), codecs, extensions);
+                    if let Some(t) = track {
+                        if !streams.contains(&t.stream_id) {
+                            streams.push(t.stream_id.clone());
+                        }
+                        b = b.msid(&t.stream_id, Some(&t.track_id));
+                    }
+                    b = b.rtcp_mux().rtcp_rsize();
+                    if let Some(t) = track {
+                        let msid = ssrc_lines
+                            .iter()
+                            .find(|(s, _)| *s == t.ssrc)
+                            .map(|(_, v)| v.as_str());
+                        b = b.ssrc(t.ssrc, "cname", Some(&cname));
+                        if let Some(v) = msid {
+                            b = b.ssrc(t.ssrc, "msid", Some(v));
+                        }
+                    }
+                    b.build()?
+                }
+            };
+            built.push(m);
+        }
+        let mids: Vec<&str> = bundle.iter().map(String::as_str).collect();
+        let stream_refs: Vec<&str> = streams.iter().map(String::as_str).collect();
+        let mut sb = SessionBuilder::new(self.session_id, self.session_version)
+            .bundle(&mids)
+            .extmap_allow_mixed(true)
+            .msid_semantic(Some(("WMS", &stream_refs)));
+        for m in built {
+            sb = sb.media(m);
+        }
+        let mut sdp = sb.build()?;
+        self.add_local_candidates(&mut sdp);
+        Ok(SessionDescription { kind, sdp })
+    }
+
+    /// Writes the gathered candidates (and end-of-candidates) into every
+    /// bundled section, as a non-trickle description carries them.
+    fn add_local_candidates(&self, sdp: &mut Sdp) {
+        let Some(ice) = self.ice.as_ref() else { return };
+        let cands: Vec<fulmar_sdp::Candidate> = ice
+            .local_candidates()
+            .iter()
+            .filter_map(|c| fulmar_sdp::Candidate::parse(&c.to_string()).ok())
+            .collect();
+        let complete = ice.gathering_state() == IceGatheringState::Complete;
+        for m in sdp.media_mut() {
+            if m.port() == 0 {
+                continue;
+            }
+            let existing: Vec<String> = m.candidates().map(|c| c.to_string()).collect();
+            for c in &cands {
+                if !existing.contains(&c.to_string()) {
+                    let _ = m.push_candidate(c);
+                }
+            }
+            if complete && !m.end_of_candidates() {
+                let _ = m.push_attribute("end-of-candidates", None);
+            }
+        }
+    }
+}
+
+enum Section {
+    Rejected {
+        kind: String,
+        proto: String,
+        mid: String,
+    },
+    Data {
+        mid: String,
+        setup: Setup,
+    },
+    Rtp {
+        kind: MediaKind,
+        mid: String,
+        setup: Setup,
+        direction: Direction,
+        codecs: Vec<CodecParams>,
+        extensions: Vec<(u16, String)>,
+        track: Option<TrackInfo>,
+    },
+}
+
+impl Section {
+    fn rejected(m: &fulmar_sdp::MediaDescription, mid: String) -> Result<Self, Error> {
+        Ok(Section::Rejected {
+            kind: m.kind().to_owned(),
+            proto: m.proto().to_owned(),
+            mid,
+        })
+    }
+
+    fn mid_owned(self, new_mid: String) -> Self {
+        match self {
+            Section::Data { setup, .. } => Section::Data {
+                mid: new_mid,
+                setup,
+            },
+            s => s,
+        }
+    }
+}

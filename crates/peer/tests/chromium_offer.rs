@@ -1,0 +1,96 @@
+//! The real Chromium 156 offer (fixture from fulmar-sdp) is accepted, and the
+//! answer has the shape Chromium expects (RFC 9429 §5.3.1).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use fulmar_peer::{Config, PeerConnection, SessionDescription, SignalingState};
+use fulmar_sdp::{Direction, Setup};
+use rand::{rngs::StdRng, SeedableRng};
+
+const OFFER: &str = include_str!("../../sdp/tests/fixtures/chromium156-offer-audio-video-data.sdp");
+
+#[test]
+fn answers_the_chromium_offer() {
+    let now = Instant::now();
+    let mut pc = PeerConnection::new(Config::default(), StdRng::seed_from_u64(3)).unwrap();
+    pc.add_host_candidate(now, "127.0.0.1:40000".parse().unwrap())
+        .unwrap();
+    pc.end_of_local_candidates(now);
+    pc.set_remote_description(now, SessionDescription::offer(OFFER).unwrap())
+        .unwrap();
+    assert_eq!(pc.signaling_state(), SignalingState::HaveRemoteOffer);
+    let answer = pc.create_answer().unwrap();
+    pc.set_local_description(now, answer.clone()).unwrap();
+    assert_eq!(pc.signaling_state(), SignalingState::Stable);
+
+    let text = answer.sdp.to_string();
+    let sdp = fulmar_sdp::SessionDescription::parse(&text).unwrap();
+    // Same m-lines in the same order with the same mids, all bundled.
+    let kinds: Vec<&str> = sdp.media().iter().map(|m| m.kind()).collect();
+    assert_eq!(kinds, ["audio", "video", "application"]);
+    let mids: Vec<&str> = sdp.media().iter().filter_map(|m| m.mid()).collect();
+    assert_eq!(mids, ["0", "1", "2"]);
+    let bundle: Vec<&str> = sdp.bundle_groups().next().unwrap().mids().collect();
+    assert_eq!(bundle, ["0", "1", "2"]);
+    for m in sdp.media() {
+        assert_eq!(sdp.setup_for(m), Some(Setup::Active));
+        assert!(sdp.ice_ufrag_for(m).is_some() && sdp.ice_pwd_for(m).is_some());
+        assert_eq!(sdp.fingerprints_for(m)[0].hash_function, "sha-256");
+        assert!(m
+            .candidates()
+            .any(|c| c.to_string().contains("127.0.0.1 40000 typ host")));
+        assert!(m.end_of_candidates());
+    }
+    let audio = &sdp.media()[0];
+    let video = &sdp.media()[1];
+    let data = &sdp.media()[2];
+    // Chromium sends audio and video: we receive (no local tracks).
+    assert_eq!(audio.direction(), Some(Direction::RecvOnly));
+    assert_eq!(video.direction(), Some(Direction::RecvOnly));
+    assert!(audio.rtcp_mux() && video.rtcp_mux());
+    // Codecs keep Chromium's payload types; RTX only with its primary.
+    assert_eq!(audio.rtpmap(111).unwrap().encoding_name, "opus");
+    assert!(audio.rtpmap(63).is_none(), "RED is not supported");
+    assert_eq!(video.rtpmap(96).unwrap().encoding_name, "VP8");
+    assert_eq!(video.fmtp(97).unwrap().param("apt"), Some("96"));
+    for c in video.codecs() {
+        let name = c.name().unwrap();
+        assert!(
+            ["VP8", "VP9", "H264", "AV1", "rtx"].contains(&name),
+            "{name}"
+        );
+    }
+    assert!(video
+        .extmaps()
+        .any(|e| e.uri == "urn:ietf:params:rtp-hdrext:sdes:mid"));
+    assert_eq!(data.proto(), "UDP/DTLS/SCTP");
+    assert_eq!(data.sctp_port(), Some(5000));
+    assert_eq!(data.max_message_size(), Some(262_144));
+    // The Fulmar answer is accepted by a Fulmar offerer-side parse too.
+    assert!(SessionDescription::answer(&text).is_ok());
+}
+
+#[test]
+fn refuses_offers_without_fingerprint_or_credentials() {
+    let now = Instant::now();
+    let mut pc = PeerConnection::new(Config::default(), StdRng::seed_from_u64(3)).unwrap();
+    let no_fp: String = OFFER
+        .lines()
+        .filter(|l| !l.starts_with("a=fingerprint"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    assert!(pc
+        .set_remote_description(now, SessionDescription::offer(&no_fp).unwrap())
+        .is_err());
+    let no_pwd: String = OFFER
+        .lines()
+        .filter(|l| !l.starts_with("a=ice-pwd"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    assert!(pc
+        .set_remote_description(now, SessionDescription::offer(&no_pwd).unwrap())
+        .is_err());
+    assert_eq!(pc.signaling_state(), SignalingState::Stable);
+    assert!(pc.create_answer().is_err(), "no offer applied");
+}

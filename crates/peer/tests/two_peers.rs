@@ -1,0 +1,356 @@
+//! Two fulmar-peer instances over fulmar-netsim in simulated time: offer and
+//! answer, ICE, DTLS, SCTP, data-channel messages both ways, close.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use fulmar_datachannel::{ChannelConfig, Reliability};
+use fulmar_netsim::{Datagram, Endpoint, HostId, Link, LinkConfig, Network, INTERNET};
+use fulmar_peer::{
+    ChannelId, Config, DtlsState, Event, PeerConnection, PeerConnectionState, SdpType,
+    SignalingState,
+};
+use rand::{rngs::StdRng, SeedableRng};
+
+struct Node {
+    pc: PeerConnection,
+    events: Vec<Event>,
+    echo: bool,
+}
+
+impl Node {
+    fn new(seed: u64) -> Self {
+        Node {
+            pc: PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed)).unwrap(),
+            events: Vec::new(),
+            echo: false,
+        }
+    }
+
+    fn drain(&mut self, now: Instant) {
+        while let Some(e) = self.pc.poll_event() {
+            if self.echo {
+                if let Event::DataChannelMessage { id, data, binary } = &e {
+                    self.pc.send(now, *id, data.clone(), *binary).unwrap();
+                }
+            }
+            self.events.push(e);
+        }
+    }
+
+    fn messages(&self, id: ChannelId) -> Vec<(Bytes, bool)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::DataChannelMessage {
+                    id: i,
+                    data,
+                    binary,
+                } if *i == id => Some((data.clone(), *binary)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Endpoint for Node {
+    fn handle_receive(&mut self, now: Instant, d: Datagram) {
+        self.pc
+            .handle_receive(now, d.source, d.destination, &d.payload);
+        self.drain(now);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.pc.handle_timeout(now);
+        self.drain(now);
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        self.drain(now);
+        self.pc.poll_transmit().map(|t| Datagram {
+            source: t.source,
+            destination: t.destination,
+            payload: t.payload,
+        })
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+const A: &str = "198.51.100.1:4000";
+const B: &str = "198.51.100.2:5000";
+
+fn setup(link: LinkConfig, trickle: bool) -> (Network, HostId, HostId, ChannelId) {
+    let mut net = Network::new(7);
+    let now = net.now();
+    let mut a = Node::new(1);
+    let mut b = Node::new(2);
+    b.echo = true;
+    let a_addr: SocketAddr = A.parse().unwrap();
+    let b_addr: SocketAddr = B.parse().unwrap();
+    let chat =
+        a.pc.create_data_channel(ChannelConfig::new("chat"))
+            .unwrap();
+    assert!(a
+        .pc
+        .poll_event()
+        .is_some_and(|e| e == Event::NegotiationNeeded));
+
+    if !trickle {
+        a.pc.add_host_candidate(now, a_addr).unwrap();
+        b.pc.add_host_candidate(now, b_addr).unwrap();
+        a.pc.end_of_local_candidates(now);
+        b.pc.end_of_local_candidates(now);
+    }
+    let offer = a.pc.create_offer().unwrap();
+    a.pc.set_local_description(now, offer.clone()).unwrap();
+    assert_eq!(a.pc.signaling_state(), SignalingState::HaveLocalOffer);
+    let text = offer.sdp.to_string();
+    assert!(text.contains("a=setup:actpass"));
+    assert!(text.contains("m=application 9 UDP/DTLS/SCTP webrtc-datachannel"));
+    assert_eq!(text.contains("a=candidate:"), !trickle);
+    b.pc.set_remote_description(now, fulmar_peer::SessionDescription::offer(&text).unwrap())
+        .unwrap();
+    let answer = b.pc.create_answer().unwrap();
+    assert_eq!(answer.kind, SdpType::Answer);
+    b.pc.set_local_description(now, answer.clone()).unwrap();
+    let text = answer.sdp.to_string();
+    assert!(text.contains("a=setup:active"));
+    a.pc.set_remote_description(now, fulmar_peer::SessionDescription::answer(&text).unwrap())
+        .unwrap();
+    assert_eq!(a.pc.signaling_state(), SignalingState::Stable);
+
+    if trickle {
+        // Candidates travel separately from the descriptions (RFC 8838).
+        a.pc.add_host_candidate(now, a_addr).unwrap();
+        b.pc.add_host_candidate(now, b_addr).unwrap();
+        a.pc.end_of_local_candidates(now);
+        b.pc.end_of_local_candidates(now);
+        let cands = |n: &mut Node| {
+            let mut v = Vec::new();
+            while let Some(e) = n.pc.poll_event() {
+                match e {
+                    Event::LocalCandidate(c) => v.push(c),
+                    Event::GatheringComplete => v.push(String::new()),
+                    e => n.events.push(e),
+                }
+            }
+            v
+        };
+        let (ca, cb) = (cands(&mut a), cands(&mut b));
+        assert!(ca.iter().any(|c| c.starts_with("candidate:")));
+        assert!(
+            ca.iter().any(String::is_empty),
+            "end-of-candidates signalled"
+        );
+        for c in ca {
+            b.pc.add_ice_candidate(now, &c).unwrap();
+        }
+        for c in cb {
+            a.pc.add_ice_candidate(now, &c).unwrap();
+        }
+    }
+
+    let ha = net.add_host(INTERNET, &[a_addr.ip()], a);
+    let hb = net.add_host(INTERNET, &[b_addr.ip()], b);
+    net.set_link(ha, Link::symmetric(link.clone()));
+    net.set_link(hb, Link::symmetric(link));
+    (net, ha, hb, chat)
+}
+
+fn node(net: &mut Network, h: HostId) -> &mut Node {
+    net.endpoint_mut::<Node>(h).unwrap()
+}
+
+fn run_transfer(link: LinkConfig, trickle: bool) {
+    let (mut net, ha, hb, chat) = setup(link, trickle);
+    let opened = net.run_until_cond(Duration::from_secs(30), |n| {
+        n.endpoint::<Node>(ha)
+            .unwrap()
+            .events
+            .contains(&Event::DataChannelOpen(chat))
+    });
+    assert!(opened, "channel opened");
+    {
+        let a = node(&mut net, ha);
+        assert_eq!(a.pc.connection_state(), PeerConnectionState::Connected);
+        assert_eq!(a.pc.dtls_state(), DtlsState::Connected);
+        assert!(
+            a.pc.srtp_contexts().is_some(),
+            "SRTP keyed from the DTLS exporter"
+        );
+        assert_eq!(
+            a.pc.channel_stream_id(chat).map(|s| s % 2),
+            Some(1),
+            "offerer is DTLS server: odd ids"
+        );
+    }
+    // B saw the remote channel.
+    let b_id = net.run_until_cond(Duration::from_secs(5), |n| {
+        n.endpoint::<Node>(hb)
+            .unwrap()
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannel { label, .. } if label == "chat"))
+    });
+    assert!(b_id);
+
+    let big: Vec<u8> = (0..256 * 1024).map(|i| (i * 7 % 251) as u8).collect();
+    let sent: Vec<(Bytes, bool)> = vec![
+        (Bytes::from_static(b"hello"), false),
+        (Bytes::from_static(&[0, 1, 2, 255]), true),
+        (Bytes::new(), false),
+        (Bytes::new(), true),
+        (Bytes::from(big), true),
+        (Bytes::from("ünïcødé".as_bytes().to_vec()), false),
+    ];
+    let now = net.now();
+    for (d, bin) in &sent {
+        node(&mut net, ha)
+            .pc
+            .send(now, chat, d.clone(), *bin)
+            .unwrap();
+    }
+    let n = sent.len();
+    let done = net.run_until_cond(Duration::from_secs(120), |net| {
+        net.endpoint::<Node>(ha).unwrap().messages(chat).len() >= n
+    });
+    assert!(
+        done,
+        "echoes arrived: {}",
+        node(&mut net, ha).messages(chat).len()
+    );
+    assert_eq!(
+        node(&mut net, ha).messages(chat),
+        sent,
+        "every echo equals what was sent, in order"
+    );
+    let stats = node(&mut net, ha).pc.stats();
+    assert_eq!(stats.messages_sent, n as u64);
+    assert_eq!(stats.messages_received, n as u64);
+    assert!(stats.selected_pair.is_some());
+
+    // Close the channel from A: both sides see it close.
+    let now = net.now();
+    node(&mut net, ha).pc.close_channel(now, chat).unwrap();
+    let closed = net.run_until_cond(Duration::from_secs(10), |net| {
+        net.endpoint::<Node>(ha)
+            .unwrap()
+            .events
+            .contains(&Event::DataChannelClose(chat))
+            && net
+                .endpoint::<Node>(hb)
+                .unwrap()
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::DataChannelClose(_)))
+    });
+    assert!(closed, "channel closed on both sides");
+
+    // Close the connection from B: A learns by close_notify.
+    let now = net.now();
+    node(&mut net, hb).pc.close(now);
+    let gone = net.run_until_cond(Duration::from_secs(10), |net| {
+        net.endpoint::<Node>(ha).unwrap().pc.connection_state() == PeerConnectionState::Closed
+    });
+    assert!(gone, "A closed after B closed");
+}
+
+#[test]
+fn non_trickle_transfer_and_close() {
+    run_transfer(
+        LinkConfig::ideal().with_delay(Duration::from_millis(10)),
+        false,
+    );
+}
+
+#[test]
+fn trickle_transfer_over_a_lossy_link() {
+    run_transfer(
+        LinkConfig::ideal()
+            .with_delay(Duration::from_millis(20))
+            .with_loss(0.02),
+        true,
+    );
+}
+
+#[test]
+fn unordered_unreliable_and_negotiated_channels() {
+    let (mut net, ha, hb, chat) = setup(
+        LinkConfig::ideal().with_delay(Duration::from_millis(5)),
+        false,
+    );
+    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
+        .endpoint::<Node>(ha)
+        .unwrap()
+        .events
+        .contains(&Event::DataChannelOpen(chat))));
+    let mut cfg = ChannelConfig::new("lossy");
+    cfg.ordered = false;
+    cfg.reliability = Reliability::MaxRetransmits(0);
+    let lossy = node(&mut net, ha).pc.create_data_channel(cfg).unwrap();
+    // A negotiated channel on both sides with stream id 7, no DCEP.
+    let mut neg = ChannelConfig::new("neg");
+    neg.negotiated = Some(7);
+    let na = node(&mut net, ha)
+        .pc
+        .create_data_channel(neg.clone())
+        .unwrap();
+    let nb = node(&mut net, hb).pc.create_data_channel(neg).unwrap();
+    assert_eq!(node(&mut net, ha).pc.channel_stream_id(na), Some(7));
+    let now = net.now();
+    node(&mut net, ha).pc.send_text(now, lossy, "u").unwrap();
+    node(&mut net, ha).pc.send_text(now, na, "n").unwrap();
+    assert!(net.run_until_cond(Duration::from_secs(10), |n| {
+        let a = n.endpoint::<Node>(ha).unwrap();
+        a.messages(lossy).len() == 1 && a.messages(na).len() == 1
+    }));
+    assert_eq!(
+        node(&mut net, hb).messages(nb),
+        vec![(Bytes::from_static(b"n"), false)]
+    );
+    let lbl = node(&mut net, hb)
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::DataChannel { label, .. } if label == "lossy"));
+    assert!(lbl);
+}
+
+#[test]
+fn many_channels_at_once() {
+    let (mut net, ha, _hb, chat) = setup(
+        LinkConfig::ideal().with_delay(Duration::from_millis(5)),
+        false,
+    );
+    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
+        .endpoint::<Node>(ha)
+        .unwrap()
+        .events
+        .contains(&Event::DataChannelOpen(chat))));
+    let ids: Vec<ChannelId> = (0..50)
+        .map(|i| {
+            node(&mut net, ha)
+                .pc
+                .create_data_channel(ChannelConfig::new(&format!("c{i}")))
+                .unwrap()
+        })
+        .collect();
+    let now = net.now();
+    for (i, id) in ids.iter().enumerate() {
+        node(&mut net, ha)
+            .pc
+            .send_text(now, *id, &format!("m{i}"))
+            .unwrap();
+    }
+    assert!(net.run_until_cond(Duration::from_secs(20), |n| {
+        let a = n.endpoint::<Node>(ha).unwrap();
+        ids.iter().all(|id| a.messages(*id).len() == 1)
+    }));
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            node(&mut net, ha).messages(*id)[0].0,
+            Bytes::from(format!("m{i}"))
+        );
+    }
+}
