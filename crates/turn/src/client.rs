@@ -26,6 +26,8 @@ pub const CHANNEL_LIFETIME: Duration = Duration::from_secs(600);
 const PERMISSION_REFRESH: Duration = Duration::from_secs(240);
 /// How long after binding a channel the client refreshes it.
 const CHANNEL_REFRESH: Duration = Duration::from_secs(540);
+/// When a refresh goes unanswered or fails, the next try comes this much later.
+const REFRESH_RETRY: Duration = Duration::from_secs(30);
 /// Most permissions (peer IPs) one client tracks.
 pub const MAX_PERMISSIONS: usize = 1024;
 /// Most outstanding requests.
@@ -907,16 +909,16 @@ impl Client {
             self.finish_closed(false);
             return;
         }
-        if self.refresh_at.is_some_and(|t| now >= t)
-            && !self.is_pending(|r| matches!(r, Request::Refresh { .. }))
-        {
-            let lifetime = self
-                .config
-                .lifetime
-                .map_or(600, |l| u32::try_from(l.as_secs()).unwrap_or(u32::MAX));
+        if self.refresh_at.is_some_and(|t| now >= t) {
             // Retry in 30 s if this one fails; a success sets the real time.
-            self.refresh_at = Some(now + Duration::from_secs(30));
-            let _ = self.start(now, Request::Refresh { lifetime }, 0);
+            self.refresh_at = Some(now + REFRESH_RETRY);
+            if !self.is_pending(|r| matches!(r, Request::Refresh { .. })) {
+                let lifetime = self
+                    .config
+                    .lifetime
+                    .map_or(600, |l| u32::try_from(l.as_secs()).unwrap_or(u32::MAX));
+                let _ = self.start(now, Request::Refresh { lifetime }, 0);
+            }
         }
         let due: Vec<IpAddr> = self
             .permissions
@@ -925,10 +927,11 @@ impl Client {
             .map(|(ip, _)| *ip)
             .collect();
         for peer in due {
+            // Retry in 30 s unless the answer sets the next full period.
+            if let Some(p) = self.permissions.get_mut(&peer) {
+                p.refresh_at = now + REFRESH_RETRY;
+            }
             if !self.is_pending(|r| r == Request::CreatePermission { peer }) {
-                if let Some(p) = self.permissions.get_mut(&peer) {
-                    p.refresh_at = now + PERMISSION_REFRESH;
-                }
                 let _ = self.start(now, Request::CreatePermission { peer }, 0);
             }
         }
@@ -939,10 +942,10 @@ impl Client {
             .map(|(n, c)| (*n, c.peer))
             .collect();
         for (channel, peer) in due {
+            if let Some(c) = self.channels.get_mut(&channel) {
+                c.refresh_at = now + REFRESH_RETRY;
+            }
             if !self.is_pending(|r| r == Request::ChannelBind { peer, channel }) {
-                if let Some(c) = self.channels.get_mut(&channel) {
-                    c.refresh_at = now + CHANNEL_REFRESH;
-                }
                 let _ = self.start(now, Request::ChannelBind { peer, channel }, 0);
             }
         }
