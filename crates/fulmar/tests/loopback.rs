@@ -1,0 +1,59 @@
+//! Two Fulmar peers over real UDP sockets on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use fulmar::{Config, Message, PeerConnection, PeerConnectionState};
+
+#[tokio::test]
+async fn echo_over_loopback() {
+    let run = async {
+        let a = PeerConnection::new(Config::default()).await.unwrap();
+        let b = PeerConnection::new(Config::default()).await.unwrap();
+        let chat = a.create_data_channel("chat").await.unwrap();
+        let offer = a.create_offer().await.unwrap();
+        assert!(offer.sdp.to_string().contains("typ host"));
+        let answer_text = b.answer_offer(&offer.sdp.to_string()).await.unwrap();
+        a.set_remote_description(fulmar::SessionDescription::answer(&answer_text).unwrap())
+            .await
+            .unwrap();
+        let remote = b.accept_data_channel().await.unwrap();
+        assert_eq!(remote.label(), "chat");
+        // Echo on b.
+        tokio::spawn(async move {
+            while let Some(m) = remote.recv().await {
+                remote.send_msg(m).await.unwrap();
+            }
+        });
+        let big = Bytes::from(
+            (0..256 * 1024)
+                .map(|i| (i % 253) as u8)
+                .collect::<Vec<u8>>(),
+        );
+        let msgs = vec![
+            Message::Text("hello".into()),
+            Message::Binary(Bytes::from_static(&[1, 2, 3])),
+            Message::Text(String::new()),
+            Message::Binary(Bytes::new()),
+            Message::Binary(big),
+        ];
+        for m in &msgs {
+            chat.send_msg(m.clone()).await.unwrap();
+        }
+        for m in &msgs {
+            assert_eq!(chat.recv().await.as_ref(), Some(m));
+        }
+        a.connected().await.unwrap();
+        assert_eq!(a.state(), PeerConnectionState::Connected);
+        assert!(a.stats().messages_received >= 5);
+        b.close().await;
+        // a learns of the close through close_notify.
+        while a.state() != PeerConnectionState::Closed {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("finished in time");
+}
