@@ -106,7 +106,7 @@ struct ChannelSlot {
 struct Inner {
     pc: fulmar_peer::PeerConnection,
     channels: HashMap<ChannelId, ChannelSlot>,
-    incoming: mpsc::UnboundedSender<DataChannel>,
+    incoming: Option<mpsc::UnboundedSender<DataChannel>>,
     closed: bool,
 }
 
@@ -177,7 +177,7 @@ impl PeerConnection {
             inner: Mutex::new(Inner {
                 pc,
                 channels: HashMap::new(),
-                incoming,
+                incoming: Some(incoming),
                 closed: false,
             }),
             wake: Notify::new(),
@@ -468,7 +468,11 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>, sockets: Vec<Arc<UdpSock
             while let Some(t) = g.pc.poll_transmit() {
                 out.push(t);
             }
-            (out, g.pc.poll_timeout(), g.closed)
+            let ended = matches!(
+                g.pc.connection_state(),
+                PeerConnectionState::Closed | PeerConnectionState::Failed
+            );
+            (out, g.pc.poll_timeout(), g.closed || ended)
         };
         for t in transmits {
             if let Some(s) = sockets
@@ -507,6 +511,8 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>, sockets: Vec<Arc<UdpSock
     let mut g = shared.lock();
     dispatch(&shared, &guard, &mut g);
     g.channels.clear();
+    g.incoming = None;
+    g.closed = true;
     shared.state.send_replace(PeerConnectionState::Closed);
 }
 
@@ -529,7 +535,9 @@ fn dispatch(shared: &Arc<Shared>, guard: &Weak<Guard>, g: &mut Inner) {
                 };
                 let (dc, slot) = DataChannel::new(pc, id, label);
                 g.channels.insert(id, slot);
-                let _ = g.incoming.send(dc);
+                if let Some(tx) = &g.incoming {
+                    let _ = tx.send(dc);
+                }
             }
             Event::DataChannelOpen(id) => {
                 if let Some(s) = g.channels.get(&id) {
