@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Fulmar data channels against headless Chromium (loopback only).
 
-Starts the Fulmar datachannel-echo example, serves test.html and proxies its
-POST /offer to Fulmar, launches headless Chromium at the page, waits for the
+Starts the Fulmar datachannel-echo and datachannel-offer examples, serves test.html and proxies
+signaling to them, launches headless Chromium at the page, waits for the
 page to POST its results to /result, prints a pass/fail table and exits
 non-zero on any failure. Every process it starts is ended by its own PID
 (Chromium by its own process group) and bounded by a timeout.
@@ -10,9 +10,9 @@ non-zero on any failure. Every process it starts is ended by its own PID
 import http.server, json, os, signal, subprocess, sys, tempfile, threading, time, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ECHO = sys.argv[1]
+ECHO, OFFERER = sys.argv[1], sys.argv[2]
 CHROMIUM = os.environ.get("CHROMIUM", "chromium")
-FULMAR_ADDR, PAGE_PORT, LIMIT = "127.0.0.1:8080", 8000, float(os.environ.get("LIMIT", "120"))
+FULMAR_ADDR, OFFERER_ADDR, PAGE_PORT, LIMIT = "127.0.0.1:8080", "127.0.0.1:8081", 8000, float(os.environ.get("LIMIT", "120"))
 result = {}
 done = threading.Event()
 
@@ -28,13 +28,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def proxy(self, body):
+        url = f"http://{OFFERER_ADDR}/" + self.path[len("/fulmar/"):]
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as r:
+                self.reply(r.status, "application/sdp", r.read())
+        except Exception as e:  # report the failure to the page
+            self.reply(502, "text/plain", str(e).encode())
+
     def do_GET(self):
+        if self.path.startswith("/fulmar/"):
+            return self.proxy(None)
         with open(os.path.join(HERE, "test.html"), "rb") as f:
             self.reply(200, "text/html", f.read())
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.path == "/offer":
+        if self.path.startswith("/fulmar/"):
+            self.proxy(body)
+        elif self.path == "/offer":
             req = urllib.request.Request(f"http://{FULMAR_ADDR}/offer", data=body, headers={"Content-Type": "application/sdp"})
             try:
                 with urllib.request.urlopen(req, timeout=10) as r:
@@ -55,6 +67,7 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     echo = subprocess.Popen([ECHO, FULMAR_ADDR], stdout=subprocess.DEVNULL, stderr=open(os.path.join(tempfile.gettempdir(), "fulmar-echo.log"), "w"))
     procs.append(echo)
+    procs.append(subprocess.Popen([OFFERER, OFFERER_ADDR], stdout=subprocess.DEVNULL, stderr=open(os.path.join(tempfile.gettempdir(), "fulmar-offer.log"), "w")))
     time.sleep(0.5)
     profile = tempfile.mkdtemp()
     chrome = subprocess.Popen(
@@ -68,7 +81,8 @@ def main():
     finished = done.wait(LIMIT)
     elapsed = time.time() - start
     os.killpg(chrome.pid, signal.SIGKILL)  # Chromium's own process group only
-    echo.kill()
+    for p in procs[:2]:
+        p.kill()
     for p in procs:
         p.wait(timeout=10)
     server.shutdown()

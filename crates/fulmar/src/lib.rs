@@ -32,14 +32,13 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use fulmar_datachannel::ChannelConfig;
 pub use fulmar_peer::PeerConnectionState;
 use fulmar_peer::{ChannelId, Event};
 use rand::rngs::OsRng;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch, Notify};
 
-pub use fulmar_datachannel::Reliability;
+pub use fulmar_datachannel::{ChannelConfig, Reliability};
 pub use fulmar_peer::{SessionDescription, Stats};
 
 /// Errors of the driver.

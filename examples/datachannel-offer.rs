@@ -1,0 +1,121 @@
+//! Fulmar as the offerer: `GET /offer` returns Fulmar's offer (all candidates)
+//! with a channel "fulmar" and a negotiated channel (id 42, "neg");
+//! `POST /answer` applies the browser's answer and `POST /candidate` its
+//! trickled candidates (an empty body is end-of-candidates). Fulmar greets on
+//! "fulmar" with a string and a 256 KiB binary message, then echoes every
+//! message on every channel, including ones the browser opens.
+//!
+//! ```sh
+//! cargo run --example datachannel-offer -- 127.0.0.1:8081
+//! ```
+
+use std::sync::Arc;
+
+use fulmar::{ChannelConfig, Config, DataChannel, PeerConnection, SessionDescription};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+
+type Session = Arc<Mutex<Option<PeerConnection>>>;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8081".into());
+    let listener = TcpListener::bind(&addr).await?;
+    println!("GET http://{}/offer", listener.local_addr()?);
+    let session = Session::default();
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let session = session.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve(stream, session).await {
+                eprintln!("request failed: {e}");
+            }
+        });
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    session: Session,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut reader = BufReader::new(stream);
+    let (mut request, mut line, mut length) = (String::new(), String::new(), 0usize);
+    reader.read_line(&mut request).await?;
+    while reader.read_line(&mut line).await? > 2 {
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse::<usize>()?.min(1 << 20);
+            }
+        }
+        line.clear();
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await?;
+    let body = String::from_utf8(body)?;
+    let mut s = session.lock().await;
+    let result: Result<String, fulmar::Error> = match request.split(' ').nth(1).unwrap_or("") {
+        "/offer" => offer().await.map(|(pc, sdp)| {
+            *s = Some(pc);
+            sdp
+        }),
+        "/answer" => match s.as_ref() {
+            Some(pc) => match SessionDescription::answer(&body) {
+                Ok(a) => pc.set_remote_description(a).await.map(|()| String::new()),
+                Err(e) => Err(e.into()),
+            },
+            None => Err(fulmar::Error::Closed),
+        },
+        "/candidate" => match s.as_ref() {
+            Some(pc) => pc
+                .add_ice_candidate(body.trim())
+                .await
+                .map(|()| String::new()),
+            None => Err(fulmar::Error::Closed),
+        },
+        _ => Ok(String::new()),
+    };
+    let (status, reply) = match result {
+        Ok(r) => ("200 OK", r),
+        Err(e) => ("400 Bad Request", e.to_string()),
+    };
+    let head = format!("HTTP/1.1 {status}\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n", reply.len());
+    let stream = reader.get_mut();
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(reply.as_bytes()).await?;
+    Ok(())
+}
+
+async fn offer() -> Result<(PeerConnection, String), fulmar::Error> {
+    let pc = PeerConnection::new(Config::default()).await?;
+    let greeter = pc.create_data_channel("fulmar").await?;
+    let mut neg = ChannelConfig::new("neg");
+    neg.negotiated = Some(42);
+    let negotiated = pc.create_data_channel_with(neg).await?;
+    let sdp = pc.create_offer().await?.sdp.to_string();
+    tokio::spawn(async move {
+        if greeter.send_text("hello from fulmar").await.is_ok() {
+            let big: Vec<u8> = (0..262_144u32).map(|i| (i % 251) as u8).collect();
+            let _ = greeter.send(big).await;
+        }
+        echo(greeter).await;
+    });
+    tokio::spawn(echo(negotiated));
+    let acceptor = pc.clone();
+    tokio::spawn(async move {
+        while let Some(dc) = acceptor.accept_data_channel().await {
+            tokio::spawn(echo(dc));
+        }
+    });
+    Ok((pc, sdp))
+}
+
+async fn echo(dc: DataChannel) {
+    while let Some(msg) = dc.recv().await {
+        if dc.send_msg(msg).await.is_err() {
+            break;
+        }
+    }
+}
