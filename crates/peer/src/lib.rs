@@ -739,11 +739,9 @@ impl PeerConnection {
             self.data_mid = Some(self.next_mid.to_string());
             self.next_mid += 1;
         }
-        let setup = match (self.dtls_role, &self.remote_desc) {
-            (Some(DtlsRole::Client), Some(_)) => Setup::Active,
-            (Some(DtlsRole::Server), Some(_)) => Setup::Passive,
-            _ => Setup::ActPass,
-        };
+        // Offers always say actpass (RFC 9429 §5.2.2); an existing DTLS
+        // association keeps its roles whatever the answer says.
+        let setup = Setup::ActPass;
         // Sections in mid order.
         let mut order: Vec<(u32, Option<usize>)> = self
             .transceivers
@@ -815,10 +813,12 @@ impl PeerConnection {
             (SdpType::Answer, SignalingState::HaveRemoteOffer) => {
                 // Our answer decides the DTLS role (RFC 8842 §5.3).
                 let setup = desc.sdp.media().first().and_then(|m| desc.sdp.setup_for(m));
-                self.dtls_role = Some(match setup {
-                    Some(Setup::Passive) => DtlsRole::Server,
-                    _ => DtlsRole::Client,
-                });
+                if self.dtls.is_none() {
+                    self.dtls_role = Some(match setup {
+                        Some(Setup::Passive) => DtlsRole::Server,
+                        _ => DtlsRole::Client,
+                    });
+                }
                 self.apply_negotiated(&desc.sdp);
                 self.set_signaling(SignalingState::Stable);
             }
@@ -873,7 +873,9 @@ impl PeerConnection {
             return Err(Error::InvalidDescription("no usable a=fingerprint"));
         }
         let remote_setup = sdp.setup_for(transport);
-        if desc.kind == SdpType::Answer {
+        if self.dtls.is_some() {
+            // Roles of a running association never change (RFC 8842 §5.5).
+        } else if desc.kind == SdpType::Answer {
             self.dtls_role = Some(match remote_setup {
                 Some(Setup::Active) => DtlsRole::Server,
                 Some(Setup::Passive) => DtlsRole::Client,
@@ -927,11 +929,11 @@ impl PeerConnection {
         ice.set_remote_credentials(now, ufrag, pwd)?;
         self.remote_ice_creds = Some((ufrag.to_owned(), pwd.to_owned()));
         let mut end = false;
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for m in sdp.media() {
             for c in m.candidates() {
                 let line = c.to_string();
-                if seen.contains(&line) {
+                if !seen.insert(line.clone()) {
                     continue;
                 }
                 match fulmar_ice::Candidate::parse(&line) {
@@ -941,7 +943,6 @@ impl PeerConnection {
                     }
                     _ => {}
                 }
-                seen.push(line);
             }
             end |= m.end_of_candidates();
         }

@@ -354,3 +354,72 @@ fn many_channels_at_once() {
         );
     }
 }
+
+#[test]
+fn renegotiation_adds_media_while_data_flows() {
+    let (mut net, ha, hb, chat) = setup(
+        LinkConfig::ideal().with_delay(Duration::from_millis(5)),
+        false,
+    );
+    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
+        .endpoint::<Node>(ha)
+        .unwrap()
+        .events
+        .contains(&Event::DataChannelOpen(chat))));
+    let now = net.now();
+    // A adds an audio track and a recvonly video transceiver, renegotiates.
+    let audio = node(&mut net, ha)
+        .pc
+        .add_track(fulmar_peer::MediaKind::Audio, "s1", "t1");
+    node(&mut net, ha).pc.add_transceiver(
+        fulmar_peer::MediaKind::Video,
+        fulmar_sdp::Direction::RecvOnly,
+    );
+    let offer = node(&mut net, ha).pc.create_offer().unwrap();
+    let text = offer.sdp.to_string();
+    assert!(text.contains("a=msid:s1 t1") && text.contains("a=rtpmap:111 opus/48000/2"));
+    assert!(text.contains("a=setup:actpass"));
+    node(&mut net, ha)
+        .pc
+        .set_local_description(now, offer.clone())
+        .unwrap();
+    node(&mut net, hb)
+        .pc
+        .set_remote_description(now, offer)
+        .unwrap();
+    let answer = node(&mut net, hb).pc.create_answer().unwrap();
+    let atext = answer.sdp.to_string();
+    // B has no tracks: it receives the audio; recvonly video meets recvonly: inactive (RFC 3264 §6.1).
+    assert!(
+        atext.contains("a=recvonly") && atext.contains("a=inactive"),
+        "{atext}"
+    );
+    assert!(
+        atext.contains("a=setup:active"),
+        "B keeps its DTLS client role"
+    );
+    node(&mut net, hb)
+        .pc
+        .set_local_description(now, answer.clone())
+        .unwrap();
+    node(&mut net, ha)
+        .pc
+        .set_remote_description(now, answer)
+        .unwrap();
+    let a = node(&mut net, ha);
+    assert_eq!(a.pc.signaling_state(), SignalingState::Stable);
+    let t = &a.pc.transceivers()[0];
+    assert_eq!(t.current_direction, Some(fulmar_sdp::Direction::SendOnly));
+    assert_eq!(t.mid.as_deref(), Some("1"), "mid 0 is the data section");
+    let _ = audio;
+    // Data keeps flowing over the same association.
+    let now = net.now();
+    node(&mut net, ha).pc.send_text(now, chat, "after").unwrap();
+    assert!(net.run_until_cond(Duration::from_secs(5), |n| n
+        .endpoint::<Node>(ha)
+        .unwrap()
+        .messages(chat)
+        .len()
+        == 1));
+    assert_eq!(node(&mut net, ha).pc.dtls_state(), DtlsState::Connected);
+}
