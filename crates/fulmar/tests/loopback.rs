@@ -57,3 +57,66 @@ async fn echo_over_loopback() {
         .await
         .expect("finished in time");
 }
+
+/// Connect, exchange one message and close, many times: sockets and tasks
+/// return to their baseline (closing from alternating sides).
+#[tokio::test]
+async fn connections_do_not_leak() {
+    fn open_fds() -> usize {
+        std::fs::read_dir("/proc/self/fd")
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+    let run = async {
+        let tasks0 = tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks();
+        let fds0 = open_fds();
+        for i in 0..50 {
+            let a = PeerConnection::new(Config::default()).await.unwrap();
+            let b = PeerConnection::new(Config::default()).await.unwrap();
+            let chat = a.create_data_channel("x").await.unwrap();
+            let offer = a.create_offer().await.unwrap();
+            let answer = b.answer_offer(&offer.sdp.to_string()).await.unwrap();
+            a.set_remote_description(fulmar::SessionDescription::answer(&answer).unwrap())
+                .await
+                .unwrap();
+            let remote = b.accept_data_channel().await.unwrap();
+            chat.send_text("hi").await.unwrap();
+            assert_eq!(remote.recv().await, Some(Message::Text("hi".into())));
+            if i % 2 == 0 {
+                a.close().await;
+            } else {
+                b.close().await;
+            }
+            drop((a, b, chat, remote));
+        }
+        // Drivers end once closed; give them a moment to unwind.
+        for _ in 0..200 {
+            if tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks()
+                <= tasks0
+                && open_fds() <= fds0
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks(),
+            tasks0,
+            "tasks back to baseline"
+        );
+        assert!(
+            open_fds() <= fds0,
+            "sockets back to baseline: {} > {fds0}",
+            open_fds()
+        );
+    };
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("finished in time");
+}
