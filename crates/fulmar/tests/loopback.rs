@@ -120,3 +120,42 @@ async fn connections_do_not_leak() {
         .await
         .expect("finished in time");
 }
+
+/// Throughput of one reliable ordered channel over loopback UDP (64 KiB
+/// messages). Run: `cargo test --release -p fulmar --test loopback -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput_100_mb() {
+    let a = PeerConnection::new(Config::default()).await.unwrap();
+    let b = PeerConnection::new(Config::default()).await.unwrap();
+    let chat = a.create_data_channel("bulk").await.unwrap();
+    let offer = a.create_offer().await.unwrap();
+    let answer = b.answer_offer(&offer.sdp.to_string()).await.unwrap();
+    a.set_remote_description(fulmar::SessionDescription::answer(&answer).unwrap())
+        .await
+        .unwrap();
+    let remote = b.accept_data_channel().await.unwrap();
+    const TOTAL: usize = 100 << 20;
+    let msg = Bytes::from(vec![7u8; 65536]);
+    let start = std::time::Instant::now();
+    let sender = tokio::spawn(async move {
+        for _ in 0..TOTAL / 65536 {
+            chat.send(msg.clone()).await.unwrap();
+        }
+        chat
+    });
+    let mut got = 0;
+    while got < TOTAL {
+        match remote.recv().await {
+            Some(Message::Binary(d)) => got += d.len(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "fulmar loopback: {} MB in {secs:.2} s = {:.1} MB/s",
+        TOTAL >> 20,
+        TOTAL as f64 / secs / 1e6
+    );
+    drop(sender.await.unwrap());
+}
