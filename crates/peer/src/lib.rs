@@ -348,6 +348,7 @@ pub struct PeerConnection {
     by_stream: HashMap<u16, u32>,
     next_channel: u32,
     data_mid: Option<String>,
+    snapshot: Option<Snapshot>,
     want_data: bool,
     transceivers: Vec<Transceiver>,
     next_mid: u32,
@@ -414,6 +415,7 @@ impl PeerConnection {
             by_stream: HashMap::new(),
             next_channel: 0,
             data_mid: None,
+            snapshot: None,
             want_data: false,
             transceivers: Vec::new(),
             next_mid: 0,
@@ -729,6 +731,10 @@ impl PeerConnection {
             return Err(Error::InvalidState("create_offer"));
         }
         self.ensure_ice(IceRole::Controlling);
+        if self.signaling == SignalingState::Stable {
+            // Mids are handed out here; a rollback returns them.
+            self.snapshot = Some(self.take_snapshot());
+        }
         for t in &mut self.transceivers {
             if t.mid.is_none() {
                 t.mid = Some(self.next_mid.to_string());
@@ -808,6 +814,9 @@ impl PeerConnection {
         }
         match (desc.kind, self.signaling) {
             (SdpType::Offer, SignalingState::Stable | SignalingState::HaveLocalOffer) => {
+                if self.signaling == SignalingState::Stable && self.snapshot.is_none() {
+                    self.snapshot = Some(self.take_snapshot());
+                }
                 self.set_signaling(SignalingState::HaveLocalOffer);
             }
             (SdpType::Answer, SignalingState::HaveRemoteOffer) => {
@@ -820,6 +829,7 @@ impl PeerConnection {
                     });
                 }
                 self.apply_negotiated(&desc.sdp);
+                self.snapshot = None;
                 self.set_signaling(SignalingState::Stable);
             }
             _ => return Err(Error::InvalidState("set_local_description")),
@@ -849,6 +859,9 @@ impl PeerConnection {
             (SdpType::Answer, SignalingState::HaveLocalOffer) => SignalingState::Stable,
             _ => return Err(Error::InvalidState("set_remote_description")),
         };
+        if self.signaling == SignalingState::Stable && desc.kind == SdpType::Offer {
+            self.snapshot = Some(self.take_snapshot());
+        }
         let sdp = &desc.sdp;
         // max-bundle: the first non-rejected section carries the transport.
         let transport = sdp
@@ -954,11 +967,56 @@ impl PeerConnection {
             self.apply_negotiated(sdp);
         }
         self.remote_desc = Some(desc);
+        if next == SignalingState::Stable {
+            self.snapshot = None;
+        }
         self.set_signaling(next);
         self.maybe_start_dtls(now);
         self.drain_ice(now);
         self.pump(now);
         Ok(())
+    }
+
+    /// Rolls back a pending offer, ours or the peer's (RFC 9429 §4.1.8.2,
+    /// the polite peer's way out of glare): descriptions, mids and the
+    /// transceivers the offer created return to the last stable state.
+    /// Remote ICE credentials and candidates already handed to the ICE agent
+    /// stay (they only matter once the peer's next description arrives).
+    pub fn rollback(&mut self) -> Result<(), Error> {
+        if !matches!(
+            self.signaling,
+            SignalingState::HaveLocalOffer | SignalingState::HaveRemoteOffer
+        ) {
+            return Err(Error::InvalidState("rollback"));
+        }
+        let snap = self
+            .snapshot
+            .take()
+            .ok_or(Error::InvalidState("rollback"))?;
+        self.local_desc = snap.local_desc;
+        self.remote_desc = snap.remote_desc;
+        self.data_mid = snap.data_mid;
+        self.next_mid = snap.next_mid;
+        self.transceivers.truncate(snap.mids.len());
+        for (t, mid) in self.transceivers.iter_mut().zip(snap.mids) {
+            t.mid = mid;
+        }
+        if self.dtls.is_none() {
+            self.dtls_role = snap.dtls_role;
+        }
+        self.set_signaling(SignalingState::Stable);
+        Ok(())
+    }
+
+    fn take_snapshot(&self) -> Snapshot {
+        Snapshot {
+            local_desc: self.local_desc.clone(),
+            remote_desc: self.remote_desc.clone(),
+            data_mid: self.data_mid.clone(),
+            next_mid: self.next_mid,
+            mids: self.transceivers.iter().map(|t| t.mid.clone()).collect(),
+            dtls_role: self.dtls_role,
+        }
     }
 
     // ------------------------------------------------------------------
@@ -1611,6 +1669,16 @@ impl PeerConnection {
             }
         }
     }
+}
+
+/// The stable state an offer can be rolled back to.
+struct Snapshot {
+    local_desc: Option<SessionDescription>,
+    remote_desc: Option<SessionDescription>,
+    data_mid: Option<String>,
+    next_mid: u32,
+    mids: Vec<Option<String>>,
+    dtls_role: Option<DtlsRole>,
 }
 
 enum Section {

@@ -423,3 +423,80 @@ fn renegotiation_adds_media_while_data_flows() {
         == 1));
     assert_eq!(node(&mut net, ha).pc.dtls_state(), DtlsState::Connected);
 }
+
+#[test]
+fn glare_resolved_by_rollback() {
+    let (mut net, ha, hb, chat) = setup(
+        LinkConfig::ideal().with_delay(Duration::from_millis(5)),
+        false,
+    );
+    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
+        .endpoint::<Node>(ha)
+        .unwrap()
+        .events
+        .contains(&Event::DataChannelOpen(chat))));
+    let now = net.now();
+    // Both offer at once; B is polite: it rolls back and answers A.
+    node(&mut net, ha).pc.add_transceiver(
+        fulmar_peer::MediaKind::Audio,
+        fulmar_sdp::Direction::SendRecv,
+    );
+    node(&mut net, hb).pc.add_transceiver(
+        fulmar_peer::MediaKind::Video,
+        fulmar_sdp::Direction::SendRecv,
+    );
+    let oa = node(&mut net, ha).pc.create_offer().unwrap();
+    let ob = node(&mut net, hb).pc.create_offer().unwrap();
+    node(&mut net, ha)
+        .pc
+        .set_local_description(now, oa.clone())
+        .unwrap();
+    node(&mut net, hb)
+        .pc
+        .set_local_description(now, ob.clone())
+        .unwrap();
+    assert!(
+        node(&mut net, ha)
+            .pc
+            .set_remote_description(now, ob)
+            .is_err(),
+        "impolite A ignores B's offer"
+    );
+    assert!(
+        node(&mut net, hb)
+            .pc
+            .set_remote_description(now, oa.clone())
+            .is_err(),
+        "offer in have-local-offer"
+    );
+    node(&mut net, hb).pc.rollback().unwrap();
+    assert_eq!(
+        node(&mut net, hb).pc.signaling_state(),
+        SignalingState::Stable
+    );
+    assert!(
+        node(&mut net, hb).pc.transceivers()[0].mid.is_none(),
+        "B's video lost its offered mid"
+    );
+    node(&mut net, hb)
+        .pc
+        .set_remote_description(now, oa)
+        .unwrap();
+    let answer = node(&mut net, hb).pc.create_answer().unwrap();
+    node(&mut net, hb)
+        .pc
+        .set_local_description(now, answer.clone())
+        .unwrap();
+    node(&mut net, ha)
+        .pc
+        .set_remote_description(now, answer)
+        .unwrap();
+    assert_eq!(
+        node(&mut net, ha).pc.signaling_state(),
+        SignalingState::Stable
+    );
+    assert!(
+        node(&mut net, hb).pc.rollback().is_err(),
+        "nothing to roll back when stable"
+    );
+}
