@@ -349,6 +349,7 @@ pub struct PeerConnection {
     next_channel: u32,
     data_mid: Option<String>,
     snapshot: Option<Snapshot>,
+    ice_restart: bool,
     want_data: bool,
     transceivers: Vec<Transceiver>,
     next_mid: u32,
@@ -416,6 +417,7 @@ impl PeerConnection {
             next_channel: 0,
             data_mid: None,
             snapshot: None,
+            ice_restart: false,
             want_data: false,
             transceivers: Vec::new(),
             next_mid: 0,
@@ -735,6 +737,9 @@ impl PeerConnection {
             // Mids are handed out here; a rollback returns them.
             self.snapshot = Some(self.take_snapshot());
         }
+        if std::mem::take(&mut self.ice_restart) {
+            self.restart_ice_agent();
+        }
         for t in &mut self.transceivers {
             if t.mid.is_none() {
                 t.mid = Some(self.next_mid.to_string());
@@ -934,6 +939,14 @@ impl PeerConnection {
             }
         }
         self.ensure_ice(IceRole::Controlled);
+        let restarted = self
+            .remote_ice_creds
+            .as_ref()
+            .is_some_and(|(u, p)| u != ufrag || p != pwd);
+        if restarted && desc.kind == SdpType::Offer {
+            // The peer restarted ICE: so do we (RFC 8445 §9).
+            self.restart_ice_agent();
+        }
         let ice = self
             .ice
             .as_mut()
@@ -1006,6 +1019,22 @@ impl PeerConnection {
         }
         self.set_signaling(SignalingState::Stable);
         Ok(())
+    }
+
+    /// Asks for an ICE restart (RFC 8445 §9) in the next offer: new
+    /// credentials, new checks; the current pair carries data meanwhile.
+    pub fn restart_ice(&mut self) {
+        self.ice_restart = true;
+        self.events.push_back(Event::NegotiationNeeded);
+    }
+
+    fn restart_ice_agent(&mut self) {
+        if let (Some(ice), Some(now)) = (self.ice.as_mut(), self.now) {
+            ice.restart(now);
+            if self.local_end_of_candidates {
+                ice.end_of_local_candidates(now);
+            }
+        }
     }
 
     fn take_snapshot(&self) -> Snapshot {

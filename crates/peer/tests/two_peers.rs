@@ -500,3 +500,76 @@ fn glare_resolved_by_rollback() {
         "nothing to roll back when stable"
     );
 }
+
+#[test]
+fn ice_restart_mid_transfer_loses_nothing() {
+    let (mut net, ha, hb, chat) = setup(
+        LinkConfig::ideal().with_delay(Duration::from_millis(10)),
+        false,
+    );
+    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
+        .endpoint::<Node>(ha)
+        .unwrap()
+        .events
+        .contains(&Event::DataChannelOpen(chat))));
+    let mut sent = Vec::new();
+    for i in 0..40u32 {
+        let now = net.now();
+        let m = Bytes::from(vec![(i % 256) as u8; 10_000]);
+        node(&mut net, ha)
+            .pc
+            .send(now, chat, m.clone(), true)
+            .unwrap();
+        sent.push((m, true));
+        if i == 20 {
+            let before = node(&mut net, ha)
+                .pc
+                .local_description()
+                .unwrap()
+                .sdp
+                .to_string();
+            node(&mut net, ha).pc.restart_ice();
+            let offer = node(&mut net, ha).pc.create_offer().unwrap();
+            let ufrag = |t: &str| {
+                t.lines()
+                    .find(|l| l.starts_with("a=ice-ufrag:"))
+                    .unwrap()
+                    .to_owned()
+            };
+            assert_ne!(
+                ufrag(&offer.sdp.to_string()),
+                ufrag(&before),
+                "new credentials"
+            );
+            node(&mut net, ha)
+                .pc
+                .set_local_description(now, offer.clone())
+                .unwrap();
+            node(&mut net, hb)
+                .pc
+                .set_remote_description(now, offer)
+                .unwrap();
+            let answer = node(&mut net, hb).pc.create_answer().unwrap();
+            node(&mut net, hb)
+                .pc
+                .set_local_description(now, answer.clone())
+                .unwrap();
+            node(&mut net, ha)
+                .pc
+                .set_remote_description(now, answer)
+                .unwrap();
+        }
+        net.run_for(Duration::from_millis(20));
+    }
+    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
+        .endpoint::<Node>(ha)
+        .unwrap()
+        .messages(chat)
+        .len()
+        == sent.len()));
+    assert_eq!(node(&mut net, ha).messages(chat), sent);
+    assert_eq!(
+        node(&mut net, ha).pc.connection_state(),
+        PeerConnectionState::Connected
+    );
+}
