@@ -3,7 +3,6 @@
 //! header, RFC 8489 §6.2.2) or a ChannelData message padded to a multiple of
 //! four bytes (RFC 8656 §12.5).
 
-use fulmar_stun::channel_data;
 use fulmar_stun::{message_len, MAX_MESSAGE_LEN};
 
 use crate::Error;
@@ -64,7 +63,10 @@ impl StreamFramer {
         };
         let len = match first {
             0x00..=0x3F => message_len(rest),
-            0x40..=0x4F => channel_data::frame_len(rest),
+            // ChannelData; 0x50..=0x7F for RFC 5766 channel numbers.
+            0x40..=0x7F => rest
+                .get(2..4)
+                .map(|l| 4 + ((usize::from(u16::from_be_bytes([l[0], l[1]])) + 3) & !3)),
             b => return Err(Error::FramingLost(b)),
         };
         let Some(len) = len else {

@@ -82,5 +82,5 @@ pub use framing::{StreamFramer, MAX_FRAME_LEN};
 pub use server::{
     FiveTuple, PeerPolicy, PortPool, RelayAllocator, RelayToPeer, Server, ServerConfig,
     ServerEvent, ServerGauges, ServerStats, ServerTransmit, TransportProtocol,
-    CHANNEL_DATA_OVERHEAD, DATA_INDICATION_OVERHEAD, MAX_QUEUED,
+    CHANNEL_DATA_OVERHEAD, DATA_INDICATION_OVERHEAD, MAX_LEGACY_CHANNEL, MAX_QUEUED,
 };

@@ -1,0 +1,85 @@
+#!/bin/sh
+# TURN interop on loopback, inside a network namespace that has only `lo`:
+#  1. Fulmar's TURN client (turn-probe over fulmar-turn) allocates and relays
+#     through coturn over UDP and TCP (Send indications, then ChannelData).
+#  2. coturn's turnutils_uclient allocates and relays through fulmar-turnd
+#     over UDP and TCP (client-to-client mode, -y).
+#  3. turn-probe against fulmar-turnd over UDP and TCP.
+# Every process is bounded by `timeout` and ended by its PID.
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+
+if ! command -v turnserver >/dev/null 2>&1 || ! command -v turnutils_uclient >/dev/null 2>&1; then
+    apt-get update >/dev/null && apt-get install -y coturn >/dev/null
+fi
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+cargo build --release -q -p fulmar-turnd --bins
+BIN="$CARGO_TARGET_DIR/release"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+cat > "$WORK/turnd.toml" <<CONF
+realm = "fulmar.test"
+listen_udp = ["127.0.0.1:3479"]
+listen_tcp = ["127.0.0.1:3479"]
+relay_ip = "127.0.0.1"
+metrics = "127.0.0.1:9641"
+[users]
+alice = "secret"
+[peer_policy]
+allow_loopback = true
+CONF
+
+cat > "$WORK/inner.sh" <<'INNER'
+set -u
+ip link set lo up
+BIN=$1; WORK=$2
+fail=0
+check() { if [ "$1" -eq 0 ]; then echo "PASS: $2"; else echo "FAIL: $2"; fail=1; fi; }
+
+# --- coturn as the server ---
+timeout 60 turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port=3478 \
+    --lt-cred-mech --user=alice:secret --realm=fulmar.test --no-tls --no-dtls \
+    --allow-loopback-peers --cli-password=x --log-file=stdout >"$WORK/coturn.log" 2>&1 &
+COTURN=$!
+sleep 1
+timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3478 >"$WORK/probe-coturn-udp.log" 2>&1
+check $? "fulmar client -> coturn over UDP"
+timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3478 --tcp >"$WORK/probe-coturn-tcp.log" 2>&1
+check $? "fulmar client -> coturn over TCP"
+kill "$COTURN" 2>/dev/null; wait "$COTURN" 2>/dev/null
+
+# --- fulmar-turnd as the server ---
+RUST_LOG=info timeout 60 "$BIN/fulmar-turnd" --config "$WORK/turnd.toml" >"$WORK/turnd.log" 2>&1 &
+TURND=$!
+sleep 1
+timeout 30 turnutils_uclient -c -u alice -w secret -p 3479 -y -n 20 -m 2 127.0.0.1 >"$WORK/uclient-udp.log" 2>&1
+grep -q "Total lost packets 0 " "$WORK/uclient-udp.log"
+check $? "coturn turnutils_uclient -> fulmar-turnd over UDP"
+timeout 30 turnutils_uclient -c -t -u alice -w secret -p 3479 -y -n 20 -m 2 127.0.0.1 >"$WORK/uclient-tcp.log" 2>&1
+grep -q "Total lost packets 0 " "$WORK/uclient-tcp.log"
+check $? "coturn turnutils_uclient -> fulmar-turnd over TCP"
+timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3479 >"$WORK/probe-turnd-udp.log" 2>&1
+check $? "fulmar client -> fulmar-turnd over UDP"
+timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3479 --tcp >"$WORK/probe-turnd-tcp.log" 2>&1
+check $? "fulmar client -> fulmar-turnd over TCP"
+# Metrics are served and count the relayed packets.
+sleep 1.5
+timeout 5 python3 -c 'import urllib.request;print(urllib.request.urlopen("http://127.0.0.1:9641/metrics").read().decode())' >"$WORK/metrics.txt" 2>&1
+grep -q "^fulmar_turn_packets_to_peer_total [1-9]" "$WORK/metrics.txt"
+check $? "fulmar-turnd metrics"
+kill -TERM "$TURND" 2>/dev/null; wait "$TURND" 2>/dev/null
+grep -q "stopped" "$WORK/turnd.log"
+check $? "fulmar-turnd graceful shutdown on SIGTERM"
+
+[ -n "${TURN_INTEROP_LOGS:-}" ] && cp "$WORK"/*.log "$WORK"/metrics.txt "$TURN_INTEROP_LOGS"/ 2>/dev/null
+if [ "$fail" -ne 0 ]; then
+    for f in "$WORK"/*.log; do echo "=== $f"; tail -25 "$f"; done
+fi
+exit $fail
+INNER
+
+# Set TURN_INTEROP_LOGS=<dir> to keep the logs.
+unshare -n env TURN_INTEROP_LOGS="${TURN_INTEROP_LOGS:-}" sh "$WORK/inner.sh" "$BIN" "$WORK"
