@@ -3,7 +3,8 @@
 //! `POST /answer` applies the browser's answer and `POST /candidate` its
 //! trickled candidates (an empty body is end-of-candidates). Fulmar greets on
 //! "fulmar" with a string and a 256 KiB binary message, then echoes every
-//! message on every channel, including ones the browser opens.
+//! message on every channel, including ones the browser opens; the text
+//! `close channel` closes that channel and `close connection` the connection.
 //!
 //! ```sh
 //! cargo run --example datachannel-offer -- 127.0.0.1:8081
@@ -11,7 +12,7 @@
 
 use std::sync::Arc;
 
-use fulmar::{ChannelConfig, Config, DataChannel, PeerConnection, SessionDescription};
+use fulmar::{ChannelConfig, Config, DataChannel, Message, PeerConnection, SessionDescription};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
@@ -95,27 +96,36 @@ async fn offer() -> Result<(PeerConnection, String), fulmar::Error> {
     neg.negotiated = Some(42);
     let negotiated = pc.create_data_channel_with(neg).await?;
     let sdp = pc.create_offer().await?.sdp.to_string();
+    let pc2 = pc.clone();
     tokio::spawn(async move {
         if greeter.send_text("hello from fulmar").await.is_ok() {
             let big: Vec<u8> = (0..262_144u32).map(|i| (i % 251) as u8).collect();
             let _ = greeter.send(big).await;
         }
-        echo(greeter).await;
+        echo(greeter, pc2).await;
     });
-    tokio::spawn(echo(negotiated));
+    tokio::spawn(echo(negotiated, pc.clone()));
     let acceptor = pc.clone();
     tokio::spawn(async move {
         while let Some(dc) = acceptor.accept_data_channel().await {
-            tokio::spawn(echo(dc));
+            tokio::spawn(echo(dc, acceptor.clone()));
         }
     });
     Ok((pc, sdp))
 }
 
-async fn echo(dc: DataChannel) {
+async fn echo(dc: DataChannel, pc: PeerConnection) {
     while let Some(msg) = dc.recv().await {
-        if dc.send_msg(msg).await.is_err() {
-            break;
+        match msg {
+            Message::Text(t) if t == "close channel" => {
+                let _ = dc.close().await;
+            }
+            Message::Text(t) if t == "close connection" => pc.close().await,
+            msg => {
+                if dc.send_msg(msg).await.is_err() {
+                    break;
+                }
+            }
         }
     }
 }
