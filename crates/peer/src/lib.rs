@@ -868,6 +868,14 @@ impl PeerConnection {
             self.snapshot = Some(self.take_snapshot());
         }
         let sdp = &desc.sdp;
+        // JSEP needs a unique a=mid on every used m-line (RFC 9429 §5.2.1).
+        let mut mids = std::collections::HashSet::new();
+        for m in sdp.media().iter().filter(|m| m.port() != 0) {
+            match m.mid() {
+                Some(mid) if !mid.is_empty() && mids.insert(mid) => {}
+                _ => return Err(Error::InvalidDescription("m-line without a unique a=mid")),
+            }
+        }
         // max-bundle: the first non-rejected section carries the transport.
         let transport = sdp
             .media()
@@ -1597,7 +1605,10 @@ impl PeerConnection {
         for s in &sections {
             let m = match s {
                 Section::Rejected { kind, proto, mid } => {
-                    let mut b = MediaBuilder::new(kind, proto).port(0).mid(mid);
+                    let mut b = MediaBuilder::new(kind, proto).port(0);
+                    if !mid.is_empty() {
+                        b = b.mid(mid);
+                    }
                     b = if proto.contains("SCTP") {
                         b.format("webrtc-datachannel")
                     } else {
