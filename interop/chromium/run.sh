@@ -4,7 +4,7 @@
 # datachannel-echo example, serves test.html (the scenarios: strings, binary,
 # empty, 256 KiB, unordered with maxRetransmits 0, 50 channels, close, an
 # 8 MiB checksummed transfer; then Fulmar offering with a negotiated channel
-# while Chromium trickles), launches Chromium at it and prints a pass/fail
+# while Chromium trickles, closes from either side, a page reload), launches Chromium at it and prints a pass/fail
 # table. Exits non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/../.."
