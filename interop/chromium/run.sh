@@ -1,11 +1,13 @@
 #!/bin/sh
 # Fulmar data channels against headless Chromium (Debian's chromium), loopback
 # only, inside a private network namespace. harness.py starts the Fulmar
-# datachannel-echo example, serves test.html (the scenarios: strings, binary,
-# empty, 256 KiB, unordered with maxRetransmits 0, 50 channels, close, an
-# 8 MiB checksummed transfer; then Fulmar offering with a negotiated channel
-# while Chromium trickles, closes from either side, a page reload), launches Chromium at it and prints a pass/fail
-# table. Exits non-zero on any failure.
+# datachannel-echo and datachannel-offer examples, serves test.html and
+# launches Chromium at it. Scenarios: Chromium offering (non-trickle) with
+# strings, binary, empty and 256 KiB messages, unordered maxRetransmits 0,
+# 50 channels, a close, 100 MiB each way with a checksum; Fulmar offering
+# (a channel of its own, a negotiated one) while Chromium trickles, closes
+# from Fulmar's side; a page reload that reconnects. Prints a pass/fail table
+# and exits non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/../.."
 
