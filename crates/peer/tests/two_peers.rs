@@ -186,6 +186,30 @@ fn run_transfer(link: LinkConfig, trickle: bool) {
             "offerer is DTLS server: odd ids"
         );
     }
+    // Both ends keyed SRTP from the same exporter output (RFC 5764 §4.2):
+    // what A protects, B unprotects.
+    let rtp: Vec<u8> = [
+        &[0x80u8, 0x60, 0, 1, 0, 0, 0, 10, 0xde, 0xad, 0xbe, 0xef][..],
+        b"media payload",
+    ]
+    .concat();
+    let mut packet = rtp.clone();
+    node(&mut net, ha)
+        .pc
+        .srtp_contexts()
+        .unwrap()
+        .local
+        .protect_rtp(&mut packet)
+        .unwrap();
+    assert_ne!(packet, rtp);
+    node(&mut net, hb)
+        .pc
+        .srtp_contexts()
+        .unwrap()
+        .remote
+        .unprotect_rtp(&mut packet)
+        .unwrap();
+    assert_eq!(packet, rtp);
     // B saw the remote channel.
     let b_id = net.run_until_cond(Duration::from_secs(5), |n| {
         n.endpoint::<Node>(hb)
