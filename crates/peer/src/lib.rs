@@ -869,10 +869,19 @@ impl PeerConnection {
         }
         let sdp = &desc.sdp;
         // JSEP needs a unique a=mid on every used m-line (RFC 9429 §5.2.1).
+        // A mid is an RFC 8866 token (RFC 8843 §16.2); we keep them short.
+        let token = |mid: &str| {
+            !mid.is_empty()
+                && mid.len() <= 64
+                && mid
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`{|}~".contains(&b))
+        };
         let mut mids = std::collections::HashSet::new();
-        for m in sdp.media().iter().filter(|m| m.port() != 0) {
+        for m in sdp.media() {
             match m.mid() {
-                Some(mid) if !mid.is_empty() && mids.insert(mid) => {}
+                Some(mid) if token(mid) && mids.insert(mid) => {}
+                None if m.port() == 0 => {}
                 _ => return Err(Error::InvalidDescription("m-line without a unique a=mid")),
             }
         }
@@ -1597,6 +1606,40 @@ impl PeerConnection {
                     Some((t.ssrc, format!("{} {}", t.stream_id, t.track_id)))
                 }
                 _ => None,
+            })
+            .collect();
+        // Values copied from a remote offer (codec parameters, extension
+        // URIs, mids) that our writer refuses reject their section instead
+        // of failing the whole answer.
+        let sections: Vec<Section> = sections
+            .into_iter()
+            .map(|s| match s {
+                Section::Rtp {
+                    kind,
+                    ref mid,
+                    direction,
+                    ref codecs,
+                    ref extensions,
+                    ..
+                } => {
+                    let probe = media::with_codecs(
+                        MediaBuilder::new(kind.as_str(), "UDP/TLS/RTP/SAVPF"),
+                        codecs,
+                        extensions,
+                    )
+                    .mid(mid)
+                    .direction(direction)
+                    .build();
+                    match probe {
+                        Ok(_) => s,
+                        Err(_) => Section::Rejected {
+                            kind: kind.as_str().to_owned(),
+                            proto: "UDP/TLS/RTP/SAVPF".into(),
+                            mid: mid.clone(),
+                        },
+                    }
+                }
+                s => s,
             })
             .collect();
         let mut built = Vec::new();
