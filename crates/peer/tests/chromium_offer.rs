@@ -94,3 +94,49 @@ fn refuses_offers_without_fingerprint_or_credentials() {
     assert_eq!(pc.signaling_state(), SignalingState::Stable);
     assert!(pc.create_answer().is_err(), "no offer applied");
 }
+
+#[test]
+fn demultiplexes_by_first_byte() {
+    // RFC 7983 §7: 0..=3 STUN, 20..=63 DTLS, 128..=191 RTP/RTCP, others dropped.
+    let now = Instant::now();
+    let mut pc = PeerConnection::new(Config::default(), StdRng::seed_from_u64(4)).unwrap();
+    pc.add_host_candidate(now, "127.0.0.1:40000".parse().unwrap())
+        .unwrap();
+    pc.set_remote_description(now, SessionDescription::offer(OFFER).unwrap())
+        .unwrap();
+    let answer = pc.create_answer().unwrap();
+    pc.set_local_description(now, answer).unwrap();
+    let (src, dst) = (
+        "127.0.0.1:50000".parse().unwrap(),
+        "127.0.0.1:40000".parse().unwrap(),
+    );
+    pc.handle_receive(now, src, dst, &[0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2]);
+    pc.handle_receive(now, src, dst, &[0xff, 1, 2]);
+    pc.handle_receive(now, src, dst, &[]);
+    pc.handle_receive(now, src, dst, &[0x40, 0, 0, 4, 1, 2, 3, 4]); // TURN ChannelData: not ours
+    let s = pc.stats();
+    assert_eq!(s.packets_received, 4);
+    assert_eq!(s.rtp_packets_received, 1);
+    assert_eq!(s.unknown_packets, 3);
+    // A STUN request without credentials goes to ICE (at most a STUN error
+    // response comes back; RFC 8489 §6.3.1), never to the application.
+    pc.handle_receive(
+        now,
+        src,
+        dst,
+        &[
+            0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+        ],
+    );
+    assert_eq!(pc.stats().unknown_packets, 3);
+    while let Some(t) = pc.poll_transmit() {
+        if t.destination == src {
+            assert_eq!(
+                t.payload[0] & 0x01,
+                0x01,
+                "a response, not a request"
+            );
+            assert!(t.payload[0] <= 3, "STUN");
+        }
+    }
+}
