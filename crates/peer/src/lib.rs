@@ -879,6 +879,13 @@ impl PeerConnection {
         };
         let mut mids = std::collections::HashSet::new();
         for m in sdp.media() {
+            // An answer repeats each m-line's media and proto (RFC 3264 §6).
+            let proto_ok = m.proto().split('/').all(token);
+            if !token(m.kind()) || !proto_ok {
+                return Err(Error::InvalidDescription(
+                    "m-line media or proto is not a token",
+                ));
+            }
             match m.mid() {
                 Some(mid) if token(mid) && mids.insert(mid) => {}
                 None if m.port() == 0 => {}

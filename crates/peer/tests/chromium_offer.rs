@@ -131,11 +131,7 @@ fn demultiplexes_by_first_byte() {
     assert_eq!(pc.stats().unknown_packets, 3);
     while let Some(t) = pc.poll_transmit() {
         if t.destination == src {
-            assert_eq!(
-                t.payload[0] & 0x01,
-                0x01,
-                "a response, not a request"
-            );
+            assert_eq!(t.payload[0] & 0x01, 0x01, "a response, not a request");
             assert!(t.payload[0] <= 3, "STUN");
         }
     }
