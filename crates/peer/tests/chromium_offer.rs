@@ -136,3 +136,39 @@ fn demultiplexes_by_first_byte() {
         }
     }
 }
+
+#[test]
+fn answers_chromiums_real_client_hello_as_dtls_server() {
+    // We offer, Chromium's answer says a=setup:active: we are the DTLS server
+    // and must answer its fragmented 1.3-capable ClientHello with DTLS 1.2.
+    const ANSWER: &str =
+        include_str!("../../sdp/tests/fixtures/chromium156-answer-audio-video-data.sdp");
+    let hello = [
+        &include_bytes!("../../dtls/tests/fixtures/chromium156-dtls-clienthello-datagram1.bin")[..],
+        &include_bytes!("../../dtls/tests/fixtures/chromium156-dtls-clienthello-datagram2.bin")[..],
+    ];
+    let now = Instant::now();
+    let mut pc = PeerConnection::new(Config::default(), StdRng::seed_from_u64(5)).unwrap();
+    let local = "127.0.0.1:40000".parse().unwrap();
+    let remote = "127.0.0.1:50000".parse().unwrap();
+    pc.add_host_candidate(now, local).unwrap();
+    pc.add_transceiver(fulmar_peer::MediaKind::Audio, Direction::SendRecv);
+    pc.add_transceiver(fulmar_peer::MediaKind::Video, Direction::SendRecv);
+    pc.create_data_channel(fulmar_datachannel::ChannelConfig::new("x"))
+        .unwrap();
+    let offer = pc.create_offer().unwrap();
+    pc.set_local_description(now, offer).unwrap();
+    pc.set_remote_description(now, SessionDescription::answer(ANSWER).unwrap())
+        .unwrap();
+    assert_eq!(pc.dtls_state(), fulmar_peer::DtlsState::Connecting);
+    while pc.poll_transmit().is_some() {}
+    for d in hello {
+        pc.handle_receive(now, remote, local, d);
+    }
+    let flight: Vec<_> = std::iter::from_fn(|| pc.poll_transmit())
+        .filter(|t| t.destination == remote)
+        .collect();
+    assert!(!flight.is_empty(), "server flight sent back to Chromium");
+    // DTLS handshake record, version 1.2 (RFC 6347 §4.1: {254, 253}).
+    assert_eq!(&flight[0].payload[..3], &[22, 0xfe, 0xfd]);
+}
