@@ -3,7 +3,7 @@
 #  1. Fulmar's TURN client (turn-probe over fulmar-turn) allocates and relays
 #     through coturn over UDP and TCP (Send indications, then ChannelData).
 #  2. coturn's turnutils_uclient allocates and relays through fulmar-turnd
-#     over UDP and TCP (client-to-client mode, -y).
+#     over UDP, TCP and TLS (client-to-client mode, -y).
 #  3. turn-probe against fulmar-turnd over UDP and TCP.
 # Every process is bounded by `timeout` and ended by its PID.
 set -eu
@@ -24,6 +24,7 @@ cat > "$WORK/turnd.toml" <<CONF
 realm = "fulmar.test"
 listen_udp = ["127.0.0.1:3479"]
 listen_tcp = ["127.0.0.1:3479"]
+listen_tls = ["127.0.0.1:5350"]
 relay_ip = "127.0.0.1"
 metrics = "127.0.0.1:9641"
 [users]
@@ -61,6 +62,9 @@ check $? "coturn turnutils_uclient -> fulmar-turnd over UDP"
 timeout 30 turnutils_uclient -c -t -u alice -w secret -p 3479 -y -n 20 -m 2 127.0.0.1 >"$WORK/uclient-tcp.log" 2>&1
 grep -q "Total lost packets 0 " "$WORK/uclient-tcp.log"
 check $? "coturn turnutils_uclient -> fulmar-turnd over TCP"
+timeout 30 turnutils_uclient -c -t -S -u alice -w secret -p 5350 -y -n 20 -m 2 127.0.0.1 >"$WORK/uclient-tls.log" 2>&1
+grep -q "Total lost packets 0 " "$WORK/uclient-tls.log"
+check $? "coturn turnutils_uclient -> fulmar-turnd over TLS"
 timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3479 >"$WORK/probe-turnd-udp.log" 2>&1
 check $? "fulmar client -> fulmar-turnd over UDP"
 timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3479 --tcp >"$WORK/probe-turnd-tcp.log" 2>&1
