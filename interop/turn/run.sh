@@ -1,10 +1,10 @@
 #!/bin/sh
 # TURN interop on loopback, inside a network namespace that has only `lo`:
 #  1. Fulmar's TURN client (turn-probe over fulmar-turn) allocates and relays
-#     through coturn over UDP and TCP (Send indications, then ChannelData).
+#     through coturn over UDP, TCP and TLS (Send indications, then ChannelData).
 #  2. coturn's turnutils_uclient allocates and relays through fulmar-turnd
 #     over UDP, TCP and TLS (client-to-client mode, -y).
-#  3. turn-probe against fulmar-turnd over UDP and TCP.
+#  3. turn-probe against fulmar-turnd over UDP, TCP and TLS.
 # Every process is bounded by `timeout` and ended by its PID.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -41,8 +41,11 @@ fail=0
 check() { if [ "$1" -eq 0 ]; then echo "PASS: $2"; else echo "FAIL: $2"; fail=1; fi; }
 
 # --- coturn as the server ---
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1
 timeout 60 turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port=3478 \
-    --lt-cred-mech --user=alice:secret --realm=fulmar.test --no-tls --no-dtls \
+    --tls-listening-port=5349 --cert="$WORK/cert.pem" --pkey="$WORK/key.pem" \
+    --lt-cred-mech --user=alice:secret --realm=fulmar.test --no-dtls \
     --allow-loopback-peers --cli-password=x --log-file=stdout >"$WORK/coturn.log" 2>&1 &
 COTURN=$!
 sleep 1
@@ -50,6 +53,8 @@ timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3478 >"$WORK/probe-coturn-udp.lo
 check $? "fulmar client -> coturn over UDP"
 timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3478 --tcp >"$WORK/probe-coturn-tcp.log" 2>&1
 check $? "fulmar client -> coturn over TCP"
+timeout 30 "$BIN/turn-probe" --server 127.0.0.1:5349 --tls >"$WORK/probe-coturn-tls.log" 2>&1
+check $? "fulmar client -> coturn over TLS"
 kill "$COTURN" 2>/dev/null; wait "$COTURN" 2>/dev/null
 
 # --- fulmar-turnd as the server ---
@@ -69,6 +74,8 @@ timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3479 >"$WORK/probe-turnd-udp.log
 check $? "fulmar client -> fulmar-turnd over UDP"
 timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3479 --tcp >"$WORK/probe-turnd-tcp.log" 2>&1
 check $? "fulmar client -> fulmar-turnd over TCP"
+timeout 30 "$BIN/turn-probe" --server 127.0.0.1:5350 --tls >"$WORK/probe-turnd-tls.log" 2>&1
+check $? "fulmar client -> fulmar-turnd over TLS"
 # Metrics are served and count the relayed packets.
 sleep 1.5
 timeout 5 python3 -c 'import urllib.request;print(urllib.request.urlopen("http://127.0.0.1:9641/metrics").read().decode())' >"$WORK/metrics.txt" 2>&1

@@ -4,7 +4,7 @@
 //! channel, and deallocate. Exits non-zero unless every message came back.
 //!
 //! ```text
-//! turn-probe --server 127.0.0.1:3478 --user alice --password secret [--tcp] [--count 50]
+//! turn-probe --server 127.0.0.1:3478 --user alice --password secret [--tcp | --tls] [--count 50]
 //! ```
 
 use std::io::{Read, Write};
@@ -12,10 +12,14 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use clap::Parser;
 use fulmar_turn::{Client, ClientConfig, ClientEvent, ClientTransport, Received, StreamFramer};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
 /// Command line.
 #[derive(Parser, Debug)]
@@ -36,14 +40,79 @@ struct Cli {
     /// Use TCP instead of UDP.
     #[arg(long)]
     tcp: bool,
+    /// Use TLS over TCP (the server certificate is not verified: a test tool).
+    #[arg(long)]
+    tls: bool,
     /// Messages through the channel (as many again through Send indications).
     #[arg(long, default_value_t = 50)]
     count: usize,
 }
 
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
 enum Conn {
     Udp(UdpSocket),
     Tcp(TcpStream, StreamFramer),
+    Tls(Box<TlsStream>, StreamFramer),
+}
+
+/// Accepts any server certificate: turn-probe only tests TURN over TLS on loopback.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn tls_connect(tcp: TcpStream) -> Result<TlsStream, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+        .with_no_client_auth();
+    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    Ok(rustls::StreamOwned::new(conn, tcp))
 }
 
 struct Probe {
@@ -63,6 +132,10 @@ impl Probe {
                         .map_err(|e| e.to_string())?;
                 }
                 Conn::Tcp(s, _) => s.write_all(&t.payload).map_err(|e| e.to_string())?,
+                Conn::Tls(s, _) => {
+                    s.write_all(&t.payload).map_err(|e| e.to_string())?;
+                    s.flush().map_err(|e| e.to_string())?;
+                }
             }
         }
         while let Some(e) = self.client.poll_event() {
@@ -84,6 +157,21 @@ impl Probe {
                     if from == self.server {
                         frames.push(buf[..n].to_vec());
                     }
+                }
+            }
+            Conn::Tls(s, framer) => {
+                s.sock
+                    .set_read_timeout(Some(wait))
+                    .map_err(|e| e.to_string())?;
+                match s.read(&mut buf) {
+                    Ok(0) => return Err("server closed the connection".into()),
+                    Ok(n) => {
+                        framer.push(&buf[..n]);
+                        while let Some(f) = framer.next_frame().map_err(|e| e.to_string())? {
+                            frames.push(f.to_vec());
+                        }
+                    }
+                    Err(_) => {}
                 }
             }
             Conn::Tcp(s, framer) => {
@@ -142,7 +230,13 @@ fn run(cli: Cli) -> Result<(), String> {
     let peer_addr = peer.local_addr().map_err(|e| e.to_string())?;
     let mut config = ClientConfig::new(cli.server, &cli.user, &cli.password);
     config.software = Some("fulmar turn-probe".into());
-    let conn = if cli.tcp {
+    let conn = if cli.tls {
+        config.transport = ClientTransport::Stream;
+        let s = TcpStream::connect_timeout(&cli.server, Duration::from_secs(5))
+            .map_err(|e| format!("connect: {e}"))?;
+        let _ = s.set_nodelay(true);
+        Conn::Tls(Box::new(tls_connect(s)?), StreamFramer::new())
+    } else if cli.tcp {
         config.transport = ClientTransport::Stream;
         let s = TcpStream::connect_timeout(&cli.server, Duration::from_secs(5))
             .map_err(|e| format!("connect: {e}"))?;
