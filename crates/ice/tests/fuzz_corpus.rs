@@ -1,18 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Replays the checked-in fuzz corpora through the fuzz bodies on stable.
 
-fn replay(target: &str, run: fn(&[u8])) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        run(&std::fs::read(&path).unwrap());
-        n += 1;
-    }
-    assert!(n > 0, "empty corpus {}", dir.display());
-}
+include!("../../../fuzz/replay.rs");
 
 mod ice_agent {
     include!("../../../fuzz/bodies/ice_agent.rs");

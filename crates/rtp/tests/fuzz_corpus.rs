@@ -23,20 +23,7 @@ mod depacketize {
     }
 }
 
-fn replay(target: &str, f: fn(&[u8])) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            f(&std::fs::read(&path).unwrap());
-            count += 1;
-        }
-    }
-    assert!(count > 0, "empty corpus in {}", dir.display());
-}
+include!("../../../fuzz/replay.rs");
 
 #[test]
 fn rtp_packet_corpus() {

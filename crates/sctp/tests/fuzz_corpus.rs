@@ -16,24 +16,7 @@ mod sctp_association {
     }
 }
 
-fn corpus_dir(target: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target)
-}
-
-fn replay(target: &str, run: fn(&[u8])) {
-    let dir = corpus_dir(target);
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            run(&std::fs::read(&path).unwrap());
-            count += 1;
-        }
-    }
-    assert!(count > 0, "empty corpus in {}", dir.display());
-}
+include!("../../../fuzz/replay.rs");
 
 #[test]
 fn sctp_packet_corpus() {
