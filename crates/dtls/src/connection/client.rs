@@ -317,14 +317,7 @@ impl Connection {
         s: ExpectServerFinished,
         msg: &Message,
     ) -> Result<State> {
-        let expected = self.verify_data(s.neg, b"server finished");
-        if !crypto::ct_eq(&expected, &msg.body) {
-            return Err(protocol(
-                AlertDescription::DecryptError,
-                "Finished verify_data mismatch",
-            ));
-        }
-        self.add_to_transcript(msg);
+        self.accept_finished(s.neg, b"server finished", msg)?;
         self.connected();
         Ok(State::Connected)
     }

@@ -675,6 +675,20 @@ impl Connection {
         out
     }
 
+    /// Checks the peer's Finished against our own verify_data (RFC 5246 §7.4.9)
+    /// in constant time, then adds it to the transcript.
+    fn accept_finished(&mut self, neg: Negotiated, label: &[u8], msg: &Message) -> Result<()> {
+        let expected = self.verify_data(neg, label);
+        if !crypto::ct_eq(&expected, &msg.body) {
+            return Err(protocol(
+                AlertDescription::DecryptError,
+                "Finished verify_data mismatch",
+            ));
+        }
+        self.add_to_transcript(msg);
+        Ok(())
+    }
+
     /// Master secret (RFC 5246 §8.1 / RFC 7627 §4) and the key block (RFC 5246 §6.3).
     fn derive_keys(&mut self, neg: Negotiated, premaster: &[u8]) -> Result<()> {
         let hash = neg.suite.hash();

@@ -325,14 +325,7 @@ impl Connection {
         s: ExpectClientFinished,
         msg: &Message,
     ) -> Result<State> {
-        let expected = self.verify_data(s.neg, b"client finished");
-        if !crypto::ct_eq(&expected, &msg.body) {
-            return Err(protocol(
-                AlertDescription::DecryptError,
-                "Finished verify_data mismatch",
-            ));
-        }
-        self.add_to_transcript(msg);
+        self.accept_finished(s.neg, b"client finished", msg)?;
         self.peer_flight_end = Some(msg.message_seq);
         self.flight.clear();
         self.flight.push(FlightItem::ChangeCipherSpec);
