@@ -1,0 +1,243 @@
+//! The Fulmar side of the Chromium interop suites (interop/chromium,
+//! interop/turn-chromium): named sessions over plain HTTP on 127.0.0.1 (the
+//! first argument as `ADDR:PORT`, default 127.0.0.1:8082), so a page can
+//! renegotiate (ICE restart) and ask Fulmar what it saw.
+//!
+//! - `POST /<s>/offer`: the browser's offer; answers with every candidate
+//!   (a new session, or a re-offer on an existing one).
+//! - `POST /<s>/fulmar-offer`: Fulmar offers, with a channel "fulmar".
+//! - `POST /<s>/answer`, `POST /<s>/candidate`: the browser's answer and
+//!   trickled candidates (an empty body is end-of-candidates).
+//! - `GET /<s>/stats`: what Fulmar saw, as JSON; `POST /<s>/close`: close.
+//!
+//! Every message on every channel is echoed, except the texts
+//! `close channel`, `close connection` and `open <label>` (Fulmar opens a
+//! channel, greets on it with `hello <label>` and echoes on it).
+//!
+//! ```sh
+//! cargo run --example interop-chromium -- 127.0.0.1:8082
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use fulmar::{Config, DataChannel, Message, PeerConnection, SessionDescription};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+
+/// Sessions by name, bounded.
+type Sessions = Arc<Mutex<HashMap<String, Session>>>;
+const MAX_SESSIONS: usize = 64;
+
+/// One peer connection and the remote description it last applied.
+struct Session {
+    pc: PeerConnection,
+    remote_sdp: String,
+    offers_answered: u32,
+}
+
+type Reply = Result<(&'static str, String), String>;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8082".into());
+    let listener = TcpListener::bind(&addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    let sessions = Sessions::default();
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let sessions = sessions.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve(stream, sessions).await {
+                eprintln!("request failed: {e}");
+            }
+        });
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    sessions: Sessions,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut reader = BufReader::new(stream);
+    let (mut request, mut line, mut length) = (String::new(), String::new(), 0usize);
+    reader.read_line(&mut request).await?;
+    while reader.read_line(&mut line).await? > 2 {
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse::<usize>()?.min(1 << 20);
+            }
+        }
+        line.clear();
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await?;
+    let body = String::from_utf8(body)?;
+    let path = request.split(' ').nth(1).unwrap_or("");
+    let (session, verb) = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or(("", ""));
+    let valid = !session.is_empty()
+        && session.len() <= 32
+        && session
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let result = if valid {
+        route(&sessions, session, verb, &body).await
+    } else {
+        Err("bad session name".into())
+    };
+    let (status, kind, reply) = match result {
+        Ok((kind, r)) => ("200 OK", kind, r),
+        Err(e) => ("400 Bad Request", "text/plain", e),
+    };
+    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", reply.len());
+    let stream = reader.get_mut();
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(reply.as_bytes()).await?;
+    Ok(())
+}
+
+async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply {
+    let sdp = "application/sdp";
+    let mut all = sessions.lock().await;
+    if !all.contains_key(name) && all.len() >= MAX_SESSIONS {
+        return Err("too many sessions".into());
+    }
+    let err = |e: fulmar::Error| e.to_string();
+    match (verb, all.get_mut(name)) {
+        ("offer", Some(s)) => {
+            // A re-offer (e.g. an ICE restart) on the running connection.
+            let offer = SessionDescription::offer(body).map_err(|e| e.to_string())?;
+            s.pc.set_remote_description(offer).await.map_err(err)?;
+            let answer = s.pc.create_answer().await.map_err(err)?;
+            s.remote_sdp = body.to_owned();
+            s.offers_answered += 1;
+            Ok((sdp, answer.sdp.to_string()))
+        }
+        ("offer", None) => {
+            let pc = PeerConnection::new(Config::default()).await.map_err(err)?;
+            let answer = pc.answer_offer(body).await.map_err(err)?;
+            accept_channels(&pc);
+            all.insert(name.to_owned(), Session::new(pc, body, 1));
+            Ok((sdp, answer))
+        }
+        ("fulmar-offer", None) => {
+            let pc = PeerConnection::new(Config::default()).await.map_err(err)?;
+            let greeter = pc.create_data_channel("fulmar").await.map_err(err)?;
+            let offer = pc.create_offer().await.map_err(err)?;
+            tokio::spawn(echo(greeter, pc.clone()));
+            accept_channels(&pc);
+            all.insert(name.to_owned(), Session::new(pc, "", 0));
+            Ok((sdp, offer.sdp.to_string()))
+        }
+        ("answer", Some(s)) => {
+            let answer = SessionDescription::answer(body).map_err(|e| e.to_string())?;
+            s.pc.set_remote_description(answer).await.map_err(err)?;
+            s.remote_sdp = body.to_owned();
+            Ok((sdp, String::new()))
+        }
+        ("candidate", Some(s)) => {
+            s.pc.add_ice_candidate(body.trim()).await.map_err(err)?;
+            Ok((sdp, String::new()))
+        }
+        ("stats", Some(s)) => Ok(("application/json", s.stats_json())),
+        ("close", Some(s)) => {
+            s.pc.close().await;
+            Ok((sdp, String::new()))
+        }
+        (_, None) => Err(format!("no session {name}")),
+        _ => Err(format!("unknown verb {verb}")),
+    }
+}
+
+impl Session {
+    fn new(pc: PeerConnection, remote_sdp: &str, offers_answered: u32) -> Self {
+        Session {
+            pc,
+            remote_sdp: remote_sdp.to_owned(),
+            offers_answered,
+        }
+    }
+
+    /// What Fulmar saw, for the page's checks.
+    fn stats_json(&self) -> String {
+        let st = self.pc.stats();
+        let local = self.pc.local_description().map(|d| d.sdp.to_string());
+        let pair = st.selected_pair.map_or("null".to_owned(), |(l, r)| {
+            format!("{{\"local\":\"{l}\",\"remote\":\"{r}\"}}")
+        });
+        format!(
+            "{{\"state\":\"{:?}\",\"selected_pair\":{pair},\"local_ufrag\":\"{}\",\"remote_ufrag\":\"{}\",\
+             \"offers_answered\":{},\"messages_sent\":{},\"messages_received\":{},\
+             \"channels_opened\":{},\"channels_closed\":{},\"bytes_received\":{}}}",
+            self.pc.state(),
+            ufrag(local.as_deref().unwrap_or("")),
+            ufrag(&self.remote_sdp),
+            self.offers_answered,
+            st.messages_sent,
+            st.messages_received,
+            st.data_channels_opened,
+            st.data_channels_closed,
+            st.bytes_received,
+        )
+    }
+}
+
+/// The first `a=ice-ufrag` of a description (JSON-safe characters only).
+fn ufrag(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+/".contains(*c))
+        .collect()
+}
+
+fn accept_channels(pc: &PeerConnection) {
+    let pc = pc.clone();
+    tokio::spawn(async move {
+        while let Some(dc) = pc.accept_data_channel().await {
+            tokio::spawn(echo(dc, pc.clone()));
+        }
+    });
+}
+
+/// Echoes on `dc`, obeying the commands (boxed: it spawns itself).
+fn echo(dc: DataChannel, pc: PeerConnection) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(echo_loop(dc, pc))
+}
+
+async fn echo_loop(dc: DataChannel, pc: PeerConnection) {
+    while let Some(msg) = dc.recv().await {
+        match msg {
+            Message::Text(t) if t == "close channel" => {
+                let _ = dc.close().await;
+            }
+            Message::Text(t) if t == "close connection" => pc.close().await,
+            Message::Text(t) if t.starts_with("open ") => {
+                let label = t.trim_start_matches("open ");
+                match pc.create_data_channel(label).await {
+                    Ok(opened) => {
+                        let _ = opened.send_text(&format!("hello {label}")).await;
+                        tokio::spawn(echo(opened, pc.clone()));
+                    }
+                    Err(e) => {
+                        let _ = dc.send_text(&format!("open failed: {e}")).await;
+                    }
+                }
+            }
+            msg => {
+                if dc.send_msg(msg).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
