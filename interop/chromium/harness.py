@@ -10,6 +10,7 @@ the page's signaling to the peers by path prefix:
   /peer/<rest>         -> interop peer (interop-chromium) /<rest>
   GET /turn/credentials -> time-limited TURN credentials made from $TURN_SECRET
   GET /turn/metrics    -> the TURN server's metrics page ($TURN_METRICS)
+  GET /common.js        -> the helpers shared by the pages
 launches headless Chromium at the page, waits for the page to POST its
 results to /result, prints a pass/fail table and exits non-zero on any
 failure. Checks named in $EXPECTED_FAIL (comma-separated) are reported as
@@ -73,6 +74,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if posted.get("final", True):
                 done.set()
             return
+        if body is None and self.path == "/common.js":
+            with open(os.path.join(HERE, "common.js"), "rb") as f:
+                return self.reply(200, "application/javascript", f.read())
         if body is None and self.path.split("?")[0].endswith(".html"):
             name = os.path.basename(self.path.split("?")[0])
             path = os.path.join(os.path.dirname(os.path.abspath(PAGE)), name)
@@ -103,6 +107,7 @@ def main():
          f"--user-data-dir={profile}", "--allow-loopback-in-peer-connection",
          "--disable-features=WebRtcHideLocalIpsWithMdns",
          "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+         *os.environ.get("CHROMIUM_FLAGS", "").split(),
          f"http://127.0.0.1:{PAGE_PORT}/{os.path.basename(PAGE)}{os.environ.get('PAGE_QUERY', '')}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     start = time.time()
