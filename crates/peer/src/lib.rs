@@ -54,6 +54,7 @@
 //! ```
 
 mod media;
+mod streams;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -70,10 +71,12 @@ use fulmar_stun::{classify, PacketKind};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
+pub use fulmar_rtp::Codec;
 pub use media::{
     answer_direction, default_codecs, default_extensions, CodecParams, MediaKind, TrackInfo,
     Transceiver, TransceiverId,
 };
+pub use streams::{uri, KeyframeKind, MediaFrame, MediaStats, ReceiveMode, RtpReceived};
 
 /// Errors of fulmar-peer.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +106,16 @@ pub enum Error {
     /// The connection is closed.
     #[error("peer connection closed")]
     Closed,
+    /// A media call that does not fit the transceiver's state (not
+    /// negotiated, not sending, unknown id, SRTP not keyed yet).
+    #[error("media: {0}")]
+    Media(&'static str),
+    /// An RTP packet or frame could not be parsed or built.
+    #[error("RTP: {0}")]
+    Rtp(#[from] fulmar_rtp::Error),
+    /// SRTP protection failed.
+    #[error("SRTP: {0}")]
+    Srtp(#[from] fulmar_srtp::Error),
 }
 
 /// Offer or answer (RFC 9429 §4.1.8; `pranswer` and `rollback` are not supported).
@@ -233,6 +246,33 @@ pub enum Event {
     BufferedAmountLow(ChannelId),
     /// A channel closed.
     DataChannelClose(ChannelId),
+    /// A remote stream appeared on a transceiver (`ontrack`): its first
+    /// packet arrived. Each simulcast layer is its own stream with its `rid`.
+    Track {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// Audio or video.
+        kind: MediaKind,
+        /// The transceiver's mid.
+        mid: Option<String>,
+        /// The RTP stream id (simulcast layer), if any.
+        rid: Option<String>,
+        /// The SSRC of the stream.
+        ssrc: u32,
+        /// The codec of its first packet.
+        codec: Option<CodecParams>,
+    },
+    /// An assembled frame from a remote stream ([`ReceiveMode::Frames`]).
+    MediaFrame(MediaFrame),
+    /// An RTP packet from a remote stream ([`ReceiveMode::Rtp`]).
+    Rtp(RtpReceived),
+    /// The remote receiver of a local track asks for a keyframe (PLI or FIR).
+    KeyframeRequest {
+        /// The transceiver whose track is asked.
+        transceiver: TransceiverId,
+        /// PLI or FIR.
+        kind: KeyframeKind,
+    },
 }
 
 /// A datagram to send from `source` to `destination`.
@@ -258,6 +298,11 @@ pub struct Config {
     pub max_message_size: u64,
     /// The SCTP association's settings (ports and peer limits are set from SDP).
     pub sctp: fulmar_sctp::Config,
+    /// What remote tracks yield by default (per transceiver:
+    /// [`PeerConnection::set_receive_mode`]).
+    pub receive_mode: ReceiveMode,
+    /// Largest RTP/RTCP datagram built, before SRTP (default 1200).
+    pub media_mtu: usize,
 }
 
 impl Default for Config {
@@ -267,6 +312,8 @@ impl Default for Config {
             stun_servers: Vec::new(),
             max_message_size: 262_144,
             sctp: fulmar_sctp::Config::default(),
+            receive_mode: ReceiveMode::Frames,
+            media_mtu: 1200,
         }
     }
 }
@@ -302,6 +349,10 @@ pub struct Stats {
     pub srtp_profile: Option<String>,
     /// Round-trip time of the selected pair, if measured.
     pub rtt: Option<Duration>,
+    /// SRTP/SRTCP datagrams dropped (authentication, replay, unroutable).
+    pub rtp_packets_dropped: u64,
+    /// Media counters per transceiver (`inbound-rtp`/`outbound-rtp`).
+    pub media: Vec<MediaStats>,
 }
 
 /// SRTP contexts for sending (local) and receiving (remote).
@@ -352,6 +403,7 @@ pub struct PeerConnection {
     ice_restart: bool,
     want_data: bool,
     transceivers: Vec<Transceiver>,
+    media: streams::Media,
     next_mid: u32,
     state: PeerConnectionState,
     events: VecDeque<Event>,
@@ -387,6 +439,16 @@ impl PeerConnection {
         rng.fill_bytes(&mut seed);
         let mut rng = StdRng::from_seed(seed);
         let session_id = rng.next_u64() >> 2;
+        // The media engine's randomness (SSRC of reports, sequence and
+        // timestamp bases, RTCP intervals) from its own stream of the seed.
+        let mut media_seed = seed;
+        media_seed[0] ^= 0x6d;
+        let mut media = streams::Media::new(
+            StdRng::from_seed(media_seed),
+            format!("fulmar{:08x}", session_id as u32),
+        );
+        media.receive_mode = config.receive_mode;
+        media.mtu = config.media_mtu.clamp(200, 1400);
         Ok(PeerConnection {
             rng,
             certificate,
@@ -420,6 +482,7 @@ impl PeerConnection {
             ice_restart: false,
             want_data: false,
             transceivers: Vec::new(),
+            media,
             next_mid: 0,
             state: PeerConnectionState::New,
             events: VecDeque::new(),
@@ -515,6 +578,8 @@ impl PeerConnection {
             s.dtls_cipher = d.cipher_suite().map(|c| format!("{c:?}"));
             s.srtp_profile = d.srtp_profile().map(|p| format!("{p:?}"));
         }
+        s.rtp_packets_dropped = self.media.dropped;
+        s.media = self.media.stats();
         if let (Some(ice), Some((src, dst))) = (&self.ice, self.selected) {
             s.rtt = ice
                 .pair_stats()
@@ -623,10 +688,12 @@ impl PeerConnection {
     /// or adds a sendrecv one, and gives it `a=msid:<stream> <track>`.
     pub fn add_track(&mut self, kind: MediaKind, stream_id: &str, track_id: &str) -> TransceiverId {
         let ssrc = self.rng.next_u32();
+        let rtx_ssrc = (kind == MediaKind::Video).then(|| self.rng.next_u32());
         let track = TrackInfo {
             stream_id: stream_id.to_owned(),
             track_id: track_id.to_owned(),
             ssrc,
+            rtx_ssrc,
         };
         if let Some(i) = self
             .transceivers
@@ -647,10 +714,34 @@ impl PeerConnection {
         id
     }
 
+    /// Sets the codecs a transceiver offers and accepts, in preference
+    /// order (`setCodecPreferences`, RFC 9429 §4.2.6); takes effect at the
+    /// next negotiation. Each must be one of [`default_codecs`] (by name,
+    /// clock rate and format parameters); RTX entries follow their `apt`.
+    pub fn set_codec_preferences(
+        &mut self,
+        id: TransceiverId,
+        codecs: Vec<CodecParams>,
+    ) -> Result<(), Error> {
+        let t = self
+            .transceivers
+            .get_mut(id.0)
+            .ok_or(Error::Media("unknown transceiver"))?;
+        let supported = default_codecs(t.kind);
+        let kept = media::negotiate_codecs(&codecs, &supported);
+        if kept.iter().all(CodecParams::is_rtx) {
+            return Err(Error::Media("no supported codec in the preferences"));
+        }
+        t.codecs = kept;
+        self.events.push_back(Event::NegotiationNeeded);
+        Ok(())
+    }
+
     /// Stops a transceiver: its m-section is rejected in the next negotiation.
     pub fn stop_transceiver(&mut self, id: TransceiverId) {
         if let Some(t) = self.transceivers.get_mut(id.0) {
             t.stopped = true;
+            self.media.stop(id.0);
             self.events.push_back(Event::NegotiationNeeded);
         }
     }
@@ -739,6 +830,25 @@ impl PeerConnection {
         }
         if std::mem::take(&mut self.ice_restart) {
             self.restart_ice_agent();
+        }
+        // New mids never reuse one in use, ours or the peer's (RFC 9429
+        // §5.2.1: mids are unique within the session).
+        let mut used: Vec<u32> = self
+            .transceivers
+            .iter()
+            .filter_map(|t| t.mid.as_deref()?.parse().ok())
+            .chain(self.data_mid.as_deref().and_then(|m| m.parse().ok()))
+            .collect();
+        if let Some(r) = &self.remote_desc {
+            used.extend(
+                r.sdp
+                    .media()
+                    .iter()
+                    .filter_map(|m| m.mid()?.parse::<u32>().ok()),
+            );
+        }
+        if let Some(&max) = used.iter().max() {
+            self.next_mid = self.next_mid.max(max.saturating_add(1));
         }
         for t in &mut self.transceivers {
             if t.mid.is_none() {
@@ -840,7 +950,12 @@ impl PeerConnection {
             _ => return Err(Error::InvalidState("set_local_description")),
         }
         self.session_version += 1;
+        let answered = desc.kind == SdpType::Answer;
         self.local_desc = Some(desc);
+        self.now = Some(now);
+        if answered {
+            self.configure_media();
+        }
         self.maybe_start_dtls(now);
         self.pump(now);
         Ok(())
@@ -1006,6 +1121,8 @@ impl PeerConnection {
         self.remote_desc = Some(desc);
         if next == SignalingState::Stable {
             self.snapshot = None;
+            self.now = Some(now);
+            self.configure_media();
         }
         self.set_signaling(next);
         self.maybe_start_dtls(now);
@@ -1106,7 +1223,14 @@ impl PeerConnection {
                     d.handle_receive(now, datagram);
                 }
             }
-            PacketKind::Rtp => self.stats.rtp_packets_received += 1,
+            PacketKind::Rtp => {
+                self.stats.rtp_packets_received += 1;
+                if let Some((m, mut io)) = self.media_io() {
+                    m.handle_receive(&mut io, now, datagram);
+                }
+                // Media never drives DTLS or SCTP: no pump needed.
+                return;
+            }
             _ => self.stats.unknown_packets += 1,
         }
         self.pump(now);
@@ -1130,6 +1254,9 @@ impl PeerConnection {
             if dc.poll_timeout().is_some_and(|t| t <= now) {
                 dc.handle_timeout(now);
             }
+        }
+        if let Some((m, mut io)) = self.media_io() {
+            m.handle_timeout(&mut io, now);
         }
         self.pump(now);
     }
@@ -1158,6 +1285,7 @@ impl PeerConnection {
                 .as_ref()
                 .and_then(fulmar_dtls::Connection::poll_timeout),
             self.sctp.as_ref().and_then(DataChannels::poll_timeout),
+            self.srtp.as_ref().and_then(|_| self.media.poll_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -1345,6 +1473,7 @@ impl PeerConnection {
                     fulmar_srtp::Config::default(),
                 ) {
                     self.srtp = Some(SrtpContexts { local, remote });
+                    self.media.start(now);
                 }
             }
         }
@@ -1710,9 +1839,19 @@ impl PeerConnection {
                             .iter()
                             .find(|(s, _)| *s == t.ssrc)
                             .map(|(_, v)| v.as_str());
-                        b = b.ssrc(t.ssrc, "cname", Some(&cname));
-                        if let Some(v) = msid {
-                            b = b.ssrc(t.ssrc, "msid", Some(v));
+                        // RTX rides on its own SSRC, grouped with the
+                        // primary (RFC 4588 §8.3, RFC 5576 §4.2).
+                        let rtx = t
+                            .rtx_ssrc
+                            .filter(|_| codecs.iter().any(CodecParams::is_rtx));
+                        if let Some(r) = rtx {
+                            b = b.ssrc_group("FID", &[t.ssrc, r]);
+                        }
+                        for ssrc in std::iter::once(t.ssrc).chain(rtx) {
+                            b = b.ssrc(ssrc, "cname", Some(&cname));
+                            if let Some(v) = msid {
+                                b = b.ssrc(ssrc, "msid", Some(v));
+                            }
                         }
                     }
                     b.build()?
@@ -1756,6 +1895,165 @@ impl PeerConnection {
             }
             if complete && !m.end_of_candidates() {
                 let _ = m.push_attribute("end-of-candidates", None);
+            }
+        }
+    }
+}
+
+/// Media: local tracks that take frames or RTP, remote tracks that yield
+/// frames or RTP, keyframe requests (RFC 4585, RFC 5104) and buffer reuse.
+impl PeerConnection {
+    /// Packetizes an encoded frame with the negotiated send codec of
+    /// transceiver `id` and sends it over SRTP. `rtp_timestamp` is in the
+    /// codec's clock (90 kHz for video, 48 kHz for Opus, 8 kHz for G.711);
+    /// Fulmar adds a random offset (RFC 3550 §5.1). Frames are Annex-B for
+    /// H.264 and OBU streams for AV1.
+    pub fn write_frame(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        rtp_timestamp: u32,
+        frame: &[u8],
+    ) -> Result<(), Error> {
+        let (m, mut io) = self
+            .media_io()
+            .ok_or(Error::Media("SRTP is not keyed yet"))?;
+        m.write_frame(&mut io, now, id.0, rtp_timestamp, frame)
+    }
+
+    /// Sends an RTP packet on the negotiated stream of transceiver `id`
+    /// (what an echo or SFU forwarder does with [`Event::Rtp`] packets):
+    /// Fulmar sets its SSRC, sequence numbers (gaps kept) and header
+    /// extensions, keeps the payload type when negotiated on `id` (else the
+    /// send codec's) and the marker, timestamp and payload as given.
+    pub fn write_rtp(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        packet: &[u8],
+    ) -> Result<(), Error> {
+        let (m, mut io) = self
+            .media_io()
+            .ok_or(Error::Media("SRTP is not keyed yet"))?;
+        m.write_rtp(&mut io, now, id.0, packet)
+    }
+
+    /// Asks the remote sender of transceiver `id` for a keyframe: PLI
+    /// (RFC 4585 §6.3.1), or FIR (RFC 5104 §4.3.1) when only `ccm fir` was
+    /// negotiated. Fails before the first remote packet arrived.
+    pub fn request_keyframe(&mut self, now: Instant, id: TransceiverId) -> Result<(), Error> {
+        self.now = Some(now);
+        let (m, mut io) = self
+            .media_io()
+            .ok_or(Error::Media("SRTP is not keyed yet"))?;
+        m.request_keyframe(&mut io, id.0)
+    }
+
+    /// Hands back a buffer from [`Transmit::payload`] or
+    /// [`RtpReceived::packet`]; later packets reuse it, so a loop that
+    /// recycles allocates nothing per packet.
+    pub fn recycle(&mut self, buffer: Vec<u8>) {
+        self.media.recycle(buffer);
+    }
+
+    /// Media counters of transceiver `id` (also in [`Stats::media`]).
+    pub fn media_stats(&self, id: TransceiverId) -> Option<MediaStats> {
+        self.media
+            .stats()
+            .into_iter()
+            .find(|m| m.transceiver == id.0)
+    }
+
+    /// Chooses what the remote tracks of transceiver `id` yield.
+    pub fn set_receive_mode(&mut self, id: TransceiverId, mode: ReceiveMode) {
+        self.media.set_receive_mode(id.0, mode);
+    }
+
+    /// The payload type and codec transceiver `id` sends with, once negotiated.
+    pub fn send_codec(&self, id: TransceiverId) -> Option<(u8, Option<Codec>)> {
+        self.media.send_codec(id.0)
+    }
+
+    /// Sends with another negotiated codec (by payload type) on `id`.
+    pub fn set_send_codec(&mut self, id: TransceiverId, payload_type: u8) -> Result<(), Error> {
+        self.media.set_send_codec(id.0, payload_type)
+    }
+
+    /// Anchors the NTP timestamps of sender reports to wall-clock time
+    /// (`since_unix_epoch` at `now`); without it they count from 1970 at
+    /// the first report, which is enough for round-trip times.
+    pub fn set_wall_clock(&mut self, now: Instant, since_unix_epoch: Duration) {
+        self.media.set_wall_clock(now, since_unix_epoch);
+    }
+
+    /// The media engine with what it sends through, once SRTP is keyed and
+    /// a path exists.
+    fn media_io(&mut self) -> Option<(&mut streams::Media, streams::MediaIo<'_>)> {
+        let path = self.selected.or(self.dtls_peer)?;
+        let srtp = self.srtp.as_mut()?;
+        Some((
+            &mut self.media,
+            streams::MediaIo {
+                srtp,
+                transmits: &mut self.transmits,
+                events: &mut self.events,
+                path,
+                max_transmits: MAX_TRANSMITS,
+            },
+        ))
+    }
+
+    /// Hands what the last complete offer/answer decided to the media engine.
+    fn configure_media(&mut self) {
+        let remote = self.remote_desc.as_ref().map(|d| &d.sdp);
+        for (i, t) in self.transceivers.iter().enumerate() {
+            if t.stopped {
+                self.media.stop(i);
+                continue;
+            }
+            let (Some(mid), Some(dir)) = (t.mid.as_deref(), t.current_direction) else {
+                continue;
+            };
+            let m = remote.and_then(|r| r.media().iter().find(|m| m.mid() == Some(mid)));
+            let send = matches!(dir, Direction::SendRecv | Direction::SendOnly);
+            let recv = matches!(dir, Direction::SendRecv | Direction::RecvOnly);
+            let mut remote_ssrcs: Vec<(u32, Option<u32>)> = Vec::new();
+            if let Some(m) = m {
+                let fid: Vec<(u32, u32)> = m
+                    .ssrc_groups()
+                    .filter(|g| g.semantics == "FID")
+                    .filter_map(|g| {
+                        let mut it = g.ssrc_list.split_ascii_whitespace().map(str::parse::<u32>);
+                        Some((it.next()?.ok()?, it.next()?.ok()?))
+                    })
+                    .collect();
+                for s in m.ssrcs() {
+                    let is_rtx = fid.iter().any(|(_, r)| *r == s.ssrc);
+                    if !is_rtx && !remote_ssrcs.iter().any(|(x, _)| *x == s.ssrc) {
+                        let rtx = fid.iter().find(|(p, _)| *p == s.ssrc).map(|(_, r)| *r);
+                        remote_ssrcs.push((s.ssrc, rtx));
+                    }
+                }
+            }
+            let rsize = m.is_none_or(|m| m.rtcp_rsize());
+            self.media.configure(
+                i,
+                streams::Negotiated {
+                    kind: t.kind,
+                    mid: Some(mid.to_owned()),
+                    send,
+                    recv,
+                    codecs: t.codecs.clone(),
+                    extensions: t.extensions.clone(),
+                    ssrc: t.track.as_ref().map(|k| (k.ssrc, k.rtx_ssrc)),
+                    remote_ssrcs,
+                },
+                rsize,
+            );
+        }
+        if self.srtp.is_some() {
+            if let Some(now) = self.now {
+                self.media.start(now);
             }
         }
     }

@@ -74,13 +74,17 @@ impl CodecParams {
         self.name.eq_ignore_ascii_case("rtx")
     }
 
-    /// The `apt` parameter of an RTX codec.
-    fn apt(&self) -> Option<u8> {
-        self.fmtp
-            .as_deref()?
-            .split(';')
-            .find_map(|p| p.trim().strip_prefix("apt="))
-            .and_then(|v| v.parse().ok())
+    /// The `apt` parameter of an RTX codec (RFC 4588 §8.6).
+    pub fn apt(&self) -> Option<u8> {
+        self.fmtp_param("apt").and_then(|v| v.parse().ok())
+    }
+
+    /// One `name=value` parameter of the `a=fmtp` line.
+    pub fn fmtp_param(&self, name: &str) -> Option<&str> {
+        self.fmtp.as_deref()?.split(';').find_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            k.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+        })
     }
 }
 
@@ -115,6 +119,24 @@ pub fn default_codecs(kind: MediaKind) -> Vec<CodecParams> {
                 VIDEO_FB,
             ),
             CodecParams::new(103, "rtx", 90000, None, Some("apt=102"), &[]),
+            CodecParams::new(
+                104,
+                "H264",
+                90000,
+                None,
+                Some("level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"),
+                VIDEO_FB,
+            ),
+            CodecParams::new(105, "rtx", 90000, None, Some("apt=104"), &[]),
+            CodecParams::new(
+                106,
+                "H264",
+                90000,
+                None,
+                Some("level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f"),
+                VIDEO_FB,
+            ),
+            CodecParams::new(107, "rtx", 90000, None, Some("apt=106"), &[]),
             CodecParams::new(
                 45,
                 "AV1",
@@ -155,6 +177,13 @@ pub fn default_extensions(kind: MediaKind) -> Vec<(u16, String)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransceiverId(pub(crate) usize);
 
+impl TransceiverId {
+    /// The index into [`crate::PeerConnection::transceivers`].
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 /// A local track attached to a transceiver (its `a=msid`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackInfo {
@@ -164,6 +193,8 @@ pub struct TrackInfo {
     pub track_id: String,
     /// SSRC the track will be sent with.
     pub ssrc: u32,
+    /// SSRC of its retransmissions (RFC 4588, `a=ssrc-group:FID`), for video.
+    pub rtx_ssrc: Option<u32>,
 }
 
 /// A transceiver (RFC 9429 §3.4.1): one m-section.
@@ -260,7 +291,10 @@ pub fn negotiate_codecs(offered: &[CodecParams], ours: &[CodecParams]) -> Vec<Co
         .filter(|o| !o.is_rtx())
         .filter_map(|o| {
             let mine = ours.iter().find(|m| {
-                !m.is_rtx() && m.name.eq_ignore_ascii_case(&o.name) && m.clock_rate == o.clock_rate
+                !m.is_rtx()
+                    && m.name.eq_ignore_ascii_case(&o.name)
+                    && m.clock_rate == o.clock_rate
+                    && fmtp_compatible(m, o)
             })?;
             let mut c = o.clone();
             c.rtcp_fb.retain(|fb| mine.rtcp_fb.contains(fb));
@@ -282,6 +316,37 @@ pub fn negotiate_codecs(offered: &[CodecParams], ours: &[CodecParams]) -> Vec<Co
     };
     kept.extend(rtx);
     kept
+}
+
+/// Whether two codecs of the same name can talk to each other, by the
+/// format parameters that must match:
+/// - H.264 (RFC 6184 §8.2.2): same `packetization-mode` (absent is 0) and
+///   same profile (`profile_idc` and `profile-iop`, the first two bytes of
+///   `profile-level-id`, absent is 42000a); the level may differ
+///   (`level-asymmetry-allowed`, RFC 6184 §8.1).
+/// - VP9 (RFC 9628 §6): same `profile-id` (absent is 0).
+/// - AV1 (AV1 RTP §7.2): same `profile` (absent is 0).
+pub fn fmtp_compatible(a: &CodecParams, b: &CodecParams) -> bool {
+    let same = |k: &str, default: &str| {
+        a.fmtp_param(k)
+            .unwrap_or(default)
+            .eq_ignore_ascii_case(b.fmtp_param(k).unwrap_or(default))
+    };
+    if a.name.eq_ignore_ascii_case("H264") {
+        let profile = |c: &CodecParams| {
+            c.fmtp_param("profile-level-id")
+                .unwrap_or("42000a")
+                .get(..4)
+                .map(str::to_ascii_lowercase)
+        };
+        same("packetization-mode", "0") && profile(a).is_some() && profile(a) == profile(b)
+    } else if a.name.eq_ignore_ascii_case("VP9") {
+        same("profile-id", "0")
+    } else if a.name.eq_ignore_ascii_case("AV1") {
+        same("profile", "0")
+    } else {
+        true
+    }
 }
 
 /// Header-extension negotiation by URI (RFC 8285 §5): offered ids kept.

@@ -64,6 +64,14 @@ fn main() -> Result<(), BoxError> {
             }
             w.finish()?;
         }
+        Codec::Pcmu | Codec::Pcma => {
+            // Raw G.711 samples, as `sox -t ul`/`-t al` reads them.
+            let mut out = out;
+            for f in &frames {
+                std::io::Write::write_all(&mut out, &f.data)?;
+            }
+            std::io::Write::flush(&mut out)?;
+        }
         Codec::H264 => {
             let mut w = AnnexBWriter::new(out);
             for f in &frames {

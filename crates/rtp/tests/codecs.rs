@@ -119,7 +119,7 @@ fn av1_tu() -> impl Strategy<Value = Vec<u8>> {
 
 fn frames_for(codec: Codec) -> BoxedStrategy<Vec<Vec<u8>>> {
     match codec {
-        Codec::Opus => {
+        Codec::Opus | Codec::Pcmu | Codec::Pcma => {
             proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..200), 1..8).boxed()
         }
         Codec::Vp8 | Codec::Vp9 => {
@@ -153,6 +153,11 @@ proptest! {
     #[test]
     fn opus_round_trip(frames in frames_for(Codec::Opus), seq0: u16, swaps in proptest::collection::vec(any::<usize>(), 0..4)) {
         round_trip(Codec::Opus, &frames, 1200, seq0, &swaps)?;
+    }
+    #[test]
+    fn g711_round_trip(frames in frames_for(Codec::Pcmu), seq0: u16, swaps in proptest::collection::vec(any::<usize>(), 0..4)) {
+        round_trip(Codec::Pcmu, &frames, 1200, seq0, &swaps)?;
+        round_trip(Codec::Pcma, &frames, 1200, seq0, &swaps)?;
     }
     #[test]
     fn vp8_round_trip(frames in frames_for(Codec::Vp8), mtu in 20usize..1400, seq0: u16, swaps in proptest::collection::vec(any::<usize>(), 0..8)) {
@@ -354,7 +359,7 @@ proptest! {
     /// nothing panics.
     #[test]
     fn assembler_under_loss_emits_only_true_frames(
-        codec_idx in 0usize..5,
+        codec_idx in 0usize..7,
         seed_frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..3000), 1..8),
         drops in proptest::collection::vec(any::<bool>(), 0..64),
         dups in proptest::collection::vec(any::<usize>(), 0..6),
@@ -377,7 +382,7 @@ proptest! {
                 v.extend_from_slice(f);
                 v
             }).collect(),
-            Codec::Opus => seed_frames.iter().map(|f| f[..f.len().min(500)].to_vec()).collect(),
+            Codec::Opus | Codec::Pcmu | Codec::Pcma => seed_frames.iter().map(|f| f[..f.len().min(500)].to_vec()).collect(),
             _ => seed_frames.clone(),
         };
         let pkts = packetize_all(codec, &frames, 500, 65500);
@@ -403,4 +408,25 @@ proptest! {
             last_ts = Some(f.timestamp);
         }
     }
+}
+
+#[test]
+fn codec_names_follow_the_rtpmap_registry() {
+    // RFC 3551 §6 (PCMU, PCMA), RFC 7587 §7 (opus), RFC 7741 §6 (VP8),
+    // RFC 9628 (VP9), RFC 6184 §8.1 (H264), AV1 RTP specification §7.
+    for (name, codec, rate) in [
+        ("opus", Codec::Opus, 48_000),
+        ("PCMU", Codec::Pcmu, 8_000),
+        ("pcma", Codec::Pcma, 8_000),
+        ("vp8", Codec::Vp8, 90_000),
+        ("VP9", Codec::Vp9, 90_000),
+        ("H264", Codec::H264, 90_000),
+        ("AV1", Codec::Av1, 90_000),
+    ] {
+        assert_eq!(Codec::from_name(name), Some(codec));
+        assert_eq!(codec.clock_rate(), rate);
+        assert_eq!(codec.is_audio(), rate != 90_000);
+    }
+    assert_eq!(Codec::from_name("rtx"), None);
+    assert_eq!(Codec::from_name("red"), None);
 }

@@ -65,16 +65,54 @@ pub enum Codec {
     H264,
     /// AV1 (AOM RTP specification).
     Av1,
+    /// G.711 µ-law (RFC 3551 §4.5.14): one packet per frame, 8 kHz.
+    Pcmu,
+    /// G.711 A-law (RFC 3551 §4.5.14): one packet per frame, 8 kHz.
+    Pcma,
 }
 
 impl Codec {
     /// Every codec.
-    pub const ALL: [Codec; 5] = [Codec::Opus, Codec::Vp8, Codec::Vp9, Codec::H264, Codec::Av1];
+    pub const ALL: [Codec; 7] = [
+        Codec::Opus,
+        Codec::Vp8,
+        Codec::Vp9,
+        Codec::H264,
+        Codec::Av1,
+        Codec::Pcmu,
+        Codec::Pcma,
+    ];
+
+    /// The codec of an SDP encoding name (`a=rtpmap`), case-insensitive.
+    pub fn from_name(name: &str) -> Option<Codec> {
+        Codec::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The SDP encoding name (RFC 7587, RFC 7741, RFC 9628, RFC 6184, AV1, RFC 3551).
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Opus => "opus",
+            Codec::Vp8 => "VP8",
+            Codec::Vp9 => "VP9",
+            Codec::H264 => "H264",
+            Codec::Av1 => "AV1",
+            Codec::Pcmu => "PCMU",
+            Codec::Pcma => "PCMA",
+        }
+    }
+
+    /// True for audio codecs.
+    pub fn is_audio(self) -> bool {
+        matches!(self, Codec::Opus | Codec::Pcmu | Codec::Pcma)
+    }
 
     /// A fresh depacketizer for this codec.
     pub fn depacketizer(self) -> Box<dyn Depacketizer + Send> {
         match self {
-            Codec::Opus => Box::new(opus::OpusDepacketizer),
+            // Opus and G.711 both carry one whole frame per payload.
+            Codec::Opus | Codec::Pcmu | Codec::Pcma => Box::new(opus::OpusDepacketizer),
             Codec::Vp8 => Box::new(vp8::Vp8Depacketizer),
             Codec::Vp9 => Box::new(vp9::Vp9Depacketizer),
             Codec::H264 => Box::new(h264::H264Depacketizer::default()),
@@ -85,7 +123,7 @@ impl Codec {
     /// A fresh packetizer for this codec.
     pub fn packetizer(self) -> Box<dyn Packetizer + Send> {
         match self {
-            Codec::Opus => Box::new(opus::OpusPacketizer),
+            Codec::Opus | Codec::Pcmu | Codec::Pcma => Box::new(opus::OpusPacketizer),
             Codec::Vp8 => Box::new(vp8::Vp8Packetizer::default()),
             Codec::Vp9 => Box::new(vp9::Vp9Packetizer::default()),
             Codec::H264 => Box::new(h264::H264Packetizer::default()),
@@ -93,10 +131,12 @@ impl Codec {
         }
     }
 
-    /// The RTP clock rate (RFC 7587 §4.1: 48 kHz for Opus; 90 kHz for video).
+    /// The RTP clock rate (RFC 7587 §4.1: 48 kHz for Opus; 8 kHz for G.711;
+    /// 90 kHz for video).
     pub fn clock_rate(self) -> u32 {
         match self {
             Codec::Opus => 48_000,
+            Codec::Pcmu | Codec::Pcma => 8_000,
             _ => 90_000,
         }
     }

@@ -3,7 +3,7 @@
 use super::{Depacketizer, Packetizer};
 use crate::{Error, Result};
 
-/// Opus packetizer: the frame is the payload.
+/// Opus packetizer: the frame is the payload (also used for G.711).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OpusPacketizer;
 
@@ -24,7 +24,7 @@ impl Packetizer for OpusPacketizer {
     }
 }
 
-/// Opus depacketizer: every payload is a whole frame.
+/// Opus depacketizer: every payload is a whole frame (also used for G.711).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OpusDepacketizer;
 

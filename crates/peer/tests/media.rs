@@ -1,0 +1,565 @@
+//! Media end to end between two in-memory fulmar-peer instances in
+//! simulated time: frames and RTP through SRTP, NACK/RTX under loss, PLI and
+//! FIR, SR/RR round-trip time, transport-wide CC, renegotiation, stop.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use fulmar_peer::{
+    Codec, Config, Error, Event, KeyframeKind, MediaFrame, MediaKind, MediaStats, PeerConnection,
+    PeerConnectionState, ReceiveMode, SessionDescription, TransceiverId,
+};
+use rand::{rngs::StdRng, SeedableRng};
+
+const A: &str = "198.51.100.1:4000";
+const B: &str = "198.51.100.2:5000";
+
+/// Decides whether a datagram is dropped: (from A, index of the media
+/// datagram in its direction, bytes).
+type Loss = Box<dyn FnMut(bool, u64, &[u8]) -> bool>;
+
+struct Pair {
+    a: PeerConnection,
+    b: PeerConnection,
+    now: Instant,
+    ea: Vec<Event>,
+    eb: Vec<Event>,
+    /// (deliver at, to B?, source, destination, bytes)
+    wire: VecDeque<(Instant, bool, SocketAddr, SocketAddr, Vec<u8>)>,
+    delay: Duration,
+    loss: Loss,
+    media_sent: [u64; 2],
+}
+
+impl Pair {
+    fn new(delay: Duration) -> Self {
+        let mk =
+            |seed| PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed)).unwrap();
+        let now = Instant::now();
+        let mut p = Pair {
+            a: mk(11),
+            b: mk(12),
+            now,
+            ea: Vec::new(),
+            eb: Vec::new(),
+            wire: VecDeque::new(),
+            delay,
+            loss: Box::new(|_, _, _| false),
+            media_sent: [0, 0],
+        };
+        p.a.add_host_candidate(now, A.parse().unwrap()).unwrap();
+        p.b.add_host_candidate(now, B.parse().unwrap()).unwrap();
+        p.a.end_of_local_candidates(now);
+        p.b.end_of_local_candidates(now);
+        p
+    }
+
+    /// A offers, B answers (B's `prepare` runs between its remote and local description).
+    fn negotiate(&mut self, prepare: impl FnOnce(&mut PeerConnection)) {
+        let now = self.now;
+        let offer = self.a.create_offer().unwrap();
+        self.a.set_local_description(now, offer.clone()).unwrap();
+        let offer = SessionDescription::offer(&offer.sdp.to_string()).unwrap();
+        self.b.set_remote_description(now, offer).unwrap();
+        prepare(&mut self.b);
+        let answer = self.b.create_answer().unwrap();
+        self.b.set_local_description(now, answer.clone()).unwrap();
+        let answer = SessionDescription::answer(&answer.sdp.to_string()).unwrap();
+        self.a.set_remote_description(now, answer).unwrap();
+    }
+
+    /// B offers, A answers.
+    fn negotiate_from_b(&mut self, prepare: impl FnOnce(&mut PeerConnection)) {
+        std::mem::swap(&mut self.a, &mut self.b);
+        self.negotiate(prepare);
+        std::mem::swap(&mut self.a, &mut self.b);
+    }
+
+    fn drain(&mut self) {
+        let now = self.now;
+        for to_b in [true, false] {
+            let pc = if to_b { &mut self.a } else { &mut self.b };
+            while let Some(t) = pc.poll_transmit() {
+                let media = (128..=191).contains(&t.payload.first().copied().unwrap_or(0));
+                let drop = media && {
+                    let i = &mut self.media_sent[usize::from(!to_b)];
+                    *i += 1;
+                    (self.loss)(to_b, *i, &t.payload)
+                };
+                if !drop {
+                    self.wire.push_back((
+                        now + self.delay,
+                        to_b,
+                        t.source,
+                        t.destination,
+                        t.payload.clone(),
+                    ));
+                }
+                pc.recycle(t.payload);
+            }
+        }
+        while let Some(e) = self.a.poll_event() {
+            self.ea.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.eb.push(e);
+        }
+    }
+
+    /// Runs the network and timers until `until`.
+    fn run_until(&mut self, until: Instant) {
+        loop {
+            self.drain();
+            // Deliver everything due.
+            while self.wire.front().is_some_and(|w| w.0 <= self.now) {
+                let (_, to_b, src, dst, bytes) = self.wire.pop_front().unwrap();
+                let pc = if to_b { &mut self.b } else { &mut self.a };
+                pc.handle_receive(self.now, src, dst, &bytes);
+                self.drain();
+            }
+            let next = [
+                self.a.poll_timeout(),
+                self.b.poll_timeout(),
+                self.wire.front().map(|w| w.0),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(until)
+            .max(self.now);
+            if next > until {
+                self.now = until;
+                self.a.handle_timeout(self.now);
+                self.b.handle_timeout(self.now);
+                self.drain();
+                return;
+            }
+            self.now = next;
+            self.a.handle_timeout(self.now);
+            self.b.handle_timeout(self.now);
+        }
+    }
+
+    fn run(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    fn connect(&mut self) {
+        for _ in 0..200 {
+            self.run(Duration::from_millis(50));
+            if self.a.connection_state() == PeerConnectionState::Connected
+                && self.b.connection_state() == PeerConnectionState::Connected
+            {
+                // Let the last DTLS flight land on both sides.
+                self.run(Duration::from_millis(50));
+                return;
+            }
+        }
+        panic!("peers did not connect");
+    }
+}
+
+fn frames(events: &[Event], t: TransceiverId) -> Vec<&MediaFrame> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::MediaFrame(f) if f.transceiver == t => Some(f),
+            _ => None,
+        })
+        .collect()
+}
+
+fn stats(pc: &PeerConnection, t: TransceiverId) -> MediaStats {
+    let s = pc.media_stats(t).unwrap();
+    assert_eq!(
+        pc.stats().media.iter().find(|m| m.transceiver == t.index()),
+        Some(&s)
+    );
+    s
+}
+
+/// A VP8 frame (RFC 6386 §9.1: bit 0 of the first byte is 0 for keyframes).
+fn vp8_frame(i: usize, key: bool, len: usize) -> Vec<u8> {
+    let mut f = vec![if key { 0x10 } else { 0x11 }];
+    f.extend((0..len).map(|j| (i * 7 + j) as u8));
+    f
+}
+
+/// Two peers, each with one audio and one video track, connected.
+fn av_pair(delay: Duration) -> (Pair, [TransceiverId; 2], [TransceiverId; 2]) {
+    let mut p = Pair::new(delay);
+    let av = p.a.add_track(MediaKind::Video, "sa", "va");
+    let aa = p.a.add_track(MediaKind::Audio, "sa", "aa");
+    let mut bv = None;
+    let mut ba = None;
+    p.negotiate(|b| {
+        bv = Some(b.add_track(MediaKind::Video, "sb", "vb"));
+        ba = Some(b.add_track(MediaKind::Audio, "sb", "ab"));
+    });
+    p.connect();
+    (p, [av, aa], [bv.unwrap(), ba.unwrap()])
+}
+
+#[test]
+fn vp8_and_opus_frames_both_ways_through_srtp() {
+    let (mut p, [av, aa], [bv, ba]) = av_pair(Duration::from_millis(5));
+    assert_eq!(p.a.send_codec(av).map(|c| c.1), Some(Some(Codec::Vp8)));
+    assert_eq!(p.a.send_codec(aa).map(|c| c.1), Some(Some(Codec::Opus)));
+    let mut sent_v = Vec::new();
+    let mut sent_a = Vec::new();
+    for i in 0..30 {
+        let now = p.now;
+        // Video frames of several packets, audio frames of one.
+        let v = vp8_frame(i, i % 10 == 0, 2500 + i * 13);
+        let a = vec![0xfc, i as u8, 1, 2, 3];
+        p.a.write_frame(now, av, (i as u32) * 3000, &v).unwrap();
+        p.a.write_frame(now, aa, (i as u32) * 960, &a).unwrap();
+        p.b.write_frame(now, bv, (i as u32) * 3000, &v).unwrap();
+        p.b.write_frame(now, ba, (i as u32) * 960, &a).unwrap();
+        sent_v.push(v);
+        sent_a.push(a);
+        p.run(Duration::from_millis(20));
+    }
+    p.run(Duration::from_millis(100));
+    for (events, v, a) in [(&p.eb, bv, ba), (&p.ea, av, aa)] {
+        let got_v: Vec<&MediaFrame> = frames(events, v);
+        let got_a: Vec<&MediaFrame> = frames(events, a);
+        assert_eq!(got_v.len(), 30);
+        assert_eq!(got_a.len(), 30);
+        for (i, f) in got_v.iter().enumerate() {
+            assert_eq!(f.data, sent_v[i], "video frame {i}");
+            assert_eq!(f.keyframe, i % 10 == 0);
+            assert_eq!(f.codec, Codec::Vp8);
+            // Timestamps keep their spacing (random base, RFC 3550 §5.1).
+            assert_eq!(
+                f.rtp_timestamp.wrapping_sub(got_v[0].rtp_timestamp),
+                i as u32 * 3000
+            );
+        }
+        assert!(got_v[0].keyframe, "the first video frame is a keyframe");
+        for (i, f) in got_a.iter().enumerate() {
+            assert_eq!(f.data, sent_a[i]);
+            assert_eq!(f.codec, Codec::Opus);
+        }
+        let tracks: Vec<(MediaKind, Option<String>)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Track { kind, codec, .. } => {
+                    Some((*kind, codec.as_ref().map(|c| c.name.clone())))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            tracks.len(),
+            2,
+            "one Track event per remote stream: {tracks:?}"
+        );
+        assert!(tracks.contains(&(MediaKind::Video, Some("VP8".into()))));
+        assert!(tracks.contains(&(MediaKind::Audio, Some("opus".into()))));
+    }
+    let s = stats(&p.b, bv);
+    assert_eq!(s.frames_received, 30);
+    assert_eq!(s.keyframes_received, 3);
+    assert!(s.packets_received >= 60, "{s:?}");
+    assert_eq!(s.packets_lost, 0);
+    assert_eq!(s.frames_sent, 30);
+    let s = stats(&p.a, av);
+    assert_eq!(s.packets_sent, stats(&p.b, bv).packets_received);
+    assert_eq!(p.a.stats().rtp_packets_dropped, 0);
+}
+
+#[test]
+fn nack_and_rtx_recover_every_frame_under_loss() {
+    let (mut p, [av, aa], [bv, ba]) = av_pair(Duration::from_millis(10));
+    // Drop every 7th media datagram from A to B (retransmissions too).
+    p.loss = Box::new(|to_b, i, _| to_b && i % 7 == 3);
+    let mut sent = Vec::new();
+    // Frame 100 only reveals a loss at the tail of frame 99 (a loss with
+    // nothing after it cannot be detected).
+    for i in 0..101 {
+        let now = p.now;
+        let v = vp8_frame(i, i == 0, 4000);
+        p.a.write_frame(now, av, (i as u32) * 3000, &v).unwrap();
+        p.a.write_frame(now, aa, (i as u32) * 960, &[0xfc, i as u8])
+            .unwrap();
+        sent.push(v);
+        p.run(Duration::from_millis(33));
+    }
+    p.run(Duration::from_secs(1));
+    let got = frames(&p.eb, bv);
+    let got = &got[..got.len().min(100)];
+    let missing: Vec<usize> = (0..100)
+        .filter(|i| !got.iter().any(|f| f.data == sent[*i]))
+        .collect();
+    assert_eq!(got.len(), 100, "every frame assembled; missing {missing:?}");
+    for (i, f) in got.iter().enumerate() {
+        assert_eq!(f.data, sent[i], "frame {i}");
+    }
+    let rx = stats(&p.b, bv);
+    let tx = stats(&p.a, av);
+    assert!(rx.nack_sent > 0 && tx.nack_received > 0, "{rx:?} {tx:?}");
+    assert!(tx.retransmitted_packets_sent > 0);
+    assert_eq!(rx.packets_lost, 0, "retransmissions fill every gap");
+    // Audio negotiated no NACK (Opus has none in the defaults).
+    assert_eq!(stats(&p.b, ba).nack_sent, 0);
+    // RTX was negotiated: the offer and answer carry apt= and an FID group.
+    let sdp = p.a.local_description().unwrap().sdp.to_string();
+    assert!(sdp.contains("a=ssrc-group:FID "), "{sdp}");
+}
+
+#[test]
+fn plain_retransmission_without_rtx() {
+    let mut p = Pair::new(Duration::from_millis(10));
+    let av = p.a.add_track(MediaKind::Video, "s", "v");
+    // Only VP8 with NACK, no RTX.
+    let vp8: Vec<_> = fulmar_peer::default_codecs(MediaKind::Video)
+        .into_iter()
+        .filter(|c| c.name == "VP8")
+        .collect();
+    p.a.set_codec_preferences(av, vp8).unwrap();
+    p.negotiate(|_| {});
+    p.connect();
+    let sdp = p.a.local_description().unwrap().sdp.to_string();
+    assert!(!sdp.contains("rtx/90000") && !sdp.contains("FID"));
+    p.loss = Box::new(|to_b, i, _| to_b && i % 5 == 2);
+    let mut sent = Vec::new();
+    for i in 0..40 {
+        let now = p.now;
+        let v = vp8_frame(i, i == 0, 3000);
+        p.a.write_frame(now, av, (i as u32) * 3000, &v).unwrap();
+        sent.push(v);
+        p.run(Duration::from_millis(33));
+    }
+    p.run(Duration::from_secs(1));
+    let got: Vec<Vec<u8>> =
+        p.eb.iter()
+            .filter_map(|e| match e {
+                Event::MediaFrame(f) => Some(f.data.clone()),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(got, sent);
+    assert!(stats(&p.a, av).retransmitted_packets_sent > 0);
+}
+
+#[test]
+fn pli_and_fir_round_trip() {
+    let (mut p, [av, _], [bv, _]) = av_pair(Duration::from_millis(5));
+    // Nothing received yet: no stream to ask.
+    assert!(matches!(
+        p.b.request_keyframe(p.now, bv),
+        Err(Error::Media(_))
+    ));
+    for i in 0..3 {
+        let now = p.now;
+        p.a.write_frame(now, av, i * 3000, &vp8_frame(i as usize, i == 0, 100))
+            .unwrap();
+        p.run(Duration::from_millis(30));
+    }
+    let now = p.now;
+    p.b.request_keyframe(now, bv).unwrap();
+    p.run(Duration::from_millis(30));
+    let asks: Vec<_> =
+        p.ea.iter()
+            .filter_map(|e| match e {
+                Event::KeyframeRequest { transceiver, kind } => Some((*transceiver, *kind)),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(asks, [(av, KeyframeKind::Pli)]);
+    assert_eq!(stats(&p.b, bv).pli_sent, 1);
+    assert_eq!(stats(&p.a, av).pli_received, 1);
+}
+
+#[test]
+fn fir_when_only_ccm_fir_is_negotiated() {
+    let mut p = Pair::new(Duration::from_millis(5));
+    let av = p.a.add_track(MediaKind::Video, "s", "v");
+    let mut vp8: Vec<_> = fulmar_peer::default_codecs(MediaKind::Video)
+        .into_iter()
+        .filter(|c| c.name == "VP8")
+        .collect();
+    vp8[0].rtcp_fb.retain(|f| f == "ccm fir" || f == "nack");
+    p.a.set_codec_preferences(av, vp8).unwrap();
+    p.negotiate(|_| {});
+    p.connect();
+    for i in 0..3u32 {
+        let now = p.now;
+        p.a.write_frame(now, av, i * 3000, &vp8_frame(i as usize, i == 0, 100))
+            .unwrap();
+        p.run(Duration::from_millis(30));
+    }
+    let b_video =
+        p.eb.iter()
+            .find_map(|e| match e {
+                Event::Track { transceiver, .. } => Some(*transceiver),
+                _ => None,
+            })
+            .unwrap();
+    for _ in 0..2 {
+        let now = p.now;
+        p.b.request_keyframe(now, b_video).unwrap();
+        p.run(Duration::from_millis(30));
+    }
+    let asks: Vec<_> =
+        p.ea.iter()
+            .filter_map(|e| match e {
+                Event::KeyframeRequest { kind, .. } => Some(*kind),
+                _ => None,
+            })
+            .collect();
+    // Two FIRs with new sequence numbers (RFC 5104 §4.3.1.2): two requests.
+    assert_eq!(asks, [KeyframeKind::Fir, KeyframeKind::Fir]);
+    assert_eq!(stats(&p.b, b_video).fir_sent, 2);
+}
+
+#[test]
+fn sender_and_receiver_reports_give_round_trip_time() {
+    let (mut p, [av, _], [bv, _]) = av_pair(Duration::from_millis(25));
+    for i in 0..120u32 {
+        let now = p.now;
+        p.a.write_frame(now, av, i * 3000, &vp8_frame(i as usize, i == 0, 500))
+            .unwrap();
+        p.b.write_frame(now, bv, i * 3000, &vp8_frame(i as usize, i == 0, 500))
+            .unwrap();
+        p.run(Duration::from_millis(33));
+    }
+    for (pc, t) in [(&p.a, av), (&p.b, bv)] {
+        let s = stats(pc, t);
+        let rtt = s.round_trip_time.expect("RTT from SR/RR");
+        assert!(
+            rtt >= Duration::from_millis(45) && rtt <= Duration::from_millis(60),
+            "{rtt:?}"
+        );
+        assert!(s.sr_received >= 2, "{s:?}");
+        assert!(s.jitter < Duration::from_millis(5), "{s:?}");
+        // Transport-wide CC was negotiated: feedback flows to each sender.
+        assert!(s.twcc_feedback_received > 0, "{s:?}");
+    }
+}
+
+#[test]
+fn raw_rtp_echo_forwards_packets() {
+    let (mut p, [av, _], [bv, _]) = av_pair(Duration::from_millis(5));
+    p.b.set_receive_mode(bv, ReceiveMode::Rtp);
+    let mut sent = Vec::new();
+    for i in 0..20u32 {
+        let now = p.now;
+        let v = vp8_frame(i as usize, i == 0, 2000);
+        p.a.write_frame(now, av, i * 3000, &v).unwrap();
+        sent.push(v);
+        p.run(Duration::from_millis(5));
+        // B echoes every RTP packet back on its own video track.
+        let pkts: Vec<_> =
+            p.eb.drain(..)
+                .filter_map(|e| match e {
+                    Event::Rtp(r) => Some(r),
+                    Event::MediaFrame(_) => panic!("RTP mode yields no frames"),
+                    _ => None,
+                })
+                .collect();
+        for r in pkts {
+            assert_eq!(r.transceiver, bv);
+            let now = p.now;
+            p.b.write_rtp(now, bv, &r.packet).unwrap();
+            p.b.recycle(r.packet);
+        }
+        p.run(Duration::from_millis(25));
+    }
+    p.run(Duration::from_millis(200));
+    let got: Vec<Vec<u8>> = frames(&p.ea, av).iter().map(|f| f.data.clone()).collect();
+    assert_eq!(got, sent, "A gets its own frames back");
+}
+
+#[test]
+fn renegotiation_adds_tracks_in_both_directions() {
+    let mut p = Pair::new(Duration::from_millis(5));
+    p.a.create_data_channel(fulmar_datachannel::ChannelConfig::new("x"))
+        .unwrap();
+    p.negotiate(|_| {});
+    p.connect();
+    // A adds video after the connection is up, and offers.
+    let av = p.a.add_track(MediaKind::Video, "s", "v");
+    p.negotiate(|_| {});
+    p.run(Duration::from_millis(50));
+    for i in 0..5u32 {
+        let now = p.now;
+        p.a.write_frame(now, av, i * 3000, &vp8_frame(i as usize, i == 0, 1500))
+            .unwrap();
+        p.run(Duration::from_millis(30));
+    }
+    let b_video =
+        p.eb.iter()
+            .find_map(|e| match e {
+                Event::Track {
+                    transceiver,
+                    kind: MediaKind::Video,
+                    ..
+                } => Some(*transceiver),
+                _ => None,
+            })
+            .expect("B sees A's new track");
+    assert_eq!(frames(&p.eb, b_video).len(), 5);
+    // B adds audio and offers this time.
+    let ba = p.b.add_track(MediaKind::Audio, "s2", "a2");
+    p.negotiate_from_b(|_| {});
+    p.run(Duration::from_millis(50));
+    for i in 0..5u32 {
+        let now = p.now;
+        p.b.write_frame(now, ba, i * 960, &[0xfc, i as u8]).unwrap();
+        p.run(Duration::from_millis(20));
+    }
+    let a_audio =
+        p.ea.iter()
+            .find_map(|e| match e {
+                Event::Track {
+                    transceiver,
+                    kind: MediaKind::Audio,
+                    ..
+                } => Some(*transceiver),
+                _ => None,
+            })
+            .expect("A sees B's new track");
+    assert_eq!(frames(&p.ea, a_audio).len(), 5);
+    // Video still flows after the second negotiation.
+    let now = p.now;
+    p.a.write_frame(now, av, 99_000, &vp8_frame(9, false, 100))
+        .unwrap();
+    p.run(Duration::from_millis(30));
+    assert_eq!(frames(&p.eb, b_video).len(), 6);
+}
+
+#[test]
+fn stopped_transceiver_stops_media() {
+    let (mut p, [av, aa], [bv, ba]) = av_pair(Duration::from_millis(5));
+    let now = p.now;
+    p.a.write_frame(now, av, 0, &vp8_frame(0, true, 100))
+        .unwrap();
+    p.run(Duration::from_millis(30));
+    assert_eq!(frames(&p.eb, bv).len(), 1);
+    p.a.stop_transceiver(av);
+    assert!(matches!(
+        p.a.write_frame(p.now, av, 3000, &vp8_frame(1, false, 100)),
+        Err(Error::Media(_))
+    ));
+    p.negotiate(|_| {});
+    p.run(Duration::from_millis(50));
+    assert!(
+        p.b.transceivers().iter().any(|t| t.stopped),
+        "B's side stopped too"
+    );
+    assert!(matches!(
+        p.b.write_frame(p.now, bv, 3000, &vp8_frame(1, false, 100)),
+        Err(Error::Media(_))
+    ));
+    // Audio keeps flowing.
+    let now = p.now;
+    p.a.write_frame(now, aa, 0, &[0xfc, 1]).unwrap();
+    p.run(Duration::from_millis(30));
+    assert_eq!(frames(&p.eb, ba).len(), 1);
+    assert_eq!(frames(&p.eb, bv).len(), 1, "no video after stop");
+}
