@@ -57,7 +57,7 @@ mod media;
 mod streams;
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -380,6 +380,7 @@ pub struct PeerConnection {
     ice: Option<IceAgent>,
     ice_state: IceConnectionState,
     pending_hosts: Vec<SocketAddr>,
+    pending_relays: Vec<(SocketAddr, SocketAddr, IpAddr)>,
     local_end_of_candidates: bool,
     local_desc: Option<SessionDescription>,
     remote_desc: Option<SessionDescription>,
@@ -459,6 +460,7 @@ impl PeerConnection {
             ice: None,
             ice_state: IceConnectionState::New,
             pending_hosts: Vec::new(),
+            pending_relays: Vec::new(),
             local_end_of_candidates: false,
             local_desc: None,
             remote_desc: None,
@@ -540,6 +542,14 @@ impl PeerConnection {
         &self.transceivers
     }
 
+    /// The transceiver of an m-section, by its mid.
+    pub fn transceiver_by_mid(&self, mid: &str) -> Option<TransceiverId> {
+        self.transceivers
+            .iter()
+            .position(|t| t.mid.as_deref() == Some(mid))
+            .map(TransceiverId)
+    }
+
     /// SRTP contexts, once DTLS connected with use_srtp (RFC 5764 §4.2).
     pub fn srtp_contexts(&mut self) -> Option<&mut SrtpContexts> {
         self.srtp.as_mut()
@@ -604,6 +614,34 @@ impl PeerConnection {
             None => {
                 if !self.pending_hosts.contains(&addr) {
                     self.pending_hosts.push(addr);
+                }
+            }
+        }
+        self.drain_ice(now);
+        Ok(())
+    }
+
+    /// Adds a relayed candidate (RFC 8445 §5.1.1.2): `relayed` is the
+    /// address a TURN server allocated, `mapped` the server-reflexive address
+    /// it saw, `server` the TURN server. The caller owns the TURN client and
+    /// feeds what arrives on the allocation to [`Self::handle_receive`] with
+    /// `relayed` as the destination; transmits whose source is `relayed` go
+    /// through the allocation.
+    pub fn add_relayed_candidate(
+        &mut self,
+        now: Instant,
+        relayed: SocketAddr,
+        mapped: SocketAddr,
+        server: IpAddr,
+    ) -> Result<(), Error> {
+        self.now = Some(now);
+        match self.ice.as_mut() {
+            Some(ice) => {
+                ice.add_relayed_candidate(now, 1, relayed, mapped, server)?;
+            }
+            None => {
+                if !self.pending_relays.iter().any(|r| r.0 == relayed) {
+                    self.pending_relays.push((relayed, mapped, server));
                 }
             }
         }
@@ -1314,6 +1352,9 @@ impl PeerConnection {
             for addr in self.pending_hosts.drain(..) {
                 let _ = ice.add_host_candidate(now, 1, addr);
             }
+            for (relayed, mapped, server) in self.pending_relays.drain(..) {
+                let _ = ice.add_relayed_candidate(now, 1, relayed, mapped, server);
+            }
             if self.local_end_of_candidates {
                 ice.end_of_local_candidates(now);
             }
@@ -1321,7 +1362,8 @@ impl PeerConnection {
     }
 
     fn drain_ice(&mut self, now: Instant) {
-        if !self.pending_hosts.is_empty() && self.ice.is_some() {
+        if (!self.pending_hosts.is_empty() || !self.pending_relays.is_empty()) && self.ice.is_some()
+        {
             self.add_pending_hosts(now);
         }
         let Some(ice) = self.ice.as_mut() else { return };

@@ -172,3 +172,163 @@ fn answers_chromiums_real_client_hello_as_dtls_server() {
     // DTLS handshake record, version 1.2 (RFC 6347 §4.1: {254, 253}).
     assert_eq!(&flight[0].payload[..3], &[22, 0xfe, 0xfd]);
 }
+
+#[test]
+fn relayed_candidates_reach_the_description() {
+    // RFC 8445 §5.1.1.2: a relayed candidate carries the server-reflexive
+    // address as raddr/rport (RFC 8839 §5.1); added before ICE exists, it
+    // waits and then appears in the offer next to the host candidate.
+    let now = Instant::now();
+    let mut pc = PeerConnection::new(Config::default(), StdRng::seed_from_u64(6)).unwrap();
+    pc.add_host_candidate(now, "127.0.0.1:40000".parse().unwrap())
+        .unwrap();
+    pc.add_relayed_candidate(
+        now,
+        "127.0.0.1:49152".parse().unwrap(),
+        "127.0.0.1:40001".parse().unwrap(),
+        "127.0.0.1".parse().unwrap(),
+    )
+    .unwrap();
+    pc.create_data_channel(fulmar_datachannel::ChannelConfig::new("x"))
+        .unwrap();
+    let offer = pc.create_offer().unwrap().sdp.to_string();
+    assert!(offer.contains("127.0.0.1 40000 typ host"), "{offer}");
+    assert!(
+        offer.contains("127.0.0.1 49152 typ relay raddr 127.0.0.1 rport 40001"),
+        "{offer}"
+    );
+}
+
+/// Keeps only the listed payload types in the `m=video` section of an offer
+/// (what Chromium sends after `setCodecPreferences`).
+fn restrict_video(offer: &str, keep: &[u8]) -> String {
+    let mut in_video = false;
+    let mut out = String::new();
+    for line in offer.lines() {
+        if line.starts_with("m=") {
+            in_video = line.starts_with("m=video");
+            if in_video {
+                let mut f: Vec<&str> = line.split(' ').take(3).collect();
+                let pts: Vec<String> = keep.iter().map(u8::to_string).collect();
+                f.extend(pts.iter().map(String::as_str));
+                out.push_str(&f.join(" "));
+                out.push_str("\r\n");
+                continue;
+            }
+        }
+        let pt_of = |prefix: &str| {
+            line.strip_prefix(prefix)
+                .and_then(|r| r.split([' ', ':']).next())
+                .and_then(|p| p.parse::<u8>().ok())
+        };
+        let pt = pt_of("a=rtpmap:")
+            .or_else(|| pt_of("a=fmtp:"))
+            .or_else(|| pt_of("a=rtcp-fb:"));
+        if in_video && pt.is_some_and(|p| !keep.contains(&p)) {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn answer_with_tracks(offer: &str) -> (PeerConnection, fulmar_sdp::SessionDescription) {
+    let now = Instant::now();
+    let mut pc = PeerConnection::new(Config::default(), StdRng::seed_from_u64(7)).unwrap();
+    pc.add_host_candidate(now, "127.0.0.1:40000".parse().unwrap())
+        .unwrap();
+    pc.set_remote_description(now, SessionDescription::offer(offer).unwrap())
+        .unwrap();
+    // An echo: a local track on each of Chromium's sections.
+    pc.add_track(fulmar_peer::MediaKind::Audio, "echo", "a");
+    pc.add_track(fulmar_peer::MediaKind::Video, "echo", "v");
+    let answer = pc.create_answer().unwrap();
+    pc.set_local_description(now, answer.clone()).unwrap();
+    let sdp = fulmar_sdp::SessionDescription::parse(&answer.sdp.to_string()).unwrap();
+    (pc, sdp)
+}
+
+#[test]
+fn chromium_offer_negotiates_vp8_h264_opus_and_g711() {
+    let (pc, sdp) = answer_with_tracks(OFFER);
+    let audio = &sdp.media()[0];
+    let video = &sdp.media()[1];
+    assert_eq!(audio.direction(), Some(Direction::SendRecv));
+    assert_eq!(video.direction(), Some(Direction::SendRecv));
+    // Opus first, then G.711 (RFC 3551 static types), Chromium's order.
+    let apts: Vec<u8> = audio.payload_types().collect();
+    assert_eq!(apts, [111, 0, 8]);
+    // H.264 by profile and packetization-mode (RFC 6184 §8.2.2): 102 and 108
+    // are mode 1 baseline / constrained baseline, 114 constrained baseline
+    // mode 0; 104 (baseline, mode 0), 116 and 39 (main) have no match here.
+    let h264: Vec<u8> = video
+        .codecs()
+        .filter(|c| c.name() == Some("H264"))
+        .map(|c| c.payload_type)
+        .collect();
+    assert_eq!(h264, [102, 108, 114]);
+    for pt in [102, 108] {
+        assert_eq!(
+            video.fmtp(pt).unwrap().param("packetization-mode"),
+            Some("1")
+        );
+    }
+    // Each kept primary brings its RTX (apt=), nothing else does.
+    for c in video.codecs().filter(|c| c.name() == Some("rtx")) {
+        let apt: u8 = c.fmtp.unwrap().param("apt").unwrap().parse().unwrap();
+        assert!(video.rtpmap(apt).is_some(), "rtx for a kept codec");
+    }
+    assert!(
+        video.rtpmap(107).is_none(),
+        "rtx of the refused 104 dropped"
+    );
+    // Feedback we support is kept for VP8.
+    let fb: Vec<String> = video.rtcp_fbs_for(96).map(|f| f.to_string()).collect();
+    for want in ["nack", "nack pli", "ccm fir", "transport-cc", "goog-remb"] {
+        assert!(fb.iter().any(|f| f.ends_with(want)), "{want} in {fb:?}");
+    }
+    // We send on the first codec Chromium prefers: VP8 and Opus; our
+    // video SSRC is grouped with its RTX SSRC.
+    let send = |mid| pc.send_codec(pc.transceiver_by_mid(mid).unwrap());
+    assert_eq!(send("0"), Some((111, Some(fulmar_peer::Codec::Opus))));
+    assert_eq!(send("1"), Some((96, Some(fulmar_peer::Codec::Vp8))));
+    assert!(video.ssrc_groups().any(|g| g.semantics == "FID"));
+    // Header extensions by URI with Chromium's ids.
+    let ext: Vec<(u16, &str)> = video.extmaps().map(|e| (e.id, e.uri)).collect();
+    assert!(ext.contains(&(4, "urn:ietf:params:rtp-hdrext:sdes:mid")));
+    assert!(ext.contains(&(
+        2,
+        "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+    )));
+    assert!(ext.contains(&(
+        3,
+        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+    )));
+    assert!(ext.contains(&(10, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id")));
+    assert!(
+        !ext.iter().any(|(_, u)| u.contains("toffset")),
+        "unsupported dropped"
+    );
+    let aext: Vec<&str> = audio.extmaps().map(|e| e.uri).collect();
+    assert!(aext.contains(&"urn:ietf:params:rtp-hdrext:ssrc-audio-level"));
+}
+
+#[test]
+fn chromium_offer_restricted_to_h264_sends_h264() {
+    let offer = restrict_video(OFFER, &[102, 103, 108, 109]);
+    let (pc, sdp) = answer_with_tracks(&offer);
+    let video = &sdp.media()[1];
+    let mut pts: Vec<u8> = video.payload_types().collect();
+    pts.sort_unstable();
+    assert_eq!(pts, [102, 103, 108, 109]);
+    let video_id = pc.transceiver_by_mid("1").unwrap();
+    assert_eq!(
+        pc.send_codec(video_id),
+        Some((102, Some(fulmar_peer::Codec::H264)))
+    );
+    // Restricted to a profile we do not have (main, mode 1): the section is refused.
+    let offer = restrict_video(OFFER, &[116, 117]);
+    let (_, sdp) = answer_with_tracks(&offer);
+    assert_eq!(sdp.media()[1].port(), 0);
+}

@@ -563,3 +563,116 @@ fn stopped_transceiver_stops_media() {
     assert_eq!(frames(&p.eb, ba).len(), 1);
     assert_eq!(frames(&p.eb, bv).len(), 1, "no video after stop");
 }
+
+/// Frames each codec's packetizer accepts: Annex-B for H.264 (RFC 6184),
+/// a temporal unit of OBUs for AV1, any bytes for VP9 and G.711.
+fn frame_for(codec: Codec, i: usize, len: usize) -> Vec<u8> {
+    let body: Vec<u8> = (0..len).map(|j| ((i * 31 + j) as u8) | 1).collect();
+    match codec {
+        Codec::H264 => {
+            let mut f = Vec::new();
+            for nal in [&[0x67, 0x42, 0xe0, 0x1f][..], &[0x68, 0xce, 0x3c][..]] {
+                f.extend_from_slice(&[0, 0, 0, 1]);
+                f.extend_from_slice(nal);
+            }
+            f.extend_from_slice(&[0, 0, 0, 1, 0x65]);
+            f.extend_from_slice(&body);
+            f
+        }
+        Codec::Av1 => {
+            // Temporal delimiter, then a frame OBU with its size (LEB128).
+            let mut f = vec![0x12, 0x00, 0x32];
+            let mut n = body.len();
+            while n >= 0x80 {
+                f.push((n as u8 & 0x7f) | 0x80);
+                n >>= 7;
+            }
+            f.push(n as u8);
+            f.extend_from_slice(&body);
+            f
+        }
+        _ => body,
+    }
+}
+
+#[test]
+fn every_negotiable_codec_carries_frames() {
+    use fulmar_peer::default_codecs;
+    let video = default_codecs(MediaKind::Video);
+    let audio = default_codecs(MediaKind::Audio);
+    let cases: Vec<(MediaKind, Vec<fulmar_peer::CodecParams>, Codec, usize)> = vec![
+        (
+            MediaKind::Video,
+            video.iter().filter(|c| c.name == "VP9").cloned().collect(),
+            Codec::Vp9,
+            3000,
+        ),
+        (
+            MediaKind::Video,
+            video.iter().filter(|c| c.name == "AV1").cloned().collect(),
+            Codec::Av1,
+            3000,
+        ),
+        // H.264 packetization-mode 1 (FU-A for big NALs) and mode 0 (single NAL).
+        (
+            MediaKind::Video,
+            video
+                .iter()
+                .filter(|c| c.payload_type == 102)
+                .cloned()
+                .collect(),
+            Codec::H264,
+            3000,
+        ),
+        (
+            MediaKind::Video,
+            video
+                .iter()
+                .filter(|c| c.payload_type == 106)
+                .cloned()
+                .collect(),
+            Codec::H264,
+            900,
+        ),
+        (
+            MediaKind::Audio,
+            audio.iter().filter(|c| c.name == "PCMU").cloned().collect(),
+            Codec::Pcmu,
+            160,
+        ),
+        (
+            MediaKind::Audio,
+            audio.iter().filter(|c| c.name == "PCMA").cloned().collect(),
+            Codec::Pcma,
+            160,
+        ),
+    ];
+    for (kind, prefs, codec, len) in cases {
+        let mut p = Pair::new(Duration::from_millis(5));
+        let t = p.a.add_track(kind, "s", "t");
+        p.a.set_codec_preferences(t, prefs).unwrap();
+        p.negotiate(|_| {});
+        p.connect();
+        assert_eq!(p.a.send_codec(t).and_then(|c| c.1), Some(codec));
+        let mut sent = Vec::new();
+        for i in 0..5 {
+            let now = p.now;
+            let f = frame_for(codec, i, len);
+            p.a.write_frame(now, t, i as u32 * 3000, &f).unwrap();
+            sent.push(f);
+            p.run(Duration::from_millis(30));
+        }
+        let got: Vec<&MediaFrame> =
+            p.eb.iter()
+                .filter_map(|e| match e {
+                    Event::MediaFrame(f) => Some(f),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(got.len(), 5, "{codec:?}");
+        for (f, s) in got.iter().zip(&sent) {
+            assert_eq!(f.codec, codec);
+            assert_eq!(&f.data, s, "{codec:?}");
+        }
+    }
+}
