@@ -20,8 +20,13 @@ impl PacketBuffer for Vec<u8> {
     fn packet_len(&self) -> usize {
         self.len()
     }
+    #[inline]
     fn set_packet_len(&mut self, len: usize) {
-        self.resize(len, 0);
+        if len <= self.len() {
+            self.truncate(len);
+        } else {
+            self.resize(len, 0);
+        }
     }
 }
 
@@ -32,7 +37,12 @@ impl PacketBuffer for bytes::BytesMut {
     fn packet_len(&self) -> usize {
         self.len()
     }
+    #[inline]
     fn set_packet_len(&mut self, len: usize) {
-        self.resize(len, 0);
+        if len <= self.len() {
+            self.truncate(len);
+        } else {
+            self.resize(len, 0);
+        }
     }
 }

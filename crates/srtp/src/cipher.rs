@@ -27,12 +27,25 @@ pub(crate) const GCM_TAG_LEN: usize = 16;
 pub(crate) enum Transform {
     /// AES-128 counter mode with HMAC-SHA1 (RFC 3711).
     Cm {
-        aes: aes::Aes128,
+        /// The expanded encryption key (encryption only: counter mode never decrypts).
+        aes: aes::Aes128Enc,
+        /// HMAC-SHA1 keyed with the session authentication key.
         mac: HmacSha1,
-        salt: [u8; 14],
+        /// The 112-bit session salt as the top of a 128-bit counter block: `k_s * 2^16`.
+        salt: u128,
     },
     /// AEAD_AES_128_GCM or AEAD_AES_256_GCM (RFC 7714).
-    Gcm { aead: LessSafeKey, salt: [u8; 12] },
+    Gcm {
+        /// The expanded AES-GCM key.
+        aead: LessSafeKey,
+        /// The 96-bit session salt.
+        salt: u128,
+    },
+}
+
+/// A salt of at most 16 bytes read as a big-endian integer.
+fn salt_int(salt: &[u8]) -> u128 {
+    salt.iter().fold(0, |acc, &b| (acc << 8) | u128::from(b))
 }
 
 impl Transform {
@@ -47,14 +60,15 @@ impl Transform {
         let salt = keys.salt();
         Ok(match keys.profile() {
             ProtectionProfile::Aes128CmHmacSha1_80 | ProtectionProfile::Aes128CmHmacSha1_32 => {
+                if salt.len() != 14 {
+                    return Err(bad_key("session salt", 14, salt.len()));
+                }
                 Transform::Cm {
-                    aes: aes::Aes128::new_from_slice(key)
+                    aes: aes::Aes128Enc::new_from_slice(key)
                         .map_err(|_| bad_key("session key", 16, key.len()))?,
                     mac: <HmacSha1 as Mac>::new_from_slice(keys.auth_key())
                         .map_err(|_| bad_key("session auth key", 20, keys.auth_key().len()))?,
-                    salt: salt
-                        .try_into()
-                        .map_err(|_| bad_key("session salt", 14, salt.len()))?,
+                    salt: salt_int(salt) << 16,
                 }
             }
             ProtectionProfile::AeadAes128Gcm | ProtectionProfile::AeadAes256Gcm => {
@@ -63,84 +77,81 @@ impl Transform {
                 } else {
                     &ring::aead::AES_128_GCM
                 };
+                if salt.len() != 12 {
+                    return Err(bad_key("session salt", 12, salt.len()));
+                }
                 Transform::Gcm {
                     aead: LessSafeKey::new(
                         UnboundKey::new(algorithm, key)
                             .map_err(|_| bad_key("session key", algorithm.key_len(), key.len()))?,
                     ),
-                    salt: salt
-                        .try_into()
-                        .map_err(|_| bad_key("session salt", 12, salt.len()))?,
+                    salt: salt_int(salt),
                 }
             }
         })
     }
 
     /// AES-CM keystream applied to `data` with
-    /// `IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16)` (RFC 3711 §4.1.1).
-    fn cm_apply(aes: &aes::Aes128, salt: &[u8; 14], ssrc: u32, index: u64, data: &mut [u8]) {
-        let mut iv = [0u8; 16];
-        iv[..14].copy_from_slice(salt);
-        for (b, s) in iv[4..8].iter_mut().zip(ssrc.to_be_bytes()) {
-            *b ^= s;
-        }
-        for (b, s) in iv[8..14].iter_mut().zip(&index.to_be_bytes()[2..]) {
-            *b ^= s;
-        }
-        let core = ctr::CtrCore::<aes::Aes128, ctr::flavors::Ctr128BE>::inner_iv_init(
+    /// `IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16)` (RFC 3711 §4.1.1);
+    /// `salt` is `k_s * 2^16` and `index` the 48-bit packet index (or, for
+    /// SRTCP, the 31-bit SRTCP index, §4.1).
+    #[inline]
+    fn cm_apply(aes: &aes::Aes128Enc, salt: u128, ssrc: u32, index: u64, data: &mut [u8]) {
+        let iv = salt ^ (u128::from(ssrc) << 64) ^ (u128::from(index) << 16);
+        let core = ctr::CtrCore::<aes::Aes128Enc, ctr::flavors::Ctr128BE>::inner_iv_init(
             aes.clone(),
-            &iv.into(),
+            &iv.to_be_bytes().into(),
         );
-        let mut ctr = ctr::Ctr128BE::<aes::Aes128>::from_core(core);
+        let mut ctr = ctr::Ctr128BE::<aes::Aes128Enc>::from_core(core);
         ctr.apply_keystream(data);
     }
 
-    /// HMAC-SHA1 over the concatenation of `parts` (callers truncate the tag).
-    fn cm_tag(mac: &HmacSha1, parts: &[&[u8]]) -> [u8; 20] {
+    /// HMAC-SHA1 over `data` then the optional rollover counter (callers truncate the tag).
+    #[inline]
+    fn cm_tag(mac: &HmacSha1, data: &[u8], roc: Option<u32>) -> [u8; 20] {
         let mut mac = mac.clone();
-        for p in parts {
-            mac.update(p);
+        mac.update(data);
+        if let Some(roc) = roc {
+            mac.update(&roc.to_be_bytes());
         }
         mac.finalize().into_bytes().into()
     }
 
     /// The 12-byte AEAD IV of RFC 7714 §8.1 (SRTP) and §9.1 (SRTCP):
-    /// `00 00 || SSRC || word || low16`, XORed with the session salt.
-    fn gcm_iv(salt: &[u8; 12], ssrc: u32, word: u32, low: u16) -> [u8; 12] {
-        let mut iv = [0u8; 12];
-        iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
-        iv[6..10].copy_from_slice(&word.to_be_bytes());
-        iv[10..12].copy_from_slice(&low.to_be_bytes());
-        for (b, s) in iv.iter_mut().zip(salt) {
-            *b ^= s;
-        }
-        iv
+    /// `00 00 || SSRC || ROC || SEQ` (SRTP, `index = ROC * 2^16 + SEQ`) or
+    /// `00 00 || SSRC || 00 00 || 0 || SRTCP index`, XORed with the 96-bit salt.
+    #[inline]
+    fn gcm_nonce(salt: u128, ssrc: u32, index: u64) -> Nonce {
+        let iv = salt ^ (u128::from(ssrc) << 48) ^ u128::from(index & 0xffff_ffff_ffff);
+        let bytes = iv.to_be_bytes();
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&bytes[4..]);
+        Nonce::assume_unique_for_key(nonce)
     }
 
-    fn gcm_seal(
-        aead: &LessSafeKey,
-        iv: [u8; 12],
-        aad: &[u8],
-        data: &mut [u8],
-    ) -> [u8; GCM_TAG_LEN] {
-        let nonce = Nonce::assume_unique_for_key(iv);
-        // Sealing only fails for inputs over 2^36 bytes, which no datagram reaches.
-        let mut out = [0u8; GCM_TAG_LEN];
-        if let Ok(tag) = aead.seal_in_place_separate_tag(nonce, Aad::from(aad), data) {
+    /// Encrypts `data` in place and writes the 16-byte tag to the start of `tag_out`
+    /// (at least 16 bytes, as the callers check).
+    #[inline]
+    fn gcm_seal(aead: &LessSafeKey, nonce: Nonce, aad: &[u8], data: &mut [u8], tag_out: &mut [u8]) {
+        // Sealing only fails for inputs over 2^36 bytes, which no datagram
+        // reaches; the tag is then left as it was and will not verify.
+        if let (Ok(tag), Some(out)) = (
+            aead.seal_in_place_separate_tag(nonce, Aad::from(aad), data),
+            tag_out.get_mut(..GCM_TAG_LEN),
+        ) {
             out.copy_from_slice(tag.as_ref());
         }
-        out
     }
 
     /// Verifies and decrypts `data` in place; on failure ring zeroes `data`.
+    #[inline]
     fn gcm_open(
         aead: &LessSafeKey,
-        iv: [u8; 12],
+        nonce: Nonce,
         aad: &[u8],
         data: &mut [u8],
         tag: &[u8],
     ) -> Result<(), Error> {
-        let nonce = Nonce::assume_unique_for_key(iv);
         let tag = ring::aead::Tag::try_from(tag).map_err(|_| Error::AuthenticationFailed)?;
         aead.open_in_place_separate_tag(nonce, Aad::from(aad), tag, data, 0..)
             .map(drop)
@@ -149,7 +160,9 @@ impl Transform {
 
     /// Protects the RTP packet `buf[..len]` (header `header_len` bytes) with
     /// packet index `index`, writing the tag after it; returns the new length.
-    /// The caller has checked that `buf` holds `len + tag_len` bytes.
+    /// The caller has checked that `buf` holds `len + tag_len` bytes and that
+    /// `header_len <= len`.
+    #[inline]
     pub(crate) fn protect_rtp(
         &self,
         buf: &mut [u8],
@@ -159,18 +172,19 @@ impl Transform {
         index: u64,
         tag_len: usize,
     ) -> usize {
-        let roc = (index >> 16) as u32;
+        let (packet, trailer) = buf.split_at_mut(len);
+        let (header, payload) = packet.split_at_mut(header_len);
         match self {
             Transform::Cm { aes, mac, salt } => {
-                Self::cm_apply(aes, salt, ssrc, index, &mut buf[header_len..len]);
-                let tag = Self::cm_tag(mac, &[&buf[..len], &roc.to_be_bytes()]);
-                buf[len..len + tag_len].copy_from_slice(&tag[..tag_len]);
+                Self::cm_apply(aes, *salt, ssrc, index, payload);
+                // RFC 3711 §4.2: the tag covers the packet then the ROC.
+                let tag = Self::cm_tag(mac, packet, Some((index >> 16) as u32));
+                trailer[..tag_len].copy_from_slice(&tag[..tag_len]);
             }
             Transform::Gcm { aead, salt } => {
-                let iv = Self::gcm_iv(salt, ssrc, roc, index as u16);
-                let (aad, rest) = buf.split_at_mut(header_len);
-                let tag = Self::gcm_seal(aead, iv, aad, &mut rest[..len - header_len]);
-                buf[len..len + GCM_TAG_LEN].copy_from_slice(&tag);
+                // RFC 7714 §8: the header is the AAD, the payload the plaintext.
+                let nonce = Self::gcm_nonce(*salt, ssrc, index);
+                Self::gcm_seal(aead, nonce, header, payload, trailer);
             }
         }
         len + tag_len
@@ -179,6 +193,7 @@ impl Transform {
     /// Verifies and decrypts the SRTP packet `buf` (tag included) in place;
     /// returns the RTP packet length. The caller has checked
     /// `buf.len() >= header_len + tag_len`.
+    #[inline]
     pub(crate) fn unprotect_rtp(
         &self,
         buf: &mut [u8],
@@ -187,21 +202,20 @@ impl Transform {
         index: u64,
         tag_len: usize,
     ) -> Result<usize, Error> {
-        let roc = (index >> 16) as u32;
         let len = buf.len() - tag_len;
+        let (packet, tag) = buf.split_at_mut(len);
         match self {
             Transform::Cm { aes, mac, salt } => {
-                let expected = Self::cm_tag(mac, &[&buf[..len], &roc.to_be_bytes()]);
-                if !bool::from(expected[..tag_len].ct_eq(&buf[len..])) {
+                let expected = Self::cm_tag(mac, packet, Some((index >> 16) as u32));
+                if !bool::from(expected[..tag_len].ct_eq(tag)) {
                     return Err(Error::AuthenticationFailed);
                 }
-                Self::cm_apply(aes, salt, ssrc, index, &mut buf[header_len..len]);
+                Self::cm_apply(aes, *salt, ssrc, index, &mut packet[header_len..]);
             }
             Transform::Gcm { aead, salt } => {
-                let iv = Self::gcm_iv(salt, ssrc, roc, index as u16);
-                let (aad, rest) = buf.split_at_mut(header_len);
-                let (data, tag) = rest.split_at_mut(len - header_len);
-                Self::gcm_open(aead, iv, aad, data, tag)?;
+                let nonce = Self::gcm_nonce(*salt, ssrc, index);
+                let (header, payload) = packet.split_at_mut(header_len);
+                Self::gcm_open(aead, nonce, header, payload, tag)?;
             }
         }
         Ok(len)
@@ -211,6 +225,7 @@ impl Transform {
     /// the trailer (`E || SRTCP index` and tag, in the profile's order); returns
     /// the new length. `encrypt` sets the E flag. The caller has checked that
     /// `buf` holds `len + 4 + tag_len` bytes and `len >= 8`.
+    #[inline]
     pub(crate) fn protect_rtcp(
         &self,
         buf: &mut [u8],
@@ -225,29 +240,32 @@ impl Transform {
             Transform::Cm { aes, mac, salt } => {
                 // RFC 3711 §3.4: ... || E || SRTCP index || MKI || tag.
                 if encrypt {
-                    Self::cm_apply(aes, salt, ssrc, u64::from(index), &mut buf[8..len]);
+                    Self::cm_apply(aes, *salt, ssrc, u64::from(index), &mut buf[8..len]);
                 }
                 buf[len..len + 4].copy_from_slice(&e_index);
-                let tag = Self::cm_tag(mac, &[&buf[..len + 4]]);
-                buf[len + 4..len + 4 + tag_len].copy_from_slice(&tag[..tag_len]);
+                let (authenticated, trailer) = buf.split_at_mut(len + 4);
+                let tag = Self::cm_tag(mac, authenticated, None);
+                trailer[..tag_len].copy_from_slice(&tag[..tag_len]);
             }
             Transform::Gcm { aead, salt } => {
                 // RFC 7714 §9: ... || ciphertext || tag || E || SRTCP index.
-                let iv = Self::gcm_iv(salt, ssrc, 0, 0);
-                let iv = xor_index(iv, index);
+                let nonce = Self::gcm_nonce(*salt, ssrc, u64::from(index));
                 if encrypt {
                     // AAD: the 8-byte header then E || SRTCP index (§9.2).
                     let mut aad = [0u8; 12];
                     aad[..8].copy_from_slice(&buf[..8]);
                     aad[8..].copy_from_slice(&e_index);
-                    let tag = Self::gcm_seal(aead, iv, &aad, &mut buf[8..len]);
-                    buf[len..len + GCM_TAG_LEN].copy_from_slice(&tag);
+                    let (packet, trailer) = buf.split_at_mut(len);
+                    Self::gcm_seal(aead, nonce, &aad, &mut packet[8..], trailer);
                 } else {
                     // AAD: the whole packet then E || SRTCP index (§9.3); put the
                     // index where the tag goes to make the AAD contiguous.
                     buf[len..len + 4].copy_from_slice(&e_index);
-                    let tag = Self::gcm_seal(aead, iv, &buf[..len + 4], &mut []);
-                    buf[len..len + GCM_TAG_LEN].copy_from_slice(&tag);
+                    let (aad, trailer) = buf.split_at_mut(len + 4);
+                    let mut tag = [0u8; GCM_TAG_LEN];
+                    Self::gcm_seal(aead, nonce, aad, &mut [], &mut tag);
+                    aad[len..].copy_from_slice(&tag[..4]);
+                    trailer[..GCM_TAG_LEN - 4].copy_from_slice(&tag[4..]);
                 }
                 buf[len + GCM_TAG_LEN..len + GCM_TAG_LEN + 4].copy_from_slice(&e_index);
             }
@@ -259,6 +277,7 @@ impl Transform {
     /// place; returns the RTCP packet length. `e_index` is the packet's
     /// `E || SRTCP index` word. The caller has checked
     /// `buf.len() >= 8 + 4 + tag_len`.
+    #[inline]
     pub(crate) fn unprotect_rtcp(
         &self,
         buf: &mut [u8],
@@ -271,17 +290,17 @@ impl Transform {
         let len = buf.len() - tag_len - 4;
         match self {
             Transform::Cm { aes, mac, salt } => {
-                let authenticated = buf.len() - tag_len;
-                let expected = Self::cm_tag(mac, &[&buf[..authenticated]]);
-                if !bool::from(expected[..tag_len].ct_eq(&buf[authenticated..])) {
+                let (authenticated, tag) = buf.split_at_mut(len + 4);
+                let expected = Self::cm_tag(mac, authenticated, None);
+                if !bool::from(expected[..tag_len].ct_eq(tag)) {
                     return Err(Error::AuthenticationFailed);
                 }
                 if encrypted {
-                    Self::cm_apply(aes, salt, ssrc, u64::from(index), &mut buf[8..len]);
+                    Self::cm_apply(aes, *salt, ssrc, u64::from(index), &mut buf[8..len]);
                 }
             }
             Transform::Gcm { aead, salt } => {
-                let iv = xor_index(Self::gcm_iv(salt, ssrc, 0, 0), index);
+                let nonce = Self::gcm_nonce(*salt, ssrc, u64::from(index));
                 let mut tag = [0u8; GCM_TAG_LEN];
                 tag.copy_from_slice(&buf[len..len + GCM_TAG_LEN]);
                 let e_bytes = e_index.to_be_bytes();
@@ -289,11 +308,11 @@ impl Transform {
                     let mut aad = [0u8; 12];
                     aad[..8].copy_from_slice(&buf[..8]);
                     aad[8..].copy_from_slice(&e_bytes);
-                    Self::gcm_open(aead, iv, &aad, &mut buf[8..len], &tag)?;
+                    Self::gcm_open(aead, nonce, &aad, &mut buf[8..len], &tag)?;
                 } else {
                     // Make the AAD contiguous as in protect_rtcp, then restore on failure.
                     buf[len..len + 4].copy_from_slice(&e_bytes);
-                    let verified = Self::gcm_open(aead, iv, &buf[..len + 4], &mut [], &tag);
+                    let verified = Self::gcm_open(aead, nonce, &buf[..len + 4], &mut [], &tag);
                     buf[len..len + GCM_TAG_LEN].copy_from_slice(&tag);
                     verified?;
                 }
@@ -301,13 +320,4 @@ impl Transform {
         }
         Ok(len)
     }
-}
-
-/// XORs the 31-bit SRTCP index into the last four IV bytes (RFC 7714 §9.1:
-/// `00 00 || SSRC || 00 00 || 0 || SRTCP index`).
-fn xor_index(mut iv: [u8; 12], index: u32) -> [u8; 12] {
-    for (b, s) in iv[8..12].iter_mut().zip(index.to_be_bytes()) {
-        *b ^= s;
-    }
-    iv
 }

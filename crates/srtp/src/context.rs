@@ -1,6 +1,5 @@
 //! The SRTP/SRTCP context: keyed transforms plus per-SSRC state.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -159,22 +158,22 @@ impl Context {
 
     /// Drops the state of `ssrc` (after an RTCP BYE, say); returns whether it existed.
     pub fn remove_stream(&mut self, ssrc: u32) -> bool {
-        self.streams.remove(&ssrc).is_some()
+        self.streams.remove(ssrc)
     }
 
     /// The highest 48-bit SRTP index (`ROC * 2^16 + SEQ`) received from `ssrc`.
     pub fn received_index(&self, ssrc: u32) -> Option<u64> {
-        self.streams.get(&ssrc).and_then(|s| s.received.highest())
+        self.streams.get(ssrc).and_then(|s| s.received.highest())
     }
 
     /// The highest 48-bit SRTP index protected for `ssrc`.
     pub fn sent_index(&self, ssrc: u32) -> Option<u64> {
-        self.streams.get(&ssrc).and_then(|s| s.sent_highest)
+        self.streams.get(ssrc).and_then(|s| s.sent_highest)
     }
 
     /// The SRTCP index the next protected SRTCP packet of `ssrc` will carry.
     pub fn next_srtcp_index(&self, ssrc: u32) -> u32 {
-        self.streams.get(&ssrc).map_or(0, |s| s.next_srtcp_index)
+        self.streams.get(ssrc).map_or(0, |s| s.next_srtcp_index)
     }
 
     /// Sets the SRTCP index of the next protected SRTCP packet of `ssrc`
@@ -191,6 +190,7 @@ impl Context {
     /// Protects the RTP packet `buf[..len]` in place: encrypts the payload and
     /// appends the authentication tag. `buf` must have room for
     /// [`ProtectionProfile::rtp_overhead`] more bytes. Returns the SRTP length.
+    #[inline]
     pub fn protect_rtp_in_place(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
         let tag_len = self.profile.rtp_auth_tag_len();
         let needed = len.saturating_add(tag_len);
@@ -215,6 +215,7 @@ impl Context {
     /// (RFC 3711 §3.3). Returns the length of the RTP packet now at the start
     /// of `buf`. On error the packet is to be dropped; its bytes may have been
     /// altered (a failed AES-GCM open zeroes the would-be plaintext).
+    #[inline]
     pub fn unprotect_rtp_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let tag_len = self.profile.rtp_auth_tag_len();
         let header = RtpHeader::parse(buf)?;
@@ -226,7 +227,7 @@ impl Context {
             });
         }
         let known = self.streams.len();
-        let stream = self.streams.get_mut(&header.ssrc);
+        let stream = self.streams.get_mut(header.ssrc);
         if stream.is_none() && known >= self.config.max_streams {
             return Err(Error::TooManyStreams {
                 max: self.config.max_streams,
@@ -256,6 +257,7 @@ impl Context {
     /// appends the E flag, SRTCP index and tag (RFC 3711 §3.4, RFC 7714 §9).
     /// `buf` must have room for [`ProtectionProfile::rtcp_overhead`] more bytes.
     /// Returns the SRTCP length.
+    #[inline]
     pub fn protect_rtcp_in_place(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
         let tag_len = self.profile.rtcp_auth_tag_len();
         let needed = len.saturating_add(4 + tag_len);
@@ -285,6 +287,7 @@ impl Context {
     /// Verifies, replay-checks and (if the E flag is set) decrypts the SRTCP
     /// packet `buf` in place. Returns the length of the RTCP packet now at the
     /// start of `buf`. On error the packet is to be dropped, as for SRTP.
+    #[inline]
     pub fn unprotect_rtcp_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let tag_len = self.profile.rtcp_auth_tag_len();
         let needed = RTCP_HEADER_LEN + 4 + tag_len;
@@ -311,7 +314,7 @@ impl Context {
             })?;
         let index = u64::from(e_index & !E_FLAG);
         let known = self.streams.len();
-        let stream = self.streams.get_mut(&header.ssrc);
+        let stream = self.streams.get_mut(header.ssrc);
         if stream.is_none() && known >= self.config.max_streams {
             return Err(Error::TooManyStreams {
                 max: self.config.max_streams,
@@ -340,7 +343,9 @@ impl Context {
         let len = buf.packet_len();
         buf.set_packet_len(len + self.profile.rtp_overhead());
         let result = self.protect_rtp_in_place(buf.packet_mut(), len);
-        buf.set_packet_len(*result.as_ref().unwrap_or(&len));
+        if result.is_err() {
+            buf.set_packet_len(len);
+        }
         result.map(drop)
     }
 
@@ -357,7 +362,9 @@ impl Context {
         let len = buf.packet_len();
         buf.set_packet_len(len + self.profile.rtcp_overhead());
         let result = self.protect_rtcp_in_place(buf.packet_mut(), len);
-        buf.set_packet_len(*result.as_ref().unwrap_or(&len));
+        if result.is_err() {
+            buf.set_packet_len(len);
+        }
         result.map(drop)
     }
 
@@ -370,25 +377,102 @@ impl Context {
 }
 
 /// The state of `ssrc`, created if the cap allows.
+#[inline]
 fn stream_entry<'a>(
     streams: &'a mut Streams,
     config: &Config,
     ssrc: u32,
 ) -> Result<&'a mut Stream, Error> {
-    let known = streams.len();
-    match streams.entry(ssrc) {
-        Entry::Occupied(e) => Ok(e.into_mut()),
-        Entry::Vacant(_) if known >= config.max_streams => Err(Error::TooManyStreams {
-            max: config.max_streams,
-        }),
-        Entry::Vacant(e) => Ok(e.insert(Stream::new(config))),
-    }
+    let slot = match streams.slot(ssrc) {
+        Some(slot) => slot,
+        None => new_stream(streams, config, ssrc)?,
+    };
+    // `slot` is in range: the index only holds slots of `slots`.
+    Ok(&mut streams.slots[slot].1)
 }
 
-/// Per-SSRC state keyed by SSRC. Entries are only created by the local
-/// sender or by authenticated packets, and are capped, so a cheap
-/// multiplicative hash is safe here (no attacker-chosen keys get inserted).
-type Streams = HashMap<u32, Stream, BuildHasherDefault<SsrcHasher>>;
+/// Creates the state of `ssrc` if the cap allows; returns its slot.
+#[cold]
+fn new_stream(streams: &mut Streams, config: &Config, ssrc: u32) -> Result<usize, Error> {
+    if streams.len() >= config.max_streams {
+        return Err(Error::TooManyStreams {
+            max: config.max_streams,
+        });
+    }
+    Ok(streams.insert(ssrc, Stream::new(config)))
+}
+
+/// Per-SSRC state: a dense table of streams, an SSRC-to-slot map, and the
+/// slot of the last SSRC looked up, so a context serving one stream (the
+/// common case) or a burst of one stream's packets skips the hash lookup.
+///
+/// Entries are only created by the local sender or by authenticated packets,
+/// and are capped, so a cheap multiplicative hash is safe here (no
+/// attacker-chosen keys get inserted).
+#[derive(Debug, Clone, Default)]
+struct Streams {
+    /// The streams and their SSRCs, in no particular order.
+    slots: Vec<(u32, Stream)>,
+    /// SSRC to index in `slots`.
+    index: HashMap<u32, usize, BuildHasherDefault<SsrcHasher>>,
+    /// Index in `slots` of the last SSRC found; checked before use.
+    last: usize,
+}
+
+impl Streams {
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The slot of `ssrc`, remembered for the next lookup.
+    #[inline]
+    fn slot(&mut self, ssrc: u32) -> Option<usize> {
+        if matches!(self.slots.get(self.last), Some((s, _)) if *s == ssrc) {
+            return Some(self.last);
+        }
+        self.lookup(ssrc)
+    }
+
+    /// The slot of `ssrc` from the index, remembered for the next lookup.
+    #[inline(never)]
+    fn lookup(&mut self, ssrc: u32) -> Option<usize> {
+        let slot = *self.index.get(&ssrc)?;
+        self.last = slot;
+        Some(slot)
+    }
+
+    fn get_mut(&mut self, ssrc: u32) -> Option<&mut Stream> {
+        let slot = self.slot(ssrc)?;
+        self.slots.get_mut(slot).map(|(_, s)| s)
+    }
+
+    fn get(&self, ssrc: u32) -> Option<&Stream> {
+        let slot = *self.index.get(&ssrc)?;
+        self.slots.get(slot).map(|(_, s)| s)
+    }
+
+    /// Adds the state of `ssrc`, which has none yet; returns its slot.
+    fn insert(&mut self, ssrc: u32, stream: Stream) -> usize {
+        let slot = self.slots.len();
+        self.index.insert(ssrc, slot);
+        self.last = slot;
+        self.slots.push((ssrc, stream));
+        slot
+    }
+
+    /// Drops the state of `ssrc`; returns whether it existed.
+    fn remove(&mut self, ssrc: u32) -> bool {
+        let Some(slot) = self.index.remove(&ssrc) else {
+            return false;
+        };
+        self.slots.swap_remove(slot);
+        // The last stream moved into `slot`.
+        if let Some((moved, _)) = self.slots.get(slot) {
+            self.index.insert(*moved, slot);
+        }
+        true
+    }
+}
 
 /// Fibonacci hashing of a 32-bit SSRC.
 #[derive(Default)]
@@ -408,5 +492,57 @@ impl Hasher for SsrcHasher {
 
     fn write_u32(&mut self, n: u32) {
         self.0 = u64::from(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(next_srtcp_index: u32) -> Stream {
+        let mut s = Stream::new(&Config::default());
+        s.next_srtcp_index = next_srtcp_index;
+        s
+    }
+
+    #[test]
+    fn stream_table_cache_and_removal() {
+        let mut t = Streams::default();
+        for ssrc in 1..=4 {
+            t.insert(ssrc, stream(ssrc * 10));
+        }
+        // The cache points at the last insert; lookups of others move it.
+        assert_eq!(t.get_mut(4).map(|s| s.next_srtcp_index), Some(40));
+        assert_eq!(t.get_mut(2).map(|s| s.next_srtcp_index), Some(20));
+        assert_eq!(t.last, 1);
+        assert!(t.get_mut(5).is_none());
+        // Removing a middle stream moves the last one into its slot.
+        assert!(t.remove(2));
+        assert!(!t.remove(2));
+        assert_eq!(t.len(), 3);
+        // The cache still says slot 1, which now holds SSRC 4: no false hit.
+        assert!(t.get_mut(2).is_none());
+        for ssrc in [1, 3, 4] {
+            assert_eq!(t.get(ssrc).map(|s| s.next_srtcp_index), Some(ssrc * 10));
+            assert_eq!(t.get_mut(ssrc).map(|s| s.next_srtcp_index), Some(ssrc * 10));
+        }
+        // Removing the last slot leaves a stale cache index past the end.
+        assert_eq!(t.slot(4), Some(1));
+        assert!(t.remove(3));
+        assert!(t.remove(4));
+        assert!(t.get_mut(4).is_none());
+        assert_eq!(t.get_mut(1).map(|s| s.next_srtcp_index), Some(10));
+    }
+
+    #[test]
+    fn stream_entry_respects_the_cap() {
+        let config = Config::default().with_max_streams(1);
+        let mut t = Streams::default();
+        assert!(stream_entry(&mut t, &config, 7).is_ok());
+        assert!(stream_entry(&mut t, &config, 7).is_ok());
+        assert_eq!(
+            stream_entry(&mut t, &config, 8).map(drop),
+            Err(Error::TooManyStreams { max: 1 })
+        );
     }
 }

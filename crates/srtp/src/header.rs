@@ -25,6 +25,7 @@ pub struct RtpHeader {
 impl RtpHeader {
     /// Reads the header of the RTP packet `packet`, checking that the CSRC list
     /// and the header extension fit inside it.
+    #[inline]
     pub fn parse(packet: &[u8]) -> Result<Self, Error> {
         let fixed: &[u8; RTP_FIXED_HEADER_LEN] = packet
             .get(..RTP_FIXED_HEADER_LEN)

@@ -10,12 +10,15 @@ pub const MAX_REPLAY_WINDOW: usize = 32768;
 
 /// A sliding window of received packet indices.
 ///
-/// Bit `i % size` of the ring records whether index `i` in
+/// Bit `i mod ring` of a ring of `ring >= size` bits (a power of two, so
+/// the position is a mask, not a division) records whether index `i` in
 /// `(highest - size, highest]` was received, so advancing the window clears
 /// only the bits it passes over instead of shifting the whole bitmap.
 #[derive(Debug, Clone)]
 pub(crate) struct ReplayWindow {
     bits: Box<[u64]>,
+    /// The window size in packets (a multiple of 64).
+    size: u64,
     highest: Option<u64>,
 }
 
@@ -23,16 +26,19 @@ impl ReplayWindow {
     /// A window of `size` packets, rounded up to a multiple of 64 and
     /// clamped to `[MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW]`.
     pub(crate) fn new(size: usize) -> Self {
-        let size = size.clamp(MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW);
+        let words = size
+            .clamp(MIN_REPLAY_WINDOW, MAX_REPLAY_WINDOW)
+            .div_ceil(64);
         Self {
-            bits: vec![0u64; size.div_ceil(64)].into_boxed_slice(),
+            bits: vec![0u64; words.next_power_of_two()].into_boxed_slice(),
+            size: words as u64 * 64,
             highest: None,
         }
     }
 
     /// The window size in packets.
     fn size(&self) -> u64 {
-        self.bits.len() as u64 * 64
+        self.size
     }
 
     /// The highest index accepted so far.
@@ -40,13 +46,18 @@ impl ReplayWindow {
         self.highest
     }
 
+    /// The word and bit of `index` in the ring.
+    #[inline]
     fn bit(&self, index: u64) -> (usize, u64) {
-        let pos = index % self.size();
+        // The ring length is a power of two: the mask is the modulo.
+        let ring_mask = (self.bits.len() as u64 * 64) - 1;
+        let pos = index & ring_mask;
         ((pos / 64) as usize, 1u64 << (pos % 64))
     }
 
     /// Whether `index` may be accepted: ahead of the window, or inside it and
     /// not yet seen.
+    #[inline]
     pub(crate) fn check(&self, index: u64) -> Result<(), Error> {
         let Some(highest) = self.highest else {
             return Ok(());
@@ -65,10 +76,25 @@ impl ReplayWindow {
     }
 
     /// Records `index` as received; call only after the packet authenticated.
+    #[inline]
     pub(crate) fn accept(&mut self, index: u64) {
         match self.highest {
             Some(highest) if index <= highest => {}
-            Some(highest) if index - highest < self.size() => {
+            // In order: the window moves by one and no other bit changes.
+            Some(highest) if index == highest + 1 => self.highest = Some(index),
+            _ => self.advance(index),
+        }
+        let (word, mask) = self.bit(index);
+        if let Some(w) = self.bits.get_mut(word) {
+            *w |= mask;
+        }
+    }
+
+    /// Moves the window's top to `index` (past `highest + 1`, or the first index).
+    #[cold]
+    fn advance(&mut self, index: u64) {
+        match self.highest {
+            Some(highest) if index > highest && index - highest < self.size() => {
                 // Forget the indices the window slides over.
                 for i in highest + 1..index {
                     let (word, mask) = self.bit(i);
@@ -76,17 +102,10 @@ impl ReplayWindow {
                         *w &= !mask;
                     }
                 }
-                self.highest = Some(index);
             }
-            _ => {
-                self.bits.iter_mut().for_each(|w| *w = 0);
-                self.highest = Some(index);
-            }
+            _ => self.bits.iter_mut().for_each(|w| *w = 0),
         }
-        let (word, mask) = self.bit(index);
-        if let Some(w) = self.bits.get_mut(word) {
-            *w |= mask;
-        }
+        self.highest = Some(index);
     }
 }
 
@@ -97,6 +116,7 @@ const MAX_SRTP_INDEX: u64 = (1 << 48) - 1;
 /// sequence number `seq`, given the highest index `highest` seen so far
 /// (`ROC = highest >> 16`, `s_l = highest & 0xffff`), following RFC 3711
 /// Appendix A. Without history the rollover counter is taken as 0.
+#[inline]
 pub(crate) fn estimate_index(highest: Option<u64>, seq: u16) -> Result<u64, Error> {
     let seq = u64::from(seq);
     let Some(highest) = highest else {
@@ -179,6 +199,31 @@ mod tests {
         w.accept(5000);
         assert_eq!(w.check(5000 - 1023), Ok(()));
         assert_eq!(w.check(5000 - 1024), Err(Error::TooOld { index: 3976 }));
+    }
+
+    #[test]
+    fn window_smaller_than_its_ring() {
+        // 192 packets: a 256-bit ring, but the window edge stays at 192.
+        let mut w = ReplayWindow::new(192);
+        assert_eq!(w.size(), 192);
+        w.accept(1000);
+        assert_eq!(w.check(1000 - 191), Ok(()));
+        assert_eq!(w.check(1000 - 192), Err(Error::TooOld { index: 808 }));
+        for i in (1000 - 191)..1000 {
+            w.accept(i);
+        }
+        // Slide by less than the window, then by the ring size minus one:
+        // every index newly inside the window must read as unseen.
+        w.accept(1100);
+        for i in 1001..1100 {
+            assert_eq!(w.check(i), Ok(()), "index {i}");
+        }
+        assert_eq!(w.check(1000), Err(Error::Replayed { index: 1000 }));
+        w.accept(1100 + 191);
+        for i in 1101..1291 {
+            assert_eq!(w.check(i), Ok(()), "index {i}");
+        }
+        assert_eq!(w.check(1100), Err(Error::Replayed { index: 1100 }));
     }
 
     #[test]
