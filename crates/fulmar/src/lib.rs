@@ -25,7 +25,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -33,13 +33,17 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 pub use fulmar_peer::PeerConnectionState;
-use fulmar_peer::{ChannelId, Event};
-use rand::rngs::OsRng;
-use tokio::net::UdpSocket;
+use fulmar_peer::{ChannelId, Event, Transmit};
+use rand::rngs::{OsRng, StdRng};
+use rand::{Rng, SeedableRng};
 use tokio::sync::{mpsc, watch, Notify};
 
 pub use fulmar_datachannel::{ChannelConfig, Reliability};
 pub use fulmar_peer::{SessionDescription, Stats};
+
+mod endpoint;
+pub use endpoint::Endpoint;
+use endpoint::EndpointInner;
 
 /// Errors of the driver.
 #[derive(Debug, thiserror::Error)]
@@ -60,12 +64,16 @@ pub enum Error {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
-    /// Local addresses to bind UDP sockets on; each becomes a host candidate.
+    /// Local addresses to bind UDP sockets on; each becomes a host candidate
+    /// (ignored by [`PeerConnection::new_on`]).
     pub bind: Vec<SocketAddr>,
     /// The sans-IO core's configuration.
     pub peer: fulmar_peer::Config,
     /// `send` waits while a channel has more than this many bytes queued.
     pub max_buffered: usize,
+    /// Test-only fault injection: drop this fraction (0.0..=1.0) of outgoing
+    /// datagrams, chosen by a generator seeded with the second value.
+    pub outgoing_loss: Option<(f64, u64)>,
 }
 
 impl Default for Config {
@@ -75,6 +83,7 @@ impl Default for Config {
             bind: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             peer: fulmar_peer::Config::default(),
             max_buffered: 1 << 20,
+            outgoing_loss: None,
         }
     }
 }
@@ -83,6 +92,14 @@ impl Config {
     /// Binds on these addresses instead.
     pub fn with_bind(mut self, bind: Vec<SocketAddr>) -> Self {
         self.bind = bind;
+        self
+    }
+
+    /// Test-only: drops `percent` % of outgoing datagrams, reproducibly
+    /// from `seed` (to exercise retransmission, NACK and RTX on loopback,
+    /// where the kernel offers no loss emulation).
+    pub fn with_outgoing_loss(mut self, percent: f64, seed: u64) -> Self {
+        self.outgoing_loss = Some(((percent / 100.0).clamp(0.0, 1.0), seed));
         self
     }
 }
@@ -102,11 +119,30 @@ struct ChannelSlot {
     low: Arc<Notify>,
 }
 
+/// Bound of datagrams waiting for a full socket buffer to drain.
+const MAX_PENDING: usize = 1024;
+
 struct Inner {
     pc: fulmar_peer::PeerConnection,
     channels: HashMap<ChannelId, ChannelSlot>,
     incoming: Option<mpsc::UnboundedSender<DataChannel>>,
+    candidates: Option<mpsc::UnboundedSender<String>>,
+    /// What accepted channels keep alive (the users' guard).
+    guard: Weak<Guard>,
+    /// Sockets to send on (cleared when the driver ends: frees them).
+    endpoints: Vec<Arc<EndpointInner>>,
+    /// Datagrams to send (kept while the socket refuses: `WouldBlock`).
+    pending: VecDeque<Transmit>,
+    /// Reused buffer for a GSO batch.
+    scratch: Vec<u8>,
+    /// The deadline the driver task sleeps until.
+    armed: Option<Instant>,
+    /// The local ICE ufrag routed by shared endpoints.
+    ufrag: Option<String>,
+    /// Test-only outgoing loss.
+    loss: Option<(StdRng, f64)>,
     closed: bool,
+    ended: bool,
 }
 
 struct Shared {
@@ -114,6 +150,7 @@ struct Shared {
     wake: Notify,
     state: watch::Sender<PeerConnectionState>,
     incoming_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<DataChannel>>,
+    candidates_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<String>>,
     local_addrs: Vec<SocketAddr>,
     max_buffered: usize,
     close_requested: AtomicBool,
@@ -158,41 +195,67 @@ impl PeerConnection {
     /// Binds the configured sockets, adds them as host candidates (gathering
     /// completes at once) and starts the driver task. Needs a tokio runtime.
     pub async fn new(config: Config) -> Result<Self, Error> {
-        let mut sockets = Vec::new();
+        let mut endpoints = Vec::new();
         for addr in &config.bind {
-            sockets.push(Arc::new(UdpSocket::bind(addr).await?));
+            endpoints.push(EndpointInner::bind(*addr, false)?);
         }
+        Self::start(config, endpoints)
+    }
+
+    /// A connection on a shared [`Endpoint`] (many connections, one port):
+    /// the endpoint's address is its only host candidate.
+    pub async fn new_on(endpoint: &Endpoint, config: Config) -> Result<Self, Error> {
+        Self::start(config, vec![endpoint.inner.clone()])
+    }
+
+    fn start(config: Config, endpoints: Vec<Arc<EndpointInner>>) -> Result<Self, Error> {
         let mut pc = fulmar_peer::PeerConnection::new(config.peer.clone(), OsRng)?;
         let now = Instant::now();
         let mut local_addrs = Vec::new();
-        for s in &sockets {
-            let a = s.local_addr()?;
-            pc.add_host_candidate(now, a)?;
-            local_addrs.push(a);
+        for e in &endpoints {
+            pc.add_host_candidate(now, e.local)?;
+            local_addrs.push(e.local);
         }
         pc.end_of_local_candidates(now);
         let (incoming, incoming_rx) = mpsc::unbounded_channel();
+        let (candidates, candidates_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 pc,
                 channels: HashMap::new(),
                 incoming: Some(incoming),
+                candidates: Some(candidates),
+                guard: Weak::new(),
+                endpoints: endpoints.clone(),
+                pending: VecDeque::new(),
+                scratch: Vec::new(),
+                armed: None,
+                ufrag: None,
+                loss: config
+                    .outgoing_loss
+                    .map(|(p, seed)| (StdRng::seed_from_u64(seed), p)),
                 closed: false,
+                ended: false,
             }),
             wake: Notify::new(),
             state: watch::channel(PeerConnectionState::New).0,
             incoming_rx: tokio::sync::Mutex::new(incoming_rx),
+            candidates_rx: tokio::sync::Mutex::new(candidates_rx),
             local_addrs,
             max_buffered: config.max_buffered,
             close_requested: AtomicBool::new(false),
         });
         let guard = Arc::new(Guard(shared.clone()));
+        shared.lock().guard = Arc::downgrade(&guard);
+        for e in &endpoints {
+            e.attach(&shared);
+        }
         let handle = PeerConnection {
             shared: shared.clone(),
             _guard: guard.clone(),
         };
         // The driver holds only a weak guard so dropping every handle closes.
-        tokio::spawn(drive(shared, Arc::downgrade(&guard), sockets));
+        tokio::spawn(drive(shared, Arc::downgrade(&guard)));
         Ok(handle)
     }
 
@@ -201,28 +264,53 @@ impl PeerConnection {
         &self.shared.local_addrs
     }
 
+    /// Runs `f` on the core, then sends what it queued and learns its events.
     fn with<T>(&self, f: impl FnOnce(&mut fulmar_peer::PeerConnection) -> T) -> T {
-        let r = f(&mut self.shared.lock().pc);
-        self.shared.wake.notify_one();
+        let mut g = self.shared.lock();
+        let r = f(&mut g.pc);
+        after_io(&self.shared, &mut g);
         r
+    }
+
+    /// Applies `desc` as the local description and routes its ufrag.
+    fn apply_local(
+        &self,
+        make: impl FnOnce(
+            &mut fulmar_peer::PeerConnection,
+        ) -> Result<SessionDescription, fulmar_peer::Error>,
+    ) -> Result<SessionDescription, Error> {
+        let mut g = self.shared.lock();
+        let r = make(&mut g.pc).and_then(|d| g.pc.set_local_description(Instant::now(), d));
+        let desc = r
+            .map_err(Error::from)
+            .and_then(|()| g.pc.local_description().ok_or(Error::Closed));
+        if let Ok(d) = &desc {
+            let sdp = d.sdp.to_string();
+            let ufrag = sdp
+                .lines()
+                .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+                .map(|u| u.trim().to_owned());
+            if let Some(u) = ufrag {
+                if g.ufrag.as_deref() != Some(&u) {
+                    for e in &g.endpoints {
+                        e.set_ufrag(&self.shared, g.ufrag.as_deref(), &u);
+                    }
+                    g.ufrag = Some(u);
+                }
+            }
+        }
+        after_io(&self.shared, &mut g);
+        desc
     }
 
     /// Creates an offer and applies it as the local description.
     pub async fn create_offer(&self) -> Result<SessionDescription, Error> {
-        self.with(|pc| {
-            let offer = pc.create_offer()?;
-            pc.set_local_description(Instant::now(), offer)?;
-            pc.local_description().ok_or(Error::Closed)
-        })
+        self.apply_local(|pc| pc.create_offer())
     }
 
     /// Creates an answer to the applied offer and applies it.
     pub async fn create_answer(&self) -> Result<SessionDescription, Error> {
-        self.with(|pc| {
-            let answer = pc.create_answer()?;
-            pc.set_local_description(Instant::now(), answer)?;
-            pc.local_description().ok_or(Error::Closed)
-        })
+        self.apply_local(|pc| pc.create_answer())
     }
 
     /// Applies the peer's offer or answer.
@@ -248,6 +336,14 @@ impl PeerConnection {
         self.with(|pc| Ok(pc.add_ice_candidate(Instant::now(), candidate)?))
     }
 
+    /// The next local candidate to trickle to the peer (`candidate:...`, for
+    /// m-line 0 / the BUNDLE group), as the core gathers them after the first
+    /// `create_offer` or `set_remote_description`; `None` once gathering is
+    /// complete (signal end-of-candidates then) or the connection ended.
+    pub async fn next_local_candidate(&self) -> Option<String> {
+        self.shared.candidates_rx.lock().await.recv().await
+    }
+
     /// Creates a reliable, ordered data channel.
     pub async fn create_data_channel(&self, label: &str) -> Result<DataChannel, Error> {
         self.create_data_channel_with(ChannelConfig::new(label))
@@ -265,8 +361,7 @@ impl PeerConnection {
         let id = g.pc.create_data_channel(config)?;
         let (dc, slot) = DataChannel::new(self.clone(), id, label);
         g.channels.insert(id, slot);
-        drop(g);
-        self.shared.wake.notify_one();
+        after_io(&self.shared, &mut g);
         Ok(dc)
     }
 
@@ -295,16 +390,32 @@ impl PeerConnection {
         }
     }
 
+    /// Waits until the connection is closed or failed and its driver task
+    /// has ended (its sockets are released once no handle uses them).
+    pub async fn closed(&self) {
+        let mut rx = self.shared.state.subscribe();
+        loop {
+            if self.shared.lock().ended {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Counters comparable to `getStats()`.
     pub fn stats(&self) -> Stats {
         self.shared.lock().pc.stats()
     }
 
-    /// Closes the connection (SCTP abort, DTLS close_notify) and ends the driver.
+    /// Closes the connection (SCTP abort, DTLS close_notify) and ends the
+    /// driver; returns at once (see [`Self::closed`]).
     pub async fn close(&self) {
         let mut g = self.shared.lock();
         g.pc.close(Instant::now());
         g.closed = true;
+        after_io(&self.shared, &mut g);
         drop(g);
         self.shared.wake.notify_one();
     }
@@ -362,6 +473,11 @@ impl DataChannel {
         self.pc.shared.lock().pc.channel_stream_id(self.id)
     }
 
+    /// Bytes queued for sending on this channel (`bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        self.pc.shared.lock().pc.buffered_amount(self.id)
+    }
+
     /// Waits until the channel is open; `Err` if it closed first.
     pub async fn opened(&self) -> Result<(), Error> {
         let mut open = self.open.clone();
@@ -397,21 +513,25 @@ impl DataChannel {
         self.opened().await?;
         let shared = &self.pc.shared;
         loop {
+            // Registered before the check, so a BufferedAmountLow dispatched
+            // between the check and the wait is not missed.
+            let low = self.low.notified();
+            tokio::pin!(low);
+            low.as_mut().enable();
             {
                 let mut g = shared.lock();
-                if g.closed {
+                if g.closed || g.ended {
                     return Err(Error::Closed);
                 }
                 if g.pc.buffered_amount(self.id) <= shared.max_buffered {
-                    g.pc.send(Instant::now(), self.id, data, binary)?;
-                    drop(g);
-                    shared.wake.notify_one();
-                    return Ok(());
+                    let r = g.pc.send(Instant::now(), self.id, data, binary);
+                    after_io(shared, &mut g);
+                    return Ok(r?);
                 }
                 g.pc.set_buffered_amount_low_threshold(self.id, shared.max_buffered / 2);
             }
-            // Woken by BufferedAmountLow; the timeout guards a missed wake-up.
-            let _ = tokio::time::timeout(Duration::from_millis(50), self.low.notified()).await;
+            // The timeout guards a channel closed while waiting.
+            let _ = tokio::time::timeout(Duration::from_millis(200), low).await;
         }
     }
 
@@ -427,32 +547,124 @@ impl DataChannel {
     }
 }
 
-type Received = (SocketAddr, SocketAddr, Vec<u8>);
+/// After any input to the core: routes its events, sends its datagrams and
+/// wakes the driver task if the core now wants an earlier timeout.
+fn after_io(shared: &Arc<Shared>, g: &mut Inner) {
+    dispatch(shared, g);
+    flush(shared, g);
+    let t = g.pc.poll_timeout();
+    let earlier = match (t, g.armed) {
+        (Some(t), Some(a)) => t < a,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    // The driver also ends the connection once the core closed or failed
+    // (e.g. on the peer's close_notify).
+    let ended = matches!(
+        g.pc.connection_state(),
+        PeerConnectionState::Closed | PeerConnectionState::Failed
+    );
+    if earlier || ended || g.closed || !g.pending.is_empty() {
+        shared.wake.notify_one();
+    }
+}
 
-async fn drive(shared: Arc<Shared>, guard: Weak<Guard>, sockets: Vec<Arc<UdpSocket>>) {
-    let (tx, mut rx) = mpsc::channel::<Received>(1024);
-    let mut readers = Vec::new();
-    for s in &sockets {
-        let (s, tx) = (s.clone(), tx.clone());
-        readers.push(tokio::spawn(async move {
-            let Ok(local) = s.local_addr() else { return };
-            let mut buf = vec![0u8; 65536];
-            loop {
-                match s.recv_from(&mut buf).await {
-                    Ok((n, from)) => {
-                        if tx.send((from, local, buf[..n].to_vec())).await.is_err() {
-                            return;
-                        }
-                    }
-                    // ICMP errors (port unreachable) surface here: keep reading.
-                    Err(_) => tokio::task::yield_now().await,
+/// Sends the core's datagrams without waiting; what a full socket buffer
+/// refuses waits in `pending` for the driver task.
+fn flush(shared: &Arc<Shared>, g: &mut Inner) {
+    while let Some(t) = g.pc.poll_transmit() {
+        // STUN (first byte 0..=3, RFC 7983): its answers route back to us.
+        if t.payload.first().is_some_and(|b| *b < 4) {
+            if let Some(ep) = endpoint_for(&g.endpoints, t.source) {
+                ep.learn(shared, t.destination);
+            }
+        }
+        if let Some((rng, p)) = g.loss.as_mut() {
+            if rng.gen_bool(*p) {
+                continue;
+            }
+        }
+        // Beyond the bound the datagram is lost, as UDP may lose it.
+        if g.pending.len() < MAX_PENDING {
+            g.pending.push_back(t);
+        }
+    }
+    send_pending(g);
+}
+
+/// The socket bound to `source` (the first one if none is).
+fn endpoint_for(
+    endpoints: &[Arc<EndpointInner>],
+    source: SocketAddr,
+) -> Option<&Arc<EndpointInner>> {
+    endpoints
+        .iter()
+        .find(|e| e.local == source)
+        .or(endpoints.first())
+}
+
+/// Sends queued datagrams, several per system call where they allow (GSO:
+/// consecutive equal-size datagrams on one path); `false` if the socket
+/// buffer is full.
+fn send_pending(g: &mut Inner) -> bool {
+    while let Some(first) = g.pending.front() {
+        let (src, dst, size) = (first.source, first.destination, first.payload.len());
+        let Some(ep) = endpoint_for(&g.endpoints, src).cloned() else {
+            g.pending.clear();
+            return true;
+        };
+        let max = ep.max_segments();
+        let mut n = 1;
+        let mut bytes = size;
+        if max > 1 && size > 0 {
+            for t in g.pending.iter().skip(1) {
+                let len = t.payload.len();
+                if n >= max
+                    || t.source != src
+                    || t.destination != dst
+                    || len > size
+                    || len == 0
+                    || bytes + len > endpoint::MAX_GSO_BYTES
+                {
+                    break;
+                }
+                n += 1;
+                bytes += len;
+                // A shorter datagram can only end a GSO batch.
+                if len < size {
+                    break;
                 }
             }
-        }));
+        }
+        let r = if n == 1 {
+            ep.try_send(dst, &first.payload, None)
+        } else {
+            g.scratch.clear();
+            for t in g.pending.iter().take(n) {
+                g.scratch.extend_from_slice(&t.payload);
+            }
+            ep.try_send(dst, &g.scratch, Some(size))
+        };
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            // Other errors (unreachable, no route) lose the datagrams, as
+            // UDP may.
+            _ => {
+                g.pending.drain(..n);
+            }
+        }
     }
-    drop(tx);
+    true
+}
+
+/// The per-connection task: timers, close, and datagrams the socket refused.
+/// Received datagrams are handled by the endpoints' reader tasks.
+async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
+    let sleep = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(sleep);
+    let mut armed: Option<Instant> = None;
     loop {
-        let (transmits, deadline, done) = {
+        let (waiting, done) = {
             let mut g = shared.lock();
             let now = Instant::now();
             if shared.close_requested.load(Ordering::Acquire) && !g.closed {
@@ -462,70 +674,83 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>, sockets: Vec<Arc<UdpSock
             if g.pc.poll_timeout().is_some_and(|t| t <= now) {
                 g.pc.handle_timeout(now);
             }
-            dispatch(&shared, &guard, &mut g);
-            let mut out = Vec::new();
-            while let Some(t) = g.pc.poll_transmit() {
-                out.push(t);
-            }
+            dispatch(&shared, &mut g);
+            flush(&shared, &mut g);
+            let waiting = g
+                .pending
+                .front()
+                .and_then(|t| endpoint_for(&g.endpoints, t.source))
+                .map(|e| e.socket.clone());
             let ended = matches!(
                 g.pc.connection_state(),
                 PeerConnectionState::Closed | PeerConnectionState::Failed
             );
-            (out, g.pc.poll_timeout(), g.closed || ended)
-        };
-        for t in transmits {
-            if let Some(s) = sockets
-                .iter()
-                .find(|s| s.local_addr().ok() == Some(t.source))
-                .or(sockets.first())
-            {
-                let _ = s.send_to(&t.payload, t.destination).await;
+            // A deadline already past (a core that asks again at once) is
+            // retried after a millisecond rather than spinning.
+            let deadline =
+                g.pc.poll_timeout()
+                    .map(|t| t.max(now + Duration::from_millis(1)));
+            g.armed = deadline;
+            if deadline != armed {
+                armed = deadline;
+                let at = deadline.unwrap_or(now + Duration::from_secs(3600));
+                sleep.as_mut().reset(tokio::time::Instant::from_std(at));
             }
-        }
+            (waiting, (g.closed && g.pending.is_empty()) || ended)
+        };
         if done || guard.strong_count() == 0 {
             break;
         }
-        let sleep = deadline.map_or(Duration::from_secs(3600), |d| {
-            d.saturating_duration_since(Instant::now())
-        });
         tokio::select! {
-            r = rx.recv() => match r {
-                Some((from, local, data)) => {
-                    let mut g = shared.lock();
-                    g.pc.handle_receive(Instant::now(), from, local, &data);
-                    // Take whatever else is queued without waking again.
-                    while let Ok((from, local, data)) = rx.try_recv() {
-                        g.pc.handle_receive(Instant::now(), from, local, &data);
-                    }
-                }
-                None => break,
-            },
-            _ = tokio::time::sleep(sleep) => {},
+            _ = &mut sleep => { armed = None; },
             _ = shared.wake.notified() => {},
+            _ = async {
+                match &waiting {
+                    Some(s) => { let _ = s.writable().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {},
         }
     }
-    for r in readers {
-        r.abort();
-    }
     let mut g = shared.lock();
-    dispatch(&shared, &guard, &mut g);
+    // The last handle may have gone after the check above: close now, so
+    // the peer still gets close_notify.
+    if !g.closed {
+        g.pc.close(Instant::now());
+        g.closed = true;
+    }
+    dispatch(&shared, &mut g);
+    flush(&shared, &mut g);
     g.channels.clear();
     g.incoming = None;
+    g.candidates = None;
     g.closed = true;
+    g.ended = true;
+    g.pending.clear();
+    for e in std::mem::take(&mut g.endpoints) {
+        e.detach(Arc::as_ptr(&shared));
+    }
+    drop(g);
     shared.state.send_replace(PeerConnectionState::Closed);
 }
 
 /// Routes core events to channel queues, waiters and the accept queue.
-fn dispatch(shared: &Arc<Shared>, guard: &Weak<Guard>, g: &mut Inner) {
+fn dispatch(shared: &Arc<Shared>, g: &mut Inner) {
     while let Some(e) = g.pc.poll_event() {
         match e {
             Event::ConnectionStateChange(s) => {
                 shared.state.send_replace(s);
             }
+            Event::LocalCandidate(c) => {
+                if let Some(tx) = &g.candidates {
+                    let _ = tx.send(c);
+                }
+            }
+            Event::GatheringComplete => g.candidates = None,
             Event::DataChannel { id, label } => {
                 // An accepted channel shares the users' guard: it keeps the
                 // connection open while held.
-                let Some(guard) = guard.upgrade() else {
+                let Some(guard) = g.guard.upgrade() else {
                     continue;
                 };
                 let pc = PeerConnection {

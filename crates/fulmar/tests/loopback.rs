@@ -6,6 +6,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use fulmar::{Config, Message, PeerConnection, PeerConnectionState};
 
+mod common;
+use common::{connect, open_fds};
+
 #[tokio::test]
 async fn echo_over_loopback() {
     let run = async {
@@ -62,11 +65,6 @@ async fn echo_over_loopback() {
 /// return to their baseline (closing from alternating sides).
 #[tokio::test]
 async fn connections_do_not_leak() {
-    fn open_fds() -> usize {
-        std::fs::read_dir("/proc/self/fd")
-            .map(|d| d.count())
-            .unwrap_or(0)
-    }
     let run = async {
         let tasks0 = tokio::runtime::Handle::current()
             .metrics()
@@ -75,15 +73,7 @@ async fn connections_do_not_leak() {
         for i in 0..50 {
             let a = PeerConnection::new(Config::default()).await.unwrap();
             let b = PeerConnection::new(Config::default()).await.unwrap();
-            let chat = a.create_data_channel("x").await.unwrap();
-            let offer = a.create_offer().await.unwrap();
-            let answer = b.answer_offer(&offer.sdp.to_string()).await.unwrap();
-            a.set_remote_description(fulmar::SessionDescription::answer(&answer).unwrap())
-                .await
-                .unwrap();
-            let remote = b.accept_data_channel().await.unwrap();
-            chat.send_text("hi").await.unwrap();
-            assert_eq!(remote.recv().await, Some(Message::Text("hi".into())));
+            let (chat, remote) = connect(&a, &b, "x").await;
             if i % 2 == 0 {
                 a.close().await;
             } else {
@@ -128,16 +118,11 @@ async fn connections_do_not_leak() {
 async fn throughput_100_mb() {
     let a = PeerConnection::new(Config::default()).await.unwrap();
     let b = PeerConnection::new(Config::default()).await.unwrap();
-    let chat = a.create_data_channel("bulk").await.unwrap();
-    let offer = a.create_offer().await.unwrap();
-    let answer = b.answer_offer(&offer.sdp.to_string()).await.unwrap();
-    a.set_remote_description(fulmar::SessionDescription::answer(&answer).unwrap())
-        .await
-        .unwrap();
-    let remote = b.accept_data_channel().await.unwrap();
+    let (chat, remote) = connect(&a, &b, "bulk").await;
     const TOTAL: usize = 100 << 20;
     let msg = Bytes::from(vec![7u8; 65536]);
     let start = std::time::Instant::now();
+    let cpu0 = cpu_seconds();
     let sender = tokio::spawn(async move {
         for _ in 0..TOTAL / 65536 {
             chat.send(msg.clone()).await.unwrap();
@@ -152,10 +137,49 @@ async fn throughput_100_mb() {
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     println!(
-        "fulmar loopback: {} MB in {secs:.2} s = {:.1} MB/s",
+        "fulmar loopback: {} MB in {secs:.2} s = {:.1} MB/s; {cpu:.2} CPU s = {:.1} MB per CPU second",
         TOTAL >> 20,
-        TOTAL as f64 / secs / 1e6
+        TOTAL as f64 / secs / 1e6,
+        TOTAL as f64 / cpu / 1e6
     );
     drop(sender.await.unwrap());
+}
+
+/// User plus system CPU time of this process (Linux `/proc/self/stat`), so
+/// the figure means something on a busy machine too.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 12th and 13th of them, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|i| f.get(*i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0
+}
+
+/// Dropping every handle of one side closes it, and the other side learns
+/// of it (DTLS close_notify) and ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_every_handle_closes_both_sides() {
+    let run = async {
+        for _ in 0..20 {
+            let a = PeerConnection::new(Config::default()).await.unwrap();
+            let b = PeerConnection::new(Config::default()).await.unwrap();
+            let (chat, remote) = connect(&a, &b, "x").await;
+            drop((a, chat));
+            tokio::time::timeout(Duration::from_secs(5), b.closed())
+                .await
+                .expect("the peer learns of the dropped side");
+            assert_eq!(b.state(), PeerConnectionState::Closed);
+            assert_eq!(remote.recv().await, None);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("finished in time");
 }

@@ -1,0 +1,350 @@
+//! UDP sockets and the routing of received datagrams to connections.
+//!
+//! Every socket is an [`Endpoint`]. A connection made with
+//! [`PeerConnection::new`](crate::PeerConnection::new) gets private ones (all
+//! datagrams go to it); an endpoint made with [`Endpoint::bind`] is shared by
+//! any number of connections (the server pattern): a STUN request is routed
+//! by the local ICE ufrag in its USERNAME (`local:remote`, RFC 8445 §7.2.2),
+//! which also teaches the endpoint the sender's address; everything else is
+//! routed by remote address.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Instant;
+
+use std::io::IoSliceMut;
+
+use quinn_udp::{RecvMeta, UdpSocketState};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::Notify;
+
+use crate::{Error, Shared};
+
+/// Socket buffer size asked of the kernel (it caps it at `rmem_max` /
+/// `wmem_max`): bursts of a fast SCTP sender must not overflow the default
+/// ~200 KiB, or losses halve the congestion window.
+const SOCKET_BUFFER: usize = 4 << 20;
+/// Receive buffers per read: each holds one datagram, or with GRO several
+/// coalesced ones of one sender (up to 64 KiB).
+const RECV_BUFFERS: usize = 4;
+/// Size of a receive buffer: the largest UDP payload.
+const MAX_DATAGRAM: usize = 65_536;
+/// Most reads in one batch before the other tasks get a turn.
+const MAX_READS: usize = 16;
+/// A socket quiet for this long frees its receive buffers.
+const IDLE_BUFFERS: std::time::Duration = std::time::Duration::from_secs(1);
+/// Largest GSO send (the kernel's limit for one UDP message).
+pub(crate) const MAX_GSO_BYTES: usize = 65_000;
+/// Bounds of the routing tables of a shared endpoint.
+const MAX_ROUTES: usize = 65_536;
+
+/// A UDP socket that one or many peer connections send and receive on.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), fulmar::Error> {
+/// let endpoint = fulmar::Endpoint::bind("127.0.0.1:0".parse().unwrap()).await?;
+/// let a = fulmar::PeerConnection::new_on(&endpoint, fulmar::Config::default()).await?;
+/// let b = fulmar::PeerConnection::new_on(&endpoint, fulmar::Config::default()).await?;
+/// assert_eq!(a.local_addrs(), b.local_addrs());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Endpoint {
+    pub(crate) inner: Arc<EndpointInner>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("local_addr", &self.inner.local)
+            .finish()
+    }
+}
+
+impl Endpoint {
+    /// Binds a UDP socket shared by the connections made on it with
+    /// [`PeerConnection::new_on`](crate::PeerConnection::new_on). It closes
+    /// when this handle and every connection on it are gone. Needs a tokio
+    /// runtime.
+    pub async fn bind(addr: SocketAddr) -> Result<Self, Error> {
+        Ok(Endpoint {
+            inner: EndpointInner::bind(addr, true)?,
+        })
+    }
+
+    /// The bound local address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local
+    }
+
+    /// How many connections are routed through this endpoint.
+    pub fn connection_count(&self) -> usize {
+        let r = self.inner.routes();
+        r.by_ufrag.values().filter(|w| w.strong_count() > 0).count()
+            + usize::from(r.single.as_ref().is_some_and(|w| w.strong_count() > 0))
+    }
+
+    /// Datagrams received that matched no connection (and were dropped).
+    pub fn unrouted_datagrams(&self) -> u64 {
+        self.inner.routes().unrouted
+    }
+}
+
+/// Connections known to an endpoint.
+#[derive(Default)]
+pub(crate) struct Routes {
+    /// The only connection of a private endpoint.
+    single: Option<Weak<Shared>>,
+    /// Shared endpoint: by local ICE ufrag.
+    by_ufrag: HashMap<String, Weak<Shared>>,
+    /// Shared endpoint: by remote address.
+    by_addr: HashMap<SocketAddr, Weak<Shared>>,
+    /// Datagrams that matched nothing.
+    unrouted: u64,
+}
+
+pub(crate) struct EndpointInner {
+    pub(crate) socket: Arc<UdpSocket>,
+    /// GSO/GRO and ancillary-data state of the socket.
+    state: Arc<UdpSocketState>,
+    pub(crate) local: SocketAddr,
+    shared_mode: bool,
+    routes: Mutex<Routes>,
+    stop: Arc<Notify>,
+}
+
+impl Drop for EndpointInner {
+    fn drop(&mut self) {
+        // Ends the reader task, which holds the last socket reference.
+        self.stop.notify_one();
+    }
+}
+
+impl EndpointInner {
+    /// Binds a socket with large buffers and starts its reader task.
+    pub(crate) fn bind(addr: SocketAddr, shared_mode: bool) -> Result<Arc<Self>, Error> {
+        let domain = socket2::Domain::for_address(addr);
+        let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+        // Best effort: the kernel caps (or a sandbox refuses) larger buffers.
+        let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
+        let _ = s.set_send_buffer_size(SOCKET_BUFFER);
+        s.set_nonblocking(true)?;
+        s.bind(&addr.into())?;
+        let state = Arc::new(UdpSocketState::new((&s).into())?);
+        let socket = Arc::new(UdpSocket::from_std(s.into())?);
+        let local = socket.local_addr()?;
+        let stop = Arc::new(Notify::new());
+        let inner = Arc::new(EndpointInner {
+            socket: socket.clone(),
+            state: state.clone(),
+            local,
+            shared_mode,
+            routes: Mutex::new(Routes::default()),
+            stop: stop.clone(),
+        });
+        tokio::spawn(read_loop(Arc::downgrade(&inner), socket, state, stop));
+        Ok(inner)
+    }
+
+    /// How many equal-size datagrams one send may carry (GSO; 1 without).
+    pub(crate) fn max_segments(&self) -> usize {
+        self.state.max_gso_segments()
+    }
+
+    /// Sends `contents` to `destination` without waiting: one datagram, or
+    /// with `segment` several of that size (the last may be shorter).
+    pub(crate) fn try_send(
+        &self,
+        destination: SocketAddr,
+        contents: &[u8],
+        segment: Option<usize>,
+    ) -> io::Result<()> {
+        let t = quinn_udp::Transmit {
+            destination,
+            ecn: None,
+            contents,
+            segment_size: segment,
+            src_ip: None,
+        };
+        self.socket.try_io(Interest::WRITABLE, || {
+            self.state.try_send((&*self.socket).into(), &t)
+        })
+    }
+
+    pub(crate) fn routes(&self) -> MutexGuard<'_, Routes> {
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Routes everything to `conn` (private endpoint) or registers nothing
+    /// yet (shared: see [`Self::set_ufrag`]).
+    pub(crate) fn attach(&self, conn: &Arc<Shared>) {
+        if !self.shared_mode {
+            self.routes().single = Some(Arc::downgrade(conn));
+        }
+    }
+
+    /// A shared endpoint routes STUN requests for `ufrag` to `conn`.
+    pub(crate) fn set_ufrag(&self, conn: &Arc<Shared>, old: Option<&str>, ufrag: &str) {
+        if !self.shared_mode {
+            return;
+        }
+        let mut r = self.routes();
+        if let Some(old) = old {
+            r.by_ufrag.remove(old);
+        }
+        if r.by_ufrag.len() < MAX_ROUTES {
+            r.by_ufrag.insert(ufrag.to_owned(), Arc::downgrade(conn));
+        }
+    }
+
+    /// A shared endpoint routes datagrams from `remote` to `conn` (we sent
+    /// it a STUN message: its answers come back from there).
+    pub(crate) fn learn(&self, conn: &Arc<Shared>, remote: SocketAddr) {
+        if !self.shared_mode {
+            return;
+        }
+        let mut r = self.routes();
+        let known = r
+            .by_addr
+            .get(&remote)
+            .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(conn)));
+        if !known && r.by_addr.len() < MAX_ROUTES {
+            r.by_addr.insert(remote, Arc::downgrade(conn));
+        }
+    }
+
+    /// Forgets every route to `conn` (it ended).
+    pub(crate) fn detach(&self, conn: *const Shared) {
+        let mut r = self.routes();
+        if r.single
+            .as_ref()
+            .is_some_and(|w| std::ptr::eq(w.as_ptr(), conn))
+        {
+            r.single = None;
+        }
+        r.by_ufrag.retain(|_, w| !std::ptr::eq(w.as_ptr(), conn));
+        r.by_addr.retain(|_, w| !std::ptr::eq(w.as_ptr(), conn));
+    }
+
+    /// The connection a datagram from `from` belongs to.
+    fn route(r: &mut Routes, from: SocketAddr, data: &[u8]) -> Option<Arc<Shared>> {
+        if let Some(single) = &r.single {
+            return single.upgrade();
+        }
+        if let Some(ufrag) = stun_request_ufrag(data) {
+            if let Some(conn) = r.by_ufrag.get(ufrag).and_then(Weak::upgrade) {
+                if r.by_addr.len() < MAX_ROUTES || r.by_addr.contains_key(&from) {
+                    r.by_addr.insert(from, Arc::downgrade(&conn));
+                }
+                return Some(conn);
+            }
+        }
+        r.by_addr.get(&from).and_then(Weak::upgrade)
+    }
+}
+
+/// The local ufrag of a STUN Binding request's USERNAME (`local:remote`).
+fn stun_request_ufrag(data: &[u8]) -> Option<&str> {
+    // Requests only (class bits 0b00): the first byte of a request is 0 or 1.
+    if data.first().is_none_or(|b| *b > 1) {
+        return None;
+    }
+    let msg = fulmar_stun::Message::parse(data).ok()?;
+    if msg.class() != fulmar_stun::Class::Request {
+        return None;
+    }
+    let user = msg.raw(fulmar_stun::AttributeType::USERNAME)?;
+    let user = std::str::from_utf8(user).ok()?;
+    user.split(':').next()
+}
+
+/// A received buffer: sender, buffer index, length, GRO segment size.
+type Received = (SocketAddr, usize, usize, usize);
+
+/// Reads datagrams in batches and hands each batch to its connections.
+async fn read_loop(
+    ep: Weak<EndpointInner>,
+    socket: Arc<UdpSocket>,
+    state: Arc<UdpSocketState>,
+    stop: Arc<Notify>,
+) {
+    // Allocated while the socket is busy, freed after a quiet second.
+    let mut bufs: Vec<Vec<u8>> = Vec::new();
+    let mut meta = [RecvMeta::default(); RECV_BUFFERS];
+    let mut groups: Vec<(Arc<Shared>, Vec<Received>)> = Vec::new();
+    let idle = tokio::time::sleep(IDLE_BUFFERS);
+    tokio::pin!(idle);
+    loop {
+        tokio::select! {
+            r = socket.readable() => if r.is_err() { return },
+            _ = stop.notified() => return,
+            _ = &mut idle, if !bufs.is_empty() => { bufs = Vec::new(); continue },
+        }
+        let Some(ep) = ep.upgrade() else { return };
+        if bufs.is_empty() {
+            bufs = (0..RECV_BUFFERS).map(|_| vec![0u8; MAX_DATAGRAM]).collect();
+        }
+        idle.as_mut()
+            .reset(tokio::time::Instant::now() + IDLE_BUFFERS);
+        let mut errors = 0;
+        for _ in 0..MAX_READS {
+            let n = {
+                let mut slices: Vec<IoSliceMut<'_>> =
+                    bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+                match socket.try_io(Interest::READABLE, || {
+                    state.recv((&*socket).into(), &mut slices, &mut meta)
+                }) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    // ICMP errors (port unreachable) surface here: keep reading.
+                    Err(_) => {
+                        errors += 1;
+                        if errors > MAX_READS {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            };
+            // Group by connection so each is locked once per read.
+            {
+                let mut r = ep.routes();
+                for (i, m) in meta.iter().enumerate().take(n) {
+                    let Some(buf) = bufs.get(i) else { continue };
+                    let len = m.len.min(buf.len());
+                    let stride = if m.stride == 0 { len } else { m.stride };
+                    let first = &buf[..len.min(stride)];
+                    match EndpointInner::route(&mut r, m.addr, first) {
+                        Some(conn) => {
+                            let item = (m.addr, i, len, stride);
+                            match groups.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &conn)) {
+                                Some((_, v)) => v.push(item),
+                                None => groups.push((conn, vec![item])),
+                            }
+                        }
+                        None => r.unrouted += 1,
+                    }
+                }
+            }
+            let now = Instant::now();
+            for (conn, items) in groups.drain(..) {
+                let mut g = conn.lock();
+                if g.ended {
+                    continue;
+                }
+                for (from, i, len, stride) in items {
+                    let Some(buf) = bufs.get(i) else { continue };
+                    // GRO: equal segments of `stride` bytes, the last shorter.
+                    for d in buf[..len].chunks(stride.max(1)) {
+                        g.pc.handle_receive(now, from, ep.local, d);
+                    }
+                }
+                crate::after_io(&conn, &mut g);
+            }
+        }
+    }
+}
