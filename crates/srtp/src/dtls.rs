@@ -70,21 +70,50 @@ impl<'a> KeyingMaterial<'a> {
             Role::Server => (self.client_key, self.client_salt),
         }
     }
+
+    /// Builds the `(local, remote)` contexts for `role` from keys and salts
+    /// already split (as a DTLS stack hands them over), without
+    /// re-concatenating them; each length is checked against `profile`.
+    ///
+    /// ```
+    /// use fulmar_srtp::{Config, KeyingMaterial, ProtectionProfile, Role};
+    ///
+    /// let (client_key, server_key) = ([1u8; 16], [2u8; 16]);
+    /// let (client_salt, server_salt) = ([3u8; 12], [4u8; 12]);
+    /// let keys = KeyingMaterial {
+    ///     client_key: &client_key,
+    ///     server_key: &server_key,
+    ///     client_salt: &client_salt,
+    ///     server_salt: &server_salt,
+    /// };
+    /// let (tx, rx) = keys.contexts(ProtectionProfile::AeadAes128Gcm, Role::Server, Config::default())?;
+    /// assert_eq!(tx.profile(), rx.profile());
+    /// # Ok::<(), fulmar_srtp::Error>(())
+    /// ```
+    pub fn contexts(
+        &self,
+        profile: ProtectionProfile,
+        role: Role,
+        config: Config,
+    ) -> Result<(Context, Context), Error> {
+        let (local_key, local_salt) = self.local(role);
+        let (remote_key, remote_salt) = self.remote(role);
+        Ok((
+            Context::new(profile, local_key, local_salt, config)?,
+            Context::new(profile, remote_key, remote_salt, config)?,
+        ))
+    }
 }
 
 /// Builds the `(local, remote)` contexts from DTLS-SRTP keying material: the
 /// local one protects what we send, the remote one unprotects what we receive.
+/// `material` is the exporter output as one slice; when the keys and salts
+/// come already split, use [`KeyingMaterial::contexts`].
 pub fn dtls_srtp_contexts(
     profile: ProtectionProfile,
     material: &[u8],
     role: Role,
     config: Config,
 ) -> Result<(Context, Context), Error> {
-    let keys = KeyingMaterial::split(profile, material)?;
-    let (local_key, local_salt) = keys.local(role);
-    let (remote_key, remote_salt) = keys.remote(role);
-    Ok((
-        Context::new(profile, local_key, local_salt, config)?,
-        Context::new(profile, remote_key, remote_salt, config)?,
-    ))
+    KeyingMaterial::split(profile, material)?.contexts(profile, role, config)
 }

@@ -197,5 +197,33 @@ fn dtls_srtp_keying_material_by_role() {
             Err(Error::InvalidKeyLength { .. })
         ));
         assert_eq!(ProtectionProfile::from_id(profile.id()), Ok(profile));
+
+        // The split form (keys and salts handed over separately) keys the same contexts.
+        let split = KeyingMaterial {
+            client_key: keys.client_key,
+            server_key: keys.server_key,
+            client_salt: keys.client_salt,
+            server_salt: keys.server_salt,
+        };
+        let (mut split_server_tx, _) = split
+            .contexts(profile, Role::Server, Config::default())
+            .unwrap();
+        let mut next = rtp.clone();
+        next[3] = 2; // sequence number 2: client_rx has seen 1
+        let mut p = next.clone();
+        split_server_tx.protect_rtp(&mut p).unwrap();
+        client_rx.unprotect_rtp(&mut p).unwrap();
+        assert_eq!(p, next);
+        let short = KeyingMaterial {
+            server_salt: &keys.server_salt[1..],
+            ..split
+        };
+        assert!(matches!(
+            short.contexts(profile, Role::Server, Config::default()),
+            Err(Error::InvalidKeyLength {
+                what: "master salt",
+                ..
+            })
+        ));
     }
 }
