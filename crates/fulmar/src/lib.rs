@@ -326,6 +326,12 @@ impl PeerConnection {
         Ok(self.create_answer().await?.sdp.to_string())
     }
 
+    /// Asks for an ICE restart (RFC 8445 §9): the next [`Self::create_offer`]
+    /// carries new ICE credentials; the current path carries data meanwhile.
+    pub async fn restart_ice(&self) {
+        self.with(|pc| pc.restart_ice());
+    }
+
     /// The applied local description with its candidates.
     pub fn local_description(&self) -> Option<SessionDescription> {
         self.shared.lock().pc.local_description()

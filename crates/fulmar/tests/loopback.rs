@@ -183,3 +183,40 @@ async fn dropping_every_handle_closes_both_sides() {
         .await
         .expect("finished in time");
 }
+
+/// A Fulmar-initiated ICE restart mid-conversation: new credentials in the
+/// re-offer, and the channel keeps working without losing a message.
+#[tokio::test]
+async fn ice_restart_keeps_the_channel() {
+    let run = async {
+        let a = PeerConnection::new(Config::default()).await.unwrap();
+        let b = PeerConnection::new(Config::default()).await.unwrap();
+        let (chat, remote) = connect(&a, &b, "x").await;
+        let ufrag = |d: &fulmar::SessionDescription| {
+            d.sdp
+                .to_string()
+                .lines()
+                .find_map(|l| l.strip_prefix("a=ice-ufrag:").map(str::to_owned))
+        };
+        let before = ufrag(&a.local_description().unwrap());
+        a.restart_ice().await;
+        chat.send_text("during").await.unwrap();
+        let offer = a.create_offer().await.unwrap();
+        assert_ne!(ufrag(&offer), before);
+        let answer = b.answer_offer(&offer.sdp.to_string()).await.unwrap();
+        a.set_remote_description(fulmar::SessionDescription::answer(&answer).unwrap())
+            .await
+            .unwrap();
+        for i in 0..50 {
+            chat.send_text(&format!("m{i}")).await.unwrap();
+        }
+        assert_eq!(remote.recv().await, Some(Message::Text("during".into())));
+        for i in 0..50 {
+            assert_eq!(remote.recv().await, Some(Message::Text(format!("m{i}"))));
+        }
+        assert_eq!(a.state(), PeerConnectionState::Connected);
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("finished in time");
+}
