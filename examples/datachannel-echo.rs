@@ -77,16 +77,6 @@ async fn serve(stream: TcpStream) -> Result<(), Box<dyn std::error::Error + Send
 async fn answer(offer: &str) -> Result<String, fulmar::Error> {
     let pc = PeerConnection::new(Config::default()).await?;
     let sdp = pc.answer_offer(offer).await?;
-    tokio::spawn(async move {
-        while let Some(dc) = pc.accept_data_channel().await {
-            tokio::spawn(async move {
-                while let Some(msg) = dc.recv().await {
-                    if dc.send_msg(msg).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    fulmar_gateway::echo_data_channels(pc);
     Ok(sdp)
 }

@@ -1,0 +1,417 @@
+//! The session registry: one Fulmar peer connection per `/offer`, WHIP or
+//! WHEP session, found by an unguessable id, ended by `DELETE`, by failure
+//! or by a connect timeout.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use fulmar::{PeerConnection, PeerConnectionState};
+
+use crate::GatewayConfig;
+
+/// What a session is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionKind {
+    /// `POST /offer`: echoes data-channel messages (and media, once the
+    /// driver carries it) back to the sender.
+    Echo,
+    /// WHIP ingest (RFC 9725): the client publishes, the gateway records.
+    Whip,
+    /// WHEP playback: the gateway plays its clips to the client.
+    Whep,
+}
+
+impl SessionKind {
+    /// The lower-case name used in URLs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Echo => "echo",
+            SessionKind::Whip => "whip",
+            SessionKind::Whep => "whep",
+        }
+    }
+}
+
+struct Session {
+    kind: SessionKind,
+    pc: PeerConnection,
+    etag: String,
+    remote_ufrag: Option<String>,
+    created: Instant,
+}
+
+/// A snapshot of one session for `GET /sessions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The session id (last path segment of its resource URL).
+    pub id: String,
+    /// What the session is for.
+    pub kind: SessionKind,
+    /// The connection state.
+    pub state: PeerConnectionState,
+    /// Time since the offer arrived.
+    pub age: Duration,
+    /// The driver's counters.
+    pub stats: fulmar::Stats,
+}
+
+/// Why a session could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// `max_sessions` are running.
+    #[error("too many sessions")]
+    Full,
+    /// The offer was refused.
+    #[error("offer refused: {0}")]
+    Offer(#[from] fulmar::Error),
+}
+
+/// Why a trickle `PATCH` was refused (RFC 9725 §4.3).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrickleError {
+    /// No such session.
+    #[error("no such session")]
+    NotFound,
+    /// `If-Match` names another entity tag.
+    #[error("entity tag does not match")]
+    PreconditionFailed,
+    /// An ICE restart (new ufrag) was asked for; not supported.
+    #[error("ICE restart is not supported")]
+    RestartUnsupported,
+    /// A candidate line was refused.
+    #[error("bad candidate: {0}")]
+    BadCandidate(String),
+}
+
+/// Why a renegotiation was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenegotiateError {
+    /// No such session.
+    #[error("no such session")]
+    NotFound,
+    /// The offer was refused.
+    #[error("offer refused: {0}")]
+    Offer(#[from] fulmar::Error),
+}
+
+/// The gateway: its configuration and the live sessions.
+pub struct Gateway {
+    config: GatewayConfig,
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("sessions", &self.session_count())
+            .finish()
+    }
+}
+
+/// The value of the first `a=<name>:` line of an SDP text.
+fn sdp_attribute<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
+    sdp.lines().find_map(|l| {
+        l.trim_end()
+            .strip_prefix("a=")?
+            .strip_prefix(name)?
+            .strip_prefix(':')
+    })
+}
+
+/// 128 random bits in hex: session ids and entity tags.
+fn random_token() -> String {
+    let bits: u128 = rand::random();
+    format!("{bits:032x}")
+}
+
+impl Gateway {
+    /// A gateway with no sessions.
+    pub fn new(config: GatewayConfig) -> Gateway {
+        Gateway {
+            config,
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        // Every critical section leaves the map consistent.
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Number of live sessions.
+    pub fn session_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Answers `offer_sdp` with a new session of `kind`; returns its id, the
+    /// answer (with every candidate) and its entity tag.
+    pub async fn open(
+        &self,
+        kind: SessionKind,
+        offer_sdp: &str,
+    ) -> Result<(String, String, String), OpenError> {
+        if self.session_count() >= self.config.max_sessions {
+            return Err(OpenError::Full);
+        }
+        let pc = PeerConnection::new(self.config.peer.clone()).await?;
+        let answer = pc.answer_offer(offer_sdp).await?;
+        if kind == SessionKind::Echo {
+            echo_data_channels(pc.clone());
+        }
+        let (id, etag) = (random_token(), random_token());
+        let session = Session {
+            kind,
+            pc: pc.clone(),
+            etag: etag.clone(),
+            remote_ufrag: sdp_attribute(offer_sdp, "ice-ufrag").map(str::to_owned),
+            created: Instant::now(),
+        };
+        let admitted = {
+            let mut sessions = self.lock();
+            let room = sessions.len() < self.config.max_sessions;
+            if room {
+                sessions.insert(id.clone(), session);
+            }
+            room
+        };
+        if !admitted {
+            pc.close().await;
+            return Err(OpenError::Full);
+        }
+        Ok((id, answer, etag))
+    }
+
+    /// Ends session `id` of `kind`; false if there is none.
+    pub async fn close(&self, kind: SessionKind, id: &str) -> bool {
+        let removed = {
+            let mut sessions = self.lock();
+            match sessions.get(id) {
+                Some(s) if s.kind == kind => sessions.remove(id),
+                _ => None,
+            }
+        };
+        match removed {
+            Some(s) => {
+                s.pc.close().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Applies a trickle-ICE SDP fragment (RFC 8840) to session `id`.
+    /// `if_match` is the request's `If-Match` value, if any.
+    pub async fn trickle(
+        &self,
+        kind: SessionKind,
+        id: &str,
+        if_match: Option<&str>,
+        fragment: &str,
+    ) -> Result<(), TrickleError> {
+        let pc = {
+            let sessions = self.lock();
+            let s = sessions
+                .get(id)
+                .filter(|s| s.kind == kind)
+                .ok_or(TrickleError::NotFound)?;
+            if let Some(tag) = if_match {
+                let tag = tag.trim().trim_start_matches("W/").trim_matches('"');
+                if tag != "*" && tag != s.etag {
+                    return Err(TrickleError::PreconditionFailed);
+                }
+            }
+            if let Some(ufrag) = sdp_attribute(fragment, "ice-ufrag") {
+                if s.remote_ufrag.as_deref() != Some(ufrag.trim()) {
+                    return Err(TrickleError::RestartUnsupported);
+                }
+            }
+            s.pc.clone()
+        };
+        for line in fragment.lines().map(str::trim) {
+            let candidate = if let Some(c) = line.strip_prefix("a=candidate:") {
+                format!("candidate:{c}")
+            } else if line == "a=end-of-candidates" {
+                String::new()
+            } else {
+                continue;
+            };
+            pc.add_ice_candidate(&candidate)
+                .await
+                .map_err(|e| TrickleError::BadCandidate(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Applies a new offer from the client of session `id` (renegotiation:
+    /// tracks added or stopped) and returns the answer.
+    pub async fn renegotiate(
+        &self,
+        kind: SessionKind,
+        id: &str,
+        offer_sdp: &str,
+    ) -> Result<String, RenegotiateError> {
+        let pc = self
+            .lock()
+            .get(id)
+            .filter(|s| s.kind == kind)
+            .map(|s| s.pc.clone())
+            .ok_or(RenegotiateError::NotFound)?;
+        Ok(pc.answer_offer(offer_sdp).await?)
+    }
+
+    /// The entity tag of session `id`.
+    pub fn etag(&self, kind: SessionKind, id: &str) -> Option<String> {
+        self.lock()
+            .get(id)
+            .filter(|s| s.kind == kind)
+            .map(|s| s.etag.clone())
+    }
+
+    /// A snapshot of every session.
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        let now = Instant::now();
+        let mut list: Vec<SessionInfo> = self
+            .lock()
+            .iter()
+            .map(|(id, s)| SessionInfo {
+                id: id.clone(),
+                kind: s.kind,
+                state: s.pc.state(),
+                age: now.saturating_duration_since(s.created),
+                stats: s.pc.stats(),
+            })
+            .collect();
+        list.sort_by_key(|s| std::cmp::Reverse(s.age));
+        list
+    }
+
+    /// Ends sessions that failed, closed, or did not connect within the
+    /// configured timeout; returns how many.
+    pub async fn reap(&self, now: Instant) -> usize {
+        let dead: Vec<Session> = {
+            let mut sessions = self.lock();
+            let ids: Vec<String> = sessions
+                .iter()
+                .filter(|(_, s)| match s.pc.state() {
+                    PeerConnectionState::Failed | PeerConnectionState::Closed => true,
+                    PeerConnectionState::Connected => false,
+                    _ => now.saturating_duration_since(s.created) > self.config.connect_timeout,
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.iter().filter_map(|id| sessions.remove(id)).collect()
+        };
+        for s in &dead {
+            s.pc.close().await;
+        }
+        dead.len()
+    }
+
+    /// Runs [`Gateway::reap`] every second while the gateway lives.
+    pub fn spawn_reaper(self: &Arc<Self>) {
+        let weak: Weak<Gateway> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let Some(gateway) = weak.upgrade() else {
+                    return;
+                };
+                gateway.reap(Instant::now()).await;
+            }
+        });
+    }
+
+    /// Ends every session.
+    pub async fn close_all(&self) {
+        let all: Vec<Session> = self.lock().drain().map(|(_, s)| s).collect();
+        for s in all {
+            s.pc.close().await;
+        }
+    }
+
+    /// The sessions as a JSON array (for `GET /sessions`).
+    pub fn sessions_json(&self) -> String {
+        let mut out = String::from("[");
+        for (i, s) in self.sessions().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let st = &s.stats;
+            let rtt = st.rtt.map_or("null".to_owned(), |r| {
+                format!("{:.3}", r.as_secs_f64() * 1000.0)
+            });
+            let _ = write!(
+                out,
+                "{{\"id\":\"{}\",\"kind\":\"{}\",\"state\":\"{:?}\",\"age_ms\":{},\
+                 \"packets_sent\":{},\"bytes_sent\":{},\"packets_received\":{},\
+                 \"bytes_received\":{},\"rtp_packets_received\":{},\"messages_sent\":{},\
+                 \"messages_received\":{},\"rtt_ms\":{}}}",
+                s.id,
+                s.kind.as_str(),
+                s.state,
+                s.age.as_millis(),
+                st.packets_sent,
+                st.bytes_sent,
+                st.packets_received,
+                st.bytes_received,
+                st.rtp_packets_received,
+                st.messages_sent,
+                st.messages_received,
+                rtt
+            );
+        }
+        out.push(']');
+        out
+    }
+}
+
+/// Spawns a task that echoes every message of every data channel the
+/// remote peer opens, on the channel it came from, until the connection ends.
+pub fn echo_data_channels(pc: PeerConnection) {
+    tokio::spawn(async move {
+        while let Some(dc) = pc.accept_data_channel().await {
+            tokio::spawn(async move {
+                while let Some(msg) = dc.recv().await {
+                    if dc.send_msg(msg).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdp_attribute_finds_first_value() {
+        let sdp = "v=0\r\na=ice-ufrag:abcd\r\na=ice-pwd:xyz\r\na=ice-ufrag:other\r\n";
+        assert_eq!(sdp_attribute(sdp, "ice-ufrag"), Some("abcd"));
+        assert_eq!(sdp_attribute(sdp, "ice-pwd"), Some("xyz"));
+        assert_eq!(sdp_attribute(sdp, "ice"), None);
+        assert_eq!(sdp_attribute(sdp, "mid"), None);
+    }
+
+    #[test]
+    fn tokens_are_128_bit_hex_and_distinct() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,25 @@
+#!/bin/sh
+# fulmar-gateway media against headless Chromium (Debian's chromium) with its
+# fake camera and microphone, loopback only, inside a private network
+# namespace. harness.py starts the gateway, serves test.html from another
+# origin (CORS for real) and checks: WHIP publish with fetch() as VP8 then
+# H.264 (offer restricted), with Opus, recorded files decoding without error
+# (ffprobe/ffmpeg); WHEP playback of the sample VP8/Opus clips (framesDecoded
+# > 50, audio samples); echo through POST /offer (framesDecoded > 50, no
+# freeze > 1 s, chat echoed), again through a 5%-each-way lossy UDP relay;
+# renegotiation (tracks added after connect, a transceiver stopped). Prints a
+# pass/fail table and exits non-zero on any failure.
+set -eu
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/../.."
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium ffmpeg
+fi
+if [ -z "${GATEWAY:-}" ]; then
+    cargo build -q --release -p fulmar-gateway
+    GATEWAY="${CARGO_TARGET_DIR:-$PWD/target}/release/fulmar-gateway"
+fi
+export GATEWAY HARNESS="$here/harness.py"
+exec unshare -n sh -c 'ip link set lo up; exec timeout 240 python3 "$HARNESS" "$GATEWAY"'
