@@ -43,7 +43,15 @@ pub use fulmar_peer::{SessionDescription, Stats};
 
 mod endpoint;
 pub use endpoint::Endpoint;
+mod media;
+pub use media::{LocalTrack, RemoteTrack};
+
 use endpoint::EndpointInner;
+pub use fulmar_peer::{
+    Codec, CodecParams, KeyframeKind, MediaFrame, MediaKind, MediaStats, ReceiveMode, Transceiver,
+    TransceiverId,
+};
+pub use fulmar_sdp::Direction;
 
 /// Errors of the driver.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +103,12 @@ impl Config {
         self
     }
 
+    /// What remote tracks yield by default: assembled frames, RTP, or both.
+    pub fn with_receive_mode(mut self, mode: ReceiveMode) -> Self {
+        self.peer.receive_mode = mode;
+        self
+    }
+
     /// Test-only: drops `percent` % of outgoing datagrams, reproducibly
     /// from `seed` (to exercise retransmission, NACK and RTX on loopback,
     /// where the kernel offers no loss emulation).
@@ -141,6 +155,8 @@ struct Inner {
     ufrag: Option<String>,
     /// Test-only outgoing loss.
     loss: Option<(StdRng, f64)>,
+    /// Media tracks' queues.
+    media: media::MediaSlots,
     closed: bool,
     ended: bool,
 }
@@ -151,6 +167,7 @@ struct Shared {
     state: watch::Sender<PeerConnectionState>,
     incoming_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<DataChannel>>,
     candidates_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<String>>,
+    tracks_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<RemoteTrack>>,
     local_addrs: Vec<SocketAddr>,
     max_buffered: usize,
     close_requested: AtomicBool,
@@ -219,6 +236,7 @@ impl PeerConnection {
         pc.end_of_local_candidates(now);
         let (incoming, incoming_rx) = mpsc::unbounded_channel();
         let (candidates, candidates_rx) = mpsc::unbounded_channel();
+        let (tracks, tracks_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 pc,
@@ -234,6 +252,7 @@ impl PeerConnection {
                 loss: config
                     .outgoing_loss
                     .map(|(p, seed)| (StdRng::seed_from_u64(seed), p)),
+                media: media::MediaSlots::new(tracks),
                 closed: false,
                 ended: false,
             }),
@@ -241,6 +260,7 @@ impl PeerConnection {
             state: watch::channel(PeerConnectionState::New).0,
             incoming_rx: tokio::sync::Mutex::new(incoming_rx),
             candidates_rx: tokio::sync::Mutex::new(candidates_rx),
+            tracks_rx: tokio::sync::Mutex::new(tracks_rx),
             local_addrs,
             max_buffered: config.max_buffered,
             close_requested: AtomicBool::new(false),
@@ -656,7 +676,10 @@ fn send_pending(g: &mut Inner) -> bool {
             // Other errors (unreachable, no route) lose the datagrams, as
             // UDP may.
             _ => {
-                g.pending.drain(..n);
+                // The core reuses the buffers (no allocation per packet).
+                for t in g.pending.drain(..n) {
+                    g.pc.recycle(t.payload);
+                }
             }
         }
     }
@@ -730,6 +753,7 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
     g.channels.clear();
     g.incoming = None;
     g.candidates = None;
+    g.media.clear();
     g.closed = true;
     g.ended = true;
     g.pending.clear();
@@ -743,6 +767,9 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
 /// Routes core events to channel queues, waiters and the accept queue.
 fn dispatch(shared: &Arc<Shared>, g: &mut Inner) {
     while let Some(e) = g.pc.poll_event() {
+        let Some(e) = media::dispatch_media(shared, g, e) else {
+            continue;
+        };
         match e {
             Event::ConnectionStateChange(s) => {
                 shared.state.send_replace(s);
