@@ -2,8 +2,14 @@
 // tests/fuzz_corpus.rs): a peer receives arbitrary datagrams (u16-length-prefixed
 // chunks of the input after the first byte) on its transport, exercising the
 // RFC 7983 demultiplexer, ICE, DTLS and the timers. An even first byte makes
-// it the answerer of a Chromium offer (DTLS client, waiting for ICE); an odd
-// one the offerer that applied Chromium's answer (DTLS server, listening).
+// it the answerer of a Chromium offer (DTLS client, waiting for ICE); a first
+// byte of 1 mod 4 the offerer that applied Chromium's answer (DTLS server,
+// listening); 3 mod 4 the media path: two Fulmar peers with audio and video
+// tracks connect in memory, then each chunk is taken as a plain RTP packet
+// (or RTCP when its second byte is 192..=223), SRTP-protected with the
+// sender's real keys and delivered to the receiver (half of them also raw),
+// exercising routing, RTX, frame assembly, NACK/PLI/FIR/SR/RR/TWCC handling
+// and the replies.
 
 fn run(data: &[u8]) {
     use std::sync::{Arc, OnceLock};
@@ -13,6 +19,9 @@ fn run(data: &[u8]) {
     const OFFER: &str = include_str!("../../crates/sdp/tests/fixtures/chromium156-offer-audio-video-data.sdp");
     const ANSWER: &str = include_str!("../../crates/sdp/tests/fixtures/chromium156-answer-audio-video-data.sdp");
     let Some((&mode, data)) = data.split_first() else { return };
+    if mode % 4 == 3 {
+        return run_media(data, cert);
+    }
     let mut config = fulmar_peer::Config::default();
     config.certificate = Some(cert.clone());
     let mut pc = fulmar_peer::PeerConnection::new(config, <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(2))
@@ -44,5 +53,85 @@ fn run(data: &[u8]) {
         while pc.poll_transmit().is_some() {}
         while pc.poll_event().is_some() {}
         rest = tail;
+    }
+}
+
+/// Connects two peers (A offers audio and video tracks, B answers with its
+/// own) and feeds SRTP-protected fuzz chunks from A to B.
+fn run_media(data: &[u8], cert: &std::sync::Arc<fulmar_dtls::Certificate>) {
+    use fulmar_peer::{Event, MediaKind, PeerConnection, SessionDescription};
+    use std::time::{Duration, Instant};
+    let mut config = fulmar_peer::Config::default();
+    config.certificate = Some(cert.clone());
+    config.receive_mode = fulmar_peer::ReceiveMode::Both;
+    let seed = |n| <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(n);
+    let mut a = PeerConnection::new(config.clone(), seed(3)).expect("peer");
+    let mut b = PeerConnection::new(config, seed(4)).expect("peer");
+    let mut now = Instant::now();
+    let (la, lb): (std::net::SocketAddr, std::net::SocketAddr) =
+        ("10.0.0.1:1000".parse().expect("address"), "10.0.0.2:2000".parse().expect("address"));
+    let _ = a.add_host_candidate(now, la);
+    let _ = b.add_host_candidate(now, lb);
+    a.end_of_local_candidates(now);
+    b.end_of_local_candidates(now);
+    let av = a.add_track(MediaKind::Video, "s", "v");
+    a.add_track(MediaKind::Audio, "s", "a");
+    let offer = a.create_offer().expect("offer");
+    a.set_local_description(now, offer.clone()).expect("offer applies");
+    b.set_remote_description(now, SessionDescription::offer(&offer.sdp.to_string()).expect("offer parses")).expect("offer applies");
+    let bv = b.add_track(MediaKind::Video, "t", "v");
+    b.add_track(MediaKind::Audio, "t", "a");
+    let answer = b.create_answer().expect("answer");
+    b.set_local_description(now, answer.clone()).expect("answer applies");
+    a.set_remote_description(now, SessionDescription::answer(&answer.sdp.to_string()).expect("answer parses")).expect("answer applies");
+    for _ in 0..400 {
+        while let Some(t) = a.poll_transmit() { b.handle_receive(now, t.source, t.destination, &t.payload); }
+        while let Some(t) = b.poll_transmit() { a.handle_receive(now, t.source, t.destination, &t.payload); }
+        while a.poll_event().is_some() {}
+        while b.poll_event().is_some() {}
+        if a.srtp_contexts().is_some() && b.srtp_contexts().is_some() { break; }
+        now += Duration::from_millis(10);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    assert!(b.srtp_contexts().is_some(), "peers connect in memory");
+    let mut rest = data;
+    let mut buf = vec![0u8; 2048];
+    let mut i = 0u32;
+    while rest.len() >= 2 {
+        let n = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2).min(1500);
+        let (chunk, tail) = rest[2..].split_at(n);
+        rest = tail;
+        i += 1;
+        buf[..n].copy_from_slice(chunk);
+        let rtcp = chunk.get(1).is_some_and(|b| (192..=223).contains(b));
+        let ctx = &mut a.srtp_contexts().expect("keyed").local;
+        let protected = if rtcp { ctx.protect_rtcp_in_place(&mut buf, n) } else { ctx.protect_rtp_in_place(&mut buf, n) };
+        if let Ok(len) = protected {
+            b.handle_receive(now, la, lb, &buf[..len]);
+        }
+        if i % 2 == 0 {
+            b.handle_receive(now, la, lb, chunk);
+        }
+        // Some application calls between datagrams.
+        match i % 5 {
+            0 => { let _ = b.request_keyframe(now, bv); }
+            1 => { let _ = b.write_frame(now, bv, i * 3000, chunk); }
+            2 => { let _ = b.write_rtp(now, bv, chunk); }
+            3 => { let _ = a.write_frame(now, av, i * 3000, chunk); }
+            _ => {}
+        }
+        now += Duration::from_millis(20);
+        b.handle_timeout(now);
+        while let Some(t) = b.poll_transmit() {
+            a.handle_receive(now, t.source, t.destination, &t.payload);
+            b.recycle(t.payload);
+        }
+        while let Some(e) = b.poll_event() {
+            if let Event::Rtp(r) = e { b.recycle(r.packet); }
+        }
+        while a.poll_transmit().is_some() {}
+        while a.poll_event().is_some() {}
+        let _ = b.stats();
     }
 }

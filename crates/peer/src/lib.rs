@@ -1722,11 +1722,30 @@ impl PeerConnection {
                 mid,
             });
         }
+        let mut rids: Vec<String> = Vec::new();
         let (direction, codecs, extensions) = match offered {
             Some(m) => {
                 let remote = media::remote_codecs(m);
                 let codecs = media::negotiate_codecs(&remote, &t.codecs);
                 let ext = media::negotiate_extensions(m, &t.extensions);
+                // Simulcast the peer sends (RFC 8853 §5.3): we receive every
+                // offered layer, told apart by the rid header extension.
+                let rid_ext = ext.iter().any(|(_, u)| u == streams::uri::RID);
+                if let (Some(sc), true) = (m.simulcast(), rid_ext) {
+                    if let Some(send) = sc.send {
+                        for alt in send.streams().take(8) {
+                            for r in alt {
+                                let ok = m.rids().any(|x| {
+                                    x.id == r.id
+                                        && x.direction == fulmar_sdp::attributes::RidDirection::Send
+                                });
+                                if ok && !rids.iter().any(|x| x == r.id) {
+                                    rids.push(r.id.to_owned());
+                                }
+                            }
+                        }
+                    }
+                }
                 let dir = answer_direction(
                     self.remote_desc
                         .as_ref()
@@ -1755,6 +1774,10 @@ impl PeerConnection {
                 .track
                 .clone()
                 .filter(|_| matches!(direction, Direction::SendRecv | Direction::SendOnly)),
+            rids: rids
+                .into_iter()
+                .filter(|_| direction_receives(direction))
+                .collect(),
         })
     }
 
@@ -1857,6 +1880,7 @@ impl PeerConnection {
                     codecs,
                     extensions,
                     track,
+                    rids,
                 } => {
                     bundle.push(mid.clone());
                     let mut b = match kind {
@@ -1876,6 +1900,13 @@ impl PeerConnection {
                         b = b.msid(&t.stream_id, Some(&t.track_id));
                     }
                     b = b.rtcp_mux().rtcp_rsize();
+                    let simulcast = format!("recv {}", rids.join(";"));
+                    if !rids.is_empty() {
+                        for r in rids {
+                            b = b.rid(r, fulmar_sdp::attributes::RidDirection::Recv, None);
+                        }
+                        b = b.simulcast(&simulcast);
+                    }
                     if let Some(t) = track {
                         let msid = ssrc_lines
                             .iter()
@@ -2129,7 +2160,13 @@ enum Section {
         codecs: Vec<CodecParams>,
         extensions: Vec<(u16, String)>,
         track: Option<TrackInfo>,
+        /// Simulcast layers we receive (`a=rid:<id> recv`, `a=simulcast:recv`).
+        rids: Vec<String>,
     },
+}
+
+fn direction_receives(d: Direction) -> bool {
+    matches!(d, Direction::SendRecv | Direction::RecvOnly)
 }
 
 impl Section {

@@ -1144,7 +1144,16 @@ impl Media {
             }
         };
         let mode = tr.mode.unwrap_or(default_mode);
-        let codec_params = tr.codec_for(pt).cloned();
+        // Only a new stream or payload type looks the codec up (no per-packet clone).
+        let fresh = tr
+            .layers
+            .get(idx)
+            .is_some_and(|l| l.payload_type != Some(pt) || !l.announced);
+        let codec_params = if fresh {
+            tr.codec_for(pt).cloned()
+        } else {
+            None
+        };
         let Some(l) = tr.layers.get_mut(idx) else {
             self.recycle(frames_buf);
             return;
@@ -1185,7 +1194,7 @@ impl Media {
                 packet: frames_buf,
             }));
         } else {
-            self.pool.push(frames_buf);
+            self.recycle(frames_buf);
         }
         let Some(tr) = self.tracks.get_mut(t) else {
             return;

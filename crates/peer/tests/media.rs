@@ -676,3 +676,94 @@ fn every_negotiable_codec_carries_frames() {
         }
     }
 }
+
+#[test]
+fn simulcast_layers_arrive_as_separate_streams_by_rid() {
+    let mut p = Pair::new(Duration::from_millis(5));
+    p.a.add_track(MediaKind::Video, "s", "v");
+    let offer = p.a.create_offer().unwrap();
+    p.a.set_local_description(p.now, offer.clone()).unwrap();
+    // Offer two simulcast layers as a browser does (RFC 8853 §5.2, RFC 8851).
+    let text = offer.sdp.to_string().replace(
+        "a=rtcp-mux\r\n",
+        "a=rtcp-mux\r\na=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\n",
+    );
+    let now = p.now;
+    p.b.set_remote_description(now, SessionDescription::offer(&text).unwrap())
+        .unwrap();
+    let answer = p.b.create_answer().unwrap();
+    let atext = answer.sdp.to_string();
+    assert!(atext.contains("a=rid:h recv\r\n"), "{atext}");
+    assert!(atext.contains("a=rid:l recv\r\n"));
+    assert!(atext.contains("a=simulcast:recv h;l\r\n"));
+    p.b.set_local_description(now, answer).unwrap();
+    p.a.set_remote_description(now, SessionDescription::answer(&atext).unwrap())
+        .unwrap();
+    p.connect();
+    // Two layers on their own SSRCs, each with mid (id 4) and rid (id 10).
+    let packet = |ssrc: u32, rid: &[u8], seq: u16, key: bool| {
+        let mut ext = vec![0x40, b'0', 0xa0 | (rid.len() as u8 - 1)];
+        ext.extend_from_slice(rid);
+        while ext.len() % 4 != 0 {
+            ext.push(0);
+        }
+        let mut v = vec![0x90, 0x80 | 96];
+        v.extend_from_slice(&seq.to_be_bytes());
+        v.extend_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
+        v.extend_from_slice(&ssrc.to_be_bytes());
+        v.extend_from_slice(&[0xbe, 0xde, 0, (ext.len() / 4) as u8]);
+        v.extend_from_slice(&ext);
+        v.push(0x10);
+        v.push(if key { 0x10 } else { 0x11 });
+        v.extend_from_slice(rid);
+        v
+    };
+    let (src, dst) = (A.parse().unwrap(), B.parse().unwrap());
+    for seq in 0..3u16 {
+        for (ssrc, rid) in [(0xaaaa_0001u32, &b"h"[..]), (0xaaaa_0002, &b"l"[..])] {
+            let mut buf = packet(ssrc, rid, seq, seq == 0);
+            let len = buf.len();
+            buf.resize(len + 16, 0);
+            let n =
+                p.a.srtp_contexts()
+                    .unwrap()
+                    .local
+                    .protect_rtp_in_place(&mut buf, len)
+                    .unwrap();
+            let now = p.now;
+            p.b.handle_receive(now, src, dst, &buf[..n]);
+        }
+    }
+    p.drain();
+    let tracks: Vec<(Option<String>, u32)> =
+        p.eb.iter()
+            .filter_map(|e| match e {
+                Event::Track {
+                    rid,
+                    ssrc,
+                    kind: MediaKind::Video,
+                    ..
+                } => Some((rid.clone(), *ssrc)),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(
+        tracks,
+        [
+            (Some("h".to_owned()), 0xaaaa_0001),
+            (Some("l".to_owned()), 0xaaaa_0002)
+        ]
+    );
+    for rid in ["h", "l"] {
+        let got: Vec<&MediaFrame> =
+            p.eb.iter()
+                .filter_map(|e| match e {
+                    Event::MediaFrame(f) if f.rid.as_deref() == Some(rid) => Some(f),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(got.len(), 3, "layer {rid}");
+        assert!(got[0].keyframe);
+        assert!(got.iter().all(|f| f.data.ends_with(rid.as_bytes())));
+    }
+}
