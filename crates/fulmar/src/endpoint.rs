@@ -340,7 +340,7 @@ async fn read_loop(
                     let Some(buf) = bufs.get(i) else { continue };
                     // GRO: equal segments of `stride` bytes, the last shorter.
                     for d in buf[..len].chunks(stride.max(1)) {
-                        g.pc.handle_receive(now, from, ep.local, d);
+                        crate::receive(&mut g, now, from, ep.local, d);
                     }
                 }
                 crate::after_io(&conn, &mut g);

@@ -45,6 +45,8 @@ mod endpoint;
 pub use endpoint::Endpoint;
 mod media;
 pub use media::{LocalTrack, RemoteTrack};
+mod relay;
+pub use relay::TurnServer;
 
 use endpoint::EndpointInner;
 pub use fulmar_peer::{
@@ -66,6 +68,9 @@ pub enum Error {
     /// The connection or channel is closed.
     #[error("closed")]
     Closed,
+    /// A TURN client refused (bad configuration).
+    #[error("TURN: {0}")]
+    Turn(String),
 }
 
 /// Driver configuration.
@@ -82,6 +87,11 @@ pub struct Config {
     /// Test-only fault injection: drop this fraction (0.0..=1.0) of outgoing
     /// datagrams, chosen by a generator seeded with the second value.
     pub outgoing_loss: Option<(f64, u64)>,
+    /// TURN servers to allocate relays on (relay candidates).
+    pub turn_servers: Vec<TurnServer>,
+    /// Offer relay candidates only (`iceTransportPolicy: "relay"`): host
+    /// sockets carry TURN traffic but are not offered.
+    pub relay_only: bool,
 }
 
 impl Default for Config {
@@ -92,6 +102,8 @@ impl Default for Config {
             peer: fulmar_peer::Config::default(),
             max_buffered: 1 << 20,
             outgoing_loss: None,
+            turn_servers: Vec::new(),
+            relay_only: false,
         }
     }
 }
@@ -100,6 +112,19 @@ impl Config {
     /// Binds on these addresses instead.
     pub fn with_bind(mut self, bind: Vec<SocketAddr>) -> Self {
         self.bind = bind;
+        self
+    }
+
+    /// Allocates a relay on this TURN server (UDP) and offers it as a
+    /// candidate; gathering completes once the allocation is done.
+    pub fn with_turn_server(mut self, server: TurnServer) -> Self {
+        self.turn_servers.push(server);
+        self
+    }
+
+    /// Offers relay candidates only (`iceTransportPolicy: "relay"`).
+    pub fn with_relay_only(mut self) -> Self {
+        self.relay_only = true;
         self
     }
 
@@ -134,9 +159,9 @@ struct ChannelSlot {
 }
 
 /// Bound of datagrams waiting for a full socket buffer to drain.
-const MAX_PENDING: usize = 1024;
+pub(crate) const MAX_PENDING: usize = 1024;
 
-struct Inner {
+pub(crate) struct Inner {
     pc: fulmar_peer::PeerConnection,
     channels: HashMap<ChannelId, ChannelSlot>,
     incoming: Option<mpsc::UnboundedSender<DataChannel>>,
@@ -157,11 +182,15 @@ struct Inner {
     loss: Option<(StdRng, f64)>,
     /// Media tracks' queues.
     media: media::MediaSlots,
+    /// TURN allocations.
+    relays: Vec<relay::Relay>,
+    /// End of local candidates given to the core.
+    gathering_done: bool,
     closed: bool,
     ended: bool,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     inner: Mutex<Inner>,
     wake: Notify,
     state: watch::Sender<PeerConnectionState>,
@@ -229,11 +258,17 @@ impl PeerConnection {
         let mut pc = fulmar_peer::PeerConnection::new(config.peer.clone(), OsRng)?;
         let now = Instant::now();
         let mut local_addrs = Vec::new();
+        let relay_only = config.relay_only && !config.turn_servers.is_empty();
         for e in &endpoints {
-            pc.add_host_candidate(now, e.local)?;
+            if !relay_only {
+                pc.add_host_candidate(now, e.local)?;
+            }
             local_addrs.push(e.local);
         }
-        pc.end_of_local_candidates(now);
+        let relays = relay::start(&config.turn_servers, &endpoints, now)?;
+        if relays.is_empty() {
+            pc.end_of_local_candidates(now);
+        }
         let (incoming, incoming_rx) = mpsc::unbounded_channel();
         let (candidates, candidates_rx) = mpsc::unbounded_channel();
         let (tracks, tracks_rx) = mpsc::unbounded_channel();
@@ -253,6 +288,8 @@ impl PeerConnection {
                     .outgoing_loss
                     .map(|(p, seed)| (StdRng::seed_from_u64(seed), p)),
                 media: media::MediaSlots::new(tracks),
+                gathering_done: relays.is_empty(),
+                relays,
                 closed: false,
                 ended: false,
             }),
@@ -439,8 +476,7 @@ impl PeerConnection {
     /// driver; returns at once (see [`Self::closed`]).
     pub async fn close(&self) {
         let mut g = self.shared.lock();
-        g.pc.close(Instant::now());
-        g.closed = true;
+        close_core(&mut g, Instant::now());
         after_io(&self.shared, &mut g);
         drop(g);
         self.shared.wake.notify_one();
@@ -578,7 +614,7 @@ impl DataChannel {
 fn after_io(shared: &Arc<Shared>, g: &mut Inner) {
     dispatch(shared, g);
     flush(shared, g);
-    let t = g.pc.poll_timeout();
+    let t = next_timeout(g);
     let earlier = match (t, g.armed) {
         (Some(t), Some(a)) => t < a,
         (Some(_), None) => true,
@@ -595,10 +631,37 @@ fn after_io(shared: &Arc<Shared>, g: &mut Inner) {
     }
 }
 
+/// Closes the core and deletes the TURN allocations.
+fn close_core(g: &mut Inner, now: Instant) {
+    g.pc.close(now);
+    relay::close(g, now);
+    g.closed = true;
+}
+
+/// The earliest deadline of the core and the TURN clients.
+fn next_timeout(g: &Inner) -> Option<Instant> {
+    match (g.pc.poll_timeout(), relay::poll_timeout(g)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Hands a received datagram to its TURN allocation or to the core.
+fn receive(g: &mut Inner, now: Instant, from: SocketAddr, local: SocketAddr, data: &[u8]) {
+    if !relay::receive(g, now, from, local, data) {
+        g.pc.handle_receive(now, from, local, data);
+    }
+}
+
 /// Sends the core's datagrams without waiting; what a full socket buffer
 /// refuses waits in `pending` for the driver task.
 fn flush(shared: &Arc<Shared>, g: &mut Inner) {
+    let now = Instant::now();
+    relay::poll_events(g, now);
     while let Some(t) = g.pc.poll_transmit() {
+        let Some(t) = relay::wrap(g, now, t) else {
+            continue;
+        };
         // STUN (first byte 0..=3, RFC 7983): its answers route back to us.
         if t.payload.first().is_some_and(|b| *b < 4) {
             if let Some(ep) = endpoint_for(&g.endpoints, t.source) {
@@ -615,6 +678,7 @@ fn flush(shared: &Arc<Shared>, g: &mut Inner) {
             g.pending.push_back(t);
         }
     }
+    relay::drain_transmits(shared, g);
     send_pending(g);
 }
 
@@ -697,12 +761,12 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
             let mut g = shared.lock();
             let now = Instant::now();
             if shared.close_requested.load(Ordering::Acquire) && !g.closed {
-                g.pc.close(now);
-                g.closed = true;
+                close_core(&mut g, now);
             }
             if g.pc.poll_timeout().is_some_and(|t| t <= now) {
                 g.pc.handle_timeout(now);
             }
+            relay::handle_timeout(&mut g, now);
             dispatch(&shared, &mut g);
             flush(&shared, &mut g);
             let waiting = g
@@ -716,9 +780,7 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
             );
             // A deadline already past (a core that asks again at once) is
             // retried after a millisecond rather than spinning.
-            let deadline =
-                g.pc.poll_timeout()
-                    .map(|t| t.max(now + Duration::from_millis(1)));
+            let deadline = next_timeout(&g).map(|t| t.max(now + Duration::from_millis(1)));
             g.armed = deadline;
             if deadline != armed {
                 armed = deadline;
@@ -745,8 +807,7 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
     // The last handle may have gone after the check above: close now, so
     // the peer still gets close_notify.
     if !g.closed {
-        g.pc.close(Instant::now());
-        g.closed = true;
+        close_core(&mut g, Instant::now());
     }
     dispatch(&shared, &mut g);
     flush(&shared, &mut g);
