@@ -590,14 +590,19 @@ impl PeerConnection {
         }
         s.rtp_packets_dropped = self.media.dropped;
         s.media = self.media.stats();
-        if let (Some(ice), Some((src, dst))) = (&self.ice, self.selected) {
-            s.rtt = ice
-                .pair_stats()
-                .into_iter()
-                .find(|p| p.local == src && p.remote == dst)
-                .and_then(|p| p.current_rtt);
-        }
+        s.rtt = self.stats_rtt();
         s
+    }
+
+    /// The round-trip time ICE measured on the selected pair.
+    fn stats_rtt(&self) -> Option<Duration> {
+        let (Some(ice), Some((src, dst))) = (&self.ice, self.selected) else {
+            return None;
+        };
+        ice.pair_stats()
+            .into_iter()
+            .find(|p| p.local == src && p.remote == dst)
+            .and_then(|p| p.current_rtt)
     }
 
     // ------------------------------------------------------------------
@@ -1291,6 +1296,13 @@ impl PeerConnection {
         if let Some(dc) = self.sctp.as_mut() {
             if dc.poll_timeout().is_some_and(|t| t <= now) {
                 dc.handle_timeout(now);
+            }
+        }
+        if self.media.report_due(now) {
+            // Once per report interval: the ICE round-trip time spaces NACK
+            // retries until RTCP measures one (a receive-only peer never does).
+            if let Some(rtt) = self.stats_rtt() {
+                self.media.set_rtt(rtt);
             }
         }
         if let Some((m, mut io)) = self.media_io() {

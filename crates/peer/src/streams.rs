@@ -264,6 +264,9 @@ struct RecvLayer {
     stats: ReceiverStats,
     announced: bool,
     fir_seq: u8,
+    /// Frames the assembler abandoned, as last seen (a rise asks for a keyframe).
+    frames_dropped: u64,
+    last_pli: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -332,6 +335,8 @@ pub(crate) struct Media {
     twcc_count: u8,
     twcc_media_ssrc: u32,
     twcc_recv: bool,
+    /// The latest round-trip time (RTCP reports or ICE), spacing NACK retries.
+    rtt: Option<Duration>,
     /// RTP/RTCP datagrams dropped (SRTP failure, unroutable, malformed).
     pub dropped: u64,
 }
@@ -364,6 +369,7 @@ impl Media {
             twcc_count: 0,
             twcc_media_ssrc: 0,
             twcc_recv: false,
+            rtt: None,
             dropped: 0,
         }
     }
@@ -1105,6 +1111,7 @@ impl Media {
             }
         }
         let sender = self.sender_ssrc();
+        let rtt = self.rtt;
         let mut frames_buf = self.take_buf();
         let Some(tr) = self.tracks.get_mut(t) else {
             self.recycle(frames_buf);
@@ -1128,6 +1135,11 @@ impl Media {
                     .map(Arc::from);
                 let rate = tr.codec_for(pt).map_or(90_000, |c| c.clock_rate);
                 let nack = tr.fb(Some(pt), "nack");
+                let mut nack =
+                    nack.then(|| NackGenerator::new(NackConfig::default(), sender, ssrc));
+                if let (Some(n), Some(r)) = (nack.as_mut(), rtt) {
+                    n.set_rtt(r);
+                }
                 tr.layers.push(RecvLayer {
                     ssrc,
                     rtx_ssrc: None,
@@ -1135,10 +1147,12 @@ impl Media {
                     payload_type: None,
                     codec: None,
                     assembler: None,
-                    nack: nack.then(|| NackGenerator::new(NackConfig::default(), sender, ssrc)),
+                    nack,
                     stats: ReceiverStats::new(ssrc, rate),
                     announced: false,
                     fir_seq: 0,
+                    frames_dropped: 0,
+                    last_pli: None,
                 });
                 tr.layers.len() - 1
             }
@@ -1163,9 +1177,21 @@ impl Media {
             l.codec = codec_params
                 .as_ref()
                 .and_then(|c| Codec::from_name(&c.name));
-            l.assembler = l
-                .codec
-                .map(|c| FrameAssembler::new(c.depacketizer(), ASSEMBLER_SLOTS));
+            // How long a gap is waited for: with NACK, long enough for
+            // retransmissions; without, only reordering (audio: a lost packet
+            // is one lost frame, never a stall).
+            let reorder = if l.nack.is_some() {
+                128
+            } else if l.codec.is_some_and(Codec::is_audio) {
+                2
+            } else {
+                16
+            };
+            l.assembler = l.codec.map(|c| {
+                let mut a = FrameAssembler::new(c.depacketizer(), ASSEMBLER_SLOTS);
+                a.set_max_reorder(reorder);
+                a
+            });
         }
         if !l.announced {
             l.announced = true;
@@ -1178,11 +1204,16 @@ impl Media {
                 codec: codec_params,
             });
         }
+        // A retransmission that crossed a repeated NACK arrives twice: the
+        // copy is dropped (not counted, not forwarded).
+        if let Some(n) = l.nack.as_mut() {
+            if !n.handle_packet(now, p.sequence_number()) {
+                self.recycle(frames_buf);
+                return;
+            }
+        }
         l.stats
             .handle_packet(now, p.sequence_number(), p.timestamp());
-        if let Some(n) = l.nack.as_mut() {
-            n.handle_packet(now, p.sequence_number());
-        }
         tr.stats.packets_received += 1;
         tr.stats.bytes_received += p.payload().len() as u64;
         let rid = l.rid.clone();
@@ -1199,6 +1230,7 @@ impl Media {
         let Some(tr) = self.tracks.get_mut(t) else {
             return;
         };
+        let can_pli = tr.fb(None, "nack pli");
         let Some(l) = tr.layers.get_mut(idx) else {
             return;
         };
@@ -1222,6 +1254,23 @@ impl Media {
                     }
                 }
             }
+        }
+        // A frame given up means the decoder needs a refresh: ask for a
+        // keyframe (RFC 4585 §6.3.1), at most every 300 ms.
+        let dropped = l.assembler.as_ref().map_or(0, |a| a.stats().frames_dropped);
+        let ask = dropped > l.frames_dropped
+            && l.codec.is_some_and(|c| !c.is_audio())
+            && l.last_pli
+                .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_millis(300));
+        l.frames_dropped = dropped;
+        if ask && can_pli {
+            l.last_pli = Some(now);
+            tr.stats.pli_sent += 1;
+            let pli = RtcpRepr::Pli(PliRepr {
+                sender_ssrc: sender,
+                media_ssrc: ssrc,
+            });
+            self.send_feedback(io, &[pli]);
         }
         // New gaps are NACKed at once.
         self.poll_nacks(io, now);
@@ -1333,16 +1382,29 @@ impl Media {
             }
         }
         if let Some(rtt) = rtt {
-            // The RTT also spaces our NACK retries.
-            let rtt = rtt.max(Duration::from_millis(5));
-            for tr in &mut self.tracks {
-                for l in &mut tr.layers {
-                    if let Some(n) = l.nack.as_mut() {
-                        n.set_rtt(rtt);
-                    }
+            self.set_rtt(rtt);
+        }
+    }
+
+    /// A round-trip time measurement (RTCP reports, or ICE checks when we
+    /// only receive): it spaces NACK retries (RFC 4585 §3.2).
+    pub(crate) fn set_rtt(&mut self, rtt: Duration) {
+        // Retry after the RTT plus a margin for jitter and the sender's
+        // turnaround, so a retransmission on its way is not asked again.
+        let rtt = rtt + rtt / 2 + Duration::from_millis(5);
+        self.rtt = Some(rtt);
+        for tr in &mut self.tracks {
+            for l in &mut tr.layers {
+                if let Some(n) = l.nack.as_mut() {
+                    n.set_rtt(rtt);
                 }
             }
         }
+    }
+
+    /// True when the next RTCP report is due (the caller refreshes the RTT then).
+    pub(crate) fn report_due(&self, now: Instant) -> bool {
+        self.next_report.is_some_and(|t| t <= now)
     }
 
     // --------------------------------------------------------------

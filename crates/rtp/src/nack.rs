@@ -74,8 +74,10 @@ impl NackGenerator {
         self.missing.len()
     }
 
-    /// Records a received packet.
-    pub fn handle_packet(&mut self, now: Instant, sequence_number: u16) {
+    /// Records a received packet. Returns false for a packet seen before
+    /// (or older than everything tracked): a duplicate, e.g. a retransmission
+    /// that crossed a repeated NACK.
+    pub fn handle_packet(&mut self, now: Instant, sequence_number: u16) -> bool {
         let ext = self.unwrapper.unwrap(sequence_number);
         match self.highest {
             None => self.highest = Some(ext),
@@ -102,9 +104,10 @@ impl NackGenerator {
                 self.highest = Some(ext);
             }
             Some(_) => {
-                self.missing.remove(&ext);
+                return self.missing.remove(&ext).is_some();
             }
         }
+        true
     }
 
     /// Drops packets that are too old or out of retries.

@@ -94,14 +94,16 @@ fn nack_generator_retries_each_rtt() {
         2,
     );
     for s in [65534u16, 65535, 2] {
-        g.handle_packet(t0, s);
+        assert!(g.handle_packet(t0, s), "new packets");
     }
     let n = g.poll_nack(t0).unwrap();
     let lost: Vec<u16> = n.pairs.iter().flat_map(|p| p.lost()).collect();
     assert_eq!(lost, vec![0, 1]);
     assert!(g.poll_nack(t0 + Duration::from_millis(50)).is_none());
     assert_eq!(g.poll_timeout(), Some(t0 + Duration::from_millis(100)));
-    g.handle_packet(t0, 0);
+    assert!(g.handle_packet(t0, 0), "a missing packet arrives");
+    assert!(!g.handle_packet(t0, 0), "its duplicate is flagged");
+    assert!(!g.handle_packet(t0, 65535), "so is an old one");
     g.set_rtt(Duration::from_millis(20));
     let n = g.poll_nack(t0 + Duration::from_millis(60)).unwrap();
     assert_eq!(n.pairs[0].packet_id, 1);
