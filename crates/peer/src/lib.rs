@@ -1,9 +1,13 @@
 //! The sans-IO WebRTC peer connection of Fulmar: JSEP offer/answer
 //! (RFC 9429) with BUNDLE (max-bundle) and rtcp-mux, ICE (fulmar-ice), DTLS
 //! (fulmar-dtls) with `a=setup` roles (RFC 8842), SCTP data channels over
-//! DTLS (fulmar-sctp, fulmar-datachannel, RFC 8831/8832/8261) and SRTP
-//! contexts keyed from the DTLS exporter (RFC 5764), all demultiplexed on one
-//! transport by first byte (RFC 7983).
+//! DTLS (fulmar-sctp, fulmar-datachannel, RFC 8831/8832/8261) and media:
+//! transceivers with codec and header-extension negotiation, SRTP keyed from
+//! the DTLS exporter (RFC 5764), tracks that take encoded frames or RTP and
+//! yield frames or RTP ([`PeerConnection::write_frame`],
+//! [`PeerConnection::write_rtp`], [`Event::MediaFrame`], [`Event::Rtp`]),
+//! and the RTCP duties (reports, NACK/RTX, PLI/FIR, transport-wide CC), all
+//! demultiplexed on one transport by first byte (RFC 7983).
 //!
 //! Like every Fulmar protocol core, [`PeerConnection`] never touches a socket
 //! or a clock: feed it datagrams with [`PeerConnection::handle_receive`], call

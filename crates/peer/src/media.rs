@@ -1,6 +1,7 @@
 //! Transceivers, codecs and header extensions: the media half of the SDP
-//! (RFC 9429 §5.2.1 for offers, §5.3.1 for answers). Moving media is the
-//! next layer's job; this module makes the descriptions complete.
+//! (RFC 9429 §5.2.1 for offers, §5.3.1 for answers): codec matching by
+//! name, clock rate and format parameters, RTX by `apt`, extensions by URI.
+//! Moving the media is `streams.rs`.
 
 use fulmar_sdp::builder::{MediaBuilder, RtpCodec};
 use fulmar_sdp::{Direction, MediaDescription};
