@@ -4,10 +4,14 @@
 //! renegotiate (ICE restart) and ask Fulmar what it saw.
 //!
 //! - `POST /<s>/offer`: the browser's offer; answers with every candidate
-//!   (a new session, or a re-offer on an existing one).
+//!   (a new session, or a re-offer on an existing one). Audio and video
+//!   the browser sends are echoed back as RTP on the same transceivers.
 //! - `POST /<s>/fulmar-offer`: Fulmar offers, with a channel "fulmar".
+//! - `POST /<s>/restart`: Fulmar restarts ICE and returns its new offer.
 //! - `POST /<s>/answer`, `POST /<s>/candidate`: the browser's answer and
 //!   trickled candidates (an empty body is end-of-candidates).
+//! - `GET /<s>/candidates`: Fulmar's own candidates as it trickles them
+//!   (`next_local_candidate`), one a line, then `end` once gathering is done.
 //! - `GET /<s>/stats`: what Fulmar saw, as JSON; `POST /<s>/close`: close.
 //!
 //! Every message on every channel is echoed, except the texts
@@ -23,7 +27,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use fulmar::{Config, DataChannel, Message, PeerConnection, SessionDescription};
+use fulmar::{
+    Config, DataChannel, LocalTrack, Message, PeerConnection, ReceiveMode, SessionDescription,
+};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
@@ -37,6 +43,14 @@ struct Session {
     pc: PeerConnection,
     remote_sdp: String,
     offers_answered: u32,
+    trickled: Arc<std::sync::Mutex<Trickled>>,
+}
+
+/// Local candidates trickled so far, and whether gathering completed.
+#[derive(Default)]
+struct Trickled {
+    candidates: Vec<String>,
+    complete: bool,
 }
 
 type Reply = Result<(&'static str, String), String>;
@@ -122,11 +136,20 @@ async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply
             Ok((sdp, answer.sdp.to_string()))
         }
         ("offer", None) => {
-            let pc = PeerConnection::new(Config::default()).await.map_err(err)?;
-            let answer = pc.answer_offer(body).await.map_err(err)?;
+            let config = Config::default().with_receive_mode(ReceiveMode::Rtp);
+            let pc = PeerConnection::new(config).await.map_err(err)?;
+            let offer = SessionDescription::offer(body).map_err(|e| e.to_string())?;
+            pc.set_remote_description(offer).await.map_err(err)?;
+            // The echo pattern: a track of ours on each offered transceiver.
+            let mut tracks = Vec::new();
+            for (i, t) in pc.transceivers().into_iter().enumerate() {
+                tracks.push(pc.add_track(t.kind, "echo", &format!("echo{i}")).await);
+            }
+            let answer = pc.create_answer().await.map_err(err)?;
             accept_channels(&pc);
+            echo_media(&pc, tracks);
             all.insert(name.to_owned(), Session::new(pc, body, 1));
-            Ok((sdp, answer))
+            Ok((sdp, answer.sdp.to_string()))
         }
         ("fulmar-offer", None) => {
             let pc = PeerConnection::new(Config::default()).await.map_err(err)?;
@@ -135,6 +158,11 @@ async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply
             tokio::spawn(echo(greeter, pc.clone()));
             accept_channels(&pc);
             all.insert(name.to_owned(), Session::new(pc, "", 0));
+            Ok((sdp, offer.sdp.to_string()))
+        }
+        ("restart", Some(s)) => {
+            s.pc.restart_ice().await;
+            let offer = s.pc.create_offer().await.map_err(err)?;
             Ok((sdp, offer.sdp.to_string()))
         }
         ("answer", Some(s)) => {
@@ -146,6 +174,14 @@ async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply
         ("candidate", Some(s)) => {
             s.pc.add_ice_candidate(body.trim()).await.map_err(err)?;
             Ok((sdp, String::new()))
+        }
+        ("candidates", Some(s)) => {
+            let t = s.trickled.lock().unwrap_or_else(|e| e.into_inner());
+            let mut text: String = t.candidates.iter().map(|c| format!("{c}\n")).collect();
+            if t.complete {
+                text.push_str("end\n");
+            }
+            Ok(("text/plain", text))
         }
         ("stats", Some(s)) => Ok(("application/json", s.stats_json())),
         ("close", Some(s)) => {
@@ -159,10 +195,22 @@ async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply
 
 impl Session {
     fn new(pc: PeerConnection, remote_sdp: &str, offers_answered: u32) -> Self {
+        let trickled = Arc::new(std::sync::Mutex::new(Trickled::default()));
+        let (t, p) = (trickled.clone(), pc.clone());
+        tokio::spawn(async move {
+            while let Some(c) = p.next_local_candidate().await {
+                t.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .candidates
+                    .push(c);
+            }
+            t.lock().unwrap_or_else(|e| e.into_inner()).complete = true;
+        });
         Session {
             pc,
             remote_sdp: remote_sdp.to_owned(),
             offers_answered,
+            trickled,
         }
     }
 
@@ -173,10 +221,24 @@ impl Session {
         let pair = st.selected_pair.map_or("null".to_owned(), |(l, r)| {
             format!("{{\"local\":\"{l}\",\"remote\":\"{r}\"}}")
         });
+        let media: Vec<String> = st
+            .media
+            .iter()
+            .map(|m| {
+                format!(
+                    "{{\"mid\":\"{}\",\"packets_received\":{},\"packets_sent\":{},\"pli_received\":{}}}",
+                    m.mid.as_deref().unwrap_or("").replace(['"', '\\'], ""),
+                    m.packets_received,
+                    m.packets_sent,
+                    m.pli_received,
+                )
+            })
+            .collect();
         format!(
             "{{\"state\":\"{:?}\",\"selected_pair\":{pair},\"local_ufrag\":\"{}\",\"remote_ufrag\":\"{}\",\
              \"offers_answered\":{},\"messages_sent\":{},\"messages_received\":{},\
-             \"channels_opened\":{},\"channels_closed\":{},\"bytes_received\":{}}}",
+             \"channels_opened\":{},\"channels_closed\":{},\"bytes_received\":{},\
+             \"rtp_packets_received\":{},\"srtp_profile\":\"{}\",\"media\":[{}]}}",
             self.pc.state(),
             ufrag(local.as_deref().unwrap_or("")),
             ufrag(&self.remote_sdp),
@@ -186,6 +248,9 @@ impl Session {
             st.data_channels_opened,
             st.data_channels_closed,
             st.bytes_received,
+            st.rtp_packets_received,
+            st.srtp_profile.as_deref().unwrap_or(""),
+            media.join(","),
         )
     }
 }
@@ -198,6 +263,40 @@ fn ufrag(sdp: &str) -> String {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "+/".contains(*c))
         .collect()
+}
+
+/// Echoes each remote track's RTP on our track of the same transceiver and
+/// passes the browser's keyframe requests on to the browser's sender.
+fn echo_media(pc: &PeerConnection, tracks: Vec<LocalTrack>) {
+    let pc = pc.clone();
+    tokio::spawn(async move {
+        let mut tracks: Vec<Option<LocalTrack>> = tracks.into_iter().map(Some).collect();
+        while let Some(remote) = pc.accept_track().await {
+            let Some(local) = tracks
+                .iter_mut()
+                .find(|t| {
+                    t.as_ref()
+                        .is_some_and(|t| t.transceiver() == remote.transceiver())
+                })
+                .and_then(Option::take)
+            else {
+                continue;
+            };
+            let remote = Arc::new(remote);
+            let local = Arc::new(local);
+            let (r, l) = (remote.clone(), local.clone());
+            tokio::spawn(async move {
+                while l.keyframe_request().await.is_some() {
+                    let _ = r.request_keyframe().await;
+                }
+            });
+            tokio::spawn(async move {
+                while let Some(p) = remote.recv_rtp().await {
+                    let _ = local.write_rtp(&p).await;
+                }
+            });
+        }
+    });
 }
 
 fn accept_channels(pc: &PeerConnection) {

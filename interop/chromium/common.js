@@ -15,6 +15,17 @@ function collector(dc) {
 const gathered = (pc) => pc.iceGatheringState === "complete" ? Promise.resolve() :
   timeout(new Promise((r) => pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r())), 5000, "gathering");
 const ufragOf = (sdp) => (sdp.match(/a=ice-ufrag:(\S+)/) || [])[1];
+// Applies a local description and waits for the gathering it starts to
+// complete (after an ICE restart the state still reads "complete" from the
+// previous generation until Chromium starts gathering again).
+async function setLocalAndGather(pc, desc) {
+  const done = new Promise((r) => {
+    const f = () => { if (pc.iceGatheringState === "complete") { pc.removeEventListener("icegatheringstatechange", f); r(); } };
+    pc.addEventListener("icegatheringstatechange", f);
+  });
+  await pc.setLocalDescription(desc);
+  await timeout(done, 5000, "gathering");
+}
 const pwdOf = (sdp) => (sdp.match(/a=ice-pwd:(\S+)/) || [])[1];
 const peerStats = async (s) => (await fetch(`/peer/${s}/stats`)).json();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -29,8 +40,7 @@ async function selected(pc) {
 }
 // Chromium offers (non-trickle) to session s and applies Fulmar's answer.
 async function offerTo(pc, s) {
-  await pc.setLocalDescription(await pc.createOffer());
-  await gathered(pc);
+  await setLocalAndGather(pc, await pc.createOffer());
   const r = await fetch(`/peer/${s}/offer`, {method: "POST", body: pc.localDescription.sdp});
   const answer = await r.text();
   if (r.status !== 200) throw new Error(`offer refused (${r.status}): ${answer}`);

@@ -7,10 +7,12 @@
 # 50 channels, a close, 100 MiB each way with a checksum; Fulmar offering
 # (a channel of its own, a negotiated one) while Chromium trickles, closes
 # from Fulmar's side; a page reload that reconnects. Against the
-# interop-chromium example (named sessions that renegotiate): an ICE restart
-# by Chromium in the middle of a reliable transfer (no message lost, the new
-# credentials used by both sides); channels opened and closed from each side
-# as both sides see it; the connection closed from Chromium as Fulmar sees it.
+# interop-chromium example (named sessions that renegotiate): Chromium
+# offers and trickles; Fulmar trickles its own candidates (next_local_candidate)
+# as answerer and as offerer; ICE restarts by Chromium and by Fulmar in the
+# middle of a reliable transfer (no message lost, the new credentials used by
+# both sides); channels opened and closed from each side as both sides see
+# it; the connection closed from Chromium as Fulmar sees it.
 # Prints a pass/fail table and exits non-zero on any failure.
 # PAGE_QUERY='?only=restart,lifecycle' runs only some scenarios.
 set -eu

@@ -3,7 +3,8 @@
 # only, inside a private network namespace: headless Chromium with
 # iceTransportPolicy "relay" and fulmar-turnd as its only ICE server (UDP with
 # long-term and with time-limited credentials, TCP, TLS) connects to the
-# interop-chromium example and data flows; a wrong password yields no relay
+# interop-chromium example and data flows; the fake camera's video goes
+# through the relay and Fulmar's echo of it is decoded; a wrong password yields no relay
 # candidate; turnd's metrics count the allocations and relayed bytes.
 # fulmar-turnd runs with a config that allows loopback peers. Prints a
 # pass/fail table (interop/chromium/harness.py) and exits non-zero on failure.
