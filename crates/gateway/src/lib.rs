@@ -41,6 +41,7 @@
 
 pub mod clip;
 mod http;
+mod media;
 pub mod recorder;
 mod session;
 

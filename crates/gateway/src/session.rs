@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use fulmar::{PeerConnection, PeerConnectionState};
+use fulmar::{PeerConnection, PeerConnectionState, SessionDescription};
 
+use crate::media::{self, TrackTable};
 use crate::GatewayConfig;
 
 /// What a session is for.
@@ -37,6 +38,8 @@ impl SessionKind {
 
 struct Session {
     kind: SessionKind,
+    /// Local tracks by transceiver (echo sessions).
+    tracks: TrackTable,
     pc: PeerConnection,
     etag: String,
     remote_ufrag: Option<String>,
@@ -166,13 +169,36 @@ impl Gateway {
             return Err(OpenError::Full);
         }
         let pc = PeerConnection::new(self.config.peer.clone()).await?;
-        let answer = pc.answer_offer(offer_sdp).await?;
-        if kind == SessionKind::Echo {
-            echo_data_channels(pc.clone());
-        }
+        let offer = SessionDescription::offer(offer_sdp).map_err(fulmar::Error::from)?;
+        pc.set_remote_description(offer).await?;
         let (id, etag) = (random_token(), random_token());
+        // Local tracks go in before the answer so that it is sendrecv/sendonly.
+        let tracks = TrackTable::default();
+        let whep = match kind {
+            SessionKind::Echo => {
+                media::prepare_echo(&pc, &tracks).await;
+                Vec::new()
+            }
+            SessionKind::Whep => {
+                media::prepare_whep(&pc, self.config.video.as_ref(), self.config.audio.as_ref())
+                    .await
+            }
+            SessionKind::Whip => Vec::new(),
+        };
+        let answer = pc.create_answer().await?.sdp.to_string();
+        match kind {
+            SessionKind::Echo => {
+                echo_data_channels(pc.clone());
+                media::spawn_echo(pc.clone(), tracks.clone());
+            }
+            SessionKind::Whep => media::spawn_whep(pc.clone(), whep),
+            SessionKind::Whip => {
+                media::spawn_whip(pc.clone(), self.config.record_dir.clone(), id.clone());
+            }
+        }
         let session = Session {
             kind,
+            tracks,
             pc: pc.clone(),
             etag: etag.clone(),
             remote_ufrag: sdp_attribute(offer_sdp, "ice-ufrag").map(str::to_owned),
@@ -262,13 +288,19 @@ impl Gateway {
         id: &str,
         offer_sdp: &str,
     ) -> Result<String, RenegotiateError> {
-        let pc = self
+        let (pc, tracks) = self
             .lock()
             .get(id)
             .filter(|s| s.kind == kind)
-            .map(|s| s.pc.clone())
+            .map(|s| (s.pc.clone(), s.tracks.clone()))
             .ok_or(RenegotiateError::NotFound)?;
-        Ok(pc.answer_offer(offer_sdp).await?)
+        let offer = SessionDescription::offer(offer_sdp).map_err(fulmar::Error::from)?;
+        pc.set_remote_description(offer).await?;
+        if kind == SessionKind::Echo {
+            // Tracks the client added since are echoed too.
+            media::prepare_echo(&pc, &tracks).await;
+        }
+        Ok(pc.create_answer().await?.sdp.to_string())
     }
 
     /// The entity tag of session `id`.
