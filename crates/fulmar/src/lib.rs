@@ -4,6 +4,17 @@
 //! cloneable async [`PeerConnection`] and [`DataChannel`]s with async
 //! `send`/`recv` and back-pressure.
 //!
+//! - Many connections can share one socket: [`Endpoint`] (the server pattern).
+//! - Trickle ICE: [`PeerConnection::next_local_candidate`] and
+//!   [`PeerConnection::add_ice_candidate`].
+//! - Relay candidates through TURN servers: [`Config::with_turn_server`].
+//! - Media: [`PeerConnection::add_track`] gives a [`LocalTrack`] that takes
+//!   encoded frames or RTP; [`PeerConnection::accept_track`] a
+//!   [`RemoteTrack`] that yields frames or RTP.
+//! - Datagrams leave in batches (GSO) and arrive in batches (GRO) where the
+//!   OS offers it; connections close when `close` is called, when the peer
+//!   closes, or when the last handle is dropped, and then free their sockets.
+//!
 //! ```
 //! use fulmar::{Config, Message, PeerConnection};
 //!
