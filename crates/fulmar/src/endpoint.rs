@@ -348,3 +348,58 @@ async fn read_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::stun_request_ufrag;
+    use fulmar_stun::attributes::Username;
+    use fulmar_stun::{Class, MessageBuilder, Method, TransactionId};
+
+    fn message(class: Class, user: Option<&str>, buf: &mut [u8]) -> usize {
+        let mut b = MessageBuilder::new(buf, class, Method::BINDING, TransactionId([7; 12]));
+        if let Some(u) = user {
+            b.add(&Username(u));
+        }
+        b.add_fingerprint();
+        b.finish().unwrap().len()
+    }
+
+    #[test]
+    fn ufrag_of_a_binding_request() {
+        let mut buf = [0u8; 128];
+        let n = message(Class::Request, Some("srvU:cliU"), &mut buf);
+        assert_eq!(stun_request_ufrag(&buf[..n]), Some("srvU"));
+        // RFC 8445 §7.2.2: `local:remote`; a USERNAME without a colon is
+        // still a (bad) ufrag that simply matches nothing.
+        let n = message(Class::Request, Some("nocolon"), &mut buf);
+        assert_eq!(stun_request_ufrag(&buf[..n]), Some("nocolon"));
+    }
+
+    #[test]
+    fn no_ufrag_from_anything_else() {
+        let mut buf = [0u8; 128];
+        let n = message(Class::SuccessResponse, Some("a:b"), &mut buf);
+        assert_eq!(
+            stun_request_ufrag(&buf[..n]),
+            None,
+            "responses route by address"
+        );
+        let n = message(Class::Indication, Some("a:b"), &mut buf);
+        assert_eq!(stun_request_ufrag(&buf[..n]), None);
+        let n = message(Class::Request, None, &mut buf);
+        assert_eq!(stun_request_ufrag(&buf[..n]), None, "no USERNAME");
+        let n = message(Class::Request, Some("a:b"), &mut buf);
+        for cut in 0..n {
+            // Truncated: never a panic; nothing once the USERNAME is cut.
+            let _ = stun_request_ufrag(&buf[..cut]);
+        }
+        assert_eq!(stun_request_ufrag(&buf[..20]), None);
+        assert_eq!(stun_request_ufrag(&[]), None);
+        assert_eq!(stun_request_ufrag(&[23, 254, 253, 0, 1]), None, "DTLS");
+        assert_eq!(
+            stun_request_ufrag(&[0x40, 0, 0, 4, 1, 2, 3, 4]),
+            None,
+            "ChannelData"
+        );
+    }
+}
