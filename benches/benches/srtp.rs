@@ -97,7 +97,9 @@ const PROFILES: [Profile; 4] = [
 fn keys(p: &Profile) -> (Vec<u8>, Vec<u8>) {
     (
         (0..p.fulmar.master_key_len() as u8).collect(),
-        (0..p.fulmar.master_salt_len() as u8).map(|b| b ^ 0x5a).collect(),
+        (0..p.fulmar.master_salt_len() as u8)
+            .map(|b| b ^ 0x5a)
+            .collect(),
     )
 }
 
@@ -140,8 +142,12 @@ impl Raw {
     /// The raw cryptography of `p` with `tag_len`-byte tags (AES-CM).
     fn new(p: &Profile, tag_len: usize) -> Self {
         match p.fulmar {
-            fulmar_srtp::ProtectionProfile::AeadAes128Gcm => Self::gcm(&ring::aead::AES_128_GCM, 16),
-            fulmar_srtp::ProtectionProfile::AeadAes256Gcm => Self::gcm(&ring::aead::AES_256_GCM, 32),
+            fulmar_srtp::ProtectionProfile::AeadAes128Gcm => {
+                Self::gcm(&ring::aead::AES_128_GCM, 16)
+            }
+            fulmar_srtp::ProtectionProfile::AeadAes256Gcm => {
+                Self::gcm(&ring::aead::AES_256_GCM, 32)
+            }
             _ => Raw::Cm {
                 aes: aes::Aes128Enc::new(&[7u8; 16].into()),
                 mac: <HmacSha1 as Mac>::new_from_slice(&[9u8; 20]).unwrap(),
