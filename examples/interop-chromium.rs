@@ -14,6 +14,10 @@
 //!   (`next_local_candidate`), one a line, then `end` once gathering is done.
 //! - `GET /<s>/stats`: what Fulmar saw, as JSON; `POST /<s>/close`: close.
 //!
+//! Sessions whose name starts with `relay` use only relay candidates,
+//! allocated on the TURN server in `$FULMAR_TURN` (`ADDR USER PASSWORD`);
+//! their candidates trickle (`GET /<s>/candidates`).
+//!
 //! Every message on every channel is echoed, except the texts
 //! `close channel`, `close connection` and `open <label>` (Fulmar opens a
 //! channel, greets on it with `hello <label>` and echoes on it).
@@ -29,6 +33,7 @@ use std::sync::Arc;
 
 use fulmar::{
     Config, DataChannel, LocalTrack, Message, PeerConnection, ReceiveMode, SessionDescription,
+    TurnServer,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -136,8 +141,7 @@ async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply
             Ok((sdp, answer.sdp.to_string()))
         }
         ("offer", None) => {
-            let config = Config::default().with_receive_mode(ReceiveMode::Rtp);
-            let pc = PeerConnection::new(config).await.map_err(err)?;
+            let pc = PeerConnection::new(config_for(name)?).await.map_err(err)?;
             let offer = SessionDescription::offer(body).map_err(|e| e.to_string())?;
             pc.set_remote_description(offer).await.map_err(err)?;
             // The echo pattern: a track of ours on each offered transceiver.
@@ -152,7 +156,7 @@ async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply
             Ok((sdp, answer.sdp.to_string()))
         }
         ("fulmar-offer", None) => {
-            let pc = PeerConnection::new(Config::default()).await.map_err(err)?;
+            let pc = PeerConnection::new(config_for(name)?).await.map_err(err)?;
             let greeter = pc.create_data_channel("fulmar").await.map_err(err)?;
             let offer = pc.create_offer().await.map_err(err)?;
             tokio::spawn(echo(greeter, pc.clone()));
@@ -191,6 +195,25 @@ async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply
         (_, None) => Err(format!("no session {name}")),
         _ => Err(format!("unknown verb {verb}")),
     }
+}
+
+/// Media arrives as RTP (echoed as is); `relay*` sessions are relay-only.
+fn config_for(session: &str) -> Result<Config, String> {
+    let config = Config::default().with_receive_mode(ReceiveMode::Rtp);
+    if !session.starts_with("relay") {
+        return Ok(config);
+    }
+    let turn = std::env::var("FULMAR_TURN").map_err(|_| "FULMAR_TURN is not set")?;
+    let mut it = turn.split_whitespace();
+    let (Some(addr), Some(user), Some(pass)) = (it.next(), it.next(), it.next()) else {
+        return Err("FULMAR_TURN must be `ADDR USER PASSWORD`".into());
+    };
+    let addr = addr
+        .parse()
+        .map_err(|e| format!("FULMAR_TURN address: {e}"))?;
+    Ok(config
+        .with_turn_server(TurnServer::new(addr, user, pass))
+        .with_relay_only())
 }
 
 impl Session {

@@ -58,6 +58,8 @@ alice = "secret"
 allow_loopback = true
 CONF
 
+# interop-chromium's "relay*" sessions allocate on fulmar-turnd themselves.
+export FULMAR_TURN="127.0.0.1:3478 alice secret"
 export BIN WORK TURN_SECRET TURN_METRICS=http://127.0.0.1:9641/metrics
 unshare -n sh -c '
 ip link set lo up
