@@ -38,7 +38,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,10 @@ pub struct Config {
     pub peer: fulmar_peer::Config,
     /// `send` waits while a channel has more than this many bytes queued.
     pub max_buffered: usize,
+    /// Received bytes a connection queues for the application before its
+    /// DTLS datagrams are dropped (the peer's SCTP retransmits them later):
+    /// bounds the memory an application that does not read can be made to use.
+    pub max_backlog: usize,
     /// Test-only fault injection: drop this fraction (0.0..=1.0) of outgoing
     /// datagrams, chosen by a generator seeded with the second value.
     pub outgoing_loss: Option<(f64, u64)>,
@@ -112,6 +116,7 @@ impl Default for Config {
             bind: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             peer: fulmar_peer::Config::default(),
             max_buffered: 1 << 20,
+            max_backlog: 64 << 20,
             outgoing_loss: None,
             turn_servers: Vec::new(),
             relay_only: false,
@@ -120,6 +125,12 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Queues at most about `bytes` of received data for the application.
+    pub fn with_max_backlog(mut self, bytes: usize) -> Self {
+        self.max_backlog = bytes;
+        self
+    }
+
     /// Binds on these addresses instead.
     pub fn with_bind(mut self, bind: Vec<SocketAddr>) -> Self {
         self.bind = bind;
@@ -163,8 +174,22 @@ pub enum Message {
     Binary(Bytes),
 }
 
+/// A received message while queued: counted in the connection's backlog
+/// until the application takes it (or the queue is dropped).
+struct Queued {
+    msg: Option<Message>,
+    backlog: Arc<AtomicUsize>,
+    len: usize,
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.backlog.fetch_sub(self.len, Ordering::AcqRel);
+    }
+}
+
 struct ChannelSlot {
-    tx: mpsc::UnboundedSender<Message>,
+    tx: mpsc::UnboundedSender<Queued>,
     open: watch::Sender<bool>,
     low: Arc<Notify>,
 }
@@ -211,6 +236,10 @@ pub(crate) struct Shared {
     local_addrs: Vec<SocketAddr>,
     max_buffered: usize,
     close_requested: AtomicBool,
+    /// Received bytes queued for the application.
+    pub(crate) backlog: Arc<AtomicUsize>,
+    /// See [`Config::max_backlog`].
+    pub(crate) max_backlog: usize,
 }
 
 impl Shared {
@@ -312,6 +341,8 @@ impl PeerConnection {
             local_addrs,
             max_buffered: config.max_buffered,
             close_requested: AtomicBool::new(false),
+            backlog: Arc::new(AtomicUsize::new(0)),
+            max_backlog: config.max_backlog,
         });
         let guard = Arc::new(Guard(shared.clone()));
         shared.lock().guard = Arc::downgrade(&guard);
@@ -478,6 +509,12 @@ impl PeerConnection {
         }
     }
 
+    /// Data-channel bytes received and not yet taken with `recv` (at most
+    /// about [`Config::max_backlog`]).
+    pub fn queued_received_bytes(&self) -> usize {
+        self.shared.backlog.load(Ordering::Acquire)
+    }
+
     /// Counters comparable to `getStats()`.
     pub fn stats(&self) -> Stats {
         self.shared.lock().pc.stats()
@@ -499,7 +536,7 @@ pub struct DataChannel {
     pc: PeerConnection,
     id: ChannelId,
     label: String,
-    rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Message>>,
+    rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>,
     open: watch::Receiver<bool>,
     low: Arc<Notify>,
 }
@@ -610,7 +647,8 @@ impl DataChannel {
 
     /// The next message; `None` once the channel closed.
     pub async fn recv(&self) -> Option<Message> {
-        self.rx.lock().await.recv().await
+        let mut q = self.rx.lock().await.recv().await?;
+        q.msg.take()
     }
 
     /// Closes the channel (stream reset).
@@ -836,6 +874,14 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
     shared.state.send_replace(PeerConnectionState::Closed);
 }
 
+/// Bytes of a message.
+fn data_len(m: &Message) -> usize {
+    match m {
+        Message::Text(t) => t.len(),
+        Message::Binary(b) => b.len(),
+    }
+}
+
 /// Routes core events to channel queues, waiters and the accept queue.
 fn dispatch(shared: &Arc<Shared>, g: &mut Inner) {
     while let Some(e) = g.pc.poll_event() {
@@ -880,7 +926,13 @@ fn dispatch(shared: &Arc<Shared>, g: &mut Inner) {
                     } else {
                         Message::Text(String::from_utf8_lossy(&data).into_owned())
                     };
-                    let _ = s.tx.send(msg);
+                    let len = data_len(&msg);
+                    shared.backlog.fetch_add(len, Ordering::AcqRel);
+                    let _ = s.tx.send(Queued {
+                        msg: Some(msg),
+                        backlog: shared.backlog.clone(),
+                        len,
+                    });
                 }
             }
             Event::BufferedAmountLow(id) => {

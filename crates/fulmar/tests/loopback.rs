@@ -220,3 +220,44 @@ async fn ice_restart_keeps_the_channel() {
         .await
         .expect("finished in time");
 }
+
+/// A receiver that stops reading holds at most about its backlog limit;
+/// once it reads again every byte arrives, in order (the sender's SCTP
+/// retransmits what was dropped meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_backlog_is_bounded() {
+    let run = async {
+        const LIMIT: usize = 1 << 20;
+        let a = PeerConnection::new(Config::default()).await.unwrap();
+        let b = PeerConnection::new(Config::default().with_max_backlog(LIMIT))
+            .await
+            .unwrap();
+        let (chat, remote) = connect(&a, &b, "flood").await;
+        const N: usize = 64;
+        let sender = tokio::spawn(async move {
+            for i in 0..N {
+                chat.send(Bytes::from(vec![i as u8; 65536])).await.unwrap();
+            }
+            chat
+        });
+        // Not reading for a while: the queue stops near the limit.
+        let mut peak = 0;
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            peak = peak.max(b.queued_received_bytes());
+        }
+        assert!(peak >= LIMIT / 2, "the receiver did queue data: {peak}");
+        assert!(peak <= LIMIT + 512 * 1024, "bounded: {peak}");
+        for i in 0..N {
+            assert_eq!(
+                remote.recv().await,
+                Some(Message::Binary(Bytes::from(vec![i as u8; 65536])))
+            );
+        }
+        drop(sender.await.unwrap());
+        assert_eq!(b.queued_received_bytes(), 0);
+    };
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("finished in time");
+}
