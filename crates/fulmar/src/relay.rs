@@ -43,6 +43,49 @@ impl TurnServer {
     }
 }
 
+impl TurnServer {
+    /// A TURN server from an ICE server URL as in `RTCIceServer.urls`
+    /// (RFC 7065): `turn:HOST[:PORT][?transport=udp]`, port 3478 by default.
+    /// Only UDP is supported so far (`turns:` and `transport=tcp` are
+    /// refused); a host name is resolved here (blocking, at configuration).
+    pub fn from_url(url: &str, username: &str, credential: &str) -> Result<Self, Error> {
+        let bad = |why: &str| Error::Turn(format!("{why}: {url}"));
+        let rest = url
+            .strip_prefix("turn:")
+            .ok_or_else(|| bad("not a turn: URL (turns: is not supported yet)"))?;
+        let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
+        match query {
+            "" | "transport=udp" => {}
+            _ => return Err(bad("only transport=udp is supported")),
+        }
+        // `[v6]:port`, `[v6]`, `host:port` or `host`.
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (h, p) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+            (h, p.strip_prefix(':'))
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (hostport, None),
+            }
+        };
+        let port: u16 = match port {
+            Some(p) => p.parse().map_err(|_| bad("bad port"))?,
+            None => 3478,
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let addr = match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port),
+            Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+                .map_err(|_| bad("cannot resolve host"))?
+                .next()
+                .ok_or_else(|| bad("cannot resolve host"))?,
+        };
+        Ok(TurnServer::new(addr, username, credential))
+    }
+}
+
 /// One allocation of a connection.
 pub(crate) struct Relay {
     client: Client,
@@ -200,5 +243,39 @@ pub(crate) fn handle_timeout(g: &mut Inner, now: Instant) {
 pub(crate) fn close(g: &mut Inner, now: Instant) {
     for r in &mut g.relays {
         r.client.close(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TurnServer;
+
+    #[test]
+    fn turn_urls() {
+        let t = TurnServer::from_url("turn:127.0.0.1:3479?transport=udp", "u", "p").unwrap();
+        assert_eq!(t.addr, "127.0.0.1:3479".parse().unwrap());
+        assert_eq!((t.username.as_str(), t.credential.as_str()), ("u", "p"));
+        let t = TurnServer::from_url("turn:127.0.0.1", "u", "p").unwrap();
+        assert_eq!(t.addr.port(), 3478);
+        let t = TurnServer::from_url("turn:[::1]:5000", "u", "p").unwrap();
+        assert_eq!(t.addr, "[::1]:5000".parse().unwrap());
+        let t = TurnServer::from_url("turn:[::1]", "u", "p").unwrap();
+        assert_eq!(t.addr, "[::1]:3478".parse().unwrap());
+        assert!(TurnServer::from_url("turn:localhost:3478", "u", "p")
+            .unwrap()
+            .addr
+            .ip()
+            .is_loopback());
+        for bad in [
+            "stun:127.0.0.1",
+            "turns:127.0.0.1:5349",
+            "turn:127.0.0.1?transport=tcp",
+            "turn:127.0.0.1:99999",
+            "turn::3478",
+            "turn:[::1",
+            "turn:",
+        ] {
+            assert!(TurnServer::from_url(bad, "u", "p").is_err(), "{bad}");
+        }
     }
 }

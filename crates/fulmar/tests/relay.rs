@@ -194,9 +194,9 @@ async fn data_flows_through_the_relay() {
 async fn host_and_relay_candidates() {
     let run = async {
         let (turn, _) = turn_server((61500, 61999)).await;
-        let a = PeerConnection::new(
-            Config::default().with_turn_server(TurnServer::new(turn, "u", "p")),
-        )
+        let a = PeerConnection::new(Config::default().with_turn_server(
+            TurnServer::from_url(&format!("turn:{turn}?transport=udp"), "u", "p").unwrap(),
+        ))
         .await
         .unwrap();
         let b = PeerConnection::new(Config::default()).await.unwrap();
