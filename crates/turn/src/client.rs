@@ -5,9 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use fulmar_stun::attributes::{
-    ChannelNumber, Data, ErrorCode, Lifetime, Nonce, PasswordAlgorithm, PasswordAlgorithmId,
-    PasswordAlgorithms, Realm, RequestedTransport, SecurityFeatures, Software, Username,
-    XorMappedAddress, XorPeerAddress, XorRelayedAddress,
+    AdditionalAddressFamily, AddressFamily, ChannelNumber, Data, ErrorCode, Lifetime, Nonce,
+    PasswordAlgorithm, PasswordAlgorithmId, PasswordAlgorithms, Realm, RequestedAddressFamily,
+    RequestedTransport, SecurityFeatures, Software, Username, XorMappedAddress, XorPeerAddress,
+    XorRelayedAddress,
 };
 use fulmar_stun::channel_data::{ChannelData, MAX_CHANNEL, MIN_CHANNEL};
 use fulmar_stun::transaction::{ClientTransaction, TransactionConfig};
@@ -65,6 +66,13 @@ pub struct ClientConfig {
     pub lifetime: Option<Duration>,
     /// A SOFTWARE attribute for requests.
     pub software: Option<String>,
+    /// REQUESTED-ADDRESS-FAMILY: the family of the relayed address; the
+    /// server allocates IPv4 when `None` (RFC 8656 §7.1).
+    pub requested_family: Option<AddressFamily>,
+    /// ADDITIONAL-ADDRESS-FAMILY IPv6: ask for an IPv6 relayed address
+    /// beside the IPv4 one, a dual allocation (RFC 8656 §7.1); ignored when
+    /// `requested_family` is set.
+    pub dual_allocation: bool,
 }
 
 impl ClientConfig {
@@ -77,7 +85,21 @@ impl ClientConfig {
             transport: ClientTransport::Udp,
             lifetime: None,
             software: None,
+            requested_family: None,
+            dual_allocation: false,
         }
+    }
+
+    /// The same, asking for a relayed address of `family` only.
+    pub fn with_requested_family(mut self, family: AddressFamily) -> Self {
+        self.requested_family = Some(family);
+        self
+    }
+
+    /// The same, asking for both an IPv4 and an IPv6 relayed address.
+    pub fn with_dual_allocation(mut self) -> Self {
+        self.dual_allocation = true;
+        self
     }
 
     /// The same with another transport.
@@ -102,8 +124,12 @@ pub struct Transmit {
 pub enum ClientEvent {
     /// The allocation succeeded (RFC 8656 §7.3).
     Allocated {
-        /// The relayed transport address peers send to.
+        /// The relayed transport address peers send to (the IPv4 one of a
+        /// dual allocation).
         relayed: SocketAddr,
+        /// The IPv6 relayed address of a dual allocation, if the server
+        /// granted one (RFC 8656 §7.3).
+        additional_relayed: Option<SocketAddr>,
         /// The client's address as the server saw it (XOR-MAPPED-ADDRESS).
         mapped: SocketAddr,
         /// Granted lifetime.
@@ -256,6 +282,7 @@ pub struct Client {
     transmits: VecDeque<Transmit>,
     events: VecDeque<ClientEvent>,
     relayed: Option<SocketAddr>,
+    additional_relayed: Option<SocketAddr>,
     mapped: Option<SocketAddr>,
     expires_at: Option<Instant>,
     refresh_at: Option<Instant>,
@@ -298,6 +325,7 @@ impl Client {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             relayed: None,
+            additional_relayed: None,
             mapped: None,
             expires_at: None,
             refresh_at: None,
@@ -322,6 +350,17 @@ impl Client {
     /// The relayed transport address, once allocated.
     pub fn relayed_address(&self) -> Option<SocketAddr> {
         self.relayed
+    }
+
+    /// Every relayed transport address (two after a dual allocation).
+    pub fn relayed_addresses(&self) -> impl Iterator<Item = SocketAddr> {
+        self.relayed.into_iter().chain(self.additional_relayed)
+    }
+
+    /// The relayed address that talks to `peer` (same family), if any.
+    pub fn relayed_address_for(&self, peer: SocketAddr) -> Option<SocketAddr> {
+        self.relayed_addresses()
+            .find(|r| r.is_ipv4() == peer.is_ipv4())
     }
 
     /// The server-reflexive address the server reported, once allocated.
@@ -492,10 +531,10 @@ impl Client {
     }
 
     fn check_family(&self, peer: SocketAddr) -> Result<(), Error> {
-        match self.relayed {
-            Some(r) if r.is_ipv4() != peer.is_ipv4() => Err(Error::PeerAddressFamilyMismatch(peer)),
-            _ => Ok(()),
+        if self.relayed.is_some() && self.relayed_address_for(peer).is_none() {
+            return Err(Error::PeerAddressFamilyMismatch(peer));
         }
+        Ok(())
     }
 
     fn transaction_config(&self) -> TransactionConfig {
@@ -542,6 +581,15 @@ impl Client {
         match request {
             Request::Allocate => {
                 b.add(&RequestedTransport::UDP);
+                match self.config.requested_family {
+                    Some(f) => {
+                        b.add(&RequestedAddressFamily(f));
+                    }
+                    None if self.config.dual_allocation => {
+                        b.add(&AdditionalAddressFamily(AddressFamily::Ipv6));
+                    }
+                    None => {}
+                }
                 if let Some(l) = self.config.lifetime {
                     b.add(&Lifetime(u32::try_from(l.as_secs()).unwrap_or(u32::MAX)));
                 }
@@ -764,10 +812,18 @@ impl Client {
                 if self.state != ClientState::Allocating {
                     return;
                 }
-                let (Ok(relayed), Ok(mapped)) = (
-                    msg.get::<XorRelayedAddress>(),
-                    msg.get::<XorMappedAddress>(),
-                ) else {
+                // One XOR-RELAYED-ADDRESS, or two for a dual allocation.
+                let tid = msg.transaction_id();
+                let mut relayed_addrs = msg
+                    .attributes()
+                    .filter(|a| a.attribute_type == XorRelayedAddress::TYPE)
+                    .filter_map(|a| XorRelayedAddress::decode(a.value, &tid).ok())
+                    .map(|a| a.0);
+                let first = relayed_addrs.next();
+                let second = relayed_addrs
+                    .next()
+                    .filter(|b| first.is_some_and(|a| a.is_ipv4() != b.is_ipv4()));
+                let (Some(relayed), Ok(mapped)) = (first, msg.get::<XorMappedAddress>()) else {
                     self.state = ClientState::Closed;
                     self.events
                         .push_back(ClientEvent::AllocationFailed { code: None });
@@ -778,12 +834,19 @@ impl Client {
                     .map(|l| l.duration())
                     .unwrap_or(Duration::from_secs(600));
                 self.state = ClientState::Allocated;
-                self.relayed = Some(relayed.0);
+                // IPv4 first, as `relayed`.
+                let (relayed, additional) = match second {
+                    Some(b) if b.is_ipv4() => (b, Some(relayed)),
+                    _ => (relayed, second),
+                };
+                self.relayed = Some(relayed);
+                self.additional_relayed = additional;
                 self.mapped = Some(mapped.0);
                 self.expires_at = Some(now + lifetime);
                 self.refresh_at = Some(refresh_time(now, lifetime));
                 self.events.push_back(ClientEvent::Allocated {
-                    relayed: relayed.0,
+                    relayed,
+                    additional_relayed: additional,
                     mapped: mapped.0,
                     lifetime,
                 });

@@ -79,8 +79,9 @@ pub use client::{
 };
 pub use error::Error;
 pub use framing::{StreamFramer, MAX_FRAME_LEN};
+pub use fulmar_stun::attributes::AddressFamily;
 pub use server::{
-    FiveTuple, PeerPolicy, PortPool, RelayAllocator, RelayToPeer, Server, ServerConfig,
-    ServerEvent, ServerGauges, ServerStats, ServerTransmit, TransportProtocol,
+    FiveTuple, PeerPolicy, PortPool, RelayAllocator, RelayToPeer, RelayedAddresses, Server,
+    ServerConfig, ServerEvent, ServerGauges, ServerStats, ServerTransmit, TransportProtocol,
     CHANNEL_DATA_OVERHEAD, DATA_INDICATION_OVERHEAD, MAX_LEGACY_CHANNEL, MAX_QUEUED,
 };

@@ -8,10 +8,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use fulmar_stun::attributes::{
-    AddressFamily, AttributeType, ChannelNumber, Data, ErrorCode, EvenPort, Lifetime, Nonce,
-    PasswordAlgorithm, PasswordAlgorithmId, PasswordAlgorithms, Realm, RequestedAddressFamily,
-    RequestedTransport, ReservationToken, SecurityFeatures, Software, UnknownAttributes, Username,
-    XorMappedAddress, XorPeerAddress, XorRelayedAddress,
+    AdditionalAddressFamily, AddressErrorCode, AddressFamily, AttributeType, ChannelNumber, Data,
+    ErrorCode, EvenPort, Lifetime, Nonce, PasswordAlgorithm, PasswordAlgorithmId,
+    PasswordAlgorithms, Realm, RequestedAddressFamily, RequestedTransport, ReservationToken,
+    SecurityFeatures, Software, UnknownAttributes, Username, XorMappedAddress, XorPeerAddress,
+    XorRelayedAddress,
 };
 use fulmar_stun::channel_data;
 use fulmar_stun::{
@@ -119,54 +120,112 @@ pub trait RelayAllocator: Send {
     fn release(&mut self, relayed: SocketAddr);
 }
 
-/// A [`RelayAllocator`] handing out ports of one IP from a range.
+/// Ports of one IP handed out from a range.
 #[derive(Debug, Clone)]
-pub struct PortPool {
+struct PortRange {
     ip: IpAddr,
-    min: u16,
-    max: u16,
     next: u16,
     used: HashSet<u16>,
+}
+
+/// A [`RelayAllocator`] handing out ports from a range on one IPv4 and/or
+/// one IPv6 address.
+#[derive(Debug, Clone)]
+pub struct PortPool {
+    min: u16,
+    max: u16,
+    /// Index 0: IPv4, 1: IPv6.
+    families: [Option<PortRange>; 2],
 }
 
 impl PortPool {
     /// Ports `min..=max` on `ip`.
     pub fn new(ip: IpAddr, min: u16, max: u16) -> Self {
-        PortPool {
-            ip,
+        let mut pool = PortPool {
             min,
             max: max.max(min),
-            next: min,
+            families: [None, None],
+        };
+        pool.add_ip(ip);
+        pool
+    }
+
+    /// Also hand out ports on `ip` (replacing the address of its family).
+    pub fn with_ip(mut self, ip: IpAddr) -> Self {
+        self.add_ip(ip);
+        self
+    }
+
+    fn add_ip(&mut self, ip: IpAddr) {
+        self.families[usize::from(ip.is_ipv6())] = Some(PortRange {
+            ip,
+            next: self.min,
             used: HashSet::new(),
-        }
+        });
     }
 }
 
 impl RelayAllocator for PortPool {
     fn allocate(&mut self, ipv6: bool, even_port: bool) -> Option<SocketAddr> {
-        if ipv6 != self.ip.is_ipv6() {
-            return None;
-        }
-        let span = u32::from(self.max - self.min) + 1;
+        let (min, max) = (self.min, self.max);
+        let r = self.families[usize::from(ipv6)].as_mut()?;
+        let span = u32::from(max - min) + 1;
         for _ in 0..span {
-            let p = self.next;
-            self.next = if self.next >= self.max {
-                self.min
-            } else {
-                self.next + 1
-            };
-            if (even_port && p % 2 == 1) || self.used.contains(&p) {
+            let p = r.next;
+            r.next = if r.next >= max { min } else { r.next + 1 };
+            if (even_port && p % 2 == 1) || r.used.contains(&p) {
                 continue;
             }
-            self.used.insert(p);
-            return Some(SocketAddr::new(self.ip, p));
+            r.used.insert(p);
+            return Some(SocketAddr::new(r.ip, p));
         }
         None
     }
 
     fn release(&mut self, relayed: SocketAddr) {
-        if relayed.ip() == self.ip {
-            self.used.remove(&relayed.port());
+        if let Some(r) = &mut self.families[usize::from(relayed.is_ipv6())] {
+            if r.ip == relayed.ip() {
+                r.used.remove(&relayed.port());
+            }
+        }
+    }
+}
+
+/// The relayed transport addresses of one allocation: one of either
+/// family, or both for a dual allocation (RFC 8656 §7.2, ADDITIONAL-ADDRESS-FAMILY).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct RelayedAddresses {
+    /// The IPv4 relayed address.
+    pub ipv4: Option<SocketAddr>,
+    /// The IPv6 relayed address.
+    pub ipv6: Option<SocketAddr>,
+}
+
+impl RelayedAddresses {
+    /// The relayed address that talks to `peer` (same family), if any.
+    pub fn for_peer(&self, peer: SocketAddr) -> Option<SocketAddr> {
+        if peer.is_ipv4() {
+            self.ipv4
+        } else {
+            self.ipv6
+        }
+    }
+
+    /// Every relayed address, IPv4 first.
+    pub fn iter(&self) -> impl Iterator<Item = SocketAddr> {
+        self.ipv4.into_iter().chain(self.ipv6)
+    }
+
+    /// The first relayed address (IPv4 when there is one).
+    pub fn first(&self) -> Option<SocketAddr> {
+        self.ipv4.or(self.ipv6)
+    }
+
+    fn set(&mut self, a: SocketAddr) {
+        if a.is_ipv4() {
+            self.ipv4 = Some(a);
+        } else {
+            self.ipv6 = Some(a);
         }
     }
 }
@@ -206,8 +265,12 @@ pub struct ServerConfig {
     pub peer_policy: PeerPolicy,
     /// Offer SHA-256 long-term keys (PASSWORD-ALGORITHMS, RFC 8489 §9.2.1).
     pub offer_sha256: bool,
-    /// IP of relayed addresses (used by the default [`PortPool`]).
+    /// IP of relayed addresses (used by the default [`PortPool`]); its
+    /// family is the one allocated when the client names none.
     pub relay_ip: IpAddr,
+    /// An IPv6 relay address beside an IPv4 `relay_ip`, for
+    /// REQUESTED-ADDRESS-FAMILY IPv6 and dual allocations (RFC 8656 §7.2).
+    pub relay_ip_v6: Option<IpAddr>,
     /// Port range of relayed addresses (used by the default [`PortPool`]).
     pub relay_ports: (u16, u16),
 }
@@ -234,7 +297,23 @@ impl ServerConfig {
             peer_policy: PeerPolicy::default(),
             offer_sha256: true,
             relay_ip,
+            relay_ip_v6: None,
             relay_ports: (49152, 65535),
+        }
+    }
+
+    /// Also relay over IPv6 from `ip` (see [`ServerConfig::relay_ip_v6`]).
+    pub fn with_relay_ip_v6(mut self, ip: IpAddr) -> Self {
+        self.relay_ip_v6 = Some(ip);
+        self
+    }
+
+    /// True when relayed addresses of this family can be allocated.
+    pub fn supports_family(&self, ipv6: bool) -> bool {
+        if ipv6 {
+            self.relay_ip.is_ipv6() || self.relay_ip_v6.is_some_and(|ip| ip.is_ipv6())
+        } else {
+            self.relay_ip.is_ipv4()
         }
     }
 
@@ -262,8 +341,8 @@ pub enum ServerEvent {
     AllocationCreated {
         /// The client's 5-tuple.
         five_tuple: FiveTuple,
-        /// Its relayed transport address.
-        relayed: SocketAddr,
+        /// Its relayed transport addresses (two for a dual allocation).
+        relayed: RelayedAddresses,
         /// The authenticated user name.
         username: String,
     },
@@ -271,8 +350,8 @@ pub enum ServerEvent {
     AllocationDeleted {
         /// The client's 5-tuple.
         five_tuple: FiveTuple,
-        /// Its relayed transport address.
-        relayed: SocketAddr,
+        /// Its relayed transport addresses.
+        relayed: RelayedAddresses,
         /// True when it expired rather than being deleted.
         expired: bool,
     },
@@ -359,7 +438,10 @@ struct ChannelBinding {
 }
 
 struct Allocation {
-    relayed: SocketAddr,
+    relayed: RelayedAddresses,
+    /// ADDRESS-ERROR-CODE of a dual allocation whose IPv6 half failed
+    /// (repeated when a retransmitted Allocate is answered).
+    family_error: Option<u16>,
     username: Box<str>,
     key: IntegrityKey,
     algorithm: PasswordAlgorithmId,
@@ -430,7 +512,10 @@ impl Server {
     /// A server whose relayed addresses come from a [`PortPool`] over
     /// `config.relay_ip` and `config.relay_ports`; `now` is its epoch.
     pub fn new(config: ServerConfig, now: Instant, rng: impl RngCore + Send + 'static) -> Self {
-        let pool = PortPool::new(config.relay_ip, config.relay_ports.0, config.relay_ports.1);
+        let mut pool = PortPool::new(config.relay_ip, config.relay_ports.0, config.relay_ports.1);
+        if let Some(ip6) = config.relay_ip_v6.filter(|ip| ip.is_ipv6()) {
+            pool = pool.with_ip(ip6);
+        }
         Self::with_allocator(config, now, rng, Box::new(pool))
     }
 
@@ -505,8 +590,15 @@ impl Server {
         self.allocations.len()
     }
 
-    /// The relayed address of the allocation on `five_tuple`, if any.
+    /// The (first) relayed address of the allocation on `five_tuple`, if any.
     pub fn relayed_address(&self, five_tuple: &FiveTuple) -> Option<SocketAddr> {
+        self.allocations
+            .get(five_tuple)
+            .and_then(|a| a.relayed.first())
+    }
+
+    /// All relayed addresses of the allocation on `five_tuple`, if any.
+    pub fn relayed_addresses(&self, five_tuple: &FiveTuple) -> Option<RelayedAddresses> {
         self.allocations.get(five_tuple).map(|a| a.relayed)
     }
 
@@ -595,7 +687,7 @@ impl Server {
             return None;
         };
         let peer = binding.peer;
-        let relayed = a.relayed;
+        let relayed = a.relayed.for_peer(peer)?;
         if !take_tokens(
             &mut a.bucket,
             self.config.bandwidth_limit,
@@ -629,10 +721,13 @@ impl Server {
             self.stats.dropped_no_permission += 1;
             return None;
         };
-        if a.permissions.get(&peer.0.ip()).is_none_or(|&t| t <= now) {
+        let relayed = a.relayed.for_peer(peer.0);
+        let Some(relayed) =
+            relayed.filter(|_| a.permissions.get(&peer.0.ip()).is_some_and(|&t| t > now))
+        else {
             self.stats.dropped_no_permission += 1;
             return None;
-        }
+        };
         if !take_tokens(
             &mut a.bucket,
             self.config.bandwidth_limit,
@@ -645,7 +740,7 @@ impl Server {
         self.stats.packets_to_peer += 1;
         self.stats.bytes_to_peer += data.0.len() as u64;
         Some(RelayToPeer {
-            relayed: a.relayed,
+            relayed,
             peer: peer.0,
             data: data.0,
         })
@@ -938,8 +1033,8 @@ impl Server {
         if let Some(a) = self.allocations.get(&ft) {
             if a.allocate_tid == msg.transaction_id() {
                 // A retransmitted Allocate: answer as before.
-                let (relayed, lifetime) = (a.relayed, a.lifetime);
-                self.allocate_success(ft, msg, &key, relayed, lifetime);
+                let (relayed, lifetime, family_error) = (a.relayed, a.lifetime, a.family_error);
+                self.allocate_success(ft, msg, &key, relayed, lifetime, family_error);
             } else {
                 self.error(ft, msg, ErrorCode::ALLOCATION_MISMATCH, k);
             }
@@ -955,11 +1050,22 @@ impl Server {
             // Port reservations are not offered.
             return self.error(ft, msg, ErrorCode::INSUFFICIENT_CAPACITY, k);
         }
-        let ipv6 = match msg.get::<RequestedAddressFamily>() {
-            Ok(f) => f.0 == AddressFamily::Ipv6,
-            Err(_) => false,
-        };
-        if ipv6 != self.config.relay_ip.is_ipv6() {
+        // Address families (RFC 8656 §7.2 steps 7–9): REQUESTED-ADDRESS-FAMILY
+        // picks the one family (IPv4 when absent); ADDITIONAL-ADDRESS-FAMILY
+        // IPv6 asks for an IPv6 address beside the IPv4 one; both at once,
+        // an undecodable value or an additional IPv4 are bad requests.
+        let requested = msg.get::<RequestedAddressFamily>();
+        let additional = msg.get::<AdditionalAddressFamily>();
+        let has_requested = msg.has(RequestedAddressFamily::TYPE);
+        let has_additional = msg.has(AdditionalAddressFamily::TYPE);
+        if (has_requested && requested.is_err())
+            || (has_additional && additional != Ok(AdditionalAddressFamily(AddressFamily::Ipv6)))
+            || (has_requested && has_additional)
+        {
+            return self.error(ft, msg, ErrorCode::BAD_REQUEST, k);
+        }
+        let ipv6 = requested.is_ok_and(|f| f.0 == AddressFamily::Ipv6);
+        if !self.config.supports_family(ipv6) {
             return self.error(ft, msg, ErrorCode::ADDRESS_FAMILY_NOT_SUPPORTED, k);
         }
         if self.allocations.len() >= self.config.max_allocations {
@@ -971,10 +1077,24 @@ impl Server {
             self.stats.quota_rejections += 1;
             return self.error(ft, msg, ErrorCode::ALLOCATION_QUOTA_REACHED, k);
         }
-        let Some(relayed) = self.allocator.allocate(ipv6, even.is_some()) else {
+        let Some(first) = self.allocator.allocate(ipv6, even.is_some()) else {
             self.stats.quota_rejections += 1;
             return self.error(ft, msg, ErrorCode::INSUFFICIENT_CAPACITY, k);
         };
+        let mut relayed = RelayedAddresses::default();
+        relayed.set(first);
+        // A dual allocation whose IPv6 half cannot be had still succeeds with
+        // IPv4 and says why in ADDRESS-ERROR-CODE (RFC 8656 §7.2 step 9, §18.12).
+        let mut family_error = None;
+        if has_additional {
+            if !self.config.supports_family(true) {
+                family_error = Some(ErrorCode::ADDRESS_FAMILY_NOT_SUPPORTED);
+            } else if let Some(second) = self.allocator.allocate(true, false) {
+                relayed.set(second);
+            } else {
+                family_error = Some(ErrorCode::INSUFFICIENT_CAPACITY);
+            }
+        }
         let lifetime = self.granted_lifetime(msg);
         let username: Box<str> = username.into();
         *self.per_user.entry(username.clone()).or_insert(0) += 1;
@@ -982,6 +1102,7 @@ impl Server {
             ft,
             Allocation {
                 relayed,
+                family_error,
                 username: username.clone(),
                 key: key.clone(),
                 algorithm,
@@ -997,14 +1118,16 @@ impl Server {
                 },
             },
         );
-        self.by_relayed.insert(relayed, ft);
+        for a in relayed.iter() {
+            self.by_relayed.insert(a, ft);
+        }
         self.stats.allocations_created += 1;
         self.events.push_back(ServerEvent::AllocationCreated {
             five_tuple: ft,
             relayed,
             username: username.into(),
         });
-        self.allocate_success(ft, msg, &key, relayed, lifetime);
+        self.allocate_success(ft, msg, &key, relayed, lifetime, family_error);
         self.schedule_sweep(now);
     }
 
@@ -1013,14 +1136,23 @@ impl Server {
         ft: FiveTuple,
         msg: &Message<'_>,
         key: &IntegrityKey,
-        relayed: SocketAddr,
+        relayed: RelayedAddresses,
         lifetime: Duration,
+        family_error: Option<u16>,
     ) {
         let secs = u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX);
         self.respond(ft, msg, Class::SuccessResponse, Some(key), |b| {
-            b.add(&XorRelayedAddress(relayed))
-                .add(&Lifetime(secs))
-                .add(&XorMappedAddress(ft.client));
+            for a in relayed.iter() {
+                b.add(&XorRelayedAddress(a));
+            }
+            if let Some(code) = family_error {
+                b.add(&AddressErrorCode {
+                    family: AddressFamily::Ipv6,
+                    code,
+                    reason: ErrorCode::with_default_reason(code).reason,
+                });
+            }
+            b.add(&Lifetime(secs)).add(&XorMappedAddress(ft.client));
         });
     }
 
@@ -1031,9 +1163,23 @@ impl Server {
     }
 
     /// Refresh (RFC 8656 §8.2); LIFETIME 0 deletes the allocation.
+    ///
+    /// A REQUESTED-ADDRESS-FAMILY that names no family of the allocation
+    /// gets a 443 (RFC 8656 §8.2); one that does refreshes (or deletes) the
+    /// whole allocation.
     fn refresh(&mut self, now: Instant, ft: FiveTuple, msg: &Message<'_>, key: &IntegrityKey) {
-        if !self.allocations.contains_key(&ft) {
+        let Some(relayed) = self.allocations.get(&ft).map(|a| a.relayed) else {
             return self.error(ft, msg, ErrorCode::ALLOCATION_MISMATCH, Some(key));
+        };
+        if msg.has(RequestedAddressFamily::TYPE) {
+            let has_family = match msg.get::<RequestedAddressFamily>() {
+                Ok(RequestedAddressFamily(AddressFamily::Ipv4)) => relayed.ipv4.is_some(),
+                Ok(RequestedAddressFamily(AddressFamily::Ipv6)) => relayed.ipv6.is_some(),
+                Err(_) => return self.error(ft, msg, ErrorCode::BAD_REQUEST, Some(key)),
+            };
+            if !has_family {
+                return self.error(ft, msg, ErrorCode::PEER_ADDRESS_FAMILY_MISMATCH, Some(key));
+            }
         }
         let zero = msg.get::<Lifetime>().is_ok_and(|l| l.0 == 0);
         let lifetime = if zero {
@@ -1060,10 +1206,10 @@ impl Server {
         ft: FiveTuple,
         msg: &Message<'_>,
         key: &IntegrityKey,
-        relayed: SocketAddr,
+        relayed: RelayedAddresses,
         peer: SocketAddr,
     ) -> bool {
-        if peer.is_ipv4() != relayed.is_ipv4() {
+        if relayed.for_peer(peer).is_none() {
             self.error(ft, msg, ErrorCode::PEER_ADDRESS_FAMILY_MISMATCH, Some(key));
             return false;
         }
@@ -1202,8 +1348,10 @@ impl Server {
         let Some(a) = self.allocations.remove(&ft) else {
             return;
         };
-        self.by_relayed.remove(&a.relayed);
-        self.allocator.release(a.relayed);
+        for r in a.relayed.iter() {
+            self.by_relayed.remove(&r);
+            self.allocator.release(r);
+        }
         if let Some(c) = self.per_user.get_mut(&a.username) {
             *c = c.saturating_sub(1);
             if *c == 0 {

@@ -6,14 +6,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use fulmar_stun::attributes::{
-    ErrorCode, Lifetime, Nonce, PasswordAlgorithm, PasswordAlgorithmId, PasswordAlgorithms, Realm,
-    RequestedTransport, Username, XorPeerAddress,
+    AdditionalAddressFamily, AddressErrorCode, ErrorCode, Lifetime, Nonce, PasswordAlgorithm,
+    PasswordAlgorithmId, PasswordAlgorithms, Realm, RequestedAddressFamily, RequestedTransport,
+    Username, XorPeerAddress, XorRelayedAddress,
 };
-use fulmar_stun::{Class, IntegrityKey, Message, MessageBuilder, Method, TransactionId};
+use fulmar_stun::{Attribute, Class, IntegrityKey, Message, MessageBuilder, Method, TransactionId};
 use fulmar_turn::{
-    time_limited_credentials, Client, ClientConfig, ClientEvent, ClientState, ClientTransport,
-    FiveTuple, PeerPolicy, Received, Server, ServerConfig, ServerEvent, StreamFramer,
-    TransportProtocol,
+    time_limited_credentials, AddressFamily, Client, ClientConfig, ClientEvent, ClientState,
+    ClientTransport, FiveTuple, PeerPolicy, Received, Server, ServerConfig, ServerEvent,
+    StreamFramer, TransportProtocol,
 };
 use rand::{rngs::StdRng, SeedableRng};
 
@@ -854,18 +855,7 @@ fn retransmitted_allocate_gets_same_answer_and_other_gets_437() {
     let ft = h.ep(a).ft;
     // Replay the client's authenticated Allocate with a new transaction ID:
     // rebuild it by hand with alice's key and a fresh nonce.
-    let mut buf = [0u8; 128];
-    let mut b = MessageBuilder::new(
-        &mut buf,
-        Class::Request,
-        Method::ALLOCATE,
-        TransactionId::new([5; 12]),
-    );
-    b.add(&RequestedTransport::UDP);
-    h.server.handle_client(h.now, ft, b.finish().unwrap());
-    let resp = h.server.poll_transmit().unwrap().payload;
-    let m = Message::parse(&resp).unwrap();
-    let nonce = m.get::<Nonce>().unwrap().0.to_owned();
+    let nonce = fresh_nonce(&mut h, ft, Method::ALLOCATE, 5);
     let key = IntegrityKey::long_term("alice", REALM, "secret", PasswordAlgorithmId::MD5);
     let mut buf = [0u8; 256];
     let mut b = MessageBuilder::new(
@@ -963,5 +953,252 @@ fn udp_retransmits_lost_requests() {
     assert_eq!(
         h.ep(a).events,
         vec![ClientEvent::AllocationFailed { code: None }]
+    );
+}
+
+// ---- IPv6 and dual allocations (RFC 8656 §7.1–§7.3, §8.2, §18.11–§18.12) ----
+
+const V6_RELAY: &str = "2001:db8::1";
+const V6_PEER: &str = "[2001:db8:2::5]:9000";
+
+fn v6_peer() -> SocketAddr {
+    V6_PEER.parse().unwrap()
+}
+
+fn dual_config() -> ServerConfig {
+    config().with_relay_ip_v6(V6_RELAY.parse().unwrap())
+}
+
+/// A nonce from the 401 the server gives an unauthenticated `method` request on `ft`.
+fn fresh_nonce(h: &mut Harness, ft: FiveTuple, method: Method, tid: u8) -> String {
+    let mut buf = [0u8; 128];
+    let mut b = MessageBuilder::new(
+        &mut buf,
+        Class::Request,
+        method,
+        TransactionId::new([tid; 12]),
+    );
+    b.add(&RequestedTransport::UDP);
+    h.server.handle_client(h.now, ft, b.finish().unwrap());
+    let resp = h.server.poll_transmit().unwrap().payload;
+    Message::parse(&resp)
+        .unwrap()
+        .get::<Nonce>()
+        .unwrap()
+        .0
+        .to_owned()
+}
+
+/// Send `request` (built by `body`, then signed with alice's MD5 key and a
+/// fresh nonce) on `ft` and return the server's answer.
+fn signed_request(
+    h: &mut Harness,
+    ft: FiveTuple,
+    method: Method,
+    tid: u8,
+    body: impl Fn(&mut MessageBuilder<'_>),
+) -> Vec<u8> {
+    let nonce = fresh_nonce(h, ft, method, tid);
+    let key = IntegrityKey::long_term("alice", REALM, "secret", PasswordAlgorithmId::MD5);
+    let mut buf = [0u8; 256];
+    let mut b = MessageBuilder::new(
+        &mut buf,
+        Class::Request,
+        method,
+        TransactionId::new([tid.wrapping_add(1); 12]),
+    );
+    body(&mut b);
+    b.add(&Username("alice"))
+        .add(&Realm(REALM))
+        .add(&Nonce(&nonce))
+        .add_message_integrity(&key);
+    h.server.handle_client(h.now, ft, b.finish().unwrap());
+    h.server.poll_transmit().unwrap().payload
+}
+
+fn udp_ft(port: u16) -> FiveTuple {
+    FiveTuple {
+        client: SocketAddr::new("203.0.113.10".parse().unwrap(), port),
+        server: server_addr(),
+        protocol: TransportProtocol::Udp,
+    }
+}
+
+#[test]
+fn rfc8656_7_2_requested_address_family_ipv6() {
+    let mut h = Harness::new(dual_config());
+    let cc = ClientConfig::new(server_addr(), "alice", "secret")
+        .with_requested_family(AddressFamily::Ipv6);
+    let a = h.add_client(cc, 44000);
+    let relayed = h.allocate(a);
+    assert_eq!(relayed.ip(), V6_RELAY.parse::<IpAddr>().unwrap());
+    assert!(matches!(
+        h.ep(a).events[0],
+        ClientEvent::Allocated {
+            additional_relayed: None,
+            ..
+        }
+    ));
+    // An IPv4 peer does not fit an IPv6 allocation: the client refuses, and
+    // the server answers 443 (RFC 8656 §9.2) to a request sent anyway.
+    assert!(matches!(
+        h.eps[a].client.create_permission(h.now, peer().ip()),
+        Err(fulmar_turn::Error::PeerAddressFamilyMismatch(_))
+    ));
+    let ft = h.ep(a).ft;
+    let resp = signed_request(&mut h, ft, Method::CREATE_PERMISSION, 18, |b| {
+        b.add(&XorPeerAddress(peer()));
+    });
+    assert_eq!(
+        Message::parse(&resp)
+            .unwrap()
+            .get::<ErrorCode>()
+            .unwrap()
+            .code,
+        443
+    );
+    // An IPv6 peer relays both ways, over a channel.
+    h.eps[a].client.bind_channel(h.now, v6_peer()).unwrap();
+    h.pump();
+    h.eps[a].client.send_to(h.now, v6_peer(), b"to v6").unwrap();
+    h.pump();
+    assert_eq!(h.to_peers, vec![(relayed, v6_peer(), b"to v6".to_vec())]);
+    assert!(h.peer_sends(relayed, v6_peer(), b"from v6"));
+    assert_eq!(h.ep(a).received, vec![(v6_peer(), b"from v6".to_vec())]);
+    // Refresh naming IPv4, which the allocation lacks: 443 (RFC 8656 §8.2).
+    let resp = signed_request(&mut h, ft, Method::REFRESH, 20, |b| {
+        b.add(&RequestedAddressFamily(AddressFamily::Ipv4));
+    });
+    let m = Message::parse(&resp).unwrap();
+    assert_eq!(m.get::<ErrorCode>().unwrap().code, 443);
+    let resp = signed_request(&mut h, ft, Method::REFRESH, 22, |b| {
+        b.add(&RequestedAddressFamily(AddressFamily::Ipv6));
+    });
+    assert_eq!(
+        Message::parse(&resp).unwrap().class(),
+        Class::SuccessResponse
+    );
+}
+
+#[test]
+fn rfc8656_7_2_dual_allocation_relays_each_family_from_its_own_address() {
+    let mut h = Harness::new(dual_config());
+    let cc = ClientConfig::new(server_addr(), "alice", "secret").with_dual_allocation();
+    let a = h.add_client(cc, 44001);
+    let v4 = h.allocate(a);
+    let ClientEvent::Allocated {
+        additional_relayed: Some(v6),
+        ..
+    } = h.ep(a).events[0]
+    else {
+        panic!("no dual allocation: {:?}", h.ep(a).events);
+    };
+    assert!(v4.is_ipv4() && v6.is_ipv6());
+    assert_eq!(h.ep(a).client.relayed_address_for(v6_peer()), Some(v6));
+    assert_eq!(h.ep(a).client.relayed_address_for(peer()), Some(v4));
+    let ft = h.ep(a).ft;
+    let both = h.server.relayed_addresses(&ft).unwrap();
+    assert_eq!((both.ipv4, both.ipv6), (Some(v4), Some(v6)));
+    assert_eq!(h.server.five_tuple_of(v6), Some(ft));
+
+    for p in [peer(), v6_peer()] {
+        h.eps[a].client.bind_channel(h.now, p).unwrap();
+        h.pump();
+        h.eps[a].client.send_to(h.now, p, b"hi").unwrap();
+        h.pump();
+    }
+    assert_eq!(
+        h.to_peers,
+        vec![
+            (v4, peer(), b"hi".to_vec()),
+            (v6, v6_peer(), b"hi".to_vec())
+        ]
+    );
+    assert!(h.peer_sends(v4, peer(), b"4"));
+    assert!(h.peer_sends(v6, v6_peer(), b"6"));
+    // Permissions are per peer IP: another IPv6 peer is dropped.
+    assert!(!h.peer_sends(v6, "[2001:db8:3::1]:1".parse().unwrap(), b"x"));
+    assert_eq!(
+        h.ep(a).received,
+        vec![(peer(), b"4".to_vec()), (v6_peer(), b"6".to_vec())]
+    );
+
+    // Deallocation frees both addresses.
+    h.eps[a].client.close(h.now);
+    h.pump();
+    assert!(h.server_events.iter().any(|e| matches!(
+        e,
+        ServerEvent::AllocationDeleted { relayed, .. } if relayed.ipv4 == Some(v4) && relayed.ipv6 == Some(v6)
+    )));
+    assert_eq!(h.server.five_tuple_of(v6), None);
+    assert!(!h.peer_sends(v6, v6_peer(), b"late"));
+}
+
+#[test]
+fn rfc8656_7_2_dual_allocation_without_ipv6_gets_ipv4_and_address_error_code() {
+    let mut h = Harness::new(config()); // IPv4 only
+    let ft = udp_ft(44002);
+    let resp = signed_request(&mut h, ft, Method::ALLOCATE, 30, |b| {
+        b.add(&RequestedTransport::UDP)
+            .add(&AdditionalAddressFamily(AddressFamily::Ipv6));
+    });
+    let m = Message::parse(&resp).unwrap();
+    assert_eq!(m.class(), Class::SuccessResponse);
+    let relayed: Vec<_> = m
+        .attributes()
+        .filter(|a| a.attribute_type == XorRelayedAddress::TYPE)
+        .collect();
+    assert_eq!(relayed.len(), 1);
+    assert!(m.get::<XorRelayedAddress>().unwrap().0.is_ipv4());
+    let e = m.get::<AddressErrorCode>().unwrap();
+    assert_eq!((e.family, e.code), (AddressFamily::Ipv6, 440));
+    assert_eq!(h.server.allocation_count(), 1);
+
+    // The client takes such an answer as an IPv4-only allocation.
+    let cc = ClientConfig::new(server_addr(), "alice", "secret").with_dual_allocation();
+    let a = h.add_client(cc, 44003);
+    h.allocate(a);
+    assert!(matches!(
+        h.ep(a).events[0],
+        ClientEvent::Allocated {
+            additional_relayed: None,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn rfc8656_7_2_family_errors() {
+    let mut h = Harness::new(config()); // IPv4 only
+    type Body = fn(&mut MessageBuilder<'_>);
+    let cases: [(&str, u16, Body); 4] = [
+        ("IPv6 on an IPv4-only server", 440, |b| {
+            b.add(&RequestedTransport::UDP)
+                .add(&RequestedAddressFamily(AddressFamily::Ipv6));
+        }),
+        ("both family attributes", 400, |b| {
+            b.add(&RequestedTransport::UDP)
+                .add(&RequestedAddressFamily(AddressFamily::Ipv4))
+                .add(&AdditionalAddressFamily(AddressFamily::Ipv6));
+        }),
+        ("ADDITIONAL-ADDRESS-FAMILY IPv4", 400, |b| {
+            b.add(&RequestedTransport::UDP)
+                .add(&AdditionalAddressFamily(AddressFamily::Ipv4));
+        }),
+        ("unknown family value", 400, |b| {
+            b.add(&RequestedTransport::UDP)
+                .add_raw(RequestedAddressFamily::TYPE, &[9, 0, 0, 0]);
+        }),
+    ];
+    for (i, (what, code, body)) in cases.into_iter().enumerate() {
+        let ft = udp_ft(45000 + i as u16);
+        let resp = signed_request(&mut h, ft, Method::ALLOCATE, 40 + 2 * i as u8, body);
+        let m = Message::parse(&resp).unwrap();
+        assert_eq!(m.get::<ErrorCode>().unwrap().code, code, "{what}");
+    }
+    assert_eq!(h.server.allocation_count(), 0);
+    assert!(
+        h.server.poll_event().is_none(),
+        "no state from refused allocations"
     );
 }

@@ -33,6 +33,14 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     /// IP of relayed addresses.
     pub relay_ip: IpAddr,
+    /// IPv6 relay address beside an IPv4 `relay_ip` (IPv6 and dual allocations).
+    pub relay_ip_v6: Option<IpAddr>,
+    /// UDP listener sockets per address (SO_REUSEPORT); one per core when absent.
+    pub udp_sockets_per_address: Option<usize>,
+    /// SO_RCVBUF/SO_SNDBUF of UDP listener sockets, bytes.
+    pub udp_buffer_bytes: Option<usize>,
+    /// SO_RCVBUF/SO_SNDBUF of each relay socket, bytes.
+    pub relay_buffer_bytes: Option<usize>,
     /// Metrics HTTP address.
     pub metrics: Option<SocketAddr>,
     /// SOFTWARE attribute.
@@ -117,7 +125,13 @@ impl FileConfig {
         if l.default_lifetime_secs == 0 || l.max_lifetime_secs < l.default_lifetime_secs {
             return Err("lifetimes: need 0 < default_lifetime_secs <= max_lifetime_secs".into());
         }
+        if let Some(v6) = self.relay_ip_v6 {
+            if !v6.is_ipv6() || !self.relay_ip.is_ipv4() {
+                return Err("relay_ip_v6 must be IPv6, beside an IPv4 relay_ip".into());
+            }
+        }
         let mut c = ServerConfig::new(&self.realm, self.relay_ip);
+        c.relay_ip_v6 = self.relay_ip_v6;
         c.users = self.users.clone();
         c.auth_secret = self.auth_secret.clone();
         c.unix_time_at_start = unix_now;
@@ -137,6 +151,17 @@ impl FileConfig {
             denied: self.peer_policy.denied.clone(),
         };
         Ok(c)
+    }
+}
+
+impl FileConfig {
+    /// Socket buffer sizes: 4 MiB per listener socket (the kernel caps it at
+    /// net.core.rmem_max), 256 KiB per relay socket unless configured.
+    pub fn buffers(&self) -> crate::shell::Buffers {
+        crate::shell::Buffers {
+            listener: self.udp_buffer_bytes.unwrap_or(4 << 20),
+            relay: self.relay_buffer_bytes.unwrap_or(256 << 10),
+        }
     }
 }
 
