@@ -289,8 +289,15 @@ impl PeerConnection {
     }
 
     /// A connection on a shared [`Endpoint`] (many connections, one port):
-    /// the endpoint's address is its only host candidate.
+    /// the endpoint's address is its only host candidate. TURN servers are
+    /// refused here: an allocation belongs to one socket's 5-tuple, which
+    /// the endpoint's connections share.
     pub async fn new_on(endpoint: &Endpoint, config: Config) -> Result<Self, Error> {
+        if !config.turn_servers.is_empty() {
+            return Err(Error::Turn(
+                "relays need the connection's own socket (PeerConnection::new)".into(),
+            ));
+        }
         Self::start(config, vec![endpoint.inner.clone()])
     }
 

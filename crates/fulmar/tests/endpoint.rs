@@ -128,3 +128,22 @@ async fn endpoint_socket_is_released() {
         .await
         .expect("finished in time");
 }
+
+/// TURN allocations belong to one socket's 5-tuple: a shared endpoint
+/// refuses connections that ask for relays.
+#[tokio::test]
+async fn shared_endpoint_refuses_relays() {
+    let endpoint = Endpoint::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let config = Config::default().with_turn_server(fulmar::TurnServer::new(
+        "127.0.0.1:3478".parse().unwrap(),
+        "u",
+        "p",
+    ));
+    assert!(matches!(
+        PeerConnection::new_on(&endpoint, config).await,
+        Err(fulmar::Error::Turn(_))
+    ));
+    assert_eq!(endpoint.connection_count(), 0);
+}
