@@ -189,6 +189,14 @@ impl CipherSuite {
     }
 }
 
+/// What opening a protected record needs, borrowed from the record.
+struct OpenParts<'r> {
+    nonce: aead::Nonce,
+    ad: [u8; 13],
+    ct: &'r [u8],
+    tag: &'r [u8],
+}
+
 /// One direction's AEAD record protection (RFC 5246 §6.2.3.3).
 pub struct RecordCipher {
     suite: CipherSuite,
@@ -270,8 +278,8 @@ impl RecordCipher {
         Ok(())
     }
 
-    /// Opens a protected record into `buf` (reused scratch), returning the plaintext.
-    pub fn open<'b>(&self, record: &Record<'_>, buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
+    /// The nonce, additional data, ciphertext and tag of a protected record.
+    fn open_parts<'r>(&self, record: &Record<'r>) -> Result<OpenParts<'r>> {
         let en = self.suite.explicit_nonce_len();
         if record.fragment.len() < self.suite.overhead() {
             return Err(Error::BadRecordMac);
@@ -283,22 +291,45 @@ impl RecordCipher {
             explicit[..2].copy_from_slice(&record.epoch.to_be_bytes());
             explicit[2..].copy_from_slice(&record.sequence_number.to_be_bytes()[2..]);
         }
-        let ct = &record.fragment[en..];
-        let plain_len = ct.len() - 16;
+        let (ct, tag) = record.fragment[en..].split_at(record.fragment.len() - en - 16);
         let ad = additional_data(
             record.content_type,
             record.version,
             record.epoch,
             record.sequence_number,
-            plain_len as u16,
+            ct.len() as u16,
         );
+        Ok(OpenParts {
+            nonce: self.nonce(explicit),
+            ad,
+            ct,
+            tag,
+        })
+    }
+
+    /// Opens a protected record into `buf` (reused scratch), returning the plaintext.
+    pub fn open<'b>(&self, record: &Record<'_>, buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
+        let OpenParts { nonce, ad, ct, tag } = self.open_parts(record)?;
+        let tag = aead::Tag::try_from(tag).map_err(|_| Error::BadRecordMac)?;
         buf.clear();
         buf.extend_from_slice(ct);
         let plain = self
             .key
-            .open_in_place(self.nonce(explicit), aead::Aad::from(ad), buf)
+            .open_in_place_separate_tag(nonce, aead::Aad::from(ad), tag, buf, 0..)
             .map_err(|_| Error::BadRecordMac)?;
         Ok(plain)
+    }
+
+    /// Opens a protected record into a new vector of exactly the plaintext's
+    /// length: one copy of the payload, no scratch (the application data path).
+    pub fn open_to_vec(&self, record: &Record<'_>) -> Result<Vec<u8>> {
+        let OpenParts { nonce, ad, ct, tag } = self.open_parts(record)?;
+        let tag = aead::Tag::try_from(tag).map_err(|_| Error::BadRecordMac)?;
+        let mut buf = ct.to_vec();
+        self.key
+            .open_in_place_separate_tag(nonce, aead::Aad::from(ad), tag, &mut buf, 0..)
+            .map_err(|_| Error::BadRecordMac)?;
+        Ok(buf)
     }
 }
 

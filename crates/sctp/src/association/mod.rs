@@ -255,6 +255,9 @@ pub struct Association {
     data_packets_unacked: u32,
     gap_scratch: Vec<crate::param::GapAckBlock>,
     dup_scratch: Vec<u32>,
+    /// Buffer for the next [`Association::poll_transmit`] packet, kept when
+    /// there was nothing to send so that an empty poll allocates nothing.
+    tx_spare: Vec<u8>,
     // T1-init / T1-cookie.
     t1: Option<Instant>,
     t1_count: u32,
@@ -320,6 +323,7 @@ impl Association {
             data_packets_unacked: 0,
             gap_scratch: Vec::new(),
             dup_scratch: Vec::new(),
+            tx_spare: Vec::new(),
             t1: None,
             t1_count: 0,
             cookie_echo: None,
@@ -731,7 +735,7 @@ impl Association {
             if self.sack_now && w.len() + 16 + 4 * recv::MAX_GAP_BLOCKS + 64 <= mtu.max(400) {
                 self.write_sack(&mut w);
             }
-            if self.peer_forward_tsn {
+            if self.peer_forward_tsn && self.sender.forward_tsn_pending() {
                 self.sender.write_forward_tsn(&mut w, mtu);
             }
             self.maybe_send_reconfig(now);
@@ -763,8 +767,14 @@ impl Association {
     /// The next packet to send, if any (allocates; see
     /// [`Association::poll_transmit_into`] for the buffer-reusing form).
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let mut out = Vec::with_capacity(self.config.mtu);
-        self.poll_transmit_into(now, &mut out).then_some(out)
+        let mut out = core::mem::take(&mut self.tx_spare);
+        out.reserve(self.config.mtu);
+        if self.poll_transmit_into(now, &mut out) {
+            Some(out)
+        } else {
+            self.tx_spare = out;
+            None
+        }
     }
 
     fn write_sack(&mut self, w: &mut PacketWriter<'_>) {

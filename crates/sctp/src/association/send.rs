@@ -375,6 +375,12 @@ impl Sender {
         }
     }
 
+    /// Whether a FORWARD-TSN may be due (checked before the call on every packet).
+    #[inline]
+    pub(crate) fn forward_tsn_pending(&self) -> bool {
+        self.fwd_tsn_pending
+    }
+
     pub(crate) fn write_forward_tsn(&mut self, w: &mut PacketWriter<'_>, mtu: usize) {
         if !self.fwd_tsn_pending
             || (self.adv_peer_ack <= self.cum_acked && self.fwd_extra.is_empty())
