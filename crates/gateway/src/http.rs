@@ -37,6 +37,8 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/sessions", get(sessions))
         .route("/offer", post(offer).options(preflight))
         .route("/offer/{id}", post(reoffer).options(preflight))
+        .route("/offer/{id}/track", post(fulmar_offer).options(preflight))
+        .route("/offer/{id}/answer", post(client_answer).options(preflight))
         .route("/whip", post(whip_post).options(preflight))
         .route("/whep", post(whep_post).options(preflight))
         .route(
@@ -170,6 +172,29 @@ async fn offer(State(g): State<Arc<Gateway>>, body: String) -> Response {
 async fn reoffer(State(g): State<Arc<Gateway>>, Path(id): Path<String>, body: String) -> Response {
     match g.renegotiate(SessionKind::Echo, &id, &body).await {
         Ok(answer) => ([(header::CONTENT_TYPE, SDP)], answer).into_response(),
+        Err(RenegotiateError::NotFound) => text(StatusCode::NOT_FOUND, "no such session"),
+        Err(e) => text(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// `POST /offer/{id}/track`: Fulmar adds a video track playing its clip to
+/// the echo session and answers with its own new offer.
+async fn fulmar_offer(State(g): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+    match g.offer_clip_track(&id).await {
+        Ok(offer) => ([(header::CONTENT_TYPE, SDP)], offer).into_response(),
+        Err(RenegotiateError::NotFound) => text(StatusCode::NOT_FOUND, "no such session"),
+        Err(e) => text(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// `POST /offer/{id}/answer`: the client's answer to Fulmar's offer.
+async fn client_answer(
+    State(g): State<Arc<Gateway>>,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
+    match g.apply_answer(&id, &body).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(RenegotiateError::NotFound) => text(StatusCode::NOT_FOUND, "no such session"),
         Err(e) => text(StatusCode::BAD_REQUEST, e.to_string()),
     }

@@ -6,9 +6,12 @@
 //! - `GET /`: the demo page (camera and microphone echoed back, a chat on a
 //!   data channel, live stats from `getStats`);
 //! - `POST /offer`: answers an SDP offer (non-trickle) with a peer that echoes
-//!   every data-channel message; `POST /offer/{id}` (the `Location` of the
-//!   reply) renegotiates that session;
-//! - `POST /whip` (RFC 9725): WHIP ingest, recording media to files;
+//!   every data-channel message and every audio/video track; `POST
+//!   /offer/{id}` (the `Location` of the reply) renegotiates that session,
+//!   and `POST /offer/{id}/track` makes Fulmar add a track playing its clip
+//!   and returns Fulmar's offer, answered by `POST /offer/{id}/answer`;
+//! - `POST /whip` (RFC 9725): WHIP ingest, recording each track to an IVF,
+//!   Annex-B or Ogg file;
 //! - `POST /whep`: WHEP playback of an IVF video clip and an Ogg Opus clip;
 //! - `PATCH` (trickle, RFC 8840 fragments) and `DELETE` on the session
 //!   resources `/whip/{id}` and `/whep/{id}` that the `Location` header names;

@@ -16,6 +16,9 @@ use crate::recorder::Recorder;
 /// the remote track on the same transceiver).
 pub(crate) type TrackTable = Arc<Mutex<HashMap<usize, Arc<LocalTrack>>>>;
 
+/// Local tracks waiting for an answer before they play their clip.
+pub(crate) type Pending = Arc<Mutex<Vec<(Arc<LocalTrack>, Arc<Clip>)>>>;
+
 /// A video recording asks for a keyframe this often until it has one.
 const KEYFRAME_RETRY: Duration = Duration::from_millis(500);
 

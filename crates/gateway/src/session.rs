@@ -40,6 +40,8 @@ struct Session {
     kind: SessionKind,
     /// Local tracks by transceiver (echo sessions).
     tracks: TrackTable,
+    /// Tracks Fulmar offered, started once the client answers.
+    pending: media::Pending,
     pc: PeerConnection,
     etag: String,
     remote_ufrag: Option<String>,
@@ -102,6 +104,9 @@ pub enum RenegotiateError {
     /// The offer was refused.
     #[error("offer refused: {0}")]
     Offer(#[from] fulmar::Error),
+    /// No video clip is configured to add.
+    #[error("no clip configured")]
+    NoClip,
 }
 
 /// The gateway: its configuration and the live sessions.
@@ -199,6 +204,7 @@ impl Gateway {
         let session = Session {
             kind,
             tracks,
+            pending: media::Pending::default(),
             pc: pc.clone(),
             etag: etag.clone(),
             remote_ufrag: sdp_attribute(offer_sdp, "ice-ufrag").map(str::to_owned),
@@ -288,12 +294,7 @@ impl Gateway {
         id: &str,
         offer_sdp: &str,
     ) -> Result<String, RenegotiateError> {
-        let (pc, tracks) = self
-            .lock()
-            .get(id)
-            .filter(|s| s.kind == kind)
-            .map(|s| (s.pc.clone(), s.tracks.clone()))
-            .ok_or(RenegotiateError::NotFound)?;
+        let (pc, tracks, _) = self.handles(kind, id)?;
         let offer = SessionDescription::offer(offer_sdp).map_err(fulmar::Error::from)?;
         pc.set_remote_description(offer).await?;
         if kind == SessionKind::Echo {
@@ -301,6 +302,46 @@ impl Gateway {
             media::prepare_echo(&pc, &tracks).await;
         }
         Ok(pc.create_answer().await?.sdp.to_string())
+    }
+
+    /// The connection and track tables of session `id` of `kind`.
+    fn handles(
+        &self,
+        kind: SessionKind,
+        id: &str,
+    ) -> Result<(PeerConnection, TrackTable, media::Pending), RenegotiateError> {
+        self.lock()
+            .get(id)
+            .filter(|s| s.kind == kind)
+            .map(|s| (s.pc.clone(), s.tracks.clone(), s.pending.clone()))
+            .ok_or(RenegotiateError::NotFound)
+    }
+
+    /// Fulmar-initiated renegotiation of echo session `id`: adds a local
+    /// video track that will play the configured clip and returns Fulmar's
+    /// new offer; the client answers with [`Gateway::apply_answer`].
+    pub async fn offer_clip_track(&self, id: &str) -> Result<String, RenegotiateError> {
+        let (pc, _, pending) = self.handles(SessionKind::Echo, id)?;
+        let clip = self.config.video.clone().ok_or(RenegotiateError::NoClip)?;
+        let track = pc
+            .add_track(fulmar::MediaKind::Video, "fulmar-clip", "clip")
+            .await;
+        pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((Arc::new(track), clip));
+        Ok(pc.create_offer().await?.sdp.to_string())
+    }
+
+    /// Applies the client's answer to Fulmar's offer on echo session `id`
+    /// and starts the tracks that offer added.
+    pub async fn apply_answer(&self, id: &str, answer_sdp: &str) -> Result<(), RenegotiateError> {
+        let (pc, _, pending) = self.handles(SessionKind::Echo, id)?;
+        let answer = SessionDescription::answer(answer_sdp).map_err(fulmar::Error::from)?;
+        pc.set_remote_description(answer).await?;
+        let tracks = std::mem::take(&mut *pending.lock().unwrap_or_else(|e| e.into_inner()));
+        media::spawn_whep(pc, tracks);
+        Ok(())
     }
 
     /// The entity tag of session `id`.

@@ -177,3 +177,46 @@ async fn offer_echoes_video_back() {
     .await;
     assert!(frames >= 25, "{frames} echoed frames");
 }
+
+#[tokio::test]
+async fn fulmar_adds_a_track_by_its_own_offer() {
+    let (base, _gateway) = start(sample()).await;
+    let client = Client::new();
+    let pc = PeerConnection::new(Config::default()).await.unwrap();
+    let _dc = pc.create_data_channel("chat").await.unwrap();
+    let location = negotiate(&pc, &format!("{base}/offer")).await.unwrap();
+    // Unknown sessions are 404 for both steps.
+    for path in ["/offer/00/track", "/offer/00/answer"] {
+        let r = client.post(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let r = client
+        .post(format!("{base}{location}/track"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let offer = r.text().await.unwrap();
+    assert!(offer.contains("m=video"), "{offer}");
+    pc.set_remote_description(SessionDescription::offer(&offer).unwrap())
+        .await
+        .unwrap();
+    let answer = pc.create_answer().await.unwrap().sdp.to_string();
+    let r = client
+        .post(format!("{base}{location}/answer"))
+        .body(answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let track = tokio::time::timeout(Duration::from_secs(3), pc.accept_track())
+        .await
+        .expect("Fulmar's track arrives")
+        .unwrap();
+    assert_eq!(track.kind(), MediaKind::Video);
+    let first = tokio::time::timeout(Duration::from_secs(2), track.recv_frame())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.keyframe);
+}
