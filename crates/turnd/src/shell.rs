@@ -417,12 +417,17 @@ where
         notify: Notify::new(),
     });
     lock(&shared.core).streams.insert(ft, out.clone());
+    let per_record = ft.protocol == TransportProtocol::Tls;
     let writer = tokio::spawn(async move {
         let mut pending = Vec::new();
         loop {
             out.notify.notified().await;
             std::mem::swap(&mut *lock(&out.queue), &mut pending);
-            if !pending.is_empty() && wr.write_all(&pending).await.is_err() {
+            // Over TLS one record per frame (some clients, coturn's
+            // turnutils_uclient among them, read a record as one message);
+            // over TCP the whole batch in one write. Flush too: TLS may
+            // hold records back until asked.
+            if !pending.is_empty() && write_frames(&mut wr, &pending, per_record).await.is_err() {
                 break;
             }
             pending.clear();
@@ -456,6 +461,34 @@ where
         core.flush(&shared);
     }
     writer.abort();
+}
+
+/// Write queued frames (whole STUN messages and padded ChannelData, as the
+/// core made them): at once, or one write per frame when `per_frame`.
+async fn write_frames<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    mut frames: &[u8],
+    per_frame: bool,
+) -> std::io::Result<()> {
+    if !per_frame {
+        wr.write_all(frames).await?;
+        return wr.flush().await;
+    }
+    while !frames.is_empty() {
+        let len = match frames {
+            // ChannelData: 4-byte header, data padded to 4 over streams.
+            [0x40..=0x7F, _, l0, l1, ..] => {
+                (4 + usize::from(u16::from_be_bytes([*l0, *l1])) + 3) & !3
+            }
+            // STUN: 20-byte header plus its length.
+            [_, _, l0, l1, ..] => 20 + usize::from(u16::from_be_bytes([*l0, *l1])),
+            _ => frames.len(),
+        };
+        let (frame, rest) = frames.split_at(len.min(frames.len()));
+        wr.write_all(frame).await?;
+        frames = rest;
+    }
+    wr.flush().await
 }
 
 /// Expire state at the core's deadlines and publish metrics every second,
