@@ -1202,3 +1202,44 @@ fn rfc8656_7_2_family_errors() {
         "no state from refused allocations"
     );
 }
+
+#[test]
+fn allocation_flood_stops_at_the_total_quota_and_frees_nothing_it_should_not() {
+    let mut cfg = config();
+    cfg.max_allocations = 50;
+    cfg.max_allocations_per_user = 1000;
+    let mut h = Harness::new(cfg);
+    let mut granted = 0;
+    let mut refused = 0;
+    for i in 0..200u16 {
+        let c = h.alice();
+        h.eps[c].client.allocate(h.now).unwrap();
+        h.pump();
+        match h.ep(c).events.last() {
+            Some(ClientEvent::Allocated { .. }) => granted += 1,
+            Some(ClientEvent::AllocationFailed { code: Some(508) }) => refused += 1,
+            e => panic!("client {i}: {e:?}"),
+        }
+    }
+    assert_eq!((granted, refused), (50, 150));
+    assert_eq!(h.server.allocation_count(), 50);
+    assert_eq!(h.server.stats().quota_rejections, 150);
+    let created = h
+        .server_events
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::AllocationCreated { .. }))
+        .count();
+    assert_eq!(created, 50, "refused requests open no relay");
+    // One allocation closed: exactly one more fits.
+    h.eps[0].client.close(h.now);
+    h.pump();
+    let c = h.alice();
+    h.allocate(c);
+    let d = h.alice();
+    h.eps[d].client.allocate(h.now).unwrap();
+    h.pump();
+    assert_eq!(
+        h.ep(d).events,
+        vec![ClientEvent::AllocationFailed { code: Some(508) }]
+    );
+}
