@@ -1206,11 +1206,14 @@ impl Media {
         }
         // A retransmission that crossed a repeated NACK arrives twice: the
         // copy is dropped (not counted, not forwarded).
+        let mut new_gap = false;
         if let Some(n) = l.nack.as_mut() {
+            let before = n.missing_count();
             if !n.handle_packet(now, p.sequence_number()) {
                 self.recycle(frames_buf);
                 return;
             }
+            new_gap = n.missing_count() > before;
         }
         l.stats
             .handle_packet(now, p.sequence_number(), p.timestamp());
@@ -1272,8 +1275,10 @@ impl Media {
             });
             self.send_feedback(io, &[pli]);
         }
-        // New gaps are NACKed at once.
-        self.poll_nacks(io, now);
+        // New gaps are NACKed at once (older ones wait for their timer).
+        if new_gap {
+            self.poll_nacks(io, now);
+        }
     }
 
     fn handle_rtcp(&mut self, io: &mut MediaIo<'_>, now: Instant, packet: &[u8]) {
