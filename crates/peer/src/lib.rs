@@ -903,6 +903,7 @@ impl PeerConnection {
                 self.next_mid += 1;
             }
         }
+        self.unify_extension_ids();
         if self.want_data && self.data_mid.is_none() {
             self.data_mid = Some(self.next_mid.to_string());
             self.next_mid += 1;
@@ -1214,6 +1215,50 @@ impl PeerConnection {
     pub fn restart_ice(&mut self) {
         self.ice_restart = true;
         self.events.push_back(Event::NegotiationNeeded);
+    }
+
+    /// One id per header-extension URI across the BUNDLE group (RFC 8843
+    /// §9.1.2.2, RFC 8285 §5): a section added later takes the ids already
+    /// negotiated (ours or the peer's) and free ids for new URIs.
+    fn unify_extension_ids(&mut self) {
+        let mut map: Vec<(String, u16)> = Vec::new();
+        if let Some(r) = &self.remote_desc {
+            for m in r.sdp.media() {
+                for e in m.extmaps() {
+                    if !map.iter().any(|(u, _)| u == e.uri) && !map.iter().any(|(_, i)| *i == e.id)
+                    {
+                        map.push((e.uri.to_owned(), e.id));
+                    }
+                }
+            }
+        }
+        for t in self
+            .transceivers
+            .iter()
+            .filter(|t| t.current_direction.is_some())
+        {
+            for (id, uri) in &t.extensions {
+                if !map.iter().any(|(u, _)| u == uri) && !map.iter().any(|(_, i)| i == id) {
+                    map.push((uri.clone(), *id));
+                }
+            }
+        }
+        for t in &mut self.transceivers {
+            for (id, uri) in t.extensions.iter_mut() {
+                if let Some((_, m)) = map.iter().find(|(u, _)| u == uri) {
+                    *id = *m;
+                } else if !map.iter().any(|(_, x)| x == id) {
+                    // Our own id is free: keep it.
+                    map.push((uri.clone(), *id));
+                } else if let Some(free) = (1..=14u16).find(|i| !map.iter().any(|(_, x)| x == i)) {
+                    map.push((uri.clone(), free));
+                    *id = free;
+                }
+            }
+            // An extension that found no id (all 14 taken) is left out.
+            t.extensions
+                .retain(|(id, uri)| map.iter().any(|(u, i)| u == uri && i == id));
+        }
     }
 
     fn restart_ice_agent(&mut self) {

@@ -332,3 +332,45 @@ fn chromium_offer_restricted_to_h264_sends_h264() {
     let (_, sdp) = answer_with_tracks(&offer);
     assert_eq!(sdp.media()[1].port(), 0);
 }
+
+#[test]
+fn sections_added_later_reuse_the_bundles_extension_ids() {
+    // The peer chose other ids than our defaults (mid at 9, transport-cc at 12).
+    let offer = OFFER
+        .replace(
+            "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid",
+            "a=extmap:9 urn:ietf:params:rtp-hdrext:sdes:mid",
+        )
+        .replace(
+            "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+            "a=extmap:12 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+        );
+    let (mut pc, _) = answer_with_tracks(&offer);
+    // Fulmar adds a track after answering and re-offers.
+    pc.add_track(fulmar_peer::MediaKind::Video, "more", "v2");
+    pc.add_track(fulmar_peer::MediaKind::Audio, "more", "a2");
+    let text = pc.create_offer().unwrap().sdp.to_string();
+    let sdp = fulmar_sdp::SessionDescription::parse(&text).unwrap();
+    assert_eq!(sdp.media().len(), 5);
+    // RFC 8843 §9.1.2.2: one id per URI, one URI per id, across the bundle.
+    let mut seen: Vec<(u16, String)> = Vec::new();
+    for m in sdp.media() {
+        for e in m.extmaps() {
+            for (id, uri) in &seen {
+                assert_eq!(
+                    *id == e.id,
+                    uri == e.uri,
+                    "{id} {uri} vs {} {}",
+                    e.id,
+                    e.uri
+                );
+            }
+            seen.push((e.id, e.uri.to_owned()));
+        }
+    }
+    assert!(seen.contains(&(9, "urn:ietf:params:rtp-hdrext:sdes:mid".to_owned())));
+    let new_video = &sdp.media()[3];
+    assert!(new_video
+        .extmaps()
+        .any(|e| e.id == 12 && e.uri.contains("transport-wide-cc")));
+}
