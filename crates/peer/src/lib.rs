@@ -409,6 +409,9 @@ pub struct PeerConnection {
     want_data: bool,
     transceivers: Vec<Transceiver>,
     media: streams::Media,
+    /// Reused event buffers of `pump` (no allocation per datagram).
+    dtls_scratch: Vec<fulmar_dtls::Event>,
+    sctp_scratch: Vec<fulmar_datachannel::Event>,
     next_mid: u32,
     state: PeerConnectionState,
     events: VecDeque<Event>,
@@ -489,6 +492,8 @@ impl PeerConnection {
             want_data: false,
             transceivers: Vec::new(),
             media,
+            dtls_scratch: Vec::new(),
+            sctp_scratch: Vec::new(),
             next_mid: 0,
             state: PeerConnectionState::New,
             events: VecDeque::new(),
@@ -1500,13 +1505,13 @@ impl PeerConnection {
                     }
                 }
             }
-            let mut dtls_events = Vec::new();
+            let mut dtls_events = std::mem::take(&mut self.dtls_scratch);
             if let Some(d) = self.dtls.as_mut() {
                 while let Some(e) = d.poll_event() {
                     dtls_events.push(e);
                 }
             }
-            for e in dtls_events {
+            for e in dtls_events.drain(..) {
                 progressed = true;
                 match e {
                     fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
@@ -1527,6 +1532,7 @@ impl PeerConnection {
                     _ => {}
                 }
             }
+            self.dtls_scratch = dtls_events;
             self.drain_sctp_events();
             self.flush_dtls();
             if !progressed {
@@ -1608,11 +1614,11 @@ impl PeerConnection {
 
     fn drain_sctp_events(&mut self) {
         let Some(dc) = self.sctp.as_mut() else { return };
-        let mut evs = Vec::new();
+        let mut evs = std::mem::take(&mut self.sctp_scratch);
         while let Some(e) = dc.poll_event() {
             evs.push(e);
         }
-        for e in evs {
+        for e in evs.drain(..) {
             match e {
                 fulmar_datachannel::Event::Connected => {
                     self.sctp_up = true;
@@ -1691,6 +1697,7 @@ impl PeerConnection {
                 _ => {}
             }
         }
+        self.sctp_scratch = evs;
     }
 
     fn close_all_channels(&mut self) {
