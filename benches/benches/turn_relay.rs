@@ -87,8 +87,11 @@ impl Drop for TempDir {
     }
 }
 
+/// Cores available at start (read once: pinning the generator narrows what
+/// `available_parallelism` reports afterwards).
 fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn clk_tck() -> f64 {
@@ -468,6 +471,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     let skip_coturn = std::env::var("TURN_RELAY_SKIP_COTURN").is_ok_and(|v| v == "1");
+    let _ = cores();
     let tck = clk_tck();
     let turnd = turnd_binary();
     if cores() >= 2 {
