@@ -1,0 +1,252 @@
+//! Resident memory per established, idle peer connection with one open data
+//! channel: open `MEMORY_PAIRS` pairs (1000 unless set), keep them, and
+//! divide the growth of the process's resident set by the number of peer
+//! connections (two per pair).
+//!
+//! Four stacks, each in a fresh process (this binary runs itself once per
+//! stack, so no allocator state carries over from one to the next):
+//! - `fulmar`: the `fulmar` tokio driver, one UDP socket and its tasks per
+//!   peer connection, over 127.0.0.1;
+//! - `webrtc-rs`: the async `webrtc` crate 0.21, the same way;
+//! - `fulmar-peer` and `str0m`: the sans-IO cores alone (no sockets, no
+//!   tasks), two by two, wired back to back in memory.
+//!
+//! The baseline is taken after `WARMUP` pairs are already open, so one-time
+//! costs (runtime threads, lazily built tables) are not counted.
+//!
+//! `cd benches && cargo bench --bench memory` (or `-- fulmar` for one stack)
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[path = "stacks/mod.rs"]
+mod stacks;
+use stacks::{fulmar_pair, runtime, webrtc_pair, Stack};
+
+const STACKS: [&str; 4] = ["fulmar", "fulmar-peer", "webrtc-rs", "str0m"];
+const WARMUP: usize = 16;
+
+/// Resident set size in bytes (`VmRSS` of /proc/self/status).
+fn rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// How long the async stacks' connections idle before the measurement
+/// (`MEMORY_IDLE_MS`, 2 s unless set): consent checks keep flowing.
+fn idle() -> Duration {
+    let ms = std::env::var("MEMORY_IDLE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    Duration::from_millis(ms)
+}
+
+/// Opens `WARMUP` pairs, takes the baseline, opens `n` more, lets them
+/// [`idle`] and returns (baseline, after); every pair is kept open
+/// until then.
+fn measure_async<P: Stack>(n: usize) -> (usize, usize) {
+    let rt = runtime();
+    rt.block_on(async {
+        let mut pairs = Vec::with_capacity(WARMUP + n);
+        for _ in 0..WARMUP {
+            pairs.push(P::open().await);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let base = rss();
+        for _ in 0..n {
+            pairs.push(P::open().await);
+        }
+        tokio::time::sleep(idle()).await;
+        let after = rss();
+        for p in pairs {
+            p.close().await;
+        }
+        (base, after)
+    })
+}
+
+/// The same for pairs of sans-IO cores opened by `open`.
+fn measure_sans_io<P>(n: usize, open: impl Fn() -> P) -> (usize, usize) {
+    let mut pairs: Vec<P> = (0..WARMUP).map(|_| open()).collect();
+    let base = rss();
+    pairs.extend((0..n).map(|_| open()));
+    let after = rss();
+    drop(pairs);
+    (base, after)
+}
+
+/// Two `fulmar-peer` cores with an open channel, in memory, zero latency.
+mod fulmar_peer_pair {
+    use super::*;
+    use fulmar_datachannel::ChannelConfig;
+    use fulmar_peer::{Config, Event, PeerConnection};
+    use rand::rngs::OsRng;
+
+    pub fn open() -> (PeerConnection, PeerConnection) {
+        let now = Instant::now();
+        let mut a = PeerConnection::new(Config::default(), OsRng).unwrap();
+        let mut b = PeerConnection::new(Config::default(), OsRng).unwrap();
+        a.add_host_candidate(now, "127.0.0.1:4000".parse().unwrap())
+            .unwrap();
+        b.add_host_candidate(now, "127.0.0.1:5000".parse().unwrap())
+            .unwrap();
+        let ch = a.create_data_channel(ChannelConfig::new("x")).unwrap();
+        let offer = a.create_offer().unwrap();
+        a.set_local_description(now, offer.clone()).unwrap();
+        b.set_remote_description(now, offer).unwrap();
+        let answer = b.create_answer().unwrap();
+        b.set_local_description(now, answer.clone()).unwrap();
+        a.set_remote_description(now, answer).unwrap();
+        let (mut t, mut a_open, mut b_open) = (now, false, false);
+        for _ in 0..10_000 {
+            while let Some(x) = a.poll_transmit() {
+                b.handle_receive(t, x.source, x.destination, &x.payload);
+            }
+            while let Some(x) = b.poll_transmit() {
+                a.handle_receive(t, x.source, x.destination, &x.payload);
+            }
+            while let Some(e) = a.poll_event() {
+                a_open |= e == Event::DataChannelOpen(ch);
+            }
+            while let Some(e) = b.poll_event() {
+                b_open |= matches!(e, Event::DataChannelOpen(_));
+            }
+            if a_open && b_open {
+                return (a, b);
+            }
+            if let Some(d) = [a.poll_timeout(), b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+            {
+                t = t.max(d);
+            }
+            a.handle_timeout(t);
+            b.handle_timeout(t);
+        }
+        panic!("fulmar-peer: channel did not open");
+    }
+}
+
+/// Two str0m `Rtc`s with an open channel, in memory, zero latency.
+mod str0m_pair {
+    use super::*;
+    use str0m::net::{Protocol, Receive};
+    use str0m::{Candidate, Event, Input, Output, Rtc};
+
+    /// Moves `from`'s output into `to`; returns `from`'s deadline and
+    /// whether a channel opened on `from`.
+    fn drain(from: &mut Rtc, to: &mut Rtc, now: Instant) -> (Instant, bool) {
+        let mut opened = false;
+        loop {
+            match from.poll_output().unwrap() {
+                Output::Timeout(t) => return (t, opened),
+                Output::Transmit(t) => {
+                    let r = Receive {
+                        proto: Protocol::Udp,
+                        source: t.source,
+                        destination: t.destination,
+                        contents: (&t.contents[..]).try_into().unwrap(),
+                    };
+                    to.handle_input(Input::Receive(now, r)).unwrap();
+                }
+                Output::Event(Event::ChannelOpen(..)) => opened = true,
+                Output::Event(_) => {}
+            }
+        }
+    }
+
+    pub fn open() -> (Rtc, Rtc) {
+        let now = Instant::now();
+        let mut a = Rtc::builder().build(now);
+        let mut b = Rtc::builder().build(now);
+        a.add_local_candidate(Candidate::host("127.0.0.1:4000".parse().unwrap(), "udp").unwrap());
+        b.add_local_candidate(Candidate::host("127.0.0.1:5000".parse().unwrap(), "udp").unwrap());
+        let mut change = a.sdp_api();
+        change.add_channel("x".into());
+        let (offer, pending) = change.apply().unwrap();
+        let answer = b.sdp_api().accept_offer(offer).unwrap();
+        a.sdp_api().accept_answer(pending, answer).unwrap();
+        let (mut t, mut a_open, mut b_open) = (now, false, false);
+        for _ in 0..10_000 {
+            let (ta, oa) = drain(&mut a, &mut b, t);
+            let (tb, ob) = drain(&mut b, &mut a, t);
+            a_open |= oa;
+            b_open |= ob;
+            if a_open && b_open {
+                return (a, b);
+            }
+            t = t.max(ta.min(tb));
+            a.handle_input(Input::Timeout(t)).unwrap();
+            b.handle_input(Input::Timeout(t)).unwrap();
+        }
+        panic!("str0m: channel did not open");
+    }
+}
+
+fn measure(stack: &str, n: usize) -> (usize, usize) {
+    match stack {
+        "fulmar" => measure_async::<fulmar_pair::Pair>(n),
+        "webrtc-rs" => measure_async::<webrtc_pair::Pair>(n),
+        "fulmar-peer" => measure_sans_io(n, fulmar_peer_pair::open),
+        "str0m" => measure_sans_io(n, str0m_pair::open),
+        other => panic!("unknown stack {other}"),
+    }
+}
+
+fn main() {
+    let n = std::env::var("MEMORY_PAIRS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1000);
+    if let Ok(stack) = std::env::var("MEMORY_STACK") {
+        let (base, after) = measure(&stack, n);
+        println!("{base} {after}");
+        return;
+    }
+    // `cargo bench` passes `--bench`; any other argument picks stacks.
+    let picked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let exe = std::env::current_exe().unwrap();
+    println!("memory per established idle peer connection with one open channel ({n} pairs)");
+    println!("| stack | RSS at baseline | RSS with {n} more pairs | per peer connection |");
+    println!("|---|---|---|---|");
+    for stack in STACKS {
+        if !picked.is_empty() && !picked.iter().any(|p| p == stack) {
+            continue;
+        }
+        let out = Command::new(&exe)
+            .env("MEMORY_STACK", stack)
+            .env("MEMORY_PAIRS", n.to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let figures: Vec<usize> = text
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        match figures[..] {
+            [base, after] if out.status.success() => println!(
+                "| {stack} | {} KiB | {} KiB | {:.1} KiB |",
+                base >> 10,
+                after >> 10,
+                after.saturating_sub(base) as f64 / (2 * n) as f64 / 1024.0
+            ),
+            _ => println!(
+                "| {stack} | failed: {} | | |",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ),
+        }
+    }
+}
