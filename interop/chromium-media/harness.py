@@ -18,9 +18,6 @@ GATEWAY = sys.argv[1]
 CHROMIUM = os.environ.get("CHROMIUM", "chromium")
 GW_ADDR, PAGE_PORT, LIMIT = "127.0.0.1:8090", 8000, float(os.environ.get("LIMIT", "150"))
 LOSS = 0.05
-# Fulmar-initiated renegotiation (Fulmar adds a track and offers) is opt-in
-# until fulmar-peer keeps extmap ids across the BUNDLE group in re-offers.
-REOFFER = os.environ.get("REOFFER", "0")
 result = {"checks": []}
 done = threading.Event()
 relays = []
@@ -154,7 +151,7 @@ def main():
          f"--user-data-dir={profile}", "--allow-loopback-in-peer-connection",
          "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required",
          "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-         f"http://127.0.0.1:{PAGE_PORT}/test.html?gw=http://{GW_ADDR}&reoffer={REOFFER}"],
+         f"http://127.0.0.1:{PAGE_PORT}/test.html?gw=http://{GW_ADDR}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     start = time.time()
     finished = done.wait(LIMIT)
@@ -177,15 +174,12 @@ def main():
                        "pass": all(d > 0 for d in r.dropped),
                        "detail": f"dropped {r.dropped[0]}/{r.forwarded[0] + r.dropped[0]} to Fulmar, {r.dropped[1]}/{r.forwarded[1] + r.dropped[1]} to Chromium"})
     checks.extend(decode_checks(record_dir))
-    skipped = [] if REOFFER == "1" else ["renegotiation: track added by Fulmar (set REOFFER=1; fails until fulmar-peer's re-offer keeps BUNDLE extmap ids)"]
     width = max([len(c["name"]) for c in checks] + [10])
     print(f"fulmar-gateway x Chromium media ({elapsed:.1f} s, recordings in {record_dir})")
     for c in checks:
         print(f"  {'PASS' if c['pass'] else 'FAIL'}  {c['name']:<{width}}  {c.get('detail', '')}")
-    for name in skipped:
-        print(f"  SKIP  {name}")
     failed = [c for c in checks if not c["pass"]]
-    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed, {len(skipped)} skipped")
+    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
     sys.exit(1 if failed or not checks else 0)
 
 

@@ -7,10 +7,9 @@
 # (ffprobe/ffmpeg); WHEP playback of the sample VP8/Opus clips (framesDecoded
 # > 50, audio samples); echo through POST /offer (framesDecoded > 50, no
 # freeze > 1 s, chat echoed), again through a 5%-each-way lossy UDP relay;
-# renegotiation (tracks added after connect, a transceiver stopped; with
-# REOFFER=1 also a track Fulmar adds and offers, which fails until
-# fulmar-peer's re-offers keep BUNDLE extmap ids). Prints a pass/fail table
-# and exits non-zero on any failure.
+# renegotiation (tracks added after connect by Chromium and by Fulmar, a
+# transceiver stopped); the demo page itself. Prints a pass/fail table and
+# exits non-zero on any failure.
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/../.."
