@@ -1566,21 +1566,19 @@ impl PeerConnection {
         // SRTP contexts from the exporter (RFC 5764 §4.2).
         if let (Some(p), Ok(km)) = (d.srtp_profile(), d.srtp_keying_material()) {
             if let Ok(profile) = fulmar_srtp::ProtectionProfile::from_id(p.id()) {
-                let mut material = Vec::new();
-                material.extend_from_slice(&km.client_key);
-                material.extend_from_slice(&km.server_key);
-                material.extend_from_slice(&km.client_salt);
-                material.extend_from_slice(&km.server_salt);
+                let material = fulmar_srtp::KeyingMaterial {
+                    client_key: &km.client_key,
+                    server_key: &km.server_key,
+                    client_salt: &km.client_salt,
+                    server_salt: &km.server_salt,
+                };
                 let srole = match role {
                     DtlsRole::Client => fulmar_srtp::Role::Client,
                     DtlsRole::Server => fulmar_srtp::Role::Server,
                 };
-                if let Ok((local, remote)) = fulmar_srtp::dtls_srtp_contexts(
-                    profile,
-                    &material,
-                    srole,
-                    fulmar_srtp::Config::default(),
-                ) {
+                if let Ok((local, remote)) =
+                    material.contexts(profile, srole, fulmar_srtp::Config::default())
+                {
                     self.srtp = Some(SrtpContexts { local, remote });
                     self.media.start(now);
                 }
