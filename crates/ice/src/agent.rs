@@ -2130,7 +2130,11 @@ impl IceAgent {
         }
         let live = self.pairs.iter().any(|p| p.state != PairState::Failed);
         let waiting = !self.triggered.is_empty() || !self.pending_mdns.is_empty();
-        if self.remote_eoc && !live && !waiting && !self.config.lite {
+        // RFC 8838 §8: failure needs the remote's end-of-candidates and our own
+        // gathering finished, since a late local candidate (a relay, say) still
+        // forms new pairs.
+        let gathered = self.gathering == IceGatheringState::Complete;
+        if self.remote_eoc && gathered && !live && !waiting && !self.config.lite {
             return IceConnectionState::Failed;
         }
         if !self.pairs.is_empty() || (self.remote_creds.is_some() && !self.remotes.is_empty()) {

@@ -257,6 +257,10 @@ fn ta_pacing_and_retransmission_schedule_then_failed() {
             ms(9500)
         ]
     );
+    // Every pair failed and the remote ended its candidates, but a local
+    // candidate (a relay, say) could still come: no failure yet (RFC 8838 §8).
+    assert_eq!(a.state(), IceConnectionState::Checking);
+    a.end_of_local_candidates(t0 + Duration::from_secs(30));
     assert_eq!(a.state(), IceConnectionState::Failed);
     assert!(a
         .pair_stats()
