@@ -34,8 +34,10 @@ const RECV_BUFFERS: usize = 4;
 const MAX_DATAGRAM: usize = 65_536;
 /// Most reads in one batch before the other tasks get a turn.
 const MAX_READS: usize = 16;
-/// A socket quiet for this long frees its receive buffers.
-const IDLE_BUFFERS: std::time::Duration = std::time::Duration::from_secs(1);
+/// Most idle receive buffer sets kept for reuse by the whole process: a set
+/// is only borrowed while one reader task handles one batch (no await in
+/// between), so at most one per runtime worker thread is in use at a time.
+const MAX_POOLED: usize = 8;
 /// Largest GSO send (the kernel's limit for one UDP message).
 pub(crate) const MAX_GSO_BYTES: usize = 65_000;
 /// Bounds of the routing tables of a shared endpoint.
@@ -265,6 +267,33 @@ fn stun_request_ufrag(data: &[u8]) -> Option<&str> {
 /// A received buffer: sender, buffer index, length, GRO segment size.
 type Received = (SocketAddr, usize, usize, usize);
 
+/// Receive buffer sets not in use, shared by every socket of the process,
+/// so an idle socket holds no receive buffers (each set is 256 KiB).
+static POOL: Mutex<Vec<Vec<Vec<u8>>>> = Mutex::new(Vec::new());
+
+/// A set of `RECV_BUFFERS` receive buffers borrowed from [`POOL`] for one
+/// batch of reads; dropping it gives the set back.
+struct Batch(Vec<Vec<u8>>);
+
+impl Batch {
+    /// A pooled set, or a new one when every pooled set is in use.
+    fn take() -> Self {
+        let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        Batch(
+            pooled.unwrap_or_else(|| (0..RECV_BUFFERS).map(|_| vec![0u8; MAX_DATAGRAM]).collect()),
+        )
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < MAX_POOLED {
+            pool.push(std::mem::take(&mut self.0));
+        }
+    }
+}
+
 /// Reads datagrams in batches and hands each batch to its connections.
 async fn read_loop(
     ep: Weak<EndpointInner>,
@@ -272,24 +301,18 @@ async fn read_loop(
     state: Arc<UdpSocketState>,
     stop: Arc<Notify>,
 ) {
-    // Allocated while the socket is busy, freed after a quiet second.
-    let mut bufs: Vec<Vec<u8>> = Vec::new();
     let mut meta = [RecvMeta::default(); RECV_BUFFERS];
     let mut groups: Vec<(Arc<Shared>, Vec<Received>)> = Vec::new();
-    let idle = tokio::time::sleep(IDLE_BUFFERS);
-    tokio::pin!(idle);
     loop {
         tokio::select! {
             r = socket.readable() => if r.is_err() { return },
             _ = stop.notified() => return,
-            _ = &mut idle, if !bufs.is_empty() => { bufs = Vec::new(); continue },
         }
         let Some(ep) = ep.upgrade() else { return };
-        if bufs.is_empty() {
-            bufs = (0..RECV_BUFFERS).map(|_| vec![0u8; MAX_DATAGRAM]).collect();
-        }
-        idle.as_mut()
-            .reset(tokio::time::Instant::now() + IDLE_BUFFERS);
+        // Borrowed until the end of this batch (no await before): an idle
+        // connection, woken every few seconds by consent checks, holds none.
+        let mut batch = Batch::take();
+        let bufs = &mut batch.0;
         let mut errors = 0;
         for _ in 0..MAX_READS {
             let n = {
