@@ -18,7 +18,7 @@
 //! by this bench and ended by its PID.
 //!
 //! ```text
-//! cd benches && CARGO_TARGET_DIR=/work/target-turnd-bench cargo bench --bench turn_relay
+//! cd benches && cargo bench --bench turn_relay
 //! ```
 //! Environment: `TURN_RELAY_SECS` (measurement seconds per phase, default 4),
 //! `TURN_RELAY_MEM_ALLOCS` (default 10000), `FULMAR_TURND` (path of a

@@ -13,10 +13,10 @@
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(1);
 //! let mut a = DataChannels::new(Association::new(Config::default(), &mut rng, now), DtlsRole::Client);
 //! let mut b = DataChannels::new(Association::new(Config::default(), &mut rng, now), DtlsRole::Server);
-//! a.connect(now).unwrap();
-//! b.connect(now).unwrap();
-//! let id = a.open(now, ChannelConfig::new("chat")).unwrap();
-//! a.send(now, id, Bytes::from_static(b"hello"), MessageKind::Text).unwrap();
+//! a.connect(now)?;
+//! b.connect(now)?;
+//! let id = a.open(now, ChannelConfig::new("chat"))?;
+//! a.send(now, id, Bytes::from_static(b"hello"), MessageKind::Text)?;
 //! // Move packets until idle (a real driver also honours poll_timeout).
 //! let mut got = None;
 //! for _ in 0..20 {
@@ -28,6 +28,7 @@
 //!     while a.poll_event().is_some() {}
 //! }
 //! assert_eq!(got, Some((Bytes::from_static(b"hello"), MessageKind::Text)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod dcep;

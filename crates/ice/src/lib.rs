@@ -15,6 +15,7 @@
 //! [`Candidate`] parses and writes RFC 8839 `candidate` attributes itself.
 //!
 //! ```
+//! use std::net::SocketAddr;
 //! use std::time::{Duration, Instant};
 //! use fulmar_ice::{IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole};
 //! use rand::{rngs::StdRng, SeedableRng};
@@ -25,8 +26,8 @@
 //! let (ca, cb) = (a.local_credentials().clone(), b.local_credentials().clone());
 //! a.set_remote_credentials(now, &cb.ufrag, &cb.pwd)?;
 //! b.set_remote_credentials(now, &ca.ufrag, &ca.pwd)?;
-//! let host_a = a.add_host_candidate(now, 1, "192.0.2.1:5000".parse().unwrap())?;
-//! let host_b = b.add_host_candidate(now, 1, "192.0.2.2:6000".parse().unwrap())?;
+//! let host_a = a.add_host_candidate(now, 1, SocketAddr::from(([192, 0, 2, 1], 5000)))?;
+//! let host_b = b.add_host_candidate(now, 1, SocketAddr::from(([192, 0, 2, 2], 6000)))?;
 //! a.add_remote_candidate(now, host_b)?;
 //! b.add_remote_candidate(now, host_a)?;
 //!
@@ -41,11 +42,11 @@
 //!     if a.state() == IceConnectionState::Connected && b.state() == IceConnectionState::Connected { break; }
 //! }
 //! assert_eq!(a.state(), IceConnectionState::Connected);
-//! let pair = a.selected_pair(1).unwrap();
-//! assert_eq!(pair.destination, "192.0.2.2:6000".parse().unwrap());
+//! let pair = a.selected_pair(1).ok_or("no pair")?;
+//! assert_eq!(pair.destination, SocketAddr::from(([192, 0, 2, 2], 6000)));
 //! assert!(std::iter::from_fn(|| b.poll_event())
 //!     .any(|e| matches!(e, IceEvent::SelectedPairChange { pair: Some(_), .. })));
-//! # Ok::<(), fulmar_ice::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod agent;

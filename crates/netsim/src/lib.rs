@@ -28,25 +28,27 @@
 //!     fn handle_timeout(&mut self, _now: Instant) {}
 //!     fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
 //!         if let Some(peer) = self.peer.take() {
-//!             return Some(Datagram { source: "0.0.0.0:5000".parse().unwrap(), destination: peer, payload: b"ping".to_vec() });
+//!             return Some(Datagram { source: std::net::SocketAddr::from(([0, 0, 0, 0], 5000)), destination: peer, payload: b"ping".to_vec() });
 //!         }
 //!         self.out.pop()
 //!     }
 //!     fn poll_timeout(&mut self) -> Option<Instant> { None }
 //! }
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut net = Network::new(42);
-//! let (_nat, home) = net.add_nat(INTERNET, "203.0.113.1".parse().unwrap(), NatConfig::port_restricted_cone());
-//! let server = net.add_host(INTERNET, &["198.51.100.7".parse().unwrap()],
+//! let (_nat, home) = net.add_nat(INTERNET, "203.0.113.1".parse()?, NatConfig::port_restricted_cone());
+//! let server = net.add_host(INTERNET, &["198.51.100.7".parse()?],
 //!     Pinger { peer: None, out: vec![], got: vec![] });
-//! let client = net.add_host(home, &["192.168.1.2".parse().unwrap()],
-//!     Pinger { peer: Some("198.51.100.7:3478".parse().unwrap()), out: vec![], got: vec![] });
+//! let client = net.add_host(home, &["192.168.1.2".parse()?],
+//!     Pinger { peer: Some("198.51.100.7:3478".parse()?), out: vec![], got: vec![] });
 //! net.set_link(client, Link::symmetric(LinkConfig::ideal().with_delay(Duration::from_millis(25))));
 //!
 //! assert!(net.run_until_idle(Duration::from_secs(1)));
-//! assert_eq!(net.endpoint::<Pinger>(client).unwrap().got, vec![b"pong".to_vec()]);
+//! assert_eq!(net.endpoint::<Pinger>(client).ok_or("no client")?.got, vec![b"pong".to_vec()]);
 //! assert_eq!(net.elapsed(), Duration::from_millis(50)); // one round trip
-//! assert_eq!(net.endpoint::<Pinger>(server).unwrap().got, vec![b"ping".to_vec()]);
+//! assert_eq!(net.endpoint::<Pinger>(server).ok_or("no server")?.got, vec![b"ping".to_vec()]);
+//! # Ok(()) }
 //! ```
 
 mod link;

@@ -15,6 +15,7 @@
 //! drain [`PeerConnection::poll_transmit`] and [`PeerConnection::poll_event`].
 //!
 //! ```
+//! use std::net::SocketAddr;
 //! use std::time::Instant;
 //! use fulmar_peer::{Config, Event, PeerConnection};
 //! use fulmar_datachannel::ChannelConfig;
@@ -23,8 +24,8 @@
 //! let now = Instant::now();
 //! let mut a = PeerConnection::new(Config::default(), StdRng::seed_from_u64(1))?;
 //! let mut b = PeerConnection::new(Config::default(), StdRng::seed_from_u64(2))?;
-//! a.add_host_candidate(now, "192.0.2.1:4000".parse().unwrap())?;
-//! b.add_host_candidate(now, "192.0.2.2:5000".parse().unwrap())?;
+//! a.add_host_candidate(now, SocketAddr::from(([192, 0, 2, 1], 4000)))?;
+//! b.add_host_candidate(now, SocketAddr::from(([192, 0, 2, 2], 5000)))?;
 //! let chat = a.create_data_channel(ChannelConfig::new("chat"))?;
 //! // Non-trickle offer/answer: the descriptions carry every candidate.
 //! let offer = a.create_offer()?;

@@ -3,16 +3,18 @@
 //!
 //! ```
 //! use fulmar_sctp::{Chunk, Packet, PacketWriter};
+//! # fn main() -> Result<(), fulmar_sctp::Error> {
 //!
 //! let mut buf = Vec::new();
 //! let mut w = PacketWriter::new(&mut buf, 5000, 5000, 0x1234_5678);
 //! w.push(&Chunk::CookieAck);
 //! w.finish(false);
 //!
-//! let pkt = Packet::parse(&buf).unwrap();
-//! pkt.verify_checksum(false).unwrap();
+//! let pkt = Packet::parse(&buf)?;
+//! pkt.verify_checksum(false)?;
 //! assert_eq!(pkt.verification_tag(), 0x1234_5678);
-//! assert_eq!(pkt.chunks().next().unwrap().unwrap(), Chunk::CookieAck);
+//! assert_eq!(pkt.chunks().next().transpose()?, Some(Chunk::CookieAck));
+//! # Ok(()) }
 //! ```
 //!
 //! Two associations talking in memory (a real driver carries the packets
@@ -28,9 +30,9 @@
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(7);
 //! let mut a = Association::new(Config::default(), &mut rng, now);
 //! let mut b = Association::new(Config::default(), &mut rng, now);
-//! a.connect(now).unwrap();
-//! b.connect(now).unwrap(); // both send INIT, as browsers do (RFC 9260 §5.2.1)
-//! a.send(now, 0, 51, Bytes::from_static(b"hi"), SendOptions::default()).unwrap();
+//! a.connect(now)?;
+//! b.connect(now)?; // both send INIT, as browsers do (RFC 9260 §5.2.1)
+//! a.send(now, 0, 51, Bytes::from_static(b"hi"), SendOptions::default())?;
 //! let mut got = Vec::new();
 //! for _ in 0..10 {
 //!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, Bytes::from(p)); }
@@ -41,6 +43,7 @@
 //! }
 //! assert_eq!(got, [Bytes::from_static(b"hi")]);
 //! assert!(a.is_established() && b.is_established());
+//! # Ok::<(), fulmar_sctp::Error>(())
 //! ```
 //!
 //! Specifications: RFC 9260 (SCTP), RFC 8261 (SCTP over DTLS), RFC 3758

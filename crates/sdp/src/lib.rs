@@ -54,12 +54,13 @@
 //! let audio = &sdp.media()[0];
 //! assert_eq!(audio.mid(), Some("0"));
 //! assert_eq!(audio.ice_ufrag(), Some("F7gI"));
-//! let opus = audio.rtpmap(111).unwrap();
+//! let opus = audio.rtpmap(111).ok_or("no rtpmap")?;
 //! assert_eq!((opus.encoding_name, opus.clock_rate, opus.encoding_params), ("opus", 48000, Some(2)));
-//! assert_eq!(audio.fmtp(111).unwrap().param("useinbandfec"), Some("1"));
-//! assert_eq!(sdp.bundle_groups().next().unwrap().mids().collect::<Vec<_>>(), ["0"]);
+//! assert_eq!(audio.fmtp(111).and_then(|f| f.param("useinbandfec")), Some("1"));
+//! let bundle = sdp.bundle_groups().next().ok_or("no BUNDLE group")?;
+//! assert_eq!(bundle.mids().collect::<Vec<_>>(), ["0"]);
 //! assert_eq!(sdp.to_string(), text); // lossless
-//! # Ok::<(), fulmar_sdp::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod attributes;

@@ -16,7 +16,7 @@
 //! use fulmar_stun::{Class, Message, MessageBuilder, Method, TransactionId};
 //!
 //! let mut server = BindingResponder::new();
-//! let client = "192.0.2.7:40000".parse().unwrap();
+//! let client = std::net::SocketAddr::from(([192, 0, 2, 7], 40000));
 //!
 //! let mut req = [0u8; 64];
 //! let mut b = MessageBuilder::new(&mut req, Class::Request, Method::BINDING, TransactionId::new([3; 12]));
@@ -25,13 +25,13 @@
 //!
 //! server.handle_receive(Instant::now(), client, req);
 //! let mut out = [0u8; 576];
-//! let t = server.poll_transmit(&mut out).unwrap();
+//! let t = server.poll_transmit(&mut out).ok_or("no response")?;
 //! assert_eq!(t.destination, client);
 //! let resp = Message::parse(&out[..t.len])?;
 //! assert_eq!(resp.class(), Class::SuccessResponse);
 //! assert_eq!(resp.get::<XorMappedAddress>()?.0, client);
 //! resp.verify_fingerprint()?;
-//! # Ok::<(), fulmar_stun::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::collections::VecDeque;

@@ -19,16 +19,17 @@
 //! transmits and events, sleep until `poll_timeout`.
 //!
 //! ```
+//! use std::net::SocketAddr;
 //! use std::time::Instant;
 //! use fulmar_turn::{Client, ClientConfig, ClientEvent, FiveTuple, PeerPolicy, Received,
 //!     Server, ServerConfig, TransportProtocol};
 //! use rand::{rngs::StdRng, SeedableRng};
 //!
 //! let now = Instant::now();
-//! let server_addr = "198.51.100.1:3478".parse().unwrap();
-//! let client_addr = "203.0.113.5:40000".parse().unwrap();
-//! let peer = "192.0.2.9:7000".parse().unwrap();
-//! let config = ServerConfig::new("example.org", "198.51.100.1".parse().unwrap())
+//! let server_addr = SocketAddr::from(([198, 51, 100, 1], 3478));
+//! let client_addr = SocketAddr::from(([203, 0, 113, 5], 40000));
+//! let peer = SocketAddr::from(([192, 0, 2, 9], 7000));
+//! let config = ServerConfig::new("example.org", server_addr.ip())
 //!     .with_user("alice", "secret");
 //! let mut server = Server::new(config, now, StdRng::seed_from_u64(1));
 //! let mut client = Client::new(ClientConfig::new(server_addr, "alice", "secret"), StdRng::seed_from_u64(2));
@@ -56,13 +57,13 @@
 //! pump(&mut client, &mut server);
 //!
 //! // The peer answers; the server wraps it in a Data indication.
-//! let relayed = client.relayed_address().unwrap();
+//! let relayed = client.relayed_address().ok_or("not allocated")?;
 //! let mut buf = [0u8; 1500];
-//! let (to, n) = server.handle_peer(now, relayed, peer, b"hi back", &mut buf).unwrap();
+//! let (to, n) = server.handle_peer(now, relayed, peer, b"hi back", &mut buf).ok_or("not relayed")?;
 //! assert_eq!(to, ft);
 //! let got = client.handle_receive(now, server_addr, &buf[..n]);
 //! assert_eq!(got, Received::PeerData { peer, data: b"hi back" });
-//! # Ok::<(), fulmar_turn::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod auth;
