@@ -48,7 +48,7 @@ const MAX_ROUTES: usize = 65_536;
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), fulmar::Error> {
-/// let endpoint = fulmar::Endpoint::bind("127.0.0.1:0".parse().unwrap()).await?;
+/// let endpoint = fulmar::Endpoint::bind(([127, 0, 0, 1], 0).into()).await?;
 /// let a = fulmar::PeerConnection::new_on(&endpoint, fulmar::Config::default()).await?;
 /// let b = fulmar::PeerConnection::new_on(&endpoint, fulmar::Config::default()).await?;
 /// assert_eq!(a.local_addrs(), b.local_addrs());

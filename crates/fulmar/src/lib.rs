@@ -29,7 +29,7 @@
 //! let answer = b.create_answer().await?;
 //! a.set_remote_description(answer).await?;
 //!
-//! let remote = b.accept_data_channel().await.expect("channel");
+//! let remote = b.accept_data_channel().await.ok_or(fulmar::Error::Closed)?;
 //! chat.send_text("ping").await?;
 //! assert_eq!(remote.recv().await, Some(Message::Text("ping".into())));
 //! a.close().await;

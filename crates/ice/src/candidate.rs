@@ -108,7 +108,7 @@ impl fmt::Display for CandidateAddress {
 /// let c: Candidate = "candidate:1 1 udp 2122260223 192.0.2.3 54400 typ host generation 0"
 ///     .parse()?;
 /// assert_eq!(c.kind, CandidateKind::Host);
-/// assert_eq!(c.socket_addr(), Some("192.0.2.3:54400".parse().unwrap()));
+/// assert_eq!(c.socket_addr(), Some(std::net::SocketAddr::from(([192, 0, 2, 3], 54400))));
 /// assert_eq!(c.to_string(), "candidate:1 1 udp 2122260223 192.0.2.3 54400 typ host generation 0");
 /// # Ok::<(), fulmar_ice::Error>(())
 /// ```
