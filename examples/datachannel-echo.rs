@@ -9,8 +9,8 @@
 //! ```
 
 use fulmar::{Config, PeerConnection};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use fulmar_examples::http::{self, Request, Response};
+use tokio::net::TcpListener;
 
 const PAGE: &str = r#"<!doctype html><title>Fulmar echo</title>
 <input id=m value="hello"><button onclick="dc.send(m.value)">send</button><pre id=log></pre>
@@ -33,44 +33,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     let listener = TcpListener::bind(&addr).await?;
     println!("open http://{}", listener.local_addr()?);
-    loop {
-        let (stream, _) = listener.accept().await?;
-        tokio::spawn(async move {
-            if let Err(e) = serve(stream).await {
-                eprintln!("request failed: {e}");
-            }
-        });
-    }
+    http::serve(listener, serve).await?;
+    Ok(())
 }
 
-/// One HTTP/1.1 request: `GET /` or `POST /offer`.
-async fn serve(stream: TcpStream) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut reader = BufReader::new(stream);
-    let (mut request, mut line, mut length) = (String::new(), String::new(), 0usize);
-    reader.read_line(&mut request).await?;
-    while reader.read_line(&mut line).await? > 2 {
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse::<usize>()?.min(1 << 20);
-            }
-        }
-        line.clear();
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await?;
-    let (status, kind, reply) = if request.starts_with("POST /offer ") {
-        match answer(std::str::from_utf8(&body)?).await {
-            Ok(sdp) => ("200 OK", "application/sdp", sdp),
-            Err(e) => ("400 Bad Request", "text/plain", e.to_string()),
+/// One HTTP/1.1 request: `POST /offer`, or the page for anything else.
+async fn serve(request: Request) -> Response {
+    if request.method == "POST" && request.path == "/offer" {
+        match answer(&request.body).await {
+            Ok(sdp) => Response::ok("application/sdp", sdp),
+            Err(e) => Response::bad_request(e.to_string()),
         }
     } else {
-        ("200 OK", "text/html", PAGE.to_owned())
-    };
-    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n", reply.len());
-    let stream = reader.get_mut();
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(reply.as_bytes()).await?;
-    Ok(())
+        Response::ok("text/html", PAGE.to_owned())
+    }
 }
 
 /// Answers an offer with a new peer that echoes on every channel.

@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use fulmar::{ChannelConfig, Config, DataChannel, Message, PeerConnection, SessionDescription};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use fulmar_examples::http::{self, Request, Response};
+use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
 type Session = Arc<Mutex<Option<PeerConnection>>>;
@@ -27,37 +27,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(&addr).await?;
     println!("GET http://{}/offer", listener.local_addr()?);
     let session = Session::default();
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let session = session.clone();
-        tokio::spawn(async move {
-            if let Err(e) = serve(stream, session).await {
-                eprintln!("request failed: {e}");
-            }
-        });
-    }
+    http::serve(listener, move |request| serve(request, session.clone())).await?;
+    Ok(())
 }
 
-async fn serve(
-    stream: TcpStream,
-    session: Session,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut reader = BufReader::new(stream);
-    let (mut request, mut line, mut length) = (String::new(), String::new(), 0usize);
-    reader.read_line(&mut request).await?;
-    while reader.read_line(&mut line).await? > 2 {
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse::<usize>()?.min(1 << 20);
-            }
-        }
-        line.clear();
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await?;
-    let body = String::from_utf8(body)?;
+async fn serve(request: Request, session: Session) -> Response {
+    let body = request.body;
     let mut s = session.lock().await;
-    let result: Result<String, fulmar::Error> = match request.split(' ').nth(1).unwrap_or("") {
+    let result: Result<String, fulmar::Error> = match request.path.as_str() {
         "/offer" => offer().await.map(|(pc, sdp)| {
             *s = Some(pc);
             sdp
@@ -78,15 +55,10 @@ async fn serve(
         },
         _ => Ok(String::new()),
     };
-    let (status, reply) = match result {
-        Ok(r) => ("200 OK", r),
-        Err(e) => ("400 Bad Request", e.to_string()),
-    };
-    let head = format!("HTTP/1.1 {status}\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n", reply.len());
-    let stream = reader.get_mut();
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(reply.as_bytes()).await?;
-    Ok(())
+    match result {
+        Ok(r) => Response::ok("application/sdp", r),
+        Err(e) => Response::bad_request(e.to_string()),
+    }
 }
 
 async fn offer() -> Result<(PeerConnection, String), fulmar::Error> {

@@ -35,8 +35,8 @@ use fulmar::{
     Config, DataChannel, LocalTrack, Message, PeerConnection, ReceiveMode, SessionDescription,
     TurnServer,
 };
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use fulmar_examples::http::{self, Request, Response};
+use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
 /// Sessions by name, bounded.
@@ -68,36 +68,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
     let sessions = Sessions::default();
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let sessions = sessions.clone();
-        tokio::spawn(async move {
-            if let Err(e) = serve(stream, sessions).await {
-                eprintln!("request failed: {e}");
-            }
-        });
-    }
+    http::serve(listener, move |request| serve(request, sessions.clone())).await?;
+    Ok(())
 }
 
-async fn serve(
-    stream: TcpStream,
-    sessions: Sessions,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut reader = BufReader::new(stream);
-    let (mut request, mut line, mut length) = (String::new(), String::new(), 0usize);
-    reader.read_line(&mut request).await?;
-    while reader.read_line(&mut line).await? > 2 {
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse::<usize>()?.min(1 << 20);
-            }
-        }
-        line.clear();
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await?;
-    let body = String::from_utf8(body)?;
-    let path = request.split(' ').nth(1).unwrap_or("");
+async fn serve(request: Request, sessions: Sessions) -> Response {
+    let (path, body) = (request.path, request.body);
     let (session, verb) = path
         .trim_start_matches('/')
         .split_once('/')
@@ -112,15 +88,10 @@ async fn serve(
     } else {
         Err("bad session name".into())
     };
-    let (status, kind, reply) = match result {
-        Ok((kind, r)) => ("200 OK", kind, r),
-        Err(e) => ("400 Bad Request", "text/plain", e),
-    };
-    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", reply.len());
-    let stream = reader.get_mut();
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(reply.as_bytes()).await?;
-    Ok(())
+    match result {
+        Ok((kind, r)) => Response::ok(kind, r),
+        Err(e) => Response::bad_request(e),
+    }
 }
 
 async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply {

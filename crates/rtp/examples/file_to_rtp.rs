@@ -21,14 +21,7 @@ fn main() -> Result<(), BoxError> {
     let [_, codec, input, output] = &args[..] else {
         return Err("usage: file_to_rtp <opus|vp8|vp9|h264|av1> <in> <out.rtp>".into());
     };
-    let codec = match codec.as_str() {
-        "opus" => Codec::Opus,
-        "vp8" => Codec::Vp8,
-        "vp9" => Codec::Vp9,
-        "h264" => Codec::H264,
-        "av1" => Codec::Av1,
-        other => return Err(format!("unknown codec {other}").into()),
-    };
+    let codec = Codec::from_name(codec).ok_or_else(|| format!("unknown codec {codec}"))?;
     let data = std::fs::read(input)?;
     // (timestamp, frame) pairs in the RTP clock.
     let mut frames: Vec<(u32, Vec<u8>)> = Vec::new();

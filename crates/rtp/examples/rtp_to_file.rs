@@ -23,14 +23,7 @@ fn main() -> Result<(), BoxError> {
     let [_, codec, input, output] = &args[..] else {
         return Err("usage: rtp_to_file <opus|vp8|vp9|h264|av1> <in.rtp> <out>".into());
     };
-    let codec = match codec.as_str() {
-        "opus" => Codec::Opus,
-        "vp8" => Codec::Vp8,
-        "vp9" => Codec::Vp9,
-        "h264" => Codec::H264,
-        "av1" => Codec::Av1,
-        other => return Err(format!("unknown codec {other}").into()),
-    };
+    let codec = Codec::from_name(codec).ok_or_else(|| format!("unknown codec {codec}"))?;
     let dump = std::fs::read(input)?;
     let mut assembler = FrameAssembler::new(codec.depacketizer(), 4096);
     let mut frames = Vec::new();
