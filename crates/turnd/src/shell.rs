@@ -199,7 +199,7 @@ impl Shared {
             send
         };
         if let Some((sock, peer, data)) = send {
-            let _ = sock.try_send_to(data, peer);
+            send_now(&sock, data, peer);
         }
     }
 
@@ -267,7 +267,7 @@ impl Core {
         match ft.protocol {
             TransportProtocol::Udp => {
                 if let Some(sock) = shared.udp_socket(ft.server, ft.client.port()) {
-                    let _ = sock.try_send_to(bytes, ft.client);
+                    send_now(sock, bytes, ft.client);
                 }
             }
             TransportProtocol::Tcp | TransportProtocol::Tls => {
@@ -276,6 +276,19 @@ impl Core {
                 }
             }
         }
+    }
+}
+
+/// Send one datagram with a direct non-blocking `sendto`; a full socket
+/// buffer drops it, as UDP may.
+///
+/// Not tokio's `try_send_to`: that answers `WouldBlock` without a system
+/// call until the reactor has seen the socket writable, so the first
+/// datagrams sent through a freshly opened relay socket were lost whenever
+/// the reactor had not turned since the allocation was made.
+fn send_now(sock: &UdpSocket, data: &[u8], to: SocketAddr) {
+    if let Err(e) = socket2::SockRef::from(sock).send_to(data, &to.into()) {
+        debug!(%to, error = %e, "UDP send failed");
     }
 }
 
@@ -335,7 +348,7 @@ fn relay_from_peer(
     if ft.protocol == TransportProtocol::Udp {
         drop(core);
         if let Some(sock) = shared.udp_socket(ft.server, ft.client.port()) {
-            let _ = sock.try_send_to(bytes, ft.client);
+            send_now(sock, bytes, ft.client);
         }
     } else if let Some(q) = core.streams.get(&ft).cloned() {
         drop(core);
