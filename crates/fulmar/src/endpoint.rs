@@ -359,17 +359,10 @@ async fn read_loop(
                 if g.ended {
                     continue;
                 }
-                // An application that stopped reading: drop DTLS (RFC 7983:
-                // 20..=63) until it catches up; STUN keeps consent alive.
-                let full =
-                    conn.backlog.load(std::sync::atomic::Ordering::Acquire) > conn.max_backlog;
                 for (from, i, len, stride) in items {
                     let Some(buf) = bufs.get(i) else { continue };
                     // GRO: equal segments of `stride` bytes, the last shorter.
                     for d in buf[..len].chunks(stride.max(1)) {
-                        if full && d.first().is_some_and(|b| (20..=63).contains(b)) {
-                            continue;
-                        }
                         crate::receive(&mut g, now, from, ep.local, d);
                     }
                 }

@@ -95,9 +95,12 @@ pub struct Config {
     pub peer: fulmar_peer::Config,
     /// `send` waits while a channel has more than this many bytes queued.
     pub max_buffered: usize,
-    /// Received bytes a connection queues for the application before its
-    /// DTLS datagrams are dropped (the peer's SCTP retransmits them later):
-    /// bounds the memory an application that does not read can be made to use.
+    /// Received bytes a connection may queue unread for the application
+    /// before the peer is flow-controlled: beyond this, unread bytes count
+    /// against the SCTP receive window, so the peer's DATA waits while
+    /// acknowledgements and control traffic keep flowing. Bounds the memory
+    /// an application that does not read can be made to use (this plus the
+    /// receive window).
     pub max_backlog: usize,
     /// Test-only fault injection: drop this fraction (0.0..=1.0) of outgoing
     /// datagrams, chosen by a generator seeded with the second value.
@@ -116,7 +119,7 @@ impl Default for Config {
             bind: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             peer: fulmar_peer::Config::default(),
             max_buffered: 1 << 20,
-            max_backlog: 64 << 20,
+            max_backlog: 8 << 20,
             outgoing_loss: None,
             turn_servers: Vec::new(),
             relay_only: false,
@@ -240,6 +243,8 @@ pub(crate) struct Shared {
     pub(crate) backlog: Arc<AtomicUsize>,
     /// See [`Config::max_backlog`].
     pub(crate) max_backlog: usize,
+    /// Unread bytes beyond `max_backlog` last reported to the core.
+    unread_reported: AtomicUsize,
 }
 
 impl Shared {
@@ -248,7 +253,41 @@ impl Shared {
         // (every call is atomic), so a poisoned lock is still usable.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Unread bytes beyond the allowance, which close the receive window.
+    fn unread_over_allowance(&self) -> usize {
+        self.backlog
+            .load(Ordering::Acquire)
+            .saturating_sub(self.max_backlog)
+    }
+
+    /// Tells the core how much the application leaves unread beyond the
+    /// allowance (see [`Config::max_backlog`]), when that changed.
+    fn report_unread(&self, g: &mut Inner) {
+        let over = self.unread_over_allowance();
+        if self.unread_reported.swap(over, Ordering::AcqRel) != over {
+            g.pc.set_unread_bytes(over);
+        }
+    }
+
+    /// After the application read: reopens a window that unread messages
+    /// had narrowed, once it grew by a useful amount (or fully reopened).
+    fn note_read(self: &Arc<Self>) {
+        let reported = self.unread_reported.load(Ordering::Acquire);
+        if reported == 0 {
+            return;
+        }
+        let over = self.unread_over_allowance();
+        if over == 0 || reported.saturating_sub(over) >= WINDOW_REOPEN_STEP {
+            let mut g = self.lock();
+            after_io(self, &mut g);
+        }
+    }
 }
+
+/// How much reading must reopen a narrowed receive window before the core
+/// hears of it (between reads it hears at every input anyway).
+const WINDOW_REOPEN_STEP: usize = 64 * 1024;
 
 /// Closes the connection when the last user handle is dropped.
 struct Guard(Arc<Shared>);
@@ -350,6 +389,7 @@ impl PeerConnection {
             close_requested: AtomicBool::new(false),
             backlog: Arc::new(AtomicUsize::new(0)),
             max_backlog: config.max_backlog,
+            unread_reported: AtomicUsize::new(0),
         });
         let guard = Arc::new(Guard(shared.clone()));
         shared.lock().guard = Arc::downgrade(&guard);
@@ -655,7 +695,10 @@ impl DataChannel {
     /// The next message; `None` once the channel closed.
     pub async fn recv(&self) -> Option<Message> {
         let mut q = self.rx.lock().await.recv().await?;
-        q.msg.take()
+        let msg = q.msg.take();
+        drop(q);
+        self.pc.shared.note_read();
+        msg
     }
 
     /// Closes the channel (stream reset).
@@ -669,6 +712,7 @@ impl DataChannel {
 /// wakes the driver task if the core now wants an earlier timeout.
 fn after_io(shared: &Arc<Shared>, g: &mut Inner) {
     dispatch(shared, g);
+    shared.report_unread(g);
     flush(shared, g);
     let t = next_timeout(g);
     let earlier = match (t, g.armed) {

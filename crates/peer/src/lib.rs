@@ -583,6 +583,17 @@ impl PeerConnection {
         }
     }
 
+    /// Tells the SCTP association how many bytes of delivered messages the
+    /// application has not read yet: they count against the receive window
+    /// the peer sees, so a peer whose messages pile up unread is
+    /// flow-controlled while everything else (SACKs for our own data
+    /// included) keeps flowing. See `fulmar_sctp::Association::set_unread_bytes`.
+    pub fn set_unread_bytes(&mut self, bytes: usize) {
+        if let Some(dc) = self.sctp.as_mut() {
+            dc.association_mut().set_unread_bytes(bytes);
+        }
+    }
+
     /// Sets the threshold under which [`Event::BufferedAmountLow`] fires.
     pub fn set_buffered_amount_low_threshold(&mut self, id: ChannelId, threshold: usize) {
         if let (Some(s), Some(dc)) = (self.channel_stream_id(id), self.sctp.as_mut()) {

@@ -293,6 +293,45 @@ fn large_messages_ordered_and_unordered() {
     );
 }
 
+/// An application that leaves a full window of messages unread closes the
+/// window to the peer's DATA, but the association still takes the peer's
+/// SACKs for its own data; reading reopens the window at once (a window
+/// update SACK, not the peer's backed-off probe).
+#[test]
+fn unread_bytes_close_the_window_but_not_the_sack_path() {
+    let mut p = Pair::default(21, 0.0, 0.0);
+    p.connect_both();
+    let window = Config::default().receive_window;
+    p.b.set_unread_bytes(window);
+    for i in 0..32 {
+        p.a.send(p.now, 1, 53, pattern(16 * 1024, i), SendOptions::default())
+            .unwrap();
+        p.b.send(p.now, 2, 53, pattern(64 * 1024, i), SendOptions::default())
+            .unwrap();
+    }
+    // B's 2 MiB reach A: B processes A's SACKs while its own window is shut.
+    assert!(
+        p.drive_until(Duration::from_secs(10), |p| count_messages(&p.a_events)
+            == 32)
+    );
+    // A's data is held back for a long while: A's probes back off, and the
+    // SACKs answering them keep the association from timing out
+    // (RFC 9260 §6.1: probes answered by SACKs are not errors).
+    p.drive_until(Duration::from_secs(600), |_| false);
+    assert!(p.b_messages().is_empty(), "data passed a closed window");
+    assert!(p.a.is_established() && p.b.is_established());
+    let reopened = p.now;
+    p.b.set_unread_bytes(0);
+    assert!(
+        p.drive_until(Duration::from_secs(2), |p| count_messages(&p.b_events)
+            == 32)
+    );
+    assert!(
+        p.now - reopened < Duration::from_secs(1),
+        "window reopened late"
+    );
+}
+
 fn transfer_with_loss(seed: u64, loss: f64, reorder: f64, total: usize) {
     let mut p = Pair::default(seed, loss, reorder);
     p.connect_both();

@@ -533,20 +533,41 @@ impl Association {
         self.control.push_back(ControlChunk { bytes, vtag: None });
     }
 
+    /// Tells the association how many bytes of delivered messages the
+    /// application has not consumed yet. They count against the advertised
+    /// receive window, as buffer space the data still occupies (RFC 9260
+    /// §6.2), so a peer whose messages go unread is flow-controlled: its
+    /// DATA beyond the window is dropped and retransmitted later, while its
+    /// SACKs and other control chunks keep being processed. When reading
+    /// reopens a nearly closed window, a SACK announces it.
+    pub fn set_unread_bytes(&mut self, bytes: usize) {
+        if let Some(r) = self.receiver.as_mut() {
+            r.unread = bytes;
+        }
+        self.announce_reopened_window();
+    }
+
+    /// RFC 9260 §6.2: tell the peer when a nearly closed window has opened
+    /// again, rather than leaving it to probe.
+    fn announce_reopened_window(&mut self) {
+        let Some(r) = self.receiver.as_ref() else {
+            return;
+        };
+        let window = self.config.receive_window as u32;
+        if self.last_a_rwnd_sent < window / 4 && r.a_rwnd() >= window / 2 {
+            self.sack_now = true;
+            self.last_a_rwnd_sent = r.a_rwnd();
+        }
+    }
+
     /// Next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
         let ev = self.events.pop_front()?;
         if let Event::Message(m) = &ev {
             if let Some(r) = self.receiver.as_mut() {
                 r.released(m.data.len());
-                // RFC 9260 §6.2: tell the peer when a nearly closed window
-                // has opened again, rather than leaving it to probe.
-                let window = self.config.receive_window as u32;
-                if self.last_a_rwnd_sent < window / 4 && r.a_rwnd() >= window / 2 {
-                    self.sack_now = true;
-                    self.last_a_rwnd_sent = r.a_rwnd();
-                }
             }
+            self.announce_reopened_window();
             self.stats.bytes_received += m.data.len() as u64;
             self.stats.messages_received += 1;
         }

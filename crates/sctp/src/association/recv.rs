@@ -76,6 +76,8 @@ pub(crate) struct Receiver {
     dups: Vec<u32>,
     /// Bytes held: fragments, out-of-order messages and undelivered events.
     pub buffered: usize,
+    /// Bytes delivered to the application and not yet consumed by it.
+    pub unread: usize,
     rwnd: usize,
 }
 
@@ -90,6 +92,7 @@ impl Receiver {
             streams: StreamMap::default(),
             dups: Vec::new(),
             buffered: 0,
+            unread: 0,
             rwnd,
         }
     }
@@ -98,9 +101,10 @@ impl Receiver {
         self.cum as u32
     }
 
-    /// Advertised receiver window.
+    /// Advertised receiver window: what is left of the receive buffer
+    /// after what is held here and what the application has not read.
     pub(crate) fn a_rwnd(&self) -> u32 {
-        u32::try_from(self.rwnd.saturating_sub(self.buffered)).unwrap_or(u32::MAX)
+        u32::try_from(self.rwnd.saturating_sub(self.buffered + self.unread)).unwrap_or(u32::MAX)
     }
 
     pub(crate) fn has_gaps(&self) -> bool {
@@ -129,13 +133,14 @@ impl Receiver {
         }
         let len = payload.len();
         // RFC 9260 §6.2: drop when there is no room, but always keep room for
-        // the next in-sequence TSN so that delivery can progress.
-        let limit = if t == self.cum + 1 {
+        // the next in-sequence TSN so that reassembly can progress, unless
+        // the application itself has a whole window unread.
+        let limit = if t == self.cum + 1 && self.unread < self.rwnd {
             self.rwnd + 65536
         } else {
             self.rwnd
         };
-        if self.buffered + len > limit {
+        if self.buffered + self.unread + len > limit {
             return DataOutcome::Dropped;
         }
         let in_order = t == self.cum + 1;
