@@ -47,7 +47,7 @@ pub use fulmar_peer::PeerConnectionState;
 use fulmar_peer::{ChannelId, Event, Transmit};
 use rand::rngs::{OsRng, StdRng};
 use rand::{Rng, SeedableRng};
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{watch, Notify};
 
 pub use fulmar_datachannel::{ChannelConfig, Reliability};
 pub use fulmar_peer::{SessionDescription, Stats};
@@ -55,6 +55,7 @@ pub use fulmar_peer::{SessionDescription, Stats};
 mod endpoint;
 pub use endpoint::Endpoint;
 mod media;
+mod queue;
 pub use media::{LocalTrack, RemoteTrack};
 mod relay;
 pub use relay::TurnServer;
@@ -192,7 +193,7 @@ impl Drop for Queued {
 }
 
 struct ChannelSlot {
-    tx: mpsc::UnboundedSender<Queued>,
+    tx: queue::Sender<Queued>,
     open: watch::Sender<bool>,
     low: Arc<Notify>,
 }
@@ -203,8 +204,8 @@ pub(crate) const MAX_PENDING: usize = 1024;
 pub(crate) struct Inner {
     pc: fulmar_peer::PeerConnection,
     channels: HashMap<ChannelId, ChannelSlot>,
-    incoming: Option<mpsc::UnboundedSender<DataChannel>>,
-    candidates: Option<mpsc::UnboundedSender<String>>,
+    incoming: Option<queue::Sender<DataChannel>>,
+    candidates: Option<queue::Sender<String>>,
     /// What accepted channels keep alive (the users' guard).
     guard: Weak<Guard>,
     /// Sockets to send on (cleared when the driver ends: frees them).
@@ -233,9 +234,9 @@ pub(crate) struct Shared {
     inner: Mutex<Inner>,
     wake: Notify,
     state: watch::Sender<PeerConnectionState>,
-    incoming_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<DataChannel>>,
-    candidates_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<String>>,
-    tracks_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<RemoteTrack>>,
+    incoming_rx: queue::Receiver<DataChannel>,
+    candidates_rx: queue::Receiver<String>,
+    tracks_rx: queue::Receiver<RemoteTrack>,
     local_addrs: Vec<SocketAddr>,
     max_buffered: usize,
     close_requested: AtomicBool,
@@ -355,9 +356,9 @@ impl PeerConnection {
         if relays.is_empty() {
             pc.end_of_local_candidates(now);
         }
-        let (incoming, incoming_rx) = mpsc::unbounded_channel();
-        let (candidates, candidates_rx) = mpsc::unbounded_channel();
-        let (tracks, tracks_rx) = mpsc::unbounded_channel();
+        let (incoming, incoming_rx) = queue::channel();
+        let (candidates, candidates_rx) = queue::channel();
+        let (tracks, tracks_rx) = queue::channel();
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 pc,
@@ -381,9 +382,9 @@ impl PeerConnection {
             }),
             wake: Notify::new(),
             state: watch::channel(PeerConnectionState::New).0,
-            incoming_rx: tokio::sync::Mutex::new(incoming_rx),
-            candidates_rx: tokio::sync::Mutex::new(candidates_rx),
-            tracks_rx: tokio::sync::Mutex::new(tracks_rx),
+            incoming_rx,
+            candidates_rx,
+            tracks_rx,
             local_addrs,
             max_buffered: config.max_buffered,
             close_requested: AtomicBool::new(false),
@@ -493,7 +494,7 @@ impl PeerConnection {
     /// `create_offer` or `set_remote_description`; `None` once gathering is
     /// complete (signal end-of-candidates then) or the connection ended.
     pub async fn next_local_candidate(&self) -> Option<String> {
-        self.shared.candidates_rx.lock().await.recv().await
+        self.shared.candidates_rx.recv().await
     }
 
     /// Creates a reliable, ordered data channel.
@@ -519,7 +520,7 @@ impl PeerConnection {
 
     /// Waits for the next channel opened by the peer; `None` once closed.
     pub async fn accept_data_channel(&self) -> Option<DataChannel> {
-        self.shared.incoming_rx.lock().await.recv().await
+        self.shared.incoming_rx.recv().await
     }
 
     /// The connection state.
@@ -583,7 +584,7 @@ pub struct DataChannel {
     pc: PeerConnection,
     id: ChannelId,
     label: String,
-    rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>,
+    rx: queue::Receiver<Queued>,
     open: watch::Receiver<bool>,
     low: Arc<Notify>,
 }
@@ -599,7 +600,7 @@ impl std::fmt::Debug for DataChannel {
 
 impl DataChannel {
     fn new(pc: PeerConnection, id: ChannelId, label: String) -> (Self, ChannelSlot) {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = queue::channel();
         let (open_tx, open) = watch::channel(false);
         let low = Arc::new(Notify::new());
         let slot = ChannelSlot {
@@ -612,7 +613,7 @@ impl DataChannel {
                 pc,
                 id,
                 label,
-                rx: tokio::sync::Mutex::new(rx),
+                rx,
                 open,
                 low,
             },
@@ -694,7 +695,7 @@ impl DataChannel {
 
     /// The next message; `None` once the channel closed.
     pub async fn recv(&self) -> Option<Message> {
-        let mut q = self.rx.lock().await.recv().await?;
+        let mut q = self.rx.recv().await?;
         let msg = q.msg.take();
         drop(q);
         self.pc.shared.note_read();

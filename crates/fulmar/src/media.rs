@@ -32,12 +32,12 @@ pub(crate) struct MediaSlots {
     /// Keyframe-request queues of local tracks by transceiver index.
     local: Vec<(usize, mpsc::Sender<KeyframeKind>)>,
     /// The accept queue of new remote tracks.
-    incoming: Option<mpsc::UnboundedSender<RemoteTrack>>,
+    incoming: Option<crate::queue::Sender<RemoteTrack>>,
 }
 
 impl MediaSlots {
     /// Slots whose new remote tracks go to `incoming`.
-    pub(crate) fn new(incoming: mpsc::UnboundedSender<RemoteTrack>) -> Self {
+    pub(crate) fn new(incoming: crate::queue::Sender<RemoteTrack>) -> Self {
         MediaSlots {
             incoming: Some(incoming),
             ..Default::default()
@@ -165,7 +165,7 @@ impl PeerConnection {
     /// Waits for the next remote track (its first packet arrived); `None`
     /// once the connection ended.
     pub async fn accept_track(&self) -> Option<RemoteTrack> {
-        self.shared.tracks_rx.lock().await.recv().await
+        self.shared.tracks_rx.recv().await
     }
 }
 
