@@ -212,14 +212,12 @@ pub(crate) struct Inner {
     endpoints: Vec<Arc<EndpointInner>>,
     /// Datagrams to send (kept while the socket refuses: `WouldBlock`).
     pending: VecDeque<Transmit>,
-    /// Reused buffer for a GSO batch.
-    scratch: Vec<u8>,
     /// The deadline the driver task sleeps until.
     armed: Option<Instant>,
     /// The local ICE ufrag routed by shared endpoints.
     ufrag: Option<String>,
-    /// Test-only outgoing loss.
-    loss: Option<(StdRng, f64)>,
+    /// Test-only outgoing loss (boxed: a generator is 320 bytes).
+    loss: Option<Box<(StdRng, f64)>>,
     /// Media tracks' queues.
     media: media::MediaSlots,
     /// TURN allocations.
@@ -368,12 +366,11 @@ impl PeerConnection {
                 guard: Weak::new(),
                 endpoints: endpoints.clone(),
                 pending: VecDeque::new(),
-                scratch: Vec::new(),
                 armed: None,
                 ufrag: None,
                 loss: config
                     .outgoing_loss
-                    .map(|(p, seed)| (StdRng::seed_from_u64(seed), p)),
+                    .map(|(p, seed)| Box::new((StdRng::seed_from_u64(seed), p))),
                 media: media::MediaSlots::new(tracks),
                 gathering_done: relays.is_empty(),
                 relays,
@@ -769,7 +766,7 @@ fn flush(shared: &Arc<Shared>, g: &mut Inner) {
                 ep.learn(shared, t.destination);
             }
         }
-        if let Some((rng, p)) = g.loss.as_mut() {
+        if let Some((rng, p)) = g.loss.as_deref_mut() {
             if rng.gen_bool(*p) {
                 continue;
             }
@@ -830,11 +827,14 @@ fn send_pending(g: &mut Inner) -> bool {
         let r = if n == 1 {
             ep.try_send(dst, &first.payload, None)
         } else {
-            g.scratch.clear();
-            for t in g.pending.iter().take(n) {
-                g.scratch.extend_from_slice(&t.payload);
-            }
-            ep.try_send(dst, &g.scratch, Some(size))
+            GSO_BATCH.with(|batch| {
+                let mut batch = batch.borrow_mut();
+                batch.clear();
+                for t in g.pending.iter().take(n) {
+                    batch.extend_from_slice(&t.payload);
+                }
+                ep.try_send(dst, &batch, Some(size))
+            })
         };
         match r {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
@@ -848,7 +848,20 @@ fn send_pending(g: &mut Inner) -> bool {
             }
         }
     }
+    // An idle connection keeps no room from a burst.
+    if g.pending.capacity() > KEPT_PENDING {
+        g.pending = VecDeque::new();
+    }
     true
+}
+
+/// Queue slots an emptied `pending` keeps.
+const KEPT_PENDING: usize = 16;
+
+thread_local! {
+    /// The datagrams of one GSO send, copied together (a per-thread buffer:
+    /// connections need none of their own).
+    static GSO_BATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The per-connection task: timers, close, and datagrams the socket refused.
