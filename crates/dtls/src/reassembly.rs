@@ -116,6 +116,14 @@ impl Reassembler {
         self.floating = false;
     }
 
+    /// Returns the buffer of pending messages to the allocator when none are
+    /// pending (an idle connection keeps no handshake memory).
+    pub fn release_if_idle(&mut self) {
+        if self.pending.is_empty() && self.pending.capacity() != 0 {
+            self.pending = Vec::new();
+        }
+    }
+
     /// The next message_seq expected.
     pub fn next_seq(&self) -> u16 {
         self.next_seq

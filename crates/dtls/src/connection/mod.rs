@@ -139,7 +139,8 @@ enum FlightItem {
 pub struct Connection {
     role: Role,
     config: Arc<Config>,
-    rng: Box<dyn RngCore + Send>,
+    /// Needed until the hellos are sent; dropped once connected.
+    rng: Option<Box<dyn RngCore + Send>>,
     state: State,
     // Handshake bookkeeping.
     transcript: Vec<u8>,
@@ -202,7 +203,7 @@ impl Connection {
         let rto = config.initial_retransmit_timeout;
         Connection {
             role,
-            rng,
+            rng: Some(rng),
             state,
             transcript: Vec::new(),
             reassembler: Reassembler::floating(0),
@@ -245,7 +246,11 @@ impl Connection {
             State::ExpectServerHello(ExpectServerHello),
         );
         let mut random = [0u8; 32];
-        c.rng.fill_bytes(&mut random);
+        if let Some(rng) = c.rng.as_mut() {
+            rng.fill_bytes(&mut random);
+        }
+        // The client needs no more randomness after its ClientHello random.
+        c.rng = None;
         c.client_random = random;
         c.send_client_hello(now);
         c
@@ -433,6 +438,9 @@ impl Connection {
                 return;
             }
         }
+        if self.is_connected() {
+            self.release_handshake_buffers();
+        }
     }
 
     fn handle_record(&mut self, now: Instant, rec: &Record<'_>, resent: &mut bool) {
@@ -469,6 +477,11 @@ impl Connection {
                     match cipher.open_to_vec(rec) {
                         Ok(p) if p.len() <= MAX_PLAINTEXT => {
                             self.replay.update(rec.sequence_number);
+                            if !self.flight.is_empty() {
+                                // Authenticated data of the new epoch proves the
+                                // peer has our last flight (RFC 6347 §4.2.4).
+                                self.flight = Vec::new();
+                            }
                             if self.events.len() < MAX_EVENTS {
                                 self.events.push_back(Event::ApplicationData(p));
                             }
@@ -670,6 +683,28 @@ impl Connection {
         self.deadline = None;
         self.write_epoch = 1;
         self.events.push_back(Event::Connected);
+        // Handshake-only state is not needed any more.
+        self.transcript = Vec::new();
+        self.cookie = Vec::new();
+        self.rng = None;
+        if self.role == Role::Client {
+            // The server's Finished proves it received our last flight; only
+            // the sender of the final flight must be able to resend it
+            // (RFC 6347 §4.2.4).
+            self.flight = Vec::new();
+        }
+    }
+
+    /// Frees buffers that only the handshake needed, once they are idle.
+    /// Cheap when there is nothing to free (called per datagram).
+    fn release_handshake_buffers(&mut self) {
+        if self.early_records.is_empty() && self.early_records.capacity() != 0 {
+            self.early_records = Vec::new();
+        }
+        if self.scratch.capacity() != 0 {
+            self.scratch = Vec::new();
+        }
+        self.reassembler.release_if_idle();
     }
 
     fn add_to_transcript(&mut self, msg: &Message) {
@@ -919,6 +954,63 @@ mod tests {
         assert!(ce.contains(&Event::Failed(Error::AlertReceived(
             AlertDescription::DecryptError
         ))));
+    }
+
+    #[test]
+    fn handshake_state_is_freed_once_connected() {
+        let (mut c, mut s, mut now) = pair();
+        // Lose the server's flight 6 so that the client retransmits flight 5.
+        for _ in 0..8 {
+            while let Some(d) = c.poll_transmit() {
+                s.handle_receive(now, &d);
+            }
+            while let Some(d) = s.poll_transmit() {
+                if !s.is_connected() {
+                    c.handle_receive(now, &d);
+                }
+            }
+        }
+        assert!(s.is_connected() && !c.is_connected());
+        let mut resend = || {
+            now = c.poll_timeout().unwrap();
+            c.handle_timeout(now);
+            core::iter::from_fn(|| c.poll_transmit()).collect::<Vec<_>>()
+        };
+        let (first, second) = (resend(), resend());
+        assert!(!first.is_empty() && !second.is_empty());
+        // The server keeps its last flight and resends it when the client's
+        // last flight comes again (RFC 6347 §4.2.4)...
+        assert!(!s.flight.is_empty());
+        for d in &first {
+            s.handle_receive(now, d);
+        }
+        let flight6: Vec<_> = core::iter::from_fn(|| s.poll_transmit()).collect();
+        assert!(!flight6.is_empty(), "flight 6 resent");
+        for d in &flight6 {
+            c.handle_receive(now, d);
+        }
+        assert!(c.is_connected());
+        for conn in [&c, &s] {
+            assert_eq!(conn.transcript.capacity(), 0);
+            assert_eq!(conn.cookie.capacity(), 0);
+            assert_eq!(conn.scratch.capacity(), 0);
+            assert_eq!(conn.early_records.capacity(), 0);
+            assert!(conn.rng.is_none());
+        }
+        assert!(c.flight.is_empty(), "the client's flight was acknowledged");
+        // ...until application data of epoch 1 proves it arrived.
+        c.send(b"hello").unwrap();
+        while let Some(d) = c.poll_transmit() {
+            s.handle_receive(now, &d);
+        }
+        assert_eq!(s.flight.capacity(), 0);
+        let got: Vec<Event> = core::iter::from_fn(|| s.poll_event()).collect();
+        assert!(got.contains(&Event::ApplicationData(b"hello".to_vec())));
+        for d in &second {
+            s.handle_receive(now, d);
+        }
+        assert!(s.poll_transmit().is_none(), "nothing left to resend");
+        assert!(s.is_connected());
     }
 
     #[test]

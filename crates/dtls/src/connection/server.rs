@@ -168,7 +168,10 @@ impl Connection {
         self.negotiated = Some(neg);
         self.client_random = ch.random;
         let mut random = [0u8; 32];
-        self.rng.fill_bytes(&mut random);
+        self.rng
+            .as_mut()
+            .ok_or(Error::InvalidState("no randomness left"))?
+            .fill_bytes(&mut random);
         self.server_random = random;
         self.reassembler.set_strict();
         self.next_send_seq = msg.message_seq;
