@@ -267,29 +267,38 @@ fn stun_request_ufrag(data: &[u8]) -> Option<&str> {
 /// A received buffer: sender, buffer index, length, GRO segment size.
 type Received = (SocketAddr, usize, usize, usize);
 
+/// `RECV_BUFFERS` receive buffers and their metadata.
+struct BatchSet {
+    bufs: Vec<Vec<u8>>,
+    meta: [RecvMeta; RECV_BUFFERS],
+}
+
 /// Receive buffer sets not in use, shared by every socket of the process,
 /// so an idle socket holds no receive buffers (each set is 256 KiB).
-static POOL: Mutex<Vec<Vec<Vec<u8>>>> = Mutex::new(Vec::new());
+static POOL: Mutex<Vec<BatchSet>> = Mutex::new(Vec::new());
 
-/// A set of `RECV_BUFFERS` receive buffers borrowed from [`POOL`] for one
-/// batch of reads; dropping it gives the set back.
-struct Batch(Vec<Vec<u8>>);
+/// A set of receive buffers borrowed from [`POOL`] for one batch of reads;
+/// dropping it gives the set back.
+struct Batch(Option<BatchSet>);
 
 impl Batch {
     /// A pooled set, or a new one when every pooled set is in use.
     fn take() -> Self {
         let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        Batch(
-            pooled.unwrap_or_else(|| (0..RECV_BUFFERS).map(|_| vec![0u8; MAX_DATAGRAM]).collect()),
-        )
+        Batch(Some(pooled.unwrap_or_else(|| BatchSet {
+            bufs: (0..RECV_BUFFERS).map(|_| vec![0u8; MAX_DATAGRAM]).collect(),
+            meta: [RecvMeta::default(); RECV_BUFFERS],
+        })))
     }
 }
 
 impl Drop for Batch {
     fn drop(&mut self) {
         let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < MAX_POOLED {
-            pool.push(std::mem::take(&mut self.0));
+        if let Some(set) = self.0.take() {
+            if pool.len() < MAX_POOLED {
+                pool.push(set);
+            }
         }
     }
 }
@@ -301,7 +310,6 @@ async fn read_loop(
     state: Arc<UdpSocketState>,
     stop: Arc<Notify>,
 ) {
-    let mut meta = [RecvMeta::default(); RECV_BUFFERS];
     let mut groups: Vec<(Arc<Shared>, Vec<Received>)> = Vec::new();
     loop {
         tokio::select! {
@@ -312,14 +320,16 @@ async fn read_loop(
         // Borrowed until the end of this batch (no await before): an idle
         // connection, woken every few seconds by consent checks, holds none.
         let mut batch = Batch::take();
-        let bufs = &mut batch.0;
+        let Some(BatchSet { bufs, meta }) = batch.0.as_mut() else {
+            return;
+        };
         let mut errors = 0;
         for _ in 0..MAX_READS {
             let n = {
                 let mut slices: Vec<IoSliceMut<'_>> =
                     bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
                 match socket.try_io(Interest::READABLE, || {
-                    state.recv((&*socket).into(), &mut slices, &mut meta)
+                    state.recv((&*socket).into(), &mut slices, meta)
                 }) {
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
