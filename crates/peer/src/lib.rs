@@ -59,6 +59,7 @@
 //! ```
 
 mod media;
+mod rng;
 mod streams;
 
 use std::collections::{HashMap, VecDeque};
@@ -73,8 +74,8 @@ use fulmar_ice::{IceAgent, IceConfig, IceConnectionState, IceEvent, IceGathering
 use fulmar_sdp::builder::{MediaBuilder, SessionBuilder};
 use fulmar_sdp::{Direction, SessionDescription as Sdp, Setup};
 use fulmar_stun::{classify, PacketKind};
-use rand::rngs::StdRng;
-use rand::{RngCore, SeedableRng};
+use rand::RngCore;
+use rng::CompactRng;
 
 pub use fulmar_rtp::Codec;
 pub use media::{
@@ -376,7 +377,7 @@ struct Channel {
 
 /// The sans-IO peer connection (see the [crate docs](crate)).
 pub struct PeerConnection {
-    rng: StdRng,
+    rng: CompactRng,
     certificate: Arc<Certificate>,
     config: Config,
     session_id: u64,
@@ -400,12 +401,13 @@ pub struct PeerConnection {
     selected: Option<(SocketAddr, SocketAddr)>,
     sctp: Option<DataChannels>,
     sctp_up: bool,
-    srtp: Option<SrtpContexts>,
+    /// Keyed on first need: a session without media holds none.
+    srtp: Option<Box<SrtpContexts>>,
     channels: HashMap<u32, Channel>,
     by_stream: HashMap<u16, u32>,
     next_channel: u32,
     data_mid: Option<String>,
-    snapshot: Option<Snapshot>,
+    snapshot: Option<Box<Snapshot>>,
     ice_restart: bool,
     want_data: bool,
     transceivers: Vec<Transceiver>,
@@ -446,14 +448,14 @@ impl PeerConnection {
         };
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
-        let mut rng = StdRng::from_seed(seed);
+        let mut rng = CompactRng::from_seed(seed);
         let session_id = rng.next_u64() >> 2;
         // The media engine's randomness (SSRC of reports, sequence and
         // timestamp bases, RTCP intervals) from its own stream of the seed.
         let mut media_seed = seed;
         media_seed[0] ^= 0x6d;
         let mut media = streams::Media::new(
-            StdRng::from_seed(media_seed),
+            CompactRng::from_seed(media_seed),
             format!("fulmar{:08x}", session_id as u32),
         );
         media.receive_mode = config.receive_mode;
@@ -562,7 +564,7 @@ impl PeerConnection {
 
     /// SRTP contexts, once DTLS connected with use_srtp (RFC 5764 §4.2).
     pub fn srtp_contexts(&mut self) -> Option<&mut SrtpContexts> {
-        self.srtp.as_mut()
+        self.ensure_srtp()
     }
 
     /// The label, ordering and reliability a channel was created with.
@@ -890,7 +892,7 @@ impl PeerConnection {
         self.ensure_ice(IceRole::Controlling);
         if self.signaling == SignalingState::Stable {
             // Mids are handed out here; a rollback returns them.
-            self.snapshot = Some(self.take_snapshot());
+            self.snapshot = Some(Box::new(self.take_snapshot()));
         }
         if std::mem::take(&mut self.ice_restart) {
             self.restart_ice_agent();
@@ -995,7 +997,7 @@ impl PeerConnection {
         match (desc.kind, self.signaling) {
             (SdpType::Offer, SignalingState::Stable | SignalingState::HaveLocalOffer) => {
                 if self.signaling == SignalingState::Stable && self.snapshot.is_none() {
-                    self.snapshot = Some(self.take_snapshot());
+                    self.snapshot = Some(Box::new(self.take_snapshot()));
                 }
                 self.set_signaling(SignalingState::HaveLocalOffer);
             }
@@ -1045,7 +1047,7 @@ impl PeerConnection {
             _ => return Err(Error::InvalidState("set_remote_description")),
         };
         if self.signaling == SignalingState::Stable && desc.kind == SdpType::Offer {
-            self.snapshot = Some(self.take_snapshot());
+            self.snapshot = Some(Box::new(self.take_snapshot()));
         }
         let sdp = &desc.sdp;
         // JSEP needs a unique a=mid on every used m-line (RFC 9429 §5.2.1).
@@ -1334,6 +1336,7 @@ impl PeerConnection {
             }
             PacketKind::Rtp => {
                 self.stats.rtp_packets_received += 1;
+                self.ensure_srtp();
                 if let Some((m, mut io)) = self.media_io() {
                     m.handle_receive(&mut io, now, datagram);
                 }
@@ -1418,7 +1421,7 @@ impl PeerConnection {
         }
         let mut cfg = IceConfig::new(role);
         cfg.stun_servers = self.config.stun_servers.clone();
-        let rng = StdRng::seed_from_u64(self.rng.next_u64());
+        let rng = self.sub_rng();
         self.ice = Some(IceAgent::new(cfg, rng));
         if let Some(now) = self.now {
             self.add_pending_hosts(now);
@@ -1491,7 +1494,7 @@ impl PeerConnection {
         // No HelloVerifyRequest: ICE already proved the peer's address
         // (what browsers do too).
         cfg.hello_verify_cookie = false;
-        let rng = StdRng::seed_from_u64(self.rng.next_u64());
+        let rng = self.sub_rng();
         let conn = match role {
             // The client waits for ICE so its ClientHello has a path.
             DtlsRole::Client if self.selected.is_some() => {
@@ -1569,32 +1572,51 @@ impl PeerConnection {
         }
     }
 
+    /// A generator for a sub-component, seeded from ours.
+    fn sub_rng(&mut self) -> CompactRng {
+        CompactRng::seed_from_u64(self.rng.next_u64())
+    }
+
+    /// The SRTP contexts, keyed from the DTLS exporter (RFC 5764 §4.2) on
+    /// first need; the media engine starts with them.
+    fn ensure_srtp(&mut self) -> Option<&mut SrtpContexts> {
+        if self.srtp.is_none() {
+            let role = self.dtls_role?;
+            let d = self.dtls.as_ref().filter(|d| d.is_connected())?;
+            let p = d.srtp_profile()?;
+            let km = d.srtp_keying_material().ok()?;
+            let profile = fulmar_srtp::ProtectionProfile::from_id(p.id()).ok()?;
+            let material = fulmar_srtp::KeyingMaterial {
+                client_key: &km.client_key,
+                server_key: &km.server_key,
+                client_salt: &km.client_salt,
+                server_salt: &km.server_salt,
+            };
+            let srole = match role {
+                DtlsRole::Client => fulmar_srtp::Role::Client,
+                DtlsRole::Server => fulmar_srtp::Role::Server,
+            };
+            let (local, remote) = material
+                .contexts(profile, srole, fulmar_srtp::Config::default())
+                .ok()?;
+            self.srtp = Some(Box::new(SrtpContexts { local, remote }));
+            if let Some(now) = self.now {
+                self.media.start(now);
+            }
+        }
+        self.srtp.as_deref_mut()
+    }
+
     fn on_dtls_connected(&mut self, now: Instant) {
         self.set_dtls_state(DtlsState::Connected);
         self.update_state();
-        let (Some(role), Some(d)) = (self.dtls_role, self.dtls.as_ref()) else {
+        let (Some(role), true) = (self.dtls_role, self.dtls.is_some()) else {
             return;
         };
-        // SRTP contexts from the exporter (RFC 5764 §4.2).
-        if let (Some(p), Ok(km)) = (d.srtp_profile(), d.srtp_keying_material()) {
-            if let Ok(profile) = fulmar_srtp::ProtectionProfile::from_id(p.id()) {
-                let material = fulmar_srtp::KeyingMaterial {
-                    client_key: &km.client_key,
-                    server_key: &km.server_key,
-                    client_salt: &km.client_salt,
-                    server_salt: &km.server_salt,
-                };
-                let srole = match role {
-                    DtlsRole::Client => fulmar_srtp::Role::Client,
-                    DtlsRole::Server => fulmar_srtp::Role::Server,
-                };
-                if let Ok((local, remote)) =
-                    material.contexts(profile, srole, fulmar_srtp::Config::default())
-                {
-                    self.srtp = Some(SrtpContexts { local, remote });
-                    self.media.start(now);
-                }
-            }
+        // SRTP contexts from the exporter (RFC 5764 §4.2), when there is
+        // media to protect (otherwise on first need).
+        if !self.transceivers.is_empty() {
+            self.ensure_srtp();
         }
         // SCTP over DTLS (RFC 8261) once both sides negotiated m=application.
         let Some(remote_port) = self.remote_sctp_port else {
@@ -2066,6 +2088,7 @@ impl PeerConnection {
         rtp_timestamp: u32,
         frame: &[u8],
     ) -> Result<(), Error> {
+        self.ensure_srtp();
         let (m, mut io) = self
             .media_io()
             .ok_or(Error::Media("SRTP is not keyed yet"))?;
@@ -2083,6 +2106,7 @@ impl PeerConnection {
         id: TransceiverId,
         packet: &[u8],
     ) -> Result<(), Error> {
+        self.ensure_srtp();
         let (m, mut io) = self
             .media_io()
             .ok_or(Error::Media("SRTP is not keyed yet"))?;
@@ -2094,6 +2118,7 @@ impl PeerConnection {
     /// negotiated. Fails before the first remote packet arrived.
     pub fn request_keyframe(&mut self, now: Instant, id: TransceiverId) -> Result<(), Error> {
         self.now = Some(now);
+        self.ensure_srtp();
         let (m, mut io) = self
             .media_io()
             .ok_or(Error::Media("SRTP is not keyed yet"))?;
@@ -2141,7 +2166,7 @@ impl PeerConnection {
     /// a path exists.
     fn media_io(&mut self) -> Option<(&mut streams::Media, streams::MediaIo<'_>)> {
         let path = self.selected.or(self.dtls_peer)?;
-        let srtp = self.srtp.as_mut()?;
+        let srtp = self.srtp.as_deref_mut()?;
         Some((
             &mut self.media,
             streams::MediaIo {
@@ -2202,10 +2227,17 @@ impl PeerConnection {
                 rsize,
             );
         }
+        if self.transceivers.is_empty() {
+            return;
+        }
         if self.srtp.is_some() {
             if let Some(now) = self.now {
                 self.media.start(now);
             }
+        } else {
+            // Media negotiated after DTLS connected: key SRTP now (which
+            // starts the media engine).
+            self.ensure_srtp();
         }
     }
 }
@@ -2264,5 +2296,80 @@ impl Section {
             },
             s => s,
         }
+    }
+}
+#[cfg(test)]
+mod lazy_state_tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    /// Two peers with an open data channel, wired back to back in memory.
+    fn open_pair() -> (PeerConnection, PeerConnection) {
+        let now = Instant::now();
+        let new = |seed| PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed));
+        let (mut a, mut b) = (new(1).unwrap(), new(2).unwrap());
+        a.add_host_candidate(now, "127.0.0.1:4000".parse().unwrap())
+            .unwrap();
+        b.add_host_candidate(now, "127.0.0.1:5000".parse().unwrap())
+            .unwrap();
+        let ch = a.create_data_channel(ChannelConfig::new("x")).unwrap();
+        let offer = a.create_offer().unwrap();
+        a.set_local_description(now, offer.clone()).unwrap();
+        b.set_remote_description(now, offer).unwrap();
+        let answer = b.create_answer().unwrap();
+        b.set_local_description(now, answer.clone()).unwrap();
+        a.set_remote_description(now, answer).unwrap();
+        let (mut t, mut a_open, mut b_open) = (now, false, false);
+        for _ in 0..1000 {
+            while let Some(x) = a.poll_transmit() {
+                b.handle_receive(t, x.source, x.destination, &x.payload);
+            }
+            while let Some(x) = b.poll_transmit() {
+                a.handle_receive(t, x.source, x.destination, &x.payload);
+            }
+            while let Some(e) = a.poll_event() {
+                a_open |= e == Event::DataChannelOpen(ch);
+            }
+            while let Some(e) = b.poll_event() {
+                b_open |= matches!(e, Event::DataChannelOpen(_));
+            }
+            if a_open && b_open {
+                return (a, b);
+            }
+            if let Some(d) = [a.poll_timeout(), b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+            {
+                t = t.max(d);
+            }
+            a.handle_timeout(t);
+            b.handle_timeout(t);
+        }
+        panic!("channel did not open");
+    }
+
+    #[test]
+    fn data_only_session_keys_srtp_only_on_demand() {
+        let (mut a, mut b) = open_pair();
+        assert!(a.srtp.is_none() && b.srtp.is_none(), "no media, no SRTP");
+        assert!(a.snapshot.is_none() && b.snapshot.is_none());
+        // The exporter still keys them when asked (RFC 5764 §4.2).
+        let rtp = [
+            0x80u8, 0x60, 0, 1, 0, 0, 0, 10, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3,
+        ];
+        let mut packet = rtp.to_vec();
+        a.srtp_contexts()
+            .unwrap()
+            .local
+            .protect_rtp(&mut packet)
+            .unwrap();
+        b.srtp_contexts()
+            .unwrap()
+            .remote
+            .unprotect_rtp(&mut packet)
+            .unwrap();
+        assert_eq!(packet, rtp);
     }
 }

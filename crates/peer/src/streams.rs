@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::rng::CompactRng;
 use fulmar_rtp::extension::{AbsSendTime, ExtensionValue, TransportSequenceNumber};
 use fulmar_rtp::rtcp::{
     self, CompoundIter, FirEntry, FirRepr, PliRepr, ReceiverReportRepr, ReportBlock, RtcpPacket,
@@ -33,7 +34,6 @@ use fulmar_rtp::{
     NtpClock, Packetizer, ReceiverStats, RtpPacket, RtpRepr, SendHistory, SenderStats,
     SequenceUnwrapper,
 };
-use rand::rngs::StdRng;
 use rand::{Rng, RngCore};
 
 use crate::media::{CodecParams, MediaKind, TransceiverId};
@@ -324,7 +324,7 @@ pub(crate) struct Media {
     cname: String,
     ntp: Option<NtpClock>,
     next_report: Option<Instant>,
-    rng: StdRng,
+    rng: CompactRng,
     pub receive_mode: ReceiveMode,
     pub mtu: usize,
     rsize: bool,
@@ -343,7 +343,7 @@ pub(crate) struct Media {
 }
 
 impl Media {
-    pub(crate) fn new(mut rng: StdRng, cname: String) -> Self {
+    pub(crate) fn new(mut rng: CompactRng, cname: String) -> Self {
         Media {
             tracks: Vec::new(),
             by_ssrc: HashMap::new(),
