@@ -194,8 +194,28 @@ impl Drop for Queued {
 
 struct ChannelSlot {
     tx: queue::Sender<Queued>,
-    open: watch::Sender<bool>,
-    low: Arc<Notify>,
+    signals: Arc<ChannelSignals>,
+}
+
+impl Drop for ChannelSlot {
+    /// The driver forgot the channel (closed, or the connection ended).
+    fn drop(&mut self) {
+        self.signals.closed.store(true, Ordering::Release);
+        self.signals.changed.notify_waiters();
+    }
+}
+
+/// What a channel's handles wait on (one small allocation per channel).
+#[derive(Default)]
+struct ChannelSignals {
+    /// The channel opened (stays true after a close).
+    open: AtomicBool,
+    /// The driver forgot the channel.
+    closed: AtomicBool,
+    /// `open` or `closed` changed.
+    changed: Notify,
+    /// The send buffer drained below its low threshold.
+    low: Notify,
 }
 
 /// Bound of datagrams waiting for a full socket buffer to drain.
@@ -582,8 +602,7 @@ pub struct DataChannel {
     id: ChannelId,
     label: String,
     rx: queue::Receiver<Queued>,
-    open: watch::Receiver<bool>,
-    low: Arc<Notify>,
+    signals: Arc<ChannelSignals>,
 }
 
 impl std::fmt::Debug for DataChannel {
@@ -598,12 +617,10 @@ impl std::fmt::Debug for DataChannel {
 impl DataChannel {
     fn new(pc: PeerConnection, id: ChannelId, label: String) -> (Self, ChannelSlot) {
         let (tx, rx) = queue::channel();
-        let (open_tx, open) = watch::channel(false);
-        let low = Arc::new(Notify::new());
+        let signals = Arc::new(ChannelSignals::default());
         let slot = ChannelSlot {
             tx,
-            open: open_tx,
-            low: low.clone(),
+            signals: signals.clone(),
         };
         (
             DataChannel {
@@ -611,8 +628,7 @@ impl DataChannel {
                 id,
                 label,
                 rx,
-                open,
-                low,
+                signals,
             },
             slot,
         )
@@ -635,12 +651,19 @@ impl DataChannel {
 
     /// Waits until the channel is open; `Err` if it closed first.
     pub async fn opened(&self) -> Result<(), Error> {
-        let mut open = self.open.clone();
+        let s = &self.signals;
         loop {
-            if *open.borrow_and_update() {
+            // Registered before the check, so a change in between is seen.
+            let changed = s.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if s.open.load(Ordering::Acquire) {
                 return Ok(());
             }
-            open.changed().await.map_err(|_| Error::Closed)?;
+            if s.closed.load(Ordering::Acquire) {
+                return Err(Error::Closed);
+            }
+            changed.await;
         }
     }
 
@@ -670,7 +693,7 @@ impl DataChannel {
         loop {
             // Registered before the check, so a BufferedAmountLow dispatched
             // between the check and the wait is not missed.
-            let low = self.low.notified();
+            let low = self.signals.low.notified();
             tokio::pin!(low);
             low.as_mut().enable();
             {
@@ -981,7 +1004,8 @@ fn dispatch(shared: &Arc<Shared>, g: &mut Inner) {
             }
             Event::DataChannelOpen(id) => {
                 if let Some(s) = g.channels.get(&id) {
-                    s.open.send_replace(true);
+                    s.signals.open.store(true, Ordering::Release);
+                    s.signals.changed.notify_waiters();
                 }
             }
             Event::DataChannelMessage { id, data, binary } => {
@@ -1002,7 +1026,7 @@ fn dispatch(shared: &Arc<Shared>, g: &mut Inner) {
             }
             Event::BufferedAmountLow(id) => {
                 if let Some(s) = g.channels.get(&id) {
-                    s.low.notify_waiters();
+                    s.signals.low.notify_waiters();
                 }
             }
             Event::DataChannelClose(id) => {
