@@ -432,12 +432,15 @@ impl IceAgent {
             compute_foundation(CandidateKind::Host, addr.ip(), None),
             None,
         );
-        self.locals.push(LocalCand {
-            cand: cand.clone(),
-            base: addr,
-            addr,
-            local_pref,
-        });
+        push_compact(
+            &mut self.locals,
+            LocalCand {
+                cand: cand.clone(),
+                base: addr,
+                addr,
+                local_pref,
+            },
+        );
         self.emit(IceEvent::LocalCandidate(cand.clone()));
         if !self.config.lite {
             for server in self.config.stun_servers.clone() {
@@ -491,12 +494,15 @@ impl IceAgent {
             compute_foundation(CandidateKind::Relayed, mapped.ip(), Some(server)),
             Some(mapped),
         );
-        self.locals.push(LocalCand {
-            cand: cand.clone(),
-            base: relayed,
-            addr: relayed,
-            local_pref,
-        });
+        push_compact(
+            &mut self.locals,
+            LocalCand {
+                cand: cand.clone(),
+                base: relayed,
+                addr: relayed,
+                local_pref,
+            },
+        );
         self.emit(IceEvent::LocalCandidate(cand.clone()));
         let idx = self.locals.len() - 1;
         self.pair_local(idx);
@@ -633,10 +639,13 @@ impl IceAgent {
         if self.remotes.len() >= self.config.max_remote_candidates {
             return Err(Error::TooMany("remote candidates"));
         }
-        self.remotes.push(RemoteCand {
-            cand: candidate,
-            addr,
-        });
+        push_compact(
+            &mut self.remotes,
+            RemoteCand {
+                cand: candidate,
+                addr,
+            },
+        );
         let r = self.remotes.len() - 1;
         if !self.config.lite {
             for l in 0..self.locals.len() {
@@ -699,18 +708,21 @@ impl IceAgent {
         } else {
             PairState::Frozen
         };
-        self.pairs.push(Pair {
-            local: l,
-            remote: r,
-            component: lc.cand.component,
-            foundation,
-            state,
-            valid: false,
-            nominated: false,
-            nominate_on_success: false,
-            mapped_local: None,
-            counters: Counters::default(),
-        });
+        push_compact(
+            &mut self.pairs,
+            Pair {
+                local: l,
+                remote: r,
+                component: lc.cand.component,
+                foundation,
+                state,
+                valid: false,
+                nominated: false,
+                nominate_on_success: false,
+                mapped_local: None,
+                counters: Counters::default(),
+            },
+        );
         Some(self.pairs.len() - 1)
     }
 
@@ -795,6 +807,7 @@ impl IceAgent {
             Class::Indication => {}
         }
         self.update_state(now);
+        self.release_idle_buffers();
         true
     }
 
@@ -815,16 +828,40 @@ impl IceAgent {
         self.run_consent(now);
         self.update_gathering();
         self.update_state(now);
+        self.release_idle_buffers();
+    }
+
+    /// Returns the buffers of finished work to the allocator, so that an
+    /// idle agent holds no transactions or gathering queue.
+    fn release_idle_buffers(&mut self) {
+        if self.transactions.is_empty() && self.transactions.capacity() != 0 {
+            self.transactions = Vec::new();
+        }
+        if self.gather_queue.is_empty() && self.gather_queue.capacity() != 0 {
+            self.gather_queue = VecDeque::new();
+        }
+        if self.triggered.is_empty() && self.triggered.capacity() != 0 {
+            self.triggered = VecDeque::new();
+        }
     }
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let t = self.transmits.pop_front();
+        if t.is_none() && self.transmits.capacity() != 0 {
+            // Only STUN goes through here: an idle agent keeps no buffer.
+            self.transmits = VecDeque::new();
+        }
+        t
     }
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<IceEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if e.is_none() && self.events.capacity() != 0 {
+            self.events = VecDeque::new();
+        }
+        e
     }
 
     /// The next deadline at which [`IceAgent::handle_timeout`] must be called.
@@ -1214,22 +1251,25 @@ impl IceAgent {
             .min(self.config.max_rto.max(self.config.rto));
         self.count_request(kind, now);
         self.send(source, destination, payload.clone());
-        self.transactions.push(Transaction {
-            id,
-            kind,
-            payload,
-            source,
-            destination,
-            first_sent: now,
-            last_sent: now,
-            next_at: now + rto,
-            rto,
-            transmissions: 1,
-            max_transmissions: max_transmissions.max(1),
-            cancelled: false,
-            role: self.role,
-            priority,
-        });
+        push_compact(
+            &mut self.transactions,
+            Transaction {
+                id,
+                kind,
+                payload,
+                source,
+                destination,
+                first_sent: now,
+                last_sent: now,
+                next_at: now + rto,
+                rto,
+                transmissions: 1,
+                max_transmissions: max_transmissions.max(1),
+                cancelled: false,
+                role: self.role,
+                priority,
+            },
+        );
     }
 
     fn count_request(&mut self, kind: TxKind, now: Instant) {
@@ -1453,7 +1493,7 @@ impl IceAgent {
                     None,
                 );
                 self.stats.peer_reflexive_learned += 1;
-                self.remotes.push(RemoteCand { cand, addr: source });
+                push_compact(&mut self.remotes, RemoteCand { cand, addr: source });
                 let r = self.remotes.len() - 1;
                 if !self.config.lite {
                     for l in 0..self.locals.len() {
@@ -1538,18 +1578,21 @@ impl IceAgent {
         }
         let l = self.locals.get(local)?;
         let r = self.remotes.get(remote)?;
-        self.pairs.push(Pair {
-            local,
-            remote,
-            component: l.cand.component,
-            foundation: (l.cand.foundation.clone(), r.cand.foundation.clone()),
-            state: PairState::Waiting,
-            valid: false,
-            nominated: false,
-            nominate_on_success: false,
-            mapped_local: None,
-            counters: Counters::default(),
-        });
+        push_compact(
+            &mut self.pairs,
+            Pair {
+                local,
+                remote,
+                component: l.cand.component,
+                foundation: (l.cand.foundation.clone(), r.cand.foundation.clone()),
+                state: PairState::Waiting,
+                valid: false,
+                nominated: false,
+                nominate_on_success: false,
+                mapped_local: None,
+                counters: Counters::default(),
+            },
+        );
         Some(self.pairs.len() - 1)
     }
 
@@ -1764,12 +1807,15 @@ impl IceAgent {
                     compute_foundation(CandidateKind::PeerReflexive, base.ip(), None),
                     Some(base),
                 );
-                self.locals.push(LocalCand {
-                    cand,
-                    base,
-                    addr: mapped,
-                    local_pref,
-                });
+                push_compact(
+                    &mut self.locals,
+                    LocalCand {
+                        cand,
+                        base,
+                        addr: mapped,
+                        local_pref,
+                    },
+                );
                 Some(self.locals.len() - 1)
             }
             None => None,
@@ -1839,12 +1885,15 @@ impl IceAgent {
             compute_foundation(CandidateKind::ServerReflexive, base.ip(), Some(server.ip())),
             Some(base),
         );
-        self.locals.push(LocalCand {
-            cand: cand.clone(),
-            base,
-            addr: mapped,
-            local_pref: host.local_pref,
-        });
+        push_compact(
+            &mut self.locals,
+            LocalCand {
+                cand: cand.clone(),
+                base,
+                addr: mapped,
+                local_pref: host.local_pref,
+            },
+        );
         self.emit(IceEvent::LocalCandidate(cand));
     }
 
@@ -2041,22 +2090,25 @@ impl IceAgent {
             // defers to RFC 8489's timers); its timeout is not itself a
             // failure: only the 30 s without any response is.
             let rto = self.config.rto;
-            self.transactions.push(Transaction {
-                id,
-                kind: TxKind::Consent { component },
-                payload,
-                source: src,
-                destination: dst,
-                first_sent: now,
-                last_sent: now,
-                next_at: now + rto,
-                rto,
-                transmissions: 1,
-                max_transmissions: self.config.max_transmissions,
-                cancelled: false,
-                role: self.role,
-                priority: prio,
-            });
+            push_compact(
+                &mut self.transactions,
+                Transaction {
+                    id,
+                    kind: TxKind::Consent { component },
+                    payload,
+                    source: src,
+                    destination: dst,
+                    first_sent: now,
+                    last_sent: now,
+                    next_at: now + rto,
+                    rto,
+                    transmissions: 1,
+                    max_transmissions: self.config.max_transmissions,
+                    cancelled: false,
+                    role: self.role,
+                    priority: prio,
+                },
+            );
         }
         for (src, dst) in keepalive {
             let id = self.new_tid();
@@ -2153,4 +2205,14 @@ fn record_rtt(c: &mut Counters, now: Instant, rtt: Duration) {
     c.total_rtt += rtt;
     c.rtt_samples += 1;
     c.last_response_received = Some(now);
+}
+
+/// Pushes with capacity growing 1, 2, 4, ... instead of starting at four:
+/// an agent usually holds one or two candidates, pairs and transactions,
+/// whose entries are large.
+fn push_compact<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len().max(1));
+    }
+    v.push(x);
 }
