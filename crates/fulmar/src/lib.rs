@@ -47,7 +47,7 @@ pub use fulmar_peer::PeerConnectionState;
 use fulmar_peer::{ChannelId, Event, Transmit};
 use rand::rngs::{OsRng, StdRng};
 use rand::{Rng, SeedableRng};
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 pub use fulmar_datachannel::{ChannelConfig, Reliability};
 pub use fulmar_peer::{SessionDescription, Stats};
@@ -251,7 +251,9 @@ pub(crate) struct Inner {
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
     wake: Notify,
-    state: watch::Sender<PeerConnectionState>,
+    /// The connection state, and a signal for each change.
+    state: Mutex<PeerConnectionState>,
+    state_changed: Notify,
     incoming_rx: queue::Receiver<DataChannel>,
     candidates_rx: queue::Receiver<String>,
     tracks_rx: queue::Receiver<RemoteTrack>,
@@ -271,6 +273,16 @@ impl Shared {
         // A panic while holding the lock leaves consistent sans-IO state
         // (every call is atomic), so a poisoned lock is still usable.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn state(&self) -> PeerConnectionState {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a state change and wakes whoever waits on one.
+    fn set_state(&self, s: PeerConnectionState) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = s;
+        self.state_changed.notify_waiters();
     }
 
     /// Unread bytes beyond the allowance, which close the receive window.
@@ -398,7 +410,8 @@ impl PeerConnection {
                 ended: false,
             }),
             wake: Notify::new(),
-            state: watch::channel(PeerConnectionState::New).0,
+            state: Mutex::new(PeerConnectionState::New),
+            state_changed: Notify::new(),
             incoming_rx,
             candidates_rx,
             tracks_rx,
@@ -542,35 +555,37 @@ impl PeerConnection {
 
     /// The connection state.
     pub fn state(&self) -> PeerConnectionState {
-        *self.shared.state.borrow()
+        self.shared.state()
     }
 
     /// Waits until the connection is connected (`Ok`) or failed/closed.
     pub async fn connected(&self) -> Result<(), Error> {
-        let mut rx = self.shared.state.subscribe();
         loop {
-            match *rx.borrow_and_update() {
+            let changed = self.shared.state_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match self.shared.state() {
                 PeerConnectionState::Connected => return Ok(()),
                 PeerConnectionState::Failed | PeerConnectionState::Closed => {
                     return Err(Error::Closed)
                 }
                 _ => {}
             }
-            rx.changed().await.map_err(|_| Error::Closed)?;
+            changed.await;
         }
     }
 
     /// Waits until the connection is closed or failed and its driver task
     /// has ended (its sockets are released once no handle uses them).
     pub async fn closed(&self) {
-        let mut rx = self.shared.state.subscribe();
         loop {
+            let changed = self.shared.state_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             if self.shared.lock().ended {
                 return;
             }
-            if rx.changed().await.is_err() {
-                return;
-            }
+            changed.await;
         }
     }
 
@@ -959,7 +974,7 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
         e.detach(Arc::as_ptr(&shared));
     }
     drop(g);
-    shared.state.send_replace(PeerConnectionState::Closed);
+    shared.set_state(PeerConnectionState::Closed);
 }
 
 /// Bytes of a message.
@@ -978,7 +993,7 @@ fn dispatch(shared: &Arc<Shared>, g: &mut Inner) {
         };
         match e {
             Event::ConnectionStateChange(s) => {
-                shared.state.send_replace(s);
+                shared.set_state(s);
             }
             Event::LocalCandidate(c) => {
                 if let Some(tx) = &g.candidates {
