@@ -9,7 +9,9 @@
 //!   peer connection, over 127.0.0.1;
 //! - `webrtc-rs`: the async `webrtc` crate 0.21, the same way;
 //! - `fulmar-peer` and `str0m`: the sans-IO cores alone (no sockets, no
-//!   tasks), two by two, wired back to back in memory.
+//!   tasks), two by two, wired back to back in memory; once the channel is
+//!   open each pair idles for the same [`idle`] time as the async stacks, in
+//!   simulated time (its timers run, consent checks flow).
 //!
 //! The baseline is taken after `WARMUP` pairs are already open, so one-time
 //! costs (runtime threads, lazily built tables) are not counted.
@@ -37,8 +39,9 @@ fn rss() -> usize {
     kb * 1024
 }
 
-/// How long the async stacks' connections idle before the measurement
-/// (`MEMORY_IDLE_MS`, 2 s unless set): consent checks keep flowing.
+/// How long connections idle before the measurement (`MEMORY_IDLE_MS`, 2 s
+/// unless set; simulated time for the sans-IO cores): consent checks keep
+/// flowing.
 fn idle() -> Duration {
     let ms = std::env::var("MEMORY_IDLE_MS")
         .ok()
@@ -104,7 +107,8 @@ mod fulmar_peer_pair {
         b.set_local_description(now, answer.clone()).unwrap();
         a.set_remote_description(now, answer).unwrap();
         let (mut t, mut a_open, mut b_open) = (now, false, false);
-        for _ in 0..10_000 {
+        let mut idle_until = None;
+        for _ in 0..100_000 {
             while let Some(x) = a.poll_transmit() {
                 b.handle_receive(t, x.source, x.destination, &x.payload);
             }
@@ -117,14 +121,19 @@ mod fulmar_peer_pair {
             while let Some(e) = b.poll_event() {
                 b_open |= matches!(e, Event::DataChannelOpen(_));
             }
-            if a_open && b_open {
-                return (a, b);
+            if a_open && b_open && idle_until.is_none() {
+                idle_until = Some(t + idle());
             }
-            if let Some(d) = [a.poll_timeout(), b.poll_timeout()]
+            let next = [a.poll_timeout(), b.poll_timeout()]
                 .into_iter()
                 .flatten()
-                .min()
-            {
+                .min();
+            if let Some(end) = idle_until {
+                if next.is_none_or(|d| d > end) {
+                    return (a, b);
+                }
+            }
+            if let Some(d) = next {
                 t = t.max(d);
             }
             a.handle_timeout(t);
@@ -174,12 +183,16 @@ mod str0m_pair {
         let answer = b.sdp_api().accept_offer(offer).unwrap();
         a.sdp_api().accept_answer(pending, answer).unwrap();
         let (mut t, mut a_open, mut b_open) = (now, false, false);
-        for _ in 0..10_000 {
+        let mut idle_until = None;
+        for _ in 0..100_000 {
             let (ta, oa) = drain(&mut a, &mut b, t);
             let (tb, ob) = drain(&mut b, &mut a, t);
             a_open |= oa;
             b_open |= ob;
-            if a_open && b_open {
+            if a_open && b_open && idle_until.is_none() {
+                idle_until = Some(t + idle());
+            }
+            if idle_until.is_some_and(|end| ta.min(tb) > end) {
                 return (a, b);
             }
             t = t.max(ta.min(tb));
