@@ -1296,3 +1296,25 @@ fn window_update_sack_after_the_application_drains() {
             == 20 * 16 * 1024)
     );
 }
+
+/// An idle association returns its reusable buffers by itself about a
+/// second after the last activity, and never while data is queued.
+#[test]
+fn idle_association_releases_buffers() {
+    let mut p = Pair::default(5, 0.0, 0.0);
+    p.connect_both();
+    p.a.send(p.now, 1, 53, pattern(4000, 1), SendOptions::default())
+        .unwrap();
+    assert!(!p.a.release_idle_buffers(), "data queued: nothing released");
+    assert!(p.drive_until(Duration::from_secs(5), |p| count_messages(&p.b_events) == 1));
+    let start = p.now;
+    // The housekeeping timer is armed within a second of going idle.
+    let due = p.a.poll_timeout().unwrap();
+    assert!(due <= start + Duration::from_secs(1));
+    p.drive_until(Duration::from_secs(2), |_| false);
+    assert!(p.a.release_idle_buffers(), "nothing queued or in flight");
+    // It still works afterwards.
+    p.a.send(p.now, 1, 53, pattern(4000, 2), SendOptions::default())
+        .unwrap();
+    assert!(p.drive_until(Duration::from_secs(5), |p| count_messages(&p.b_events) == 2));
+}

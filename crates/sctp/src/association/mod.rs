@@ -28,6 +28,8 @@ use send::Sender;
 
 /// Control chunks held before the caller drains them.
 const MAX_CONTROL_QUEUE: usize = 256;
+/// How long after activity the buffers of an idle association are returned.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Error Detection Method Identifier for DTLS (RFC 9653 §7).
 const EDMID_DTLS: u32 = 1;
@@ -276,6 +278,9 @@ pub struct Association {
     reset_queue: Vec<u16>,
     reconfig_outstanding: Option<ReconfigRequest>,
     reconfig_timer: Option<Instant>,
+    /// When buffers kept for reuse are handed back if the association is
+    /// idle by then (see [`Association::release_idle_buffers`]).
+    housekeeping_at: Option<Instant>,
     stats: Stats,
 }
 
@@ -336,6 +341,7 @@ impl Association {
             peer_next_req_seq: 0,
             peer_last_result: reconfig_result::SUCCESS_NOTHING_TO_DO,
             reset_queue: Vec::new(),
+            housekeeping_at: None,
             reconfig_outstanding: None,
             reconfig_timer: None,
             stats: Stats {
@@ -584,6 +590,7 @@ impl Association {
             self.hb_outstanding.map(|(_, at)| at),
             self.reconfig_timer,
             self.sender.t3,
+            self.housekeeping_at,
         ]
         .into_iter()
         .flatten()
@@ -660,6 +667,49 @@ impl Association {
             }
             self.sender.on_t3_expired(now, &mut self.stats);
         }
+        if self.housekeeping_at.is_some_and(|t| t <= now) {
+            self.housekeeping_at = None;
+            self.release_idle_buffers();
+        }
+    }
+
+    /// Arms the housekeeping timer when the association just went idle
+    /// (nothing queued or in flight): a second later, if still idle, it
+    /// returns the buffers it kept for reuse. An idle connection keeps no
+    /// packet buffers; a busy one reallocates nothing per packet.
+    fn schedule_housekeeping(&mut self, now: Instant) {
+        if self.housekeeping_at.is_none()
+            && self.is_established()
+            && self.sender.all_done()
+            && self.control.is_empty()
+            && (self.tx_spare.capacity() != 0 || self.sender.holds_buffers())
+        {
+            self.housekeeping_at = Some(now + HOUSEKEEPING_INTERVAL);
+        }
+    }
+
+    /// Returns buffers kept for reuse (the spare packet buffer, emptied
+    /// queues, scratch lists) to the allocator if no data is queued or in
+    /// flight; true if the association was idle. Runs by itself about a
+    /// second after activity.
+    pub fn release_idle_buffers(&mut self) -> bool {
+        if !self.sender.all_done() {
+            return false;
+        }
+        self.sender.release_idle_buffers();
+        if self.control.is_empty() {
+            self.control = VecDeque::new();
+            self.tx_spare = Vec::new();
+        }
+        self.gap_scratch = Vec::new();
+        self.dup_scratch = Vec::new();
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        if self.reset_queue.is_empty() {
+            self.reset_queue = Vec::new();
+        }
+        true
     }
 
     fn send_heartbeat(&mut self, now: Instant) {
@@ -863,6 +913,7 @@ impl Association {
         } else {
             self.stats.packets_received += 1;
         }
+        self.schedule_housekeeping(now);
     }
 
     fn process_packet(&mut self, now: Instant, packet: &Bytes) -> Result<(), Error> {

@@ -237,6 +237,27 @@ impl Sender {
         self.t3 = None;
     }
 
+    /// Returns emptied queues to the allocator (call when [`Self::all_done`]).
+    pub(crate) fn release_idle_buffers(&mut self) {
+        self.inflight = VecDeque::new();
+        if self.ring.is_empty() {
+            self.ring = VecDeque::new();
+        }
+        if self.fwd_extra.is_empty() {
+            self.fwd_extra = Vec::new();
+        }
+        for s in self.streams.values_mut() {
+            if s.queue.is_empty() {
+                s.queue = VecDeque::new();
+            }
+        }
+    }
+
+    /// Whether emptied queues still hold memory.
+    pub(crate) fn holds_buffers(&self) -> bool {
+        self.inflight.capacity() != 0 || self.ring.capacity() != 0
+    }
+
     pub(crate) fn all_done(&self) -> bool {
         self.queued_msgs == 0 && self.inflight.is_empty()
     }
