@@ -886,15 +886,10 @@ fn send_pending(g: &mut Inner) -> bool {
             }
         }
     }
-    // An idle connection keeps no room from a burst.
-    if g.pending.capacity() > KEPT_PENDING {
-        g.pending = VecDeque::new();
-    }
+    // Sent: an idle connection keeps no queue memory.
+    g.pending = VecDeque::new();
     true
 }
-
-/// Queue slots an emptied `pending` keeps.
-const KEPT_PENDING: usize = 16;
 
 thread_local! {
     /// The datagrams of one GSO send, copied together (a per-thread buffer:
