@@ -246,6 +246,17 @@ impl DataChannels {
         &self.assoc
     }
 
+    /// Returns buffers kept for reuse (emptied event queue, DCEP scratch and
+    /// those of the association) to the allocator when no data is queued or
+    /// in flight; true if idle. For connections that have been quiet a while.
+    pub fn release_idle_buffers(&mut self) -> bool {
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        self.scratch = Vec::new();
+        self.assoc.release_idle_buffers()
+    }
+
     /// The association underneath, mutably (for shutdown, stats, ...).
     pub fn association_mut(&mut self) -> &mut Association {
         &mut self.assoc

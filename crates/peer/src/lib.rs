@@ -422,6 +422,8 @@ pub struct PeerConnection {
     stats: Stats,
     closed: bool,
     now: Option<Instant>,
+    /// Last datagram received or message sent, for idle housekeeping.
+    last_activity: Option<Instant>,
 }
 
 impl std::fmt::Debug for PeerConnection {
@@ -437,6 +439,8 @@ impl std::fmt::Debug for PeerConnection {
 const DEFAULT_REMOTE_MAX_MESSAGE_SIZE: usize = 65_536;
 /// Bound of queued outgoing datagrams.
 const MAX_TRANSMITS: usize = 4096;
+/// How long a connection is quiet before its timers hand back idle buffers.
+const IDLE_RELEASE_AFTER: Duration = Duration::from_secs(1);
 
 impl PeerConnection {
     /// A new peer connection; randomness (ICE credentials, tie-breakers, DTLS
@@ -504,6 +508,7 @@ impl PeerConnection {
             stats: Stats::default(),
             closed: false,
             now: None,
+            last_activity: None,
         })
     }
 
@@ -826,6 +831,7 @@ impl PeerConnection {
         binary: bool,
     ) -> Result<(), Error> {
         let sid = self.channel_stream_id(id).ok_or(Error::UnknownChannel)?;
+        self.last_activity = Some(now);
         let dc = self.sctp.as_mut().ok_or(Error::UnknownChannel)?;
         let kind = if binary {
             MessageKind::Binary
@@ -1316,6 +1322,7 @@ impl PeerConnection {
         if self.closed {
             return;
         }
+        self.last_activity = Some(now);
         self.stats.packets_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
         match classify(datagram) {
@@ -1353,6 +1360,12 @@ impl PeerConnection {
         if self.closed {
             return;
         }
+        if self
+            .last_activity
+            .is_none_or(|t| now.saturating_duration_since(t) >= IDLE_RELEASE_AFTER)
+        {
+            self.release_idle_buffers();
+        }
         if let Some(ice) = self.ice.as_mut() {
             ice.handle_timeout(now);
         }
@@ -1378,6 +1391,27 @@ impl PeerConnection {
             m.handle_timeout(&mut io, now);
         }
         self.pump(now);
+    }
+
+    /// Returns the buffers of drained queues to the allocator; run from
+    /// timers once the connection has been quiet for [`IDLE_RELEASE_AFTER`],
+    /// so an idle connection holds only its state and a busy one reallocates
+    /// nothing per packet.
+    fn release_idle_buffers(&mut self) {
+        if self.transmits.is_empty() {
+            self.transmits = VecDeque::new();
+        }
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        self.dtls_scratch = Vec::new();
+        self.sctp_scratch = Vec::new();
+        if let Some(d) = self.dtls.as_mut() {
+            d.release_idle_buffers();
+        }
+        if let Some(dc) = self.sctp.as_mut() {
+            dc.release_idle_buffers();
+        }
     }
 
     /// The next datagram to send.
@@ -2348,6 +2382,25 @@ mod lazy_state_tests {
             b.handle_timeout(t);
         }
         panic!("channel did not open");
+    }
+
+    #[test]
+    fn quiet_connection_releases_buffers_and_keeps_working() {
+        let (mut a, mut b) = open_pair();
+        let t = a.now.unwrap() + IDLE_RELEASE_AFTER;
+        a.release_idle_buffers();
+        assert_eq!(a.transmits.capacity(), 0);
+        assert_eq!(a.events.capacity(), 0);
+        assert_eq!(a.dtls_scratch.capacity() + a.sctp_scratch.capacity(), 0);
+        let ch = a.channels.keys().copied().next().map(ChannelId).unwrap();
+        a.send_text(t, ch, "after idle").unwrap();
+        while let Some(x) = a.poll_transmit() {
+            b.handle_receive(t, x.source, x.destination, &x.payload);
+        }
+        let got = core::iter::from_fn(|| b.poll_event()).any(
+            |e| matches!(e, Event::DataChannelMessage { data, .. } if &data[..] == b"after idle"),
+        );
+        assert!(got);
     }
 
     #[test]

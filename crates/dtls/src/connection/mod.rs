@@ -695,6 +695,18 @@ impl Connection {
         }
     }
 
+    /// Returns the buffers of drained output queues to the allocator (for a
+    /// connection that has been quiet a while; the data path reuses them
+    /// otherwise).
+    pub fn release_idle_buffers(&mut self) {
+        if self.transmits.is_empty() {
+            self.transmits = VecDeque::new();
+        }
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+    }
+
     /// Frees buffers that only the handshake needed, once they are idle.
     /// Cheap when there is nothing to free (called per datagram).
     fn release_handshake_buffers(&mut self) {
