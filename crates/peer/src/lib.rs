@@ -415,6 +415,8 @@ pub struct PeerConnection {
     /// Reused event buffers of `pump` (no allocation per datagram).
     dtls_scratch: Vec<fulmar_dtls::Event>,
     sctp_scratch: Vec<fulmar_datachannel::Event>,
+    /// The SCTP packet being handed to DTLS.
+    sctp_tx: Vec<u8>,
     next_mid: u32,
     state: PeerConnectionState,
     events: VecDeque<Event>,
@@ -501,6 +503,7 @@ impl PeerConnection {
             media,
             dtls_scratch: Vec::new(),
             sctp_scratch: Vec::new(),
+            sctp_tx: Vec::new(),
             next_mid: 0,
             state: PeerConnectionState::New,
             events: VecDeque::new(),
@@ -1360,10 +1363,12 @@ impl PeerConnection {
         if self.closed {
             return;
         }
-        if self
+        let quiet = self
             .last_activity
-            .is_none_or(|t| now.saturating_duration_since(t) >= IDLE_RELEASE_AFTER)
-        {
+            .is_none_or(|t| now.saturating_duration_since(t) >= IDLE_RELEASE_AFTER);
+        if quiet {
+            // Our own queues before the timers refill them (the application
+            // drained them since the last call)...
             self.release_idle_buffers();
         }
         if let Some(ice) = self.ice.as_mut() {
@@ -1391,6 +1396,10 @@ impl PeerConnection {
             m.handle_timeout(&mut io, now);
         }
         self.pump(now);
+        if quiet {
+            // ...and DTLS's and SCTP's once `pump` has drained them.
+            self.release_inner_idle_buffers();
+        }
     }
 
     /// Returns the buffers of drained queues to the allocator; run from
@@ -1406,12 +1415,18 @@ impl PeerConnection {
         }
         self.dtls_scratch = Vec::new();
         self.sctp_scratch = Vec::new();
+        self.release_inner_idle_buffers();
+    }
+
+    /// The same for the DTLS connection and the SCTP association.
+    fn release_inner_idle_buffers(&mut self) {
         if let Some(d) = self.dtls.as_mut() {
             d.release_idle_buffers();
         }
         if let Some(dc) = self.sctp.as_mut() {
             dc.release_idle_buffers();
         }
+        self.sctp_tx = Vec::new();
     }
 
     /// The next datagram to send.
@@ -1547,9 +1562,11 @@ impl PeerConnection {
         for _ in 0..4 {
             let mut progressed = false;
             if let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) {
-                while let Some(p) = dc.poll_transmit(now) {
+                // One reused packet buffer: DTLS copies each packet into
+                // its record.
+                while dc.poll_transmit_into(now, &mut self.sctp_tx) {
                     progressed = true;
-                    if d.send(&p).is_err() {
+                    if d.send(&self.sctp_tx).is_err() {
                         break;
                     }
                 }
