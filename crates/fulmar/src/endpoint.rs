@@ -127,7 +127,8 @@ impl Drop for EndpointInner {
 }
 
 impl EndpointInner {
-    /// Binds a socket with large buffers and starts its reader task.
+    /// Binds a socket with large buffers; a shared endpoint gets its reader
+    /// task, a private one is read by its connection's task.
     pub(crate) fn bind(addr: SocketAddr, shared_mode: bool) -> Result<Arc<Self>, Error> {
         let domain = socket2::Domain::for_address(addr);
         let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
@@ -148,8 +149,17 @@ impl EndpointInner {
             routes: Mutex::new(Routes::default()),
             stop: stop.clone(),
         });
-        tokio::spawn(read_loop(Arc::downgrade(&inner), socket, state, stop));
+        // A private endpoint is read by its connection's task (one task per
+        // connection); a shared one by a task of its own.
+        if shared_mode {
+            tokio::spawn(read_loop(Arc::downgrade(&inner), socket, stop));
+        }
         Ok(inner)
+    }
+
+    /// Whether several connections share this socket (it has a reader task).
+    pub(crate) fn is_shared(&self) -> bool {
+        self.shared_mode
     }
 
     /// How many equal-size datagrams one send may carry (GSO; 1 without).
@@ -271,6 +281,8 @@ type Received = (SocketAddr, usize, usize, usize);
 struct BatchSet {
     bufs: Vec<Vec<u8>>,
     meta: [RecvMeta; RECV_BUFFERS],
+    /// The datagrams of one read grouped by connection (empty between reads).
+    groups: Vec<(Arc<Shared>, Vec<Received>)>,
 }
 
 /// Receive buffer sets not in use, shared by every socket of the process,
@@ -288,6 +300,7 @@ impl Batch {
         Batch(Some(pooled.unwrap_or_else(|| BatchSet {
             bufs: (0..RECV_BUFFERS).map(|_| vec![0u8; MAX_DATAGRAM]).collect(),
             meta: [RecvMeta::default(); RECV_BUFFERS],
+            groups: Vec::new(),
         })))
     }
 }
@@ -303,24 +316,28 @@ impl Drop for Batch {
     }
 }
 
-/// Reads datagrams in batches and hands each batch to its connections.
-async fn read_loop(
-    ep: Weak<EndpointInner>,
-    socket: Arc<UdpSocket>,
-    state: Arc<UdpSocketState>,
-    stop: Arc<Notify>,
-) {
-    let mut groups: Vec<(Arc<Shared>, Vec<Received>)> = Vec::new();
+/// A shared endpoint's reader task: waits for datagrams and hands each
+/// batch to its connections. (A private endpoint is read by its
+/// connection's own task: see [`EndpointInner::read_batches`].)
+async fn read_loop(ep: Weak<EndpointInner>, socket: Arc<UdpSocket>, stop: Arc<Notify>) {
     loop {
         tokio::select! {
             r = socket.readable() => if r.is_err() { return },
             _ = stop.notified() => return,
         }
         let Some(ep) = ep.upgrade() else { return };
-        // Borrowed until the end of this batch (no await before): an idle
+        ep.read_batches();
+    }
+}
+
+impl EndpointInner {
+    /// Reads what the socket holds (a bounded number of batches, then the
+    /// caller's task yields) and hands each datagram to its connection.
+    pub(crate) fn read_batches(&self) {
+        // Borrowed until the end of this call (no await): an idle
         // connection, woken every few seconds by consent checks, holds none.
         let mut batch = Batch::take();
-        let Some(BatchSet { bufs, meta }) = batch.0.as_mut() else {
+        let Some(BatchSet { bufs, meta, groups }) = batch.0.as_mut() else {
             return;
         };
         let mut errors = 0;
@@ -328,8 +345,8 @@ async fn read_loop(
             let n = {
                 let mut slices: Vec<IoSliceMut<'_>> =
                     bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
-                match socket.try_io(Interest::READABLE, || {
-                    state.recv((&*socket).into(), &mut slices, meta)
+                match self.socket.try_io(Interest::READABLE, || {
+                    self.state.recv((&*self.socket).into(), &mut slices, meta)
                 }) {
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -345,7 +362,7 @@ async fn read_loop(
             };
             // Group by connection so each is locked once per read.
             {
-                let mut r = ep.routes();
+                let mut r = self.routes();
                 for (i, m) in meta.iter().enumerate().take(n) {
                     let Some(buf) = bufs.get(i) else { continue };
                     let len = m.len.min(buf.len());
@@ -373,7 +390,7 @@ async fn read_loop(
                     let Some(buf) = bufs.get(i) else { continue };
                     // GRO: equal segments of `stride` bytes, the last shorter.
                     for d in buf[..len].chunks(stride.max(1)) {
-                        crate::receive(&mut g, now, from, ep.local, d);
+                        crate::receive(&mut g, now, from, self.local, d);
                     }
                 }
                 crate::after_io(&conn, &mut g);

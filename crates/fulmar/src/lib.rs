@@ -897,12 +897,20 @@ thread_local! {
     static GSO_BATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The per-connection task: timers, close, and datagrams the socket refused.
-/// Received datagrams are handled by the endpoints' reader tasks.
+/// The per-connection task: timers, close, datagrams the socket refused,
+/// and reading the connection's private sockets (a shared endpoint's
+/// socket has a reader task of its own).
 async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
     let sleep = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(sleep);
     let mut armed: Option<Instant> = None;
+    let private: Vec<Arc<EndpointInner>> = shared
+        .lock()
+        .endpoints
+        .iter()
+        .filter(|e| !e.is_shared())
+        .cloned()
+        .collect();
     loop {
         let (waiting, done) = {
             let mut g = shared.lock();
@@ -948,6 +956,11 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
                     None => std::future::pending::<()>().await,
                 }
             } => {},
+            _ = any_readable(&private) => {
+                for e in &private {
+                    e.read_batches();
+                }
+            },
         }
     }
     let mut g = shared.lock();
@@ -970,6 +983,24 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
     }
     drop(g);
     shared.set_state(PeerConnectionState::Closed);
+}
+
+/// Ready when any of `endpoints` has datagrams to read (never if none).
+async fn any_readable(endpoints: &[Arc<EndpointInner>]) {
+    std::future::poll_fn(|cx| {
+        // Polls every socket, so each registers this task for wake-up. An
+        // error (the runtime shutting down) is not readiness.
+        let mut ready = false;
+        for e in endpoints {
+            ready |= matches!(e.socket.poll_recv_ready(cx), std::task::Poll::Ready(Ok(())));
+        }
+        if ready {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Bytes of a message.
