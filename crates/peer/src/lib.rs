@@ -1027,6 +1027,8 @@ impl PeerConnection {
         }
         self.session_version += 1;
         let answered = desc.kind == SdpType::Answer;
+        let mut desc = desc;
+        desc.sdp.shrink_to_fit();
         self.local_desc = Some(desc);
         self.now = Some(now);
         if answered {
@@ -1194,6 +1196,8 @@ impl PeerConnection {
         if desc.kind == SdpType::Answer {
             self.apply_negotiated(sdp);
         }
+        let mut desc = desc;
+        desc.sdp.shrink_to_fit();
         self.remote_desc = Some(desc);
         if next == SignalingState::Stable {
             self.snapshot = None;

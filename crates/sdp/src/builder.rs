@@ -148,6 +148,7 @@ impl<'a> SessionBuilder<'a> {
         for m in self.media {
             sdp.push_media(m);
         }
+        sdp.shrink_to_fit();
         Ok(sdp)
     }
 }

@@ -87,6 +87,16 @@ pub(crate) fn syntax(line: usize) -> impl Fn(SyntaxError) -> Error {
 }
 
 impl SessionDescription {
+    /// Drops the spare capacity that building or editing left behind, for a
+    /// description that is kept (JSEP's current and pending descriptions).
+    pub fn shrink_to_fit(&mut self) {
+        self.session.shrink_to_fit();
+        for m in &mut self.media {
+            m.section.shrink_to_fit();
+        }
+        self.media.shrink_to_fit();
+    }
+
     /// Parses a description with the [`Limits::DEFAULT`] limits.
     ///
     /// Accepts CRLF and LF-only line endings (RFC 8866 §5) and a last line without

@@ -143,6 +143,7 @@ impl<'t> Parser<'t> {
         }
         self.check_required()?;
         self.finish_section(text.len());
+        self.media.shrink_to_fit();
         Ok(SessionDescription {
             session: self.session.unwrap_or_default(),
             media: self.media,
@@ -183,8 +184,10 @@ impl<'t> Parser<'t> {
                 .get(self.section_start..end)
                 .unwrap_or("")
                 .to_owned(),
-            lines: core::mem::replace(&mut self.lines, Vec::with_capacity(32)),
+            // An exact copy: the parser's buffer is reused for the next section.
+            lines: self.lines.clone(),
         };
+        self.lines.clear();
         if self.session.is_none() {
             self.session = Some(section);
         } else {

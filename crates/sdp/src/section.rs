@@ -52,6 +52,13 @@ pub(crate) struct Section {
 }
 
 impl Section {
+    /// Drops the spare capacity growing left behind (a stored description
+    /// keeps only its bytes).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.lines.shrink_to_fit();
+    }
+
     fn text_of(&self, start: u32, end: u32) -> &str {
         self.text.get(start as usize..end as usize).unwrap_or("")
     }
