@@ -411,7 +411,11 @@ pub struct PeerConnection {
     ice_restart: bool,
     want_data: bool,
     transceivers: Vec<Transceiver>,
-    media: streams::Media,
+    /// The media engine, created with the first transceiver or media call
+    /// (a data-only session holds none).
+    media: Option<Box<streams::Media>>,
+    /// Its randomness: an own stream of our seed.
+    media_seed: [u8; 32],
     /// Reused event buffers of `pump` (no allocation per datagram).
     dtls_scratch: Vec<fulmar_dtls::Event>,
     sctp_scratch: Vec<fulmar_datachannel::Event>,
@@ -460,12 +464,6 @@ impl PeerConnection {
         // timestamp bases, RTCP intervals) from its own stream of the seed.
         let mut media_seed = seed;
         media_seed[0] ^= 0x6d;
-        let mut media = streams::Media::new(
-            CompactRng::from_seed(media_seed),
-            format!("fulmar{:08x}", session_id as u32),
-        );
-        media.receive_mode = config.receive_mode;
-        media.mtu = config.media_mtu.clamp(200, 1400);
         Ok(PeerConnection {
             rng,
             certificate,
@@ -500,7 +498,8 @@ impl PeerConnection {
             ice_restart: false,
             want_data: false,
             transceivers: Vec::new(),
-            media,
+            media: None,
+            media_seed,
             dtls_scratch: Vec::new(),
             sctp_scratch: Vec::new(),
             sctp_tx: Vec::new(),
@@ -619,8 +618,10 @@ impl PeerConnection {
             s.dtls_cipher = d.cipher_suite().map(|c| format!("{c:?}"));
             s.srtp_profile = d.srtp_profile().map(|p| format!("{p:?}"));
         }
-        s.rtp_packets_dropped = self.media.dropped;
-        s.media = self.media.stats();
+        if let Some(m) = self.media.as_deref() {
+            s.rtp_packets_dropped = m.dropped;
+            s.media = m.stats();
+        }
         s.rtt = self.stats_rtt();
         s
     }
@@ -815,7 +816,9 @@ impl PeerConnection {
     pub fn stop_transceiver(&mut self, id: TransceiverId) {
         if let Some(t) = self.transceivers.get_mut(id.0) {
             t.stopped = true;
-            self.media.stop(id.0);
+            if let Some(m) = self.media.as_deref_mut() {
+                m.stop(id.0);
+            }
             self.events.push_back(Event::NegotiationNeeded);
         }
     }
@@ -1389,11 +1392,11 @@ impl PeerConnection {
                 dc.handle_timeout(now);
             }
         }
-        if self.media.report_due(now) {
+        if self.media.as_deref().is_some_and(|m| m.report_due(now)) {
             // Once per report interval: the ICE round-trip time spaces NACK
             // retries until RTCP measures one (a receive-only peer never does).
-            if let Some(rtt) = self.stats_rtt() {
-                self.media.set_rtt(rtt);
+            if let (Some(rtt), Some(m)) = (self.stats_rtt(), self.media.as_deref_mut()) {
+                m.set_rtt(rtt);
             }
         }
         if let Some((m, mut io)) = self.media_io() {
@@ -1457,7 +1460,10 @@ impl PeerConnection {
                 .as_ref()
                 .and_then(fulmar_dtls::Connection::poll_timeout),
             self.sctp.as_ref().and_then(DataChannels::poll_timeout),
-            self.srtp.as_ref().and_then(|_| self.media.poll_timeout()),
+            self.srtp
+                .as_ref()
+                .and(self.media.as_deref())
+                .and_then(streams::Media::poll_timeout),
         ]
         .into_iter()
         .flatten()
@@ -1656,7 +1662,7 @@ impl PeerConnection {
                 .ok()?;
             self.srtp = Some(Box::new(SrtpContexts { local, remote }));
             if let Some(now) = self.now {
-                self.media.start(now);
+                self.media_mut().start(now);
             }
         }
         self.srtp.as_deref_mut()
@@ -2184,12 +2190,16 @@ impl PeerConnection {
     /// [`RtpReceived::packet`]; later packets reuse it, so a loop that
     /// recycles allocates nothing per packet.
     pub fn recycle(&mut self, buffer: Vec<u8>) {
-        self.media.recycle(buffer);
+        // Without media nothing would take buffers from the pool.
+        if let Some(m) = self.media.as_deref_mut() {
+            m.recycle(buffer);
+        }
     }
 
     /// Media counters of transceiver `id` (also in [`Stats::media`]).
     pub fn media_stats(&self, id: TransceiverId) -> Option<MediaStats> {
         self.media
+            .as_deref()?
             .stats()
             .into_iter()
             .find(|m| m.transceiver == id.0)
@@ -2197,24 +2207,39 @@ impl PeerConnection {
 
     /// Chooses what the remote tracks of transceiver `id` yield.
     pub fn set_receive_mode(&mut self, id: TransceiverId, mode: ReceiveMode) {
-        self.media.set_receive_mode(id.0, mode);
+        self.media_mut().set_receive_mode(id.0, mode);
     }
 
     /// The payload type and codec transceiver `id` sends with, once negotiated.
     pub fn send_codec(&self, id: TransceiverId) -> Option<(u8, Option<Codec>)> {
-        self.media.send_codec(id.0)
+        self.media.as_deref()?.send_codec(id.0)
     }
 
     /// Sends with another negotiated codec (by payload type) on `id`.
     pub fn set_send_codec(&mut self, id: TransceiverId, payload_type: u8) -> Result<(), Error> {
-        self.media.set_send_codec(id.0, payload_type)
+        self.media_mut().set_send_codec(id.0, payload_type)
     }
 
     /// Anchors the NTP timestamps of sender reports to wall-clock time
     /// (`since_unix_epoch` at `now`); without it they count from 1970 at
     /// the first report, which is enough for round-trip times.
     pub fn set_wall_clock(&mut self, now: Instant, since_unix_epoch: Duration) {
-        self.media.set_wall_clock(now, since_unix_epoch);
+        self.media_mut().set_wall_clock(now, since_unix_epoch);
+    }
+
+    /// The media engine, created on first need.
+    fn media_mut(&mut self) -> &mut streams::Media {
+        let (seed, session_id) = (self.media_seed, self.session_id);
+        let (mode, mtu) = (self.config.receive_mode, self.config.media_mtu);
+        self.media.get_or_insert_with(|| {
+            let mut media = streams::Media::new(
+                CompactRng::from_seed(seed),
+                format!("fulmar{:08x}", session_id as u32),
+            );
+            media.receive_mode = mode;
+            media.mtu = mtu.clamp(200, 1400);
+            Box::new(media)
+        })
     }
 
     /// The media engine with what it sends through, once SRTP is keyed and
@@ -2223,7 +2248,7 @@ impl PeerConnection {
         let path = self.selected.or(self.dtls_peer)?;
         let srtp = self.srtp.as_deref_mut()?;
         Some((
-            &mut self.media,
+            self.media.as_deref_mut()?,
             streams::MediaIo {
                 srtp,
                 transmits: &mut self.transmits,
@@ -2236,10 +2261,17 @@ impl PeerConnection {
 
     /// Hands what the last complete offer/answer decided to the media engine.
     fn configure_media(&mut self) {
+        if self.transceivers.is_empty() {
+            return;
+        }
+        self.media_mut();
+        let Some(media) = self.media.as_deref_mut() else {
+            return;
+        };
         let remote = self.remote_desc.as_ref().map(|d| &d.sdp);
         for (i, t) in self.transceivers.iter().enumerate() {
             if t.stopped {
-                self.media.stop(i);
+                media.stop(i);
                 continue;
             }
             let (Some(mid), Some(dir)) = (t.mid.as_deref(), t.current_direction) else {
@@ -2267,7 +2299,7 @@ impl PeerConnection {
                 }
             }
             let rsize = m.is_none_or(|m| m.rtcp_rsize());
-            self.media.configure(
+            media.configure(
                 i,
                 streams::Negotiated {
                     kind: t.kind,
@@ -2282,12 +2314,9 @@ impl PeerConnection {
                 rsize,
             );
         }
-        if self.transceivers.is_empty() {
-            return;
-        }
         if self.srtp.is_some() {
-            if let Some(now) = self.now {
-                self.media.start(now);
+            if let (Some(now), Some(m)) = (self.now, self.media.as_deref_mut()) {
+                m.start(now);
             }
         } else {
             // Media negotiated after DTLS connected: key SRTP now (which
@@ -2429,6 +2458,7 @@ mod lazy_state_tests {
         let (mut a, mut b) = open_pair();
         assert!(a.srtp.is_none() && b.srtp.is_none(), "no media, no SRTP");
         assert!(a.snapshot.is_none() && b.snapshot.is_none());
+        assert!(a.media.is_none() && b.media.is_none(), "no media engine");
         // The exporter still keys them when asked (RFC 5764 §4.2).
         let rtp = [
             0x80u8, 0x60, 0, 1, 0, 0, 0, 10, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3,
