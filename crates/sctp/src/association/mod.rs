@@ -236,7 +236,9 @@ pub struct Association {
     config: Config,
     state: State,
     epoch: Instant,
-    rng: StdRng,
+    /// Key of the heartbeat nonces (a ChaCha key replaced at every draw;
+    /// 32 bytes instead of a 320-byte generator).
+    nonce_key: [u8; 32],
     cookie_key: [u8; 32],
     my_vtag: u32,
     peer_vtag: u32,
@@ -304,12 +306,14 @@ impl Association {
             }
         };
         let my_initial_tsn = rng.next_u32();
+        let mut nonce_key = [0u8; 32];
+        rng.fill_bytes(&mut nonce_key);
         let sender = Sender::new(&config, my_initial_tsn);
         let rto = config.rto_initial;
         Association {
             state: State::Closed,
             epoch: now,
-            rng,
+            nonce_key,
             cookie_key,
             my_vtag,
             peer_vtag: 0,
@@ -712,8 +716,17 @@ impl Association {
         true
     }
 
+    /// A random heartbeat nonce (RFC 9260 §8.3); the key moves on with
+    /// every draw.
+    fn next_nonce(&mut self) -> u64 {
+        let mut stream = StdRng::from_seed(self.nonce_key);
+        let nonce = stream.next_u64();
+        stream.fill_bytes(&mut self.nonce_key);
+        nonce
+    }
+
     fn send_heartbeat(&mut self, now: Instant) {
-        let nonce = self.rng.next_u64();
+        let nonce = self.next_nonce();
         let mut info = [0u8; 16];
         info[..8].copy_from_slice(&nonce.to_be_bytes());
         let ms = now.saturating_duration_since(self.epoch).as_millis() as u64;
