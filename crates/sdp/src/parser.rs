@@ -88,6 +88,11 @@ impl<'t> Parser<'t> {
             if lb.last() == Some(&b'\r') {
                 return Err(err(SyntaxError::StrayCarriageReturn));
             }
+            // RFC 8866 §9: every value is a byte-string or narrower, and a
+            // byte-string excludes NUL.
+            if crate::util::find_byte_swar(lb, 0).is_some() {
+                return Err(err(SyntaxError::ForbiddenCharacter));
+            }
             if lb.get(1) != Some(&b'=') {
                 return Err(err(if self.line_no == 1 {
                     SyntaxError::MissingVersion

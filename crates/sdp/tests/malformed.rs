@@ -269,6 +269,24 @@ fn empty_lines_and_stray_carriage_returns() {
     );
 }
 
+/// RFC 8866 §9: no field may hold NUL (a byte-string excludes it): in the
+/// media line, in a mid, anywhere.
+#[test]
+fn nul_bytes_are_refused_wherever_they_are() {
+    for (text, line) in [
+        (format!("{HEAD}m=audio 9 RTP/AVP\0 0\r\n"), 5),
+        (format!("{HEAD}m=audio 9 RTP/AVP 0\r\na=mid:0\0\r\n"), 6),
+        (format!("{HEAD}a=x-anything:\0\r\n"), 5),
+        (format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\0\r\n"), 2),
+    ] {
+        assert_eq!(
+            syntax(&text),
+            (line, SyntaxError::ForbiddenCharacter),
+            "{text:?}"
+        );
+    }
+}
+
 #[test]
 fn unknown_attributes_are_kept_verbatim() {
     let text = format!(
