@@ -277,7 +277,7 @@ fn nul_bytes_are_refused_wherever_they_are() {
         (format!("{HEAD}m=audio 9 RTP/AVP\0 0\r\n"), 5),
         (format!("{HEAD}m=audio 9 RTP/AVP 0\r\na=mid:0\0\r\n"), 6),
         (format!("{HEAD}a=x-anything:\0\r\n"), 5),
-        (format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\0\r\n"), 2),
+        ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\0\r\n".to_string(), 2),
     ] {
         assert_eq!(
             syntax(&text),
