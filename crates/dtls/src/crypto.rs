@@ -5,10 +5,7 @@
 use ring::{aead, agreement, digest, hmac, signature};
 
 use crate::error::{Error, Result};
-use crate::record::{
-    additional_data, header_bytes, write_header, ContentType, ProtocolVersion, Record,
-    RECORD_HEADER_LEN,
-};
+use crate::record::{additional_data, write_header, ContentType, ProtocolVersion, Record};
 
 /// Hash algorithms used by PRF, transcripts and fingerprints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,48 +242,6 @@ impl RecordCipher {
             n[4..].copy_from_slice(&explicit);
         }
         aead::Nonce::assume_unique_for_key(n)
-    }
-
-    /// Bytes a record needs in front of its plaintext for
-    /// [`Self::seal_in_place`]: the header and the explicit nonce.
-    pub fn headroom(&self) -> usize {
-        RECORD_HEADER_LEN + self.suite.explicit_nonce_len()
-    }
-
-    /// Protects `record[self.headroom()..]` in place: fills the headroom
-    /// with the header and explicit nonce and appends the tag (the
-    /// zero-copy form of [`Self::seal`]).
-    pub fn seal_in_place(
-        &self,
-        record: &mut Vec<u8>,
-        content_type: ContentType,
-        version: ProtocolVersion,
-        epoch: u16,
-        seq: u64,
-    ) -> Result<()> {
-        let headroom = self.headroom();
-        let plain_len = record
-            .len()
-            .checked_sub(headroom)
-            .ok_or(Error::InvalidState("record without headroom"))?;
-        let len16 = u16::try_from(plain_len + self.suite.overhead())
-            .map_err(|_| Error::TooLarge("record"))?;
-        let mut explicit = [0u8; 8];
-        explicit[..2].copy_from_slice(&epoch.to_be_bytes());
-        explicit[2..].copy_from_slice(&seq.to_be_bytes()[2..]);
-        let (head, plaintext) = record.split_at_mut(headroom);
-        let (header, nonce_room) = head.split_at_mut(RECORD_HEADER_LEN);
-        header.copy_from_slice(&header_bytes(content_type, version, epoch, seq, len16));
-        if let Some(room) = explicit.get(..nonce_room.len()) {
-            nonce_room.copy_from_slice(room);
-        }
-        let ad = additional_data(content_type, version, epoch, seq, plain_len as u16);
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(self.nonce(explicit), aead::Aad::from(ad), plaintext)
-            .map_err(|_| Error::Crypto("seal"))?;
-        record.extend_from_slice(tag.as_ref());
-        Ok(())
     }
 
     /// Appends a whole protected record (header included) to `out`.

@@ -178,42 +178,11 @@ pub fn write_header(
     sequence_number: u64,
     len: u16,
 ) {
-    out.extend_from_slice(&header_bytes(
-        content_type,
-        version,
-        epoch,
-        sequence_number,
-        len,
-    ));
-}
-
-/// The 13 bytes of a record header (RFC 6347 §4.1).
-pub fn header_bytes(
-    content_type: ContentType,
-    version: ProtocolVersion,
-    epoch: u16,
-    sequence_number: u64,
-    len: u16,
-) -> [u8; RECORD_HEADER_LEN] {
-    let seq = sequence_number.to_be_bytes();
-    let [v0, v1] = version.0.to_be_bytes();
-    let [e0, e1] = epoch.to_be_bytes();
-    let [l0, l1] = len.to_be_bytes();
-    [
-        content_type.to_u8(),
-        v0,
-        v1,
-        e0,
-        e1,
-        seq[2],
-        seq[3],
-        seq[4],
-        seq[5],
-        seq[6],
-        seq[7],
-        l0,
-        l1,
-    ]
+    out.push(content_type.to_u8());
+    out.extend_from_slice(&version.0.to_be_bytes());
+    out.extend_from_slice(&epoch.to_be_bytes());
+    out.extend_from_slice(&sequence_number.to_be_bytes()[2..]);
+    out.extend_from_slice(&len.to_be_bytes());
 }
 
 /// The 13-byte AEAD additional data of RFC 5246 §6.2.3.3 with DTLS's

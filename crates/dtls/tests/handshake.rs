@@ -92,42 +92,8 @@ fn every_suite_and_group() {
             p.server.send(&[7u8; 1000]).unwrap();
             p.flush();
             assert_eq!(Pair::data(&p.client_events), vec![vec![7u8; 1000]]);
-            // The same sealed in place, after the room the suite asks for.
-            let room = p.server.seal_headroom().unwrap();
-            assert_eq!(room, 13 + suite.explicit_nonce_len());
-            let mut record = vec![0u8; room];
-            record.extend_from_slice(&[9u8; 1000]);
-            p.server
-                .seal_application_data_in_place(&mut record)
-                .unwrap();
-            assert_eq!(record.len(), room + 1000 + 16);
-            p.client.handle_receive(p.now, &record);
-            while let Some(e) = p.client.poll_event() {
-                p.client_events.push(e);
-            }
-            assert_eq!(
-                Pair::data(&p.client_events),
-                vec![vec![7u8; 1000], vec![9u8; 1000]]
-            );
         }
     }
-}
-
-#[test]
-fn in_place_seal_needs_a_connection_and_its_headroom() {
-    let (c, s) = configs();
-    let mut p = Pair::new(c, s, Link::perfect(), 9);
-    assert_eq!(p.client.seal_headroom(), None);
-    assert!(p
-        .client
-        .seal_application_data_in_place(&mut vec![0; 64])
-        .is_err());
-    p.drive(Duration::from_secs(10));
-    assert_connected(&p);
-    // Shorter than the headroom: refused, nothing sent.
-    let mut short = vec![0u8; 5];
-    assert!(p.client.seal_application_data_in_place(&mut short).is_err());
-    assert_eq!(short.len(), 5);
 }
 
 #[test]

@@ -402,41 +402,6 @@ impl Connection {
         self.write_record(out, 1, ContentType::ApplicationData, data)
     }
 
-    /// Bytes to leave in front of application data for
-    /// [`Self::seal_application_data_in_place`] (record header and explicit
-    /// nonce); `None` until the handshake completed.
-    pub fn seal_headroom(&self) -> Option<usize> {
-        if !self.is_connected() {
-            return None;
-        }
-        self.write_cipher.as_ref().map(|c| c.headroom())
-    }
-
-    /// Protects `record[headroom..]` (headroom from [`Self::seal_headroom`])
-    /// as one application_data record in place: the zero-copy form of
-    /// [`Self::seal_application_data`] for a caller that wrote its data
-    /// after reserved room.
-    pub fn seal_application_data_in_place(&mut self, record: &mut Vec<u8>) -> Result<()> {
-        let headroom = self.seal_headroom().ok_or(Error::InvalidState(
-            "application data before the handshake completed",
-        ))?;
-        if record.len().saturating_sub(headroom) > MAX_PLAINTEXT {
-            return Err(Error::TooLarge("application data"));
-        }
-        let seq = self.next_write_seq(1)?;
-        let cipher = self
-            .write_cipher
-            .as_ref()
-            .ok_or(Error::InvalidState("no keys for epoch 1"))?;
-        cipher.seal_in_place(
-            record,
-            ContentType::ApplicationData,
-            ProtocolVersion::DTLS1_2,
-            1,
-            seq,
-        )
-    }
-
     /// Sends close_notify (RFC 5246 §7.2.1); the connection is closed afterwards.
     pub fn close(&mut self) {
         if matches!(self.state, State::Closed | State::Failed) {
@@ -899,18 +864,6 @@ impl Connection {
         self.flight = flight;
     }
 
-    /// The next record sequence number of `epoch` (RFC 6347 §4.1: never
-    /// reused, never past 2^48 - 1).
-    fn next_write_seq(&mut self, epoch: u16) -> Result<u64> {
-        let idx = usize::from(epoch.min(1));
-        let seq = self.write_seq[idx];
-        if seq > MAX_SEQUENCE {
-            return Err(Error::InvalidState("record sequence numbers exhausted"));
-        }
-        self.write_seq[idx] += 1;
-        Ok(seq)
-    }
-
     /// Appends one record in `epoch` (protected for epoch 1) to `out`.
     fn write_record(
         &mut self,
@@ -919,7 +872,12 @@ impl Connection {
         ct: ContentType,
         payload: &[u8],
     ) -> Result<()> {
-        let seq = self.next_write_seq(epoch)?;
+        let idx = usize::from(epoch.min(1));
+        let seq = self.write_seq[idx];
+        if seq > MAX_SEQUENCE {
+            return Err(Error::InvalidState("record sequence numbers exhausted"));
+        }
+        self.write_seq[idx] += 1;
         let version = ProtocolVersion::DTLS1_2;
         if epoch == 0 {
             let len = u16::try_from(payload.len()).map_err(|_| Error::TooLarge("record"))?;
