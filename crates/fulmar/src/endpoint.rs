@@ -279,10 +279,12 @@ type Received = (SocketAddr, usize, usize, usize);
 
 /// `RECV_BUFFERS` receive buffers and their metadata.
 struct BatchSet {
-    bufs: Vec<Vec<u8>>,
+    bufs: [Vec<u8>; RECV_BUFFERS],
     meta: [RecvMeta; RECV_BUFFERS],
-    /// The datagrams of one read grouped by connection (empty between reads).
-    groups: Vec<(Arc<Shared>, Vec<Received>)>,
+    /// The connections the datagrams of one read go to (empty between reads).
+    conns: Vec<Arc<Shared>>,
+    /// Each datagram of one read with the index of its connection in `conns`.
+    items: Vec<(usize, Received)>,
 }
 
 /// Receive buffer sets not in use, shared by every socket of the process,
@@ -298,9 +300,10 @@ impl Batch {
     fn take() -> Self {
         let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
         Batch(Some(pooled.unwrap_or_else(|| BatchSet {
-            bufs: (0..RECV_BUFFERS).map(|_| vec![0u8; MAX_DATAGRAM]).collect(),
+            bufs: std::array::from_fn(|_| vec![0u8; MAX_DATAGRAM]),
             meta: [RecvMeta::default(); RECV_BUFFERS],
-            groups: Vec::new(),
+            conns: Vec::new(),
+            items: Vec::new(),
         })))
     }
 }
@@ -337,14 +340,19 @@ impl EndpointInner {
         // Borrowed until the end of this call (no await): an idle
         // connection, woken every few seconds by consent checks, holds none.
         let mut batch = Batch::take();
-        let Some(BatchSet { bufs, meta, groups }) = batch.0.as_mut() else {
+        let Some(BatchSet {
+            bufs,
+            meta,
+            conns,
+            items,
+        }) = batch.0.as_mut()
+        else {
             return;
         };
         let mut errors = 0;
         for _ in 0..MAX_READS {
             let n = {
-                let mut slices: Vec<IoSliceMut<'_>> =
-                    bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+                let mut slices = bufs.each_mut().map(|b| IoSliceMut::new(b));
                 match self.socket.try_io(Interest::READABLE, || {
                     self.state.recv((&*self.socket).into(), &mut slices, meta)
                 }) {
@@ -370,23 +378,26 @@ impl EndpointInner {
                     let first = &buf[..len.min(stride)];
                     match EndpointInner::route(&mut r, m.addr, first) {
                         Some(conn) => {
-                            let item = (m.addr, i, len, stride);
-                            match groups.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &conn)) {
-                                Some((_, v)) => v.push(item),
-                                None => groups.push((conn, vec![item])),
-                            }
+                            let c = match conns.iter().position(|c| Arc::ptr_eq(c, &conn)) {
+                                Some(c) => c,
+                                None => {
+                                    conns.push(conn);
+                                    conns.len() - 1
+                                }
+                            };
+                            items.push((c, (m.addr, i, len, stride)));
                         }
                         None => r.unrouted += 1,
                     }
                 }
             }
             let now = Instant::now();
-            for (conn, items) in groups.drain(..) {
+            for (c, conn) in conns.drain(..).enumerate() {
                 let mut g = conn.lock();
                 if g.ended {
                     continue;
                 }
-                for (from, i, len, stride) in items {
+                for &(_, (from, i, len, stride)) in items.iter().filter(|(ic, _)| *ic == c) {
                     let Some(buf) = bufs.get(i) else { continue };
                     // GRO: equal segments of `stride` bytes, the last shorter.
                     for d in buf[..len].chunks(stride.max(1)) {
@@ -395,6 +406,7 @@ impl EndpointInner {
                 }
                 crate::after_io(&conn, &mut g);
             }
+            items.clear();
         }
     }
 }

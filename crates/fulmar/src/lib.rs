@@ -296,7 +296,9 @@ impl Shared {
     /// allowance (see [`Config::max_backlog`]), when that changed.
     fn report_unread(&self, g: &mut Inner) {
         let over = self.unread_over_allowance();
-        if self.unread_reported.swap(over, Ordering::AcqRel) != over {
+        // Called under the connection lock, so load-then-store is not racy.
+        if self.unread_reported.load(Ordering::Acquire) != over {
+            self.unread_reported.store(over, Ordering::Release);
             g.pc.set_unread_bytes(over);
         }
     }
@@ -560,33 +562,21 @@ impl PeerConnection {
 
     /// Waits until the connection is connected (`Ok`) or failed/closed.
     pub async fn connected(&self) -> Result<(), Error> {
-        loop {
-            let changed = self.shared.state_changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            match self.shared.state() {
-                PeerConnectionState::Connected => return Ok(()),
-                PeerConnectionState::Failed | PeerConnectionState::Closed => {
-                    return Err(Error::Closed)
-                }
-                _ => {}
-            }
-            changed.await;
-        }
+        queue::wait_for(&self.shared.state_changed, || match self.shared.state() {
+            PeerConnectionState::Connected => Some(Ok(())),
+            PeerConnectionState::Failed | PeerConnectionState::Closed => Some(Err(Error::Closed)),
+            _ => None,
+        })
+        .await
     }
 
     /// Waits until the connection is closed or failed and its driver task
     /// has ended (its sockets are released once no handle uses them).
     pub async fn closed(&self) {
-        loop {
-            let changed = self.shared.state_changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if self.shared.lock().ended {
-                return;
-            }
-            changed.await;
-        }
+        queue::wait_for(&self.shared.state_changed, || {
+            self.shared.lock().ended.then_some(())
+        })
+        .await
     }
 
     /// Data-channel bytes received and not yet taken with `recv` (at most
@@ -667,19 +657,16 @@ impl DataChannel {
     /// Waits until the channel is open; `Err` if it closed first.
     pub async fn opened(&self) -> Result<(), Error> {
         let s = &self.signals;
-        loop {
-            // Registered before the check, so a change in between is seen.
-            let changed = s.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
+        queue::wait_for(&s.changed, || {
             if s.open.load(Ordering::Acquire) {
-                return Ok(());
+                Some(Ok(()))
+            } else {
+                s.closed
+                    .load(Ordering::Acquire)
+                    .then_some(Err(Error::Closed))
             }
-            if s.closed.load(Ordering::Acquire) {
-                return Err(Error::Closed);
-            }
-            changed.await;
-        }
+        })
+        .await
     }
 
     /// Sends binary data (waits for the channel to open and for the buffer
@@ -886,8 +873,6 @@ fn send_pending(g: &mut Inner) -> bool {
             }
         }
     }
-    // Sent: an idle connection keeps no queue memory.
-    g.pending = VecDeque::new();
     true
 }
 
@@ -911,10 +896,16 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
         .filter(|e| !e.is_shared())
         .cloned()
         .collect();
+    let mut timer_fired = false;
     loop {
         let (waiting, done) = {
             let mut g = shared.lock();
             let now = Instant::now();
+            // On timer wake-ups (not per packet): a drained send queue gives
+            // its room back, so an idle connection holds none.
+            if std::mem::take(&mut timer_fired) && g.pending.is_empty() {
+                g.pending = VecDeque::new();
+            }
             if shared.close_requested.load(Ordering::Acquire) && !g.closed {
                 close_core(&mut g, now);
             }
@@ -948,7 +939,7 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
             break;
         }
         tokio::select! {
-            _ = &mut sleep => { armed = None; },
+            _ = &mut sleep => { armed = None; timer_fired = true; },
             _ = shared.wake.notified() => {},
             _ = async {
                 match &waiting {

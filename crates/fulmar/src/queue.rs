@@ -79,26 +79,32 @@ impl<T> Drop for Sender<T> {
 impl<T> Receiver<T> {
     /// The next item; `None` once the sender is gone and nothing is left.
     pub(crate) async fn recv(&self) -> Option<T> {
-        loop {
-            // Registered before the check, so a send or the sender's drop
-            // between the check and the wait is not missed.
-            let notified = self.0.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut s = self.0.lock();
-                if let Some(item) = s.items.pop_front() {
-                    if s.items.is_empty() && s.items.capacity() > KEPT_CAPACITY {
-                        s.items = VecDeque::new();
-                    }
-                    return Some(item);
+        wait_for(&self.0.notify, || {
+            let mut s = self.0.lock();
+            if let Some(item) = s.items.pop_front() {
+                if s.items.is_empty() && s.items.capacity() > KEPT_CAPACITY {
+                    s.items = VecDeque::new();
                 }
-                if s.sender_gone {
-                    return None;
-                }
+                return Some(Some(item));
             }
-            notified.await;
+            s.sender_gone.then_some(None)
+        })
+        .await
+    }
+}
+
+/// Waits until `check` yields a value, checking again after each
+/// notification of `notify`. The wait is registered before each check, so
+/// a notification between the check and the wait is not missed.
+pub(crate) async fn wait_for<T>(notify: &Notify, mut check: impl FnMut() -> Option<T>) -> T {
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(v) = check() {
+            return v;
         }
+        notified.await;
     }
 }
 
