@@ -56,6 +56,22 @@ async fn send_frames(track: &LocalTrack, n: usize) {
     }
 }
 
+/// Frames sent after the counted ones in the loss tests. A receiver learns
+/// of a lost packet only from a later one (RFC 4585 §6.2.1 NACKs name gaps),
+/// so without a tail a loss among the last packets would never be asked for.
+const LOSS_TAIL: usize = 10;
+
+/// How many of the frames `0..n` sent by [`send_frames`] are among `got`,
+/// each counted once.
+fn counted_frames(got: &[fulmar::MediaFrame], n: usize) -> usize {
+    (0..n)
+        .filter(|&i| {
+            let want = vp8_frame(i, i % 30 == 0, 3000);
+            got.iter().any(|f| f.data == want)
+        })
+        .count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_echoed_back_and_keyframe_requests() {
     let run = async {
@@ -139,7 +155,7 @@ async fn echo_recovers_from_five_percent_loss_each_way() {
         let (a_video, b_video) = video_pair(&a, &b).await;
         const N: usize = 200;
         let sender = tokio::spawn(async move {
-            send_frames(&a_video, N).await;
+            send_frames(&a_video, N + LOSS_TAIL).await;
             a_video
         });
         let at_b = b.accept_track().await.unwrap();
@@ -156,12 +172,12 @@ async fn echo_recovers_from_five_percent_loss_each_way() {
         let sent = a_video.stats().unwrap();
         let recv = back.stats().unwrap();
         // NACK/RTX recover every lost packet on both legs.
-        assert_eq!(recv.packets_received, 3 * N as u64, "{recv:?}");
+        assert!(recv.packets_received >= 3 * N as u64, "{recv:?}");
         // Without NACK, ~3-packet frames crossing two 5 % links lose ~27 %.
+        let counted = counted_frames(&got, N);
         assert!(
-            got.len() >= N * 95 / 100,
-            "{} of {N} frames; a {recv:?}; b {:?}",
-            got.len(),
+            counted >= N * 95 / 100,
+            "{counted} of {N} frames; a {recv:?}; b {:?}",
             b_stats.stats().media
         );
         assert!(
@@ -186,21 +202,22 @@ async fn one_hop_recovers_from_five_percent_loss() {
         let (a_video, _b_video) = video_pair(&a, &b).await;
         const N: usize = 200;
         let sender = tokio::spawn(async move {
-            send_frames(&a_video, N).await;
+            send_frames(&a_video, N + LOSS_TAIL).await;
             a_video
         });
         let at_b = b.accept_track().await.unwrap();
-        let mut got = 0;
-        while let Ok(Some(_)) =
+        let mut frames = Vec::new();
+        while let Ok(Some(f)) =
             tokio::time::timeout(Duration::from_secs(2), at_b.recv_frame()).await
         {
-            got += 1;
+            frames.push(f);
         }
+        let got = counted_frames(&frames, N);
         let a_video = sender.await.unwrap();
         let sent = a_video.stats().unwrap();
         let recv = at_b.stats().unwrap();
         // Every lost packet is recovered, and so every frame.
-        assert_eq!(recv.packets_received, 3 * N as u64, "{recv:?}");
+        assert!(recv.packets_received >= 3 * N as u64, "{recv:?}");
         assert_eq!(got, N, "a {sent:?}; b {recv:?}");
         assert!(recv.nack_sent > 0 && sent.retransmitted_packets_sent > 0);
     };
