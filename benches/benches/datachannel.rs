@@ -72,6 +72,7 @@ mod fulmar {
         b: PeerConnection,
         ch: ChannelId,
         clock: Clock,
+        buf: Vec<u8>,
     }
 
     impl Pair {
@@ -89,7 +90,13 @@ mod fulmar {
             let answer = b.create_answer().unwrap();
             b.set_local_description(now, answer.clone()).unwrap();
             a.set_remote_description(now, answer).unwrap();
-            let mut p = Pair { a, b, ch, clock };
+            let mut p = Pair {
+                a,
+                b,
+                ch,
+                clock,
+                buf: Vec::new(),
+            };
             let mut open = false;
             for _ in 0..10_000 {
                 let now = p.clock.now();
@@ -120,20 +127,20 @@ mod fulmar {
 
         fn pump(&mut self, now: Instant, received: &mut usize) -> bool {
             let mut moved = false;
-            while let Some(t) = self.a.poll_transmit() {
+            // One reused datagram buffer, as a driver's send path has.
+            let buf = &mut self.buf;
+            while let Some(t) = self.a.poll_transmit_into(buf) {
                 moved = true;
-                self.b
-                    .handle_receive(now, t.source, t.destination, &t.payload);
+                self.b.handle_receive(now, t.source, t.destination, buf);
             }
             while let Some(e) = self.b.poll_event() {
                 if let Event::DataChannelMessage { data, .. } = e {
                     *received += data.len();
                 }
             }
-            while let Some(t) = self.b.poll_transmit() {
+            while let Some(t) = self.b.poll_transmit_into(buf) {
                 moved = true;
-                self.a
-                    .handle_receive(now, t.source, t.destination, &t.payload);
+                self.a.handle_receive(now, t.source, t.destination, buf);
             }
             moved
         }

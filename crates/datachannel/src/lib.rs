@@ -20,8 +20,8 @@
 //! // Move packets until idle (a real driver also honours poll_timeout).
 //! let mut got = None;
 //! for _ in 0..20 {
-//!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, p.into()); }
-//!     while let Some(p) = b.poll_transmit(now) { a.handle_receive(now, p.into()); }
+//!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, p); }
+//!     while let Some(p) = b.poll_transmit(now) { a.handle_receive(now, p); }
 //!     while let Some(e) = b.poll_event() {
 //!         if let Event::Message { data, kind, .. } = e { got = Some((data, kind)); }
 //!     }
@@ -392,8 +392,8 @@ impl DataChannels {
         self.assoc.set_buffered_amount_low_threshold(id, threshold);
     }
 
-    /// Feeds one SCTP packet.
-    pub fn handle_receive(&mut self, now: Instant, packet: Bytes) {
+    /// Feeds one SCTP packet (copied from as needed; the buffer may be reused).
+    pub fn handle_receive(&mut self, now: Instant, packet: impl AsRef<[u8]>) {
         self.assoc.handle_receive(now, packet);
         self.pump(now);
     }

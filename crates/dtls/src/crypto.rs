@@ -320,12 +320,14 @@ impl RecordCipher {
         Ok(plain)
     }
 
-    /// Opens a protected record into a new vector of exactly the plaintext's
-    /// length: one copy of the payload, no scratch (the application data path).
-    pub fn open_to_vec(&self, record: &Record<'_>) -> Result<Vec<u8>> {
+    /// Opens a protected record into `buf` (its contents replaced, its
+    /// allocation kept), which is returned holding just the plaintext: one
+    /// copy of the payload (the application data path).
+    pub fn open_into_vec(&self, record: &Record<'_>, mut buf: Vec<u8>) -> Result<Vec<u8>> {
         let OpenParts { nonce, ad, ct, tag } = self.open_parts(record)?;
         let tag = aead::Tag::try_from(tag).map_err(|_| Error::BadRecordMac)?;
-        let mut buf = ct.to_vec();
+        buf.clear();
+        buf.extend_from_slice(ct);
         self.key
             .open_in_place_separate_tag(nonce, aead::Aad::from(ad), tag, &mut buf, 0..)
             .map_err(|_| Error::BadRecordMac)?;

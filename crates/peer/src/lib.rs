@@ -292,6 +292,15 @@ pub struct Transmit {
     pub payload: Vec<u8>,
 }
 
+/// Where a datagram written by [`PeerConnection::poll_transmit_into`] goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransmitPath {
+    /// Local address to send from.
+    pub source: SocketAddr,
+    /// Remote address.
+    pub destination: SocketAddr,
+}
+
 /// Configuration of a [`PeerConnection`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -1436,12 +1445,64 @@ impl PeerConnection {
         self.sctp_tx = Vec::new();
     }
 
-    /// The next datagram to send.
+    /// The next datagram to send, in a new buffer (see
+    /// [`Self::poll_transmit_into`] for the form that reuses one).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let t = self.transmits.pop_front()?;
+        if let Some(t) = self.transmits.pop_front() {
+            self.count_sent(t.payload.len());
+            return Some(t);
+        }
+        // An SCTP packet of at most the path MTU plus the record's overhead.
+        let mut payload = Vec::with_capacity(self.config.sctp.mtu + 64);
+        let path = self.build_data_datagram(&mut payload)?;
+        Some(Transmit {
+            source: path.source,
+            destination: path.destination,
+            payload,
+        })
+    }
+
+    /// Writes the next datagram to send into `buf` (replacing its contents)
+    /// and says where it goes. Data-channel packets are built and sealed
+    /// straight into `buf` when polled, so a sender that reuses one buffer
+    /// allocates nothing per datagram, and each packet is sent while its
+    /// bytes are still in cache.
+    pub fn poll_transmit_into(&mut self, buf: &mut Vec<u8>) -> Option<TransmitPath> {
+        if let Some(t) = self.transmits.pop_front() {
+            self.count_sent(t.payload.len());
+            buf.clear();
+            buf.extend_from_slice(&t.payload);
+            return Some(TransmitPath {
+                source: t.source,
+                destination: t.destination,
+            });
+        }
+        self.build_data_datagram(buf)
+    }
+
+    fn count_sent(&mut self, len: usize) {
         self.stats.packets_sent += 1;
-        self.stats.bytes_sent += t.payload.len() as u64;
-        Some(t)
+        self.stats.bytes_sent += len as u64;
+    }
+
+    /// Builds the next SCTP packet the association may send (cwnd and the
+    /// peer's window allowing) and seals it as one DTLS record into `buf`.
+    fn build_data_datagram(&mut self, buf: &mut Vec<u8>) -> Option<TransmitPath> {
+        let now = self.now.filter(|_| !self.closed)?;
+        let (source, destination) = self.selected.or(self.dtls_peer)?;
+        let (dc, d) = (self.sctp.as_mut()?, self.dtls.as_mut()?);
+        if !d.is_connected() || !dc.poll_transmit_into(now, &mut self.sctp_tx) {
+            return None;
+        }
+        buf.clear();
+        d.seal_application_data(&self.sctp_tx, buf).ok()?;
+        self.count_sent(buf.len());
+        // Sending can cross a channel's low-water mark.
+        self.drain_sctp_events();
+        Some(TransmitPath {
+            source,
+            destination,
+        })
     }
 
     /// The next event.
@@ -1572,9 +1633,11 @@ impl PeerConnection {
         for _ in 0..4 {
             let mut progressed = false;
             if let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) {
-                // One reused packet buffer: DTLS copies each packet into
-                // its record.
-                while dc.poll_transmit_into(now, &mut self.sctp_tx) {
+                // SCTP packets are built when polled (`build_data_datagram`),
+                // except a due SACK: it leaves now, so that an application
+                // reading several datagrams before polling still acknowledges
+                // every second packet (RFC 9260 §6.2).
+                while dc.association().sack_due() && dc.poll_transmit_into(now, &mut self.sctp_tx) {
                     progressed = true;
                     if d.send(&self.sctp_tx).is_err() {
                         break;
@@ -1593,7 +1656,12 @@ impl PeerConnection {
                     fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
                     fulmar_dtls::Event::ApplicationData(data) => {
                         if let Some(dc) = self.sctp.as_mut() {
-                            dc.handle_receive(now, Bytes::from(data));
+                            dc.handle_receive(now, &data);
+                        }
+                        // SCTP copied what it keeps: the buffer takes the
+                        // next record.
+                        if let Some(d) = self.dtls.as_mut() {
+                            d.recycle(data);
                         }
                     }
                     fulmar_dtls::Event::Closed => {
@@ -2438,6 +2506,10 @@ mod lazy_state_tests {
     fn quiet_connection_releases_buffers_and_keeps_working() {
         let (mut a, mut b) = open_pair();
         let t = a.now.unwrap() + IDLE_RELEASE_AFTER;
+        // Whatever the last timers queued (a consent check) goes out first.
+        while let Some(x) = a.poll_transmit() {
+            b.handle_receive(t, x.source, x.destination, &x.payload);
+        }
         a.release_idle_buffers();
         assert_eq!(a.transmits.capacity(), 0);
         assert_eq!(a.events.capacity(), 0);

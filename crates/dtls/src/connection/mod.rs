@@ -27,8 +27,8 @@ use crate::handshake::{
 };
 use crate::reassembly::{Inserted, Message, Reassembler};
 use crate::record::{
-    write_header, ContentType, ProtocolVersion, Record, Records, MAX_PLAINTEXT, MAX_SEQUENCE,
-    RECORD_HEADER_LEN,
+    write_header, ContentType, ProtocolVersion, Record, Records, MAX_CIPHERTEXT, MAX_PLAINTEXT,
+    MAX_SEQUENCE, RECORD_HEADER_LEN,
 };
 use crate::replay::ReplayWindow;
 use crate::srtp::{SrtpKeyingMaterial, SrtpProfile, EXPORTER_LABEL};
@@ -164,6 +164,9 @@ pub struct Connection {
     replay: ReplayWindow,
     early_records: Vec<Vec<u8>>,
     scratch: Vec<u8>,
+    /// A buffer handed back through [`Connection::recycle`], for the next
+    /// application data record.
+    spare_plaintext: Vec<u8>,
     // Flights and timers.
     flight: Vec<FlightItem>,
     rto: Duration,
@@ -224,6 +227,7 @@ impl Connection {
             replay: ReplayWindow::new(),
             early_records: Vec::new(),
             scratch: Vec::new(),
+            spare_plaintext: Vec::new(),
             flight: Vec::new(),
             rto,
             deadline: None,
@@ -474,7 +478,8 @@ impl Connection {
                 if rec.content_type == ContentType::ApplicationData && self.is_connected() {
                     // The data path: decrypt straight into the event's buffer.
                     self.scratch = scratch;
-                    match cipher.open_to_vec(rec) {
+                    let buf = core::mem::take(&mut self.spare_plaintext);
+                    match cipher.open_into_vec(rec, buf) {
                         Ok(p) if p.len() <= MAX_PLAINTEXT => {
                             self.replay.update(rec.sequence_number);
                             if !self.flight.is_empty() {
@@ -695,10 +700,21 @@ impl Connection {
         }
     }
 
+    /// Hands back the buffer of an [`Event::ApplicationData`] the caller is
+    /// done with: the next record is decrypted into it, so a receiver that
+    /// recycles allocates nothing per record.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() > self.spare_plaintext.capacity() && buf.capacity() <= MAX_CIPHERTEXT {
+            buf.clear();
+            self.spare_plaintext = buf;
+        }
+    }
+
     /// Returns the buffers of drained output queues to the allocator (for a
     /// connection that has been quiet a while; the data path reuses them
     /// otherwise).
     pub fn release_idle_buffers(&mut self) {
+        self.spare_plaintext = Vec::new();
         if self.transmits.is_empty() {
             self.transmits = VecDeque::new();
         }

@@ -372,6 +372,15 @@ impl Association {
         )
     }
 
+    /// Whether a SACK is due now (RFC 9260 §6.2: for at least every second
+    /// DATA packet, at once on gaps or duplicates). An owner that builds its
+    /// other packets only when polled sends this one eagerly, so that reading
+    /// several datagrams before polling does not thin the SACKs the peer's
+    /// congestion control counts on (§7.2.1 grows cwnd per SACK).
+    pub fn sack_due(&self) -> bool {
+        self.sack_now
+    }
+
     /// Statistics.
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
@@ -919,9 +928,10 @@ impl Association {
         });
     }
 
-    /// Feeds one SCTP packet (the payload of one DTLS record).
-    pub fn handle_receive(&mut self, now: Instant, packet: Bytes) {
-        if self.process_packet(now, &packet).is_err() {
+    /// Feeds one SCTP packet (the payload of one DTLS record). Message data
+    /// is copied out of it, so the caller may reuse its buffer at once.
+    pub fn handle_receive(&mut self, now: Instant, packet: impl AsRef<[u8]>) {
+        if self.process_packet(now, packet.as_ref()).is_err() {
             self.stats.packets_dropped += 1;
         } else {
             self.stats.packets_received += 1;
@@ -929,7 +939,7 @@ impl Association {
         self.schedule_housekeeping(now);
     }
 
-    fn process_packet(&mut self, now: Instant, packet: &Bytes) -> Result<(), Error> {
+    fn process_packet(&mut self, now: Instant, packet: &[u8]) -> Result<(), Error> {
         let pkt = Packet::parse(packet)?;
         if pkt.destination_port() != self.config.local_port
             || pkt.source_port() != self.config.remote_port
@@ -976,7 +986,7 @@ impl Association {
                 Chunk::Data(d) => {
                     had_data = true;
                     immediate |= d.immediate();
-                    self.on_data(&d, packet.slice_ref(d.payload));
+                    self.on_data(&d);
                 }
                 Chunk::Init(init) => self.on_init(now, &init),
                 Chunk::InitAck(init) => self.on_init_ack(now, &init),
@@ -1079,7 +1089,7 @@ impl Association {
         Ok(())
     }
 
-    fn on_data(&mut self, d: &crate::chunk::Data<'_>, payload: Bytes) {
+    fn on_data(&mut self, d: &crate::chunk::Data<'_>) {
         if !self.is_established() {
             return;
         }
@@ -1106,7 +1116,7 @@ impl Association {
         let Some(r) = self.receiver.as_mut() else {
             return;
         };
-        if r.on_data(d, payload, &mut self.events) == DataOutcome::Duplicate {
+        if r.on_data(d, &mut self.events) == DataOutcome::Duplicate {
             self.stats.duplicate_tsns += 1;
         }
     }

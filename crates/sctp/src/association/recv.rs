@@ -15,6 +15,8 @@ use super::{Event, Message};
 /// How far ahead of the cumulative TSN a DATA chunk may be (bounds the
 /// tracking sets independently of the byte window).
 const MAX_TSN_AHEAD: u64 = 1 << 16;
+/// Largest reassembly capacity carried over from one message to the next.
+const MAX_SIZE_HINT: usize = 256 * 1024;
 /// Duplicate TSNs remembered for the next SACK.
 const MAX_DUPS: usize = 16;
 /// Gap Ack Blocks put in one SACK.
@@ -44,8 +46,8 @@ struct Partial {
     ssn: u16,
     ppid: u32,
     flags: u8,
-    parts: Vec<Bytes>,
-    len: usize,
+    /// The fragments so far, copied end to end.
+    buf: BytesMut,
 }
 
 #[derive(Debug, Default)]
@@ -74,6 +76,10 @@ pub(crate) struct Receiver {
     partial: Option<Partial>,
     streams: StreamMap<InStream>,
     dups: Vec<u32>,
+    /// Length of the last message reassembled in sequence: the capacity the
+    /// next one starts with, so a stream of equal-sized large messages
+    /// allocates once per message instead of growing by doubling.
+    size_hint: usize,
     /// Bytes held: fragments, out-of-order messages and undelivered events.
     pub buffered: usize,
     /// Bytes delivered to the application and not yet consumed by it.
@@ -91,6 +97,7 @@ impl Receiver {
             partial: None,
             streams: StreamMap::default(),
             dups: Vec::new(),
+            size_hint: 0,
             buffered: 0,
             unread: 0,
             rwnd,
@@ -115,12 +122,11 @@ impl Receiver {
         !self.dups.is_empty()
     }
 
-    pub(crate) fn on_data(
-        &mut self,
-        d: &Data<'_>,
-        payload: Bytes,
-        events: &mut VecDeque<Event>,
-    ) -> DataOutcome {
+    /// Takes a DATA chunk whose payload is `d.payload`: copied into the
+    /// message being reassembled, or into storage of its own when it must
+    /// wait (a complete message, a fragment out of sequence).
+    pub(crate) fn on_data(&mut self, d: &Data<'_>, events: &mut VecDeque<Event>) -> DataOutcome {
+        let payload = d.payload;
         let t = unwrap_near(self.cum, d.tsn);
         if t <= self.cum || self.ahead.contains(&t) {
             if self.dups.len() < MAX_DUPS {
@@ -163,13 +169,13 @@ impl Receiver {
                     stream: d.stream,
                     ppid: d.ppid,
                     unordered,
-                    data: payload,
+                    data: Bytes::copy_from_slice(payload),
                 },
                 events,
             );
             return DataOutcome::New;
         }
-        if in_order && self.on_data_in_sequence(t, d, &payload, events) {
+        if in_order && self.on_data_in_sequence(t, d, events) {
             return DataOutcome::New;
         }
         self.frags.insert(
@@ -179,7 +185,7 @@ impl Receiver {
                 ssn: d.ssn,
                 ppid: d.ppid,
                 flags: d.flags,
-                data: payload,
+                data: Bytes::copy_from_slice(payload),
             },
         );
         // Only an ending fragment, or one that fills a hole before later
@@ -192,13 +198,7 @@ impl Receiver {
 
     /// The in-sequence fast path: returns false when the fragment must go to
     /// the fragment map instead.
-    fn on_data_in_sequence(
-        &mut self,
-        t: u64,
-        d: &Data<'_>,
-        payload: &Bytes,
-        events: &mut VecDeque<Event>,
-    ) -> bool {
+    fn on_data_in_sequence(&mut self, t: u64, d: &Data<'_>, events: &mut VecDeque<Event>) -> bool {
         let continues = self.partial.as_ref().is_some_and(|p| {
             p.next_tsn == t
                 && !d.beginning()
@@ -208,7 +208,7 @@ impl Receiver {
         if !continues {
             if let Some(p) = self.partial.take() {
                 // It can never complete (the peer broke fragment order).
-                self.buffered = self.buffered.saturating_sub(p.len);
+                self.buffered = self.buffered.saturating_sub(p.buf.len());
             }
             if !d.beginning() {
                 return false;
@@ -219,15 +219,13 @@ impl Receiver {
                 ssn: d.ssn,
                 ppid: d.ppid,
                 flags: d.flags,
-                parts: Vec::new(),
-                len: 0,
+                buf: BytesMut::with_capacity(self.size_hint.max(d.payload.len())),
             });
         }
         let Some(p) = self.partial.as_mut() else {
             return false;
         };
-        p.parts.push(payload.clone());
-        p.len += payload.len();
+        p.buf.extend_from_slice(d.payload);
         p.next_tsn = t + 1;
         let mut done = d.ending();
         // Later fragments that arrived early wait in the map: absorb them.
@@ -245,16 +243,12 @@ impl Receiver {
                 break;
             };
             done = f.flags & DATA_FLAG_E != 0;
-            p.len += f.data.len();
-            p.parts.push(f.data);
+            p.buf.extend_from_slice(&f.data);
             p.next_tsn = next + 1;
         }
         if done {
             if let Some(p) = self.partial.take() {
-                let mut buf = BytesMut::with_capacity(p.len);
-                for part in &p.parts {
-                    buf.extend_from_slice(part);
-                }
+                self.size_hint = p.buf.len().min(MAX_SIZE_HINT);
                 let unordered = p.flags & DATA_FLAG_U != 0;
                 self.deliver(
                     p.stream,
@@ -264,7 +258,7 @@ impl Receiver {
                         stream: p.stream,
                         ppid: p.ppid,
                         unordered,
-                        data: buf.freeze(),
+                        data: p.buf.freeze(),
                     },
                     events,
                 );
@@ -414,7 +408,7 @@ impl Receiver {
             }
             if self.partial.as_ref().is_some_and(|p| p.next_tsn <= new) {
                 if let Some(p) = self.partial.take() {
-                    self.buffered = self.buffered.saturating_sub(p.len);
+                    self.buffered = self.buffered.saturating_sub(p.buf.len());
                 }
             }
             let keep = self.frags.split_off(&(new + 1));
@@ -430,7 +424,7 @@ impl Receiver {
                     && (p.ssn.wrapping_sub(ssn) as i16) <= 0
             }) {
                 if let Some(p) = self.partial.take() {
-                    self.buffered = self.buffered.saturating_sub(p.len);
+                    self.buffered = self.buffered.saturating_sub(p.buf.len());
                 }
             }
             // Fragments of skipped ordered messages can never complete.
@@ -530,18 +524,15 @@ impl Receiver {
 mod tests {
     use super::*;
 
-    fn data(tsn: u32, flags: u8, ssn: u16, p: &'static [u8]) -> (Data<'static>, Bytes) {
-        (
-            Data {
-                flags,
-                tsn,
-                stream: 1,
-                ssn,
-                ppid: 53,
-                payload: p,
-            },
-            Bytes::from_static(p),
-        )
+    fn data(tsn: u32, flags: u8, ssn: u16, p: &'static [u8]) -> Data<'static> {
+        Data {
+            flags,
+            tsn,
+            stream: 1,
+            ssn,
+            ppid: 53,
+            payload: p,
+        }
     }
 
     #[test]
@@ -561,23 +552,23 @@ mod tests {
     fn reassembles_out_of_order_and_reports_gaps() {
         let mut r = Receiver::new(100, 1 << 20);
         let mut ev = VecDeque::new();
-        let (d, p) = data(102, DATA_FLAG_E, 0, b"c");
-        assert_eq!(r.on_data(&d, p, &mut ev), DataOutcome::New);
+        let d = data(102, DATA_FLAG_E, 0, b"c");
+        assert_eq!(r.on_data(&d, &mut ev), DataOutcome::New);
         let mut gaps = Vec::new();
         r.gap_blocks(&mut gaps);
         assert_eq!(gaps, vec![GapAckBlock { start: 3, end: 3 }]);
-        let (d, p) = data(100, DATA_FLAG_B, 0, b"a");
-        r.on_data(&d, p, &mut ev);
+        let d = data(100, DATA_FLAG_B, 0, b"a");
+        r.on_data(&d, &mut ev);
         assert!(ev.is_empty());
-        let (d, p) = data(101, 0, 0, b"b");
-        r.on_data(&d, p, &mut ev);
+        let d = data(101, 0, 0, b"b");
+        r.on_data(&d, &mut ev);
         assert_eq!(r.cum_tsn(), 102);
         let Some(Event::Message(m)) = ev.pop_front() else {
             panic!()
         };
         assert_eq!(&m.data[..], b"abc");
-        let (d, p) = data(101, 0, 0, b"b");
-        assert_eq!(r.on_data(&d, p, &mut ev), DataOutcome::Duplicate);
+        let d = data(101, 0, 0, b"b");
+        assert_eq!(r.on_data(&d, &mut ev), DataOutcome::Duplicate);
         let mut dups = Vec::new();
         r.take_dups(&mut dups);
         assert_eq!(dups, vec![101]);
@@ -587,7 +578,7 @@ mod tests {
     fn tsn_far_ahead_is_dropped() {
         let mut r = Receiver::new(0, 1 << 20);
         let mut ev = VecDeque::new();
-        let (d, p) = data(1 << 20, DATA_FLAG_B | DATA_FLAG_E, 0, b"x");
-        assert_eq!(r.on_data(&d, p, &mut ev), DataOutcome::Dropped);
+        let d = data(1 << 20, DATA_FLAG_B | DATA_FLAG_E, 0, b"x");
+        assert_eq!(r.on_data(&d, &mut ev), DataOutcome::Dropped);
     }
 }
