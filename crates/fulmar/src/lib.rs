@@ -781,28 +781,36 @@ fn receive(g: &mut Inner, now: Instant, from: SocketAddr, local: SocketAddr, dat
 fn flush(shared: &Arc<Shared>, g: &mut Inner) {
     let now = Instant::now();
     relay::poll_events(g, now);
-    while let Some(t) = g.pc.poll_transmit() {
-        let Some(t) = relay::wrap(g, now, t) else {
-            continue;
-        };
-        // STUN (first byte 0..=3, RFC 7983): its answers route back to us.
-        if t.payload.first().is_some_and(|b| *b < 4) {
-            if let Some(ep) = endpoint_for(&g.endpoints, t.source) {
-                ep.learn(shared, t.destination);
-            }
-        }
-        if let Some((rng, p)) = g.loss.as_deref_mut() {
-            if rng.gen_bool(*p) {
+    // The core builds data packets as they are polled: take up to the
+    // bound, send, and go on while the socket keeps taking them (what is
+    // left waits in the core until the socket is writable again).
+    loop {
+        while g.pending.len() < MAX_PENDING {
+            let Some(t) = g.pc.poll_transmit() else {
+                break;
+            };
+            let Some(t) = relay::wrap(g, now, t) else {
                 continue;
+            };
+            // STUN (first byte 0..=3, RFC 7983): its answers route back to us.
+            if t.payload.first().is_some_and(|b| *b < 4) {
+                if let Some(ep) = endpoint_for(&g.endpoints, t.source) {
+                    ep.learn(shared, t.destination);
+                }
             }
-        }
-        // Beyond the bound the datagram is lost, as UDP may lose it.
-        if g.pending.len() < MAX_PENDING {
+            if let Some((rng, p)) = g.loss.as_deref_mut() {
+                if rng.gen_bool(*p) {
+                    continue;
+                }
+            }
             g.pending.push_back(t);
         }
+        let more = g.pending.len() >= MAX_PENDING;
+        relay::drain_transmits(shared, g);
+        if !send_pending(g) || !more {
+            break;
+        }
     }
-    relay::drain_transmits(shared, g);
-    send_pending(g);
 }
 
 /// The socket bound to `source` (the first one if none is).
