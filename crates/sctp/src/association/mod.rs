@@ -41,7 +41,12 @@ pub struct Config {
     pub local_port: u16,
     /// Remote SCTP port.
     pub remote_port: u16,
-    /// Largest SCTP packet to send; 1200 fits a DTLS record in any path.
+    /// Largest SCTP packet to send. libwebrtc uses 1191: the IPv6 minimum
+    /// MTU (1280) less IPv6 (40), UDP (8), a DTLS record with AES-GCM (37)
+    /// and a TURN ChannelData header (4), so a packet crosses any path
+    /// unfragmented, relayed or not. The default, 1184, is that bound
+    /// rounded down to whole 16-byte blocks, so AES-GCM seals a full packet
+    /// without a partial last block.
     pub mtu: usize,
     /// Largest message the peer accepts (its `a=max-message-size`).
     pub max_send_message_size: usize,
@@ -75,7 +80,7 @@ impl Default for Config {
         Config {
             local_port: 5000,
             remote_port: 5000,
-            mtu: 1200,
+            mtu: 1184,
             max_send_message_size: 256 * 1024,
             receive_window: 1024 * 1024,
             num_streams: 65535,
