@@ -426,8 +426,6 @@ pub struct PeerConnection {
     /// Its randomness: an own stream of our seed.
     media_seed: [u8; 32],
     /// Reused event buffers of `pump` (no allocation per datagram).
-    dtls_scratch: Vec<fulmar_dtls::Event>,
-    sctp_scratch: Vec<fulmar_datachannel::Event>,
     /// The SCTP packet being handed to DTLS.
     sctp_tx: Vec<u8>,
     next_mid: u32,
@@ -509,8 +507,6 @@ impl PeerConnection {
             transceivers: Vec::new(),
             media: None,
             media_seed,
-            dtls_scratch: Vec::new(),
-            sctp_scratch: Vec::new(),
             sctp_tx: Vec::new(),
             next_mid: 0,
             state: PeerConnectionState::New,
@@ -1429,8 +1425,6 @@ impl PeerConnection {
         if self.events.is_empty() {
             self.events = VecDeque::new();
         }
-        self.dtls_scratch = Vec::new();
-        self.sctp_scratch = Vec::new();
         self.release_inner_idle_buffers();
     }
 
@@ -1627,62 +1621,53 @@ impl PeerConnection {
         self.set_dtls_state(DtlsState::Connecting);
     }
 
-    /// Moves SCTP packets into DTLS, DTLS events up, DTLS records out.
+    /// Moves DTLS events up (SCTP packets into the association), a due SACK
+    /// down, SCTP events up and DTLS records out. Other SCTP packets are
+    /// built when polled ([`Self::build_data_datagram`]).
     fn pump(&mut self, now: Instant) {
         self.now = Some(now);
-        for _ in 0..4 {
-            let mut progressed = false;
-            if let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) {
-                // SCTP packets are built when polled (`build_data_datagram`),
-                // except a due SACK: it leaves now, so that an application
-                // reading several datagrams before polling still acknowledges
-                // every second packet (RFC 9260 §6.2).
-                while dc.association().sack_due() && dc.poll_transmit_into(now, &mut self.sctp_tx) {
-                    progressed = true;
-                    if d.send(&self.sctp_tx).is_err() {
-                        break;
+        // One event at a time: handling one may need `self` whole.
+        while let Some(e) = self
+            .dtls
+            .as_mut()
+            .and_then(fulmar_dtls::Connection::poll_event)
+        {
+            match e {
+                fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
+                fulmar_dtls::Event::ApplicationData(data) => {
+                    if let Some(dc) = self.sctp.as_mut() {
+                        dc.handle_receive(now, &data);
+                    }
+                    // SCTP copied what it keeps: the buffer takes the
+                    // next record.
+                    if let Some(d) = self.dtls.as_mut() {
+                        d.recycle(data);
                     }
                 }
-            }
-            let mut dtls_events = std::mem::take(&mut self.dtls_scratch);
-            if let Some(d) = self.dtls.as_mut() {
-                while let Some(e) = d.poll_event() {
-                    dtls_events.push(e);
+                fulmar_dtls::Event::Closed => {
+                    self.set_dtls_state(DtlsState::Closed);
+                    self.close_all_channels();
+                    self.set_state(PeerConnectionState::Closed);
                 }
-            }
-            for e in dtls_events.drain(..) {
-                progressed = true;
-                match e {
-                    fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
-                    fulmar_dtls::Event::ApplicationData(data) => {
-                        if let Some(dc) = self.sctp.as_mut() {
-                            dc.handle_receive(now, &data);
-                        }
-                        // SCTP copied what it keeps: the buffer takes the
-                        // next record.
-                        if let Some(d) = self.dtls.as_mut() {
-                            d.recycle(data);
-                        }
-                    }
-                    fulmar_dtls::Event::Closed => {
-                        self.set_dtls_state(DtlsState::Closed);
-                        self.close_all_channels();
-                        self.set_state(PeerConnectionState::Closed);
-                    }
-                    fulmar_dtls::Event::Failed(_) => {
-                        self.set_dtls_state(DtlsState::Failed);
-                        self.set_state(PeerConnectionState::Failed);
-                    }
-                    _ => {}
+                fulmar_dtls::Event::Failed(_) => {
+                    self.set_dtls_state(DtlsState::Failed);
+                    self.set_state(PeerConnectionState::Failed);
                 }
-            }
-            self.dtls_scratch = dtls_events;
-            self.drain_sctp_events();
-            self.flush_dtls();
-            if !progressed {
-                break;
+                _ => {}
             }
         }
+        if let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) {
+            // A due SACK leaves now, so that an application reading several
+            // datagrams before polling still acknowledges every second
+            // packet (RFC 9260 §6.2).
+            while dc.association().sack_due() && dc.poll_transmit_into(now, &mut self.sctp_tx) {
+                if d.send(&self.sctp_tx).is_err() {
+                    break;
+                }
+            }
+        }
+        self.drain_sctp_events();
+        self.flush_dtls();
     }
 
     fn flush_dtls(&mut self) {
@@ -1774,12 +1759,8 @@ impl PeerConnection {
     }
 
     fn drain_sctp_events(&mut self) {
-        let Some(dc) = self.sctp.as_mut() else { return };
-        let mut evs = std::mem::take(&mut self.sctp_scratch);
-        while let Some(e) = dc.poll_event() {
-            evs.push(e);
-        }
-        for e in evs.drain(..) {
+        // One event at a time: handling one may need `self` whole.
+        while let Some(e) = self.sctp.as_mut().and_then(DataChannels::poll_event) {
             match e {
                 fulmar_datachannel::Event::Connected => {
                     self.sctp_up = true;
@@ -1858,7 +1839,6 @@ impl PeerConnection {
                 _ => {}
             }
         }
-        self.sctp_scratch = evs;
     }
 
     fn close_all_channels(&mut self) {
@@ -2513,7 +2493,6 @@ mod lazy_state_tests {
         a.release_idle_buffers();
         assert_eq!(a.transmits.capacity(), 0);
         assert_eq!(a.events.capacity(), 0);
-        assert_eq!(a.dtls_scratch.capacity() + a.sctp_scratch.capacity(), 0);
         let ch = a.channels.keys().copied().next().map(ChannelId).unwrap();
         a.send_text(t, ch, "after idle").unwrap();
         while let Some(x) = a.poll_transmit() {
