@@ -20,8 +20,8 @@
 //! // Move packets until idle (a real driver also honours poll_timeout).
 //! let mut got = None;
 //! for _ in 0..20 {
-//!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, p); }
-//!     while let Some(p) = b.poll_transmit(now) { a.handle_receive(now, p); }
+//!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, p.into()); }
+//!     while let Some(p) = b.poll_transmit(now) { a.handle_receive(now, p.into()); }
 //!     while let Some(e) = b.poll_event() {
 //!         if let Event::Message { data, kind, .. } = e { got = Some((data, kind)); }
 //!     }
@@ -392,9 +392,16 @@ impl DataChannels {
         self.assoc.set_buffered_amount_low_threshold(id, threshold);
     }
 
-    /// Feeds one SCTP packet (copied from as needed; the buffer may be reused).
-    pub fn handle_receive(&mut self, now: Instant, packet: impl AsRef<[u8]>) {
+    /// Feeds one SCTP packet (see [`fulmar_sctp::Association::handle_receive`]).
+    pub fn handle_receive(&mut self, now: Instant, packet: Bytes) {
         self.assoc.handle_receive(now, packet);
+        self.pump(now);
+    }
+
+    /// Feeds one SCTP packet from a buffer the caller reuses (see
+    /// [`fulmar_sctp::Association::handle_receive_slice`]).
+    pub fn handle_receive_slice(&mut self, now: Instant, packet: &[u8]) {
+        self.assoc.handle_receive_slice(now, packet);
         self.pump(now);
     }
 

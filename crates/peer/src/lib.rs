@@ -1636,7 +1636,7 @@ impl PeerConnection {
                 fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
                 fulmar_dtls::Event::ApplicationData(data) => {
                     if let Some(dc) = self.sctp.as_mut() {
-                        dc.handle_receive(now, &data);
+                        dc.handle_receive_slice(now, &data);
                     }
                     // SCTP copied what it keeps: the buffer takes the
                     // next record.

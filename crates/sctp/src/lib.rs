@@ -35,8 +35,8 @@
 //! a.send(now, 0, 51, Bytes::from_static(b"hi"), SendOptions::default())?;
 //! let mut got = Vec::new();
 //! for _ in 0..10 {
-//!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, p); }
-//!     while let Some(p) = b.poll_transmit(now) { a.handle_receive(now, p); }
+//!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, Bytes::from(p)); }
+//!     while let Some(p) = b.poll_transmit(now) { a.handle_receive(now, Bytes::from(p)); }
 //!     while let Some(e) = b.poll_event() {
 //!         if let Event::Message(m) = e { got.push(m.data); }
 //!     }

@@ -933,10 +933,20 @@ impl Association {
         });
     }
 
-    /// Feeds one SCTP packet (the payload of one DTLS record). Message data
-    /// is copied out of it, so the caller may reuse its buffer at once.
-    pub fn handle_receive(&mut self, now: Instant, packet: impl AsRef<[u8]>) {
-        if self.process_packet(now, packet.as_ref()).is_err() {
+    /// Feeds one SCTP packet (the payload of one DTLS record). Messages that
+    /// arrive whole share its buffer; fragments are copied together.
+    pub fn handle_receive(&mut self, now: Instant, packet: Bytes) {
+        self.receive(now, &packet, Some(&packet));
+    }
+
+    /// Feeds one SCTP packet from a borrowed buffer, which the caller may
+    /// reuse at once: what is kept is copied out of it.
+    pub fn handle_receive_slice(&mut self, now: Instant, packet: &[u8]) {
+        self.receive(now, packet, None);
+    }
+
+    fn receive(&mut self, now: Instant, packet: &[u8], shared: Option<&Bytes>) {
+        if self.process_packet(now, packet, shared).is_err() {
             self.stats.packets_dropped += 1;
         } else {
             self.stats.packets_received += 1;
@@ -944,7 +954,12 @@ impl Association {
         self.schedule_housekeeping(now);
     }
 
-    fn process_packet(&mut self, now: Instant, packet: &[u8]) -> Result<(), Error> {
+    fn process_packet(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        shared: Option<&Bytes>,
+    ) -> Result<(), Error> {
         let pkt = Packet::parse(packet)?;
         if pkt.destination_port() != self.config.local_port
             || pkt.source_port() != self.config.remote_port
@@ -991,7 +1006,7 @@ impl Association {
                 Chunk::Data(d) => {
                     had_data = true;
                     immediate |= d.immediate();
-                    self.on_data(&d);
+                    self.on_data(&d, shared);
                 }
                 Chunk::Init(init) => self.on_init(now, &init),
                 Chunk::InitAck(init) => self.on_init_ack(now, &init),
@@ -1094,7 +1109,7 @@ impl Association {
         Ok(())
     }
 
-    fn on_data(&mut self, d: &crate::chunk::Data<'_>) {
+    fn on_data(&mut self, d: &crate::chunk::Data<'_>, packet: Option<&Bytes>) {
         if !self.is_established() {
             return;
         }
@@ -1121,7 +1136,7 @@ impl Association {
         let Some(r) = self.receiver.as_mut() else {
             return;
         };
-        if r.on_data(d, &mut self.events) == DataOutcome::Duplicate {
+        if r.on_data(d, packet, &mut self.events) == DataOutcome::Duplicate {
             self.stats.duplicate_tsns += 1;
         }
     }
