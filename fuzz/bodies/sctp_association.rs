@@ -53,7 +53,12 @@ fn run(data: &[u8]) {
             }
             pkt[8..12].fill(0);
         }
-        b.handle_receive(now, Bytes::from(pkt));
+        // Both receive paths: a shared packet, and a borrowed buffer.
+        if rounds % 2 == 0 {
+            b.handle_receive(now, Bytes::from(pkt));
+        } else {
+            b.handle_receive_slice(now, &pkt);
+        }
         let mut relayed = 0;
         while b.poll_transmit_into(now, &mut buf) && relayed < 1000 {
             relayed += 1;
