@@ -13,6 +13,10 @@
 //! or a clock: feed it datagrams with [`PeerConnection::handle_receive`], call
 //! [`PeerConnection::handle_timeout`] at [`PeerConnection::poll_timeout`], and
 //! drain [`PeerConnection::poll_transmit`] and [`PeerConnection::poll_event`].
+//! Data-channel packets are built and sealed when polled, as the congestion
+//! window allows, so poll after every input; a sender that reuses one
+//! buffer with [`PeerConnection::poll_transmit_into`] allocates nothing per
+//! datagram.
 //!
 //! ```
 //! use std::net::SocketAddr;
