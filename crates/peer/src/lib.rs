@@ -2509,6 +2509,48 @@ mod lazy_state_tests {
     }
 
     #[test]
+    fn data_packets_are_built_when_polled_and_sacks_leave_at_once() {
+        let (mut a, mut b) = open_pair();
+        let now = a.now.unwrap();
+        let ch = a.channels.keys().copied().next().map(ChannelId).unwrap();
+        while a.poll_transmit().is_some() {}
+        while b.poll_transmit().is_some() {}
+        let msg: Bytes = (0..60_000u32).map(|i| (i % 251) as u8).collect();
+        a.send(now, ch, msg.clone(), true).unwrap();
+        assert!(a.transmits.is_empty(), "nothing is sealed before a poll");
+        // Everything the window allows, into one reused buffer, handed to b
+        // without polling b in between (as a driver reading a batch does).
+        let mut buf = Vec::new();
+        let mut data_packets = 0;
+        while let Some(path) = a.poll_transmit_into(&mut buf) {
+            b.handle_receive(now, path.source, path.destination, &buf);
+            data_packets += 1;
+        }
+        assert!(data_packets >= 2, "{data_packets}");
+        // b queued a SACK for every second packet (RFC 9260 §6.2), not one
+        // for the whole batch.
+        assert_eq!(b.transmits.len(), data_packets / 2);
+        let mut got = None;
+        for _ in 0..200 {
+            while let Some(path) = b.poll_transmit_into(&mut buf) {
+                a.handle_receive(now, path.source, path.destination, &buf);
+            }
+            while let Some(path) = a.poll_transmit_into(&mut buf) {
+                b.handle_receive(now, path.source, path.destination, &buf);
+            }
+            while let Some(e) = b.poll_event() {
+                if let Event::DataChannelMessage { data, .. } = e {
+                    got = Some(data);
+                }
+            }
+            if got.is_some() {
+                break;
+            }
+        }
+        assert_eq!(got, Some(msg));
+    }
+
+    #[test]
     fn data_only_session_keys_srtp_only_on_demand() {
         let (mut a, mut b) = open_pair();
         assert!(a.srtp.is_none() && b.srtp.is_none(), "no media, no SRTP");
