@@ -883,6 +883,8 @@ impl PeerConnection {
             dc.association_mut().abort();
         }
         self.pump(now);
+        // The ABORT goes out before close_notify, not when next polled.
+        self.seal_sctp_now(now, false);
         if let Some(d) = self.dtls.as_mut() {
             d.close();
         }
@@ -1660,18 +1662,27 @@ impl PeerConnection {
                 _ => {}
             }
         }
-        if let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) {
-            // A due SACK leaves now, so that an application reading several
-            // datagrams before polling still acknowledges every second
-            // packet (RFC 9260 §6.2).
-            while dc.association().sack_due() && dc.poll_transmit_into(now, &mut self.sctp_tx) {
-                if d.send(&self.sctp_tx).is_err() {
-                    break;
-                }
-            }
-        }
+        // A due SACK leaves now, so that an application reading several
+        // datagrams before polling still acknowledges every second packet
+        // (RFC 9260 §6.2).
+        self.seal_sctp_now(now, true);
         self.drain_sctp_events();
         self.flush_dtls();
+    }
+
+    /// Seals SCTP's next packets into DTLS's queue now instead of when
+    /// polled: while a SACK is due (`only_sack`), or all it has.
+    fn seal_sctp_now(&mut self, now: Instant, only_sack: bool) {
+        let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) else {
+            return;
+        };
+        while (!only_sack || dc.association().sack_due())
+            && dc.poll_transmit_into(now, &mut self.sctp_tx)
+        {
+            if d.send(&self.sctp_tx).is_err() {
+                break;
+            }
+        }
     }
 
     fn flush_dtls(&mut self) {
@@ -2548,6 +2559,20 @@ mod lazy_state_tests {
             }
         }
         assert_eq!(got, Some(msg));
+    }
+
+    #[test]
+    fn close_sends_the_sctp_abort_before_close_notify() {
+        let (mut a, mut b) = open_pair();
+        let now = a.now.unwrap();
+        while a.poll_transmit().is_some() {}
+        while b.poll_transmit().is_some() {}
+        a.close(now);
+        // First byte of a DTLS record: 23 application data, 21 alert.
+        let kinds: Vec<u8> = core::iter::from_fn(|| a.poll_transmit())
+            .filter_map(|t| t.payload.first().copied())
+            .collect();
+        assert_eq!(kinds, [23, 21], "ABORT in a record, then close_notify");
     }
 
     #[test]
