@@ -165,11 +165,11 @@ mod rtc {
                 }
                 let mut readable = Vec::new();
                 while let Some(ev) = s.poll() {
-                    if let Event::Stream(se) = ev {
-                        match se {
-                            rtc_sctp::StreamEvent::Opened { id } | rtc_sctp::StreamEvent::Readable { id } => readable.push(id),
-                            _ => {}
-                        }
+                    if let Event::Stream(
+                        rtc_sctp::StreamEvent::Opened { id } | rtc_sctp::StreamEvent::Readable { id },
+                    ) = ev
+                    {
+                        readable.push(id);
                     }
                 }
                 while s.accept_stream().is_some() {}

@@ -161,7 +161,7 @@ fn benches(c: &mut Criterion) {
 fn paired_ratio(name: &str, mut ours: impl FnMut(), mut theirs: impl FnMut()) {
     const ROUNDS: usize = 41;
     const ITERS: u32 = 20_000;
-    let mut time = |f: &mut dyn FnMut()| {
+    let time = |f: &mut dyn FnMut()| {
         let t = std::time::Instant::now();
         for _ in 0..ITERS {
             f();

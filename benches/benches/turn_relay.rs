@@ -27,7 +27,7 @@
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -167,7 +167,7 @@ fn pinned(cmd: &str) -> Command {
     }
 }
 
-fn start(kind: Kind, turnd: &PathBuf) -> ServerProc {
+fn start(kind: Kind, turnd: &Path) -> ServerProc {
     let dir =
         std::env::temp_dir().join(format!("turn-relay-{}-{}", kind.name(), std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
