@@ -436,6 +436,9 @@ pub struct PeerConnection {
     state: PeerConnectionState,
     events: VecDeque<Event>,
     transmits: VecDeque<Transmit>,
+    /// Datagram buffers handed back ([`PeerConnection::recycle`], or copied
+    /// out by `poll_transmit_into`) for the next records sealed.
+    spare_payloads: Vec<Vec<u8>>,
     stats: Stats,
     closed: bool,
     now: Option<Instant>,
@@ -456,6 +459,23 @@ impl std::fmt::Debug for PeerConnection {
 const DEFAULT_REMOTE_MAX_MESSAGE_SIZE: usize = 65_536;
 /// Bound of queued outgoing datagrams.
 const MAX_TRANSMITS: usize = 4096;
+/// Most datagram buffers kept for reuse.
+const MAX_SPARE_PAYLOADS: usize = 32;
+/// Room a DTLS record adds to an SCTP packet (header, explicit nonce, tag),
+/// rounded up.
+const DATAGRAM_OVERHEAD: usize = 64;
+
+/// A buffer for one datagram: a recycled one from `pool`, or a new one of
+/// `capacity`.
+fn take_spare(pool: &mut Vec<Vec<u8>>, capacity: usize) -> Vec<u8> {
+    match pool.pop() {
+        Some(mut b) => {
+            b.clear();
+            b
+        }
+        None => Vec::with_capacity(capacity),
+    }
+}
 /// How long a connection is quiet before its timers hand back idle buffers.
 const IDLE_RELEASE_AFTER: Duration = Duration::from_secs(1);
 
@@ -516,6 +536,7 @@ impl PeerConnection {
             state: PeerConnectionState::New,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
+            spare_payloads: Vec::new(),
             stats: Stats::default(),
             closed: false,
             now: None,
@@ -1431,6 +1452,7 @@ impl PeerConnection {
         if self.events.is_empty() {
             self.events = VecDeque::new();
         }
+        self.spare_payloads = Vec::new();
         self.release_inner_idle_buffers();
     }
 
@@ -1452,9 +1474,11 @@ impl PeerConnection {
             self.count_sent(t.payload.len());
             return Some(t);
         }
-        // An SCTP packet of at most the path MTU plus the record's overhead.
-        let mut payload = Vec::with_capacity(self.config.sctp.mtu + 64);
-        let path = self.build_data_datagram(&mut payload)?;
+        let mut payload = self.spare_payload();
+        let Some(path) = self.build_data_datagram(&mut payload) else {
+            self.keep_spare(payload);
+            return None;
+        };
         Some(Transmit {
             source: path.source,
             destination: path.destination,
@@ -1472,12 +1496,33 @@ impl PeerConnection {
             self.count_sent(t.payload.len());
             buf.clear();
             buf.extend_from_slice(&t.payload);
+            self.keep_spare(t.payload);
             return Some(TransmitPath {
                 source: t.source,
                 destination: t.destination,
             });
         }
         self.build_data_datagram(buf)
+    }
+
+    fn spare_payload(&mut self) -> Vec<u8> {
+        take_spare(
+            &mut self.spare_payloads,
+            self.config.sctp.mtu + DATAGRAM_OVERHEAD,
+        )
+    }
+
+    /// Keeps `buf` for a later datagram if it is big enough and the pool
+    /// is not full; returns it otherwise.
+    fn keep_spare(&mut self, buf: Vec<u8>) -> Option<Vec<u8>> {
+        if self.spare_payloads.len() < MAX_SPARE_PAYLOADS
+            && buf.capacity() >= self.config.sctp.mtu + DATAGRAM_OVERHEAD
+        {
+            self.spare_payloads.push(buf);
+            None
+        } else {
+            Some(buf)
+        }
     }
 
     fn count_sent(&mut self, len: usize) {
@@ -1676,11 +1721,29 @@ impl PeerConnection {
         let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) else {
             return;
         };
+        let Some((source, destination)) = self.selected.or(self.dtls_peer) else {
+            return;
+        };
         while (!only_sack || dc.association().sack_due())
             && dc.poll_transmit_into(now, &mut self.sctp_tx)
         {
-            if d.send(&self.sctp_tx).is_err() {
+            // A new buffer only as big as this packet: a SACK is small,
+            // and a burst of them should not spread over the cache.
+            let mut payload = take_spare(
+                &mut self.spare_payloads,
+                self.sctp_tx.len() + DATAGRAM_OVERHEAD,
+            );
+            if d.seal_application_data(&self.sctp_tx, &mut payload)
+                .is_err()
+            {
                 break;
+            }
+            if self.transmits.len() < MAX_TRANSMITS {
+                self.transmits.push_back(Transmit {
+                    source,
+                    destination,
+                    payload,
+                });
             }
         }
     }
@@ -2253,8 +2316,9 @@ impl PeerConnection {
     /// [`RtpReceived::packet`]; later packets reuse it, so a loop that
     /// recycles allocates nothing per packet.
     pub fn recycle(&mut self, buffer: Vec<u8>) {
-        // Without media nothing would take buffers from the pool.
-        if let Some(m) = self.media.as_deref_mut() {
+        // Data-channel datagrams first; without media nothing would take
+        // buffers from its pool.
+        if let (Some(buffer), Some(m)) = (self.keep_spare(buffer), self.media.as_deref_mut()) {
             m.recycle(buffer);
         }
     }
@@ -2559,6 +2623,24 @@ mod lazy_state_tests {
             }
         }
         assert_eq!(got, Some(msg));
+    }
+
+    #[test]
+    fn recycled_datagrams_carry_the_next_packets() {
+        let (mut a, mut b) = open_pair();
+        let now = a.now.unwrap();
+        while a.poll_transmit().is_some() {}
+        while b.poll_transmit().is_some() {}
+        let ch = a.channels.keys().copied().next().map(ChannelId).unwrap();
+        a.send(now, ch, Bytes::from(vec![5u8; 3000]), true).unwrap();
+        let first = a.poll_transmit().unwrap();
+        let ptr = first.payload.as_ptr();
+        b.handle_receive(now, first.source, first.destination, &first.payload);
+        a.recycle(first.payload);
+        // The next data packet is sealed into the buffer handed back.
+        let second = a.poll_transmit().unwrap();
+        assert_eq!(second.payload.as_ptr(), ptr);
+        b.handle_receive(now, second.source, second.destination, &second.payload);
     }
 
     #[test]
