@@ -1512,10 +1512,16 @@ impl PeerConnection {
         )
     }
 
-    /// Keeps `buf` for a later datagram if it is big enough and the pool
-    /// is not full; returns it otherwise.
+    /// Keeps `buf` for a later datagram while data waits to be sent, if it
+    /// is big enough and the pool is not full (an idle connection keeps
+    /// none); returns it otherwise.
     fn keep_spare(&mut self, buf: Vec<u8>) -> Option<Vec<u8>> {
-        if self.spare_payloads.len() < MAX_SPARE_PAYLOADS
+        let sending = self
+            .sctp
+            .as_ref()
+            .is_some_and(|dc| dc.association().has_queued_data());
+        if sending
+            && self.spare_payloads.len() < MAX_SPARE_PAYLOADS
             && buf.capacity() >= self.config.sctp.mtu + DATAGRAM_OVERHEAD
         {
             self.spare_payloads.push(buf);

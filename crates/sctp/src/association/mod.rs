@@ -386,6 +386,12 @@ impl Association {
         self.sack_now
     }
 
+    /// Whether messages are queued that are not all sent yet, or chunks
+    /// wait for retransmission (whatever the congestion window allows now).
+    pub fn has_queued_data(&self) -> bool {
+        self.sender.has_queued_data()
+    }
+
     /// Statistics.
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();

@@ -262,6 +262,10 @@ impl Sender {
         self.queued_msgs == 0 && self.inflight.is_empty()
     }
 
+    pub(crate) fn has_queued_data(&self) -> bool {
+        self.rtx_marked > 0 || self.queued_msgs > 0
+    }
+
     pub(crate) fn has_data_to_send(&self) -> bool {
         self.rtx_marked > 0
             || (self.queued_msgs > 0 && (self.flight_size == 0 || self.flight_size < self.cwnd))
