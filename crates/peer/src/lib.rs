@@ -429,7 +429,6 @@ pub struct PeerConnection {
     media: Option<Box<streams::Media>>,
     /// Its randomness: an own stream of our seed.
     media_seed: [u8; 32],
-    /// Reused event buffers of `pump` (no allocation per datagram).
     /// The SCTP packet being handed to DTLS.
     sctp_tx: Vec<u8>,
     next_mid: u32,
@@ -464,6 +463,8 @@ const MAX_SPARE_PAYLOADS: usize = 32;
 /// Room a DTLS record adds to an SCTP packet (header, explicit nonce, tag),
 /// rounded up.
 const DATAGRAM_OVERHEAD: usize = 64;
+/// How long a connection is quiet before its timers hand back idle buffers.
+const IDLE_RELEASE_AFTER: Duration = Duration::from_secs(1);
 
 /// A buffer for one datagram: a recycled one from `pool`, or a new one of
 /// `capacity`.
@@ -476,8 +477,6 @@ fn take_spare(pool: &mut Vec<Vec<u8>>, capacity: usize) -> Vec<u8> {
         None => Vec::with_capacity(capacity),
     }
 }
-/// How long a connection is quiet before its timers hand back idle buffers.
-const IDLE_RELEASE_AFTER: Duration = Duration::from_secs(1);
 
 impl PeerConnection {
     /// A new peer connection; randomness (ICE credentials, tie-breakers, DTLS
@@ -1474,7 +1473,8 @@ impl PeerConnection {
             self.count_sent(t.payload.len());
             return Some(t);
         }
-        let mut payload = self.spare_payload();
+        let capacity = self.config.sctp.mtu + DATAGRAM_OVERHEAD;
+        let mut payload = take_spare(&mut self.spare_payloads, capacity);
         let Some(path) = self.build_data_datagram(&mut payload) else {
             self.keep_spare(payload);
             return None;
@@ -1503,13 +1503,6 @@ impl PeerConnection {
             });
         }
         self.build_data_datagram(buf)
-    }
-
-    fn spare_payload(&mut self) -> Vec<u8> {
-        take_spare(
-            &mut self.spare_payloads,
-            self.config.sctp.mtu + DATAGRAM_OVERHEAD,
-        )
     }
 
     /// Keeps `buf` for a later datagram while data waits to be sent, if it
@@ -1721,8 +1714,8 @@ impl PeerConnection {
         self.flush_dtls();
     }
 
-    /// Seals SCTP's next packets into DTLS's queue now instead of when
-    /// polled: while a SACK is due (`only_sack`), or all it has.
+    /// Seals SCTP's next packets into the transmit queue now instead of
+    /// when polled: while a SACK is due (`only_sack`), or all it has.
     fn seal_sctp_now(&mut self, now: Instant, only_sack: bool) {
         let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) else {
             return;
@@ -2515,6 +2508,7 @@ impl Section {
         }
     }
 }
+
 #[cfg(test)]
 mod lazy_state_tests {
     use super::*;
@@ -2567,6 +2561,16 @@ mod lazy_state_tests {
         panic!("channel did not open");
     }
 
+    /// [`open_pair`] with nothing left in flight, its time and its channel.
+    fn quiet_pair() -> (PeerConnection, PeerConnection, Instant, ChannelId) {
+        let (mut a, mut b) = open_pair();
+        while a.poll_transmit().is_some() {}
+        while b.poll_transmit().is_some() {}
+        let now = a.now.unwrap();
+        let ch = a.channels.keys().copied().next().map(ChannelId).unwrap();
+        (a, b, now, ch)
+    }
+
     #[test]
     fn quiet_connection_releases_buffers_and_keeps_working() {
         let (mut a, mut b) = open_pair();
@@ -2591,11 +2595,7 @@ mod lazy_state_tests {
 
     #[test]
     fn data_packets_are_built_when_polled_and_sacks_leave_at_once() {
-        let (mut a, mut b) = open_pair();
-        let now = a.now.unwrap();
-        let ch = a.channels.keys().copied().next().map(ChannelId).unwrap();
-        while a.poll_transmit().is_some() {}
-        while b.poll_transmit().is_some() {}
+        let (mut a, mut b, now, ch) = quiet_pair();
         let msg: Bytes = (0..60_000u32).map(|i| (i % 251) as u8).collect();
         a.send(now, ch, msg.clone(), true).unwrap();
         assert!(a.transmits.is_empty(), "nothing is sealed before a poll");
@@ -2633,11 +2633,7 @@ mod lazy_state_tests {
 
     #[test]
     fn recycled_datagrams_carry_the_next_packets() {
-        let (mut a, mut b) = open_pair();
-        let now = a.now.unwrap();
-        while a.poll_transmit().is_some() {}
-        while b.poll_transmit().is_some() {}
-        let ch = a.channels.keys().copied().next().map(ChannelId).unwrap();
+        let (mut a, mut b, now, ch) = quiet_pair();
         a.send(now, ch, Bytes::from(vec![5u8; 3000]), true).unwrap();
         let first = a.poll_transmit().unwrap();
         let ptr = first.payload.as_ptr();
@@ -2651,10 +2647,7 @@ mod lazy_state_tests {
 
     #[test]
     fn close_sends_the_sctp_abort_before_close_notify() {
-        let (mut a, mut b) = open_pair();
-        let now = a.now.unwrap();
-        while a.poll_transmit().is_some() {}
-        while b.poll_transmit().is_some() {}
+        let (mut a, _b, now, _) = quiet_pair();
         a.close(now);
         // First byte of a DTLS record: 23 application data, 21 alert.
         let kinds: Vec<u8> = core::iter::from_fn(|| a.poll_transmit())
