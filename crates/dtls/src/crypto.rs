@@ -201,7 +201,9 @@ struct OpenParts<'r> {
 pub struct RecordCipher {
     suite: CipherSuite,
     key: aead::LessSafeKey,
-    iv: [u8; 12],
+    /// IV bytes 0..8 and 8..12, big-endian.
+    iv_head: u64,
+    iv_last: u32,
 }
 
 impl core::fmt::Debug for RecordCipher {
@@ -220,10 +222,12 @@ impl RecordCipher {
         let mut iv = [0u8; 12];
         let n = fixed_iv.len().min(12);
         iv[..n].copy_from_slice(&fixed_iv[..n]);
+        let [h0, h1, h2, h3, h4, h5, h6, h7, l0, l1, l2, l3] = iv;
         Ok(RecordCipher {
             suite,
             key: aead::LessSafeKey::new(unbound),
-            iv,
+            iv_head: u64::from_be_bytes([h0, h1, h2, h3, h4, h5, h6, h7]),
+            iv_last: u32::from_be_bytes([l0, l1, l2, l3]),
         })
     }
 
@@ -232,15 +236,20 @@ impl RecordCipher {
         self.suite
     }
 
+    /// The per-record nonce: the 12-byte IV xor the 8-byte explicit part
+    /// (epoch and sequence number) padded on the left. For AES-GCM the IV is
+    /// the 4-byte salt followed by zeros, which makes this salt || explicit
+    /// (RFC 5288 §3); for ChaCha20-Poly1305 it is RFC 7905 §2 as written.
     fn nonce(&self, explicit: [u8; 8]) -> aead::Nonce {
-        let mut n = self.iv;
-        if self.suite.explicit_nonce_len() == 0 {
-            for (a, b) in n[4..].iter_mut().zip(explicit) {
-                *a ^= b;
-            }
-        } else {
-            n[4..].copy_from_slice(&explicit);
-        }
+        let explicit = u64::from_be_bytes(explicit);
+        // Built as one 8-byte and one 4-byte word, the way ring reads it
+        // back: a read spanning two smaller stores defeats the CPU's
+        // store-to-load forwarding and stalls every record.
+        let head = self.iv_head ^ (explicit >> 32);
+        let last = self.iv_last ^ (explicit as u32);
+        let mut n = [0u8; 12];
+        n[..8].copy_from_slice(&head.to_be_bytes());
+        n[8..].copy_from_slice(&last.to_be_bytes());
         aead::Nonce::assume_unique_for_key(n)
     }
 
@@ -536,4 +545,33 @@ pub fn hmac_sha256(key: &[u8], data: &[&[u8]]) -> Vec<u8> {
         ctx.update(d);
     }
     ctx.sign().as_ref().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXPLICIT: [u8; 8] = [0x00, 0x01, 0x00, 0x00, 0x12, 0x34, 0x56, 0x78];
+
+    #[test]
+    fn aes_gcm_nonce_is_salt_then_explicit_part() {
+        let suite = CipherSuite::EcdheEcdsaAes128GcmSha256;
+        let c = RecordCipher::new(suite, &[0u8; 16], &[0xa1, 0xa2, 0xa3, 0xa4]).unwrap();
+        let n = c.nonce(EXPLICIT);
+        let want = [0xa1, 0xa2, 0xa3, 0xa4, 0, 1, 0, 0, 0x12, 0x34, 0x56, 0x78];
+        assert_eq!(n.as_ref(), &want);
+    }
+
+    #[test]
+    fn chacha_nonce_is_iv_xor_padded_sequence() {
+        let suite = CipherSuite::EcdheEcdsaChacha20Poly1305Sha256;
+        let iv: [u8; 12] = core::array::from_fn(|i| 0xf0 | i as u8);
+        let c = RecordCipher::new(suite, &[0u8; 32], &iv).unwrap();
+        let n = c.nonce(EXPLICIT);
+        let mut want = iv;
+        for (w, e) in want[4..].iter_mut().zip(EXPLICIT) {
+            *w ^= e;
+        }
+        assert_eq!(n.as_ref(), &want);
+    }
 }

@@ -202,3 +202,23 @@ pub fn additional_data(
     ad[11..13].copy_from_slice(&plaintext_len.to_be_bytes());
     ad
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn additional_data_is_seq_num_type_version_length() {
+        let ad = additional_data(
+            ContentType::ApplicationData,
+            ProtocolVersion::DTLS1_2,
+            0x0102,
+            0xffff_a1a2_a3a4_a5a6,
+            0x0456,
+        );
+        let want = [
+            0x01, 0x02, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 23, 0xfe, 0xfd, 0x04, 0x56,
+        ];
+        assert_eq!(ad, want);
+    }
+}
