@@ -69,6 +69,21 @@ struct OutStream {
     resetting: bool,
 }
 
+impl OutStream {
+    /// `n` queued bytes of stream `id` left the queue (sent or abandoned):
+    /// the buffered amount falls, and crossing the low threshold is
+    /// reported.
+    fn note_sent(&mut self, id: u16, n: usize, events: &mut VecDeque<Event>) {
+        let before = self.queued;
+        self.queued = before.saturating_sub(n);
+        if let Some(th) = self.low_threshold {
+            if before > th && self.queued <= th {
+                events.push_back(Event::BufferedAmountLow(id));
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Sender {
     pub outbound_streams: u16,
@@ -622,23 +637,6 @@ impl Sender {
         advanced
     }
 
-    fn note_sent_bytes(
-        streams: &mut StreamMap<OutStream>,
-        stream: u16,
-        n: usize,
-        events: &mut VecDeque<Event>,
-    ) {
-        if let Some(st) = streams.get_mut(&stream) {
-            let before = st.queued;
-            st.queued = st.queued.saturating_sub(n);
-            if let Some(th) = st.low_threshold {
-                if before > th && st.queued <= th {
-                    events.push_back(Event::BufferedAmountLow(stream));
-                }
-            }
-        }
-    }
-
     /// Appends retransmissions, then new DATA, as cwnd and rwnd allow.
     pub(crate) fn write_data(
         &mut self,
@@ -695,20 +693,28 @@ impl Sender {
         }
         let mut sent_any = false;
         while let Some(sid) = self.next_stream() {
-            let Some(msg) = self.streams.get(&sid).and_then(|st| st.queue.front()) else {
+            let space = mtu.saturating_sub(w.len());
+            if space < 20 {
+                break;
+            }
+            // One lookup per chunk: the stream and its front message are
+            // borrowed together while the chunk is written.
+            let Some(st) = self.streams.get_mut(&sid) else {
+                self.current = None;
+                continue;
+            };
+            let Some(msg) = st.queue.front_mut() else {
                 self.current = None;
                 continue;
             };
             if msg.offset == 0 && msg.expires.is_some_and(|e| e <= now) {
                 if let Some(m) = self.pop_front_message(sid) {
-                    Self::note_sent_bytes(&mut self.streams, m.stream, m.data.len(), events);
+                    if let Some(st) = self.streams.get_mut(&sid) {
+                        st.note_sent(sid, m.data.len(), events);
+                    }
                     stats.abandoned_messages += 1;
                 }
                 continue;
-            }
-            let space = mtu.saturating_sub(w.len());
-            if space < 20 {
-                break;
             }
             let max_payload = (space - 16) & !3;
             let remaining = msg.data.len() - msg.offset;
@@ -725,12 +731,6 @@ impl Sender {
             if self.flight_size > 0 && (self.flight_size >= self.cwnd || n > self.peer_rwnd) {
                 break;
             }
-            let Some(st) = self.streams.get_mut(&sid) else {
-                break;
-            };
-            let Some(msg) = st.queue.front_mut() else {
-                break;
-            };
             if msg.offset == 0 && !msg.unordered {
                 msg.ssn = st.next_ssn;
                 st.next_ssn = st.next_ssn.wrapping_add(1);
@@ -775,11 +775,11 @@ impl Sender {
                 expires: msg.expires,
             });
             msg.offset = end;
+            st.note_sent(sid, n, events);
             if last {
                 self.pop_front_message(sid);
                 stats.messages_sent += 1;
             }
-            Self::note_sent_bytes(&mut self.streams, sid, n, events);
             self.flight_size += n;
             self.peer_rwnd = self.peer_rwnd.saturating_sub(n);
             if self.rtt_probe.is_none() {
