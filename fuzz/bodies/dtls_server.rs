@@ -2,7 +2,8 @@
 // machines. The first byte picks the victim: a server awaiting a ClientHello
 // (with or without cookies), a client mid-handshake, or an established
 // server or client session. The rest is a list of datagrams, each prefixed
-// by its length (u16, big-endian); time advances 700 ms after each.
+// by its length (u16, big-endian); time advances 700 ms after each. Datagrams
+// of odd length are decrypted in place.
 
 fn run(data: &[u8]) {
     use fulmar_dtls::{Certificate, Config, Connection};
@@ -79,7 +80,14 @@ fn run(data: &[u8]) {
         let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
         let body = &rest[2..];
         let take = len.min(body.len());
-        victim.handle_receive(now, &body[..take]);
+        // Odd lengths take the in-place path (application data handed over
+        // where it was decrypted), even ones the copying path.
+        if take % 2 == 1 {
+            let mut datagram = body[..take].to_vec();
+            victim.handle_receive_in_place(now, &mut datagram, |d| assert!(d.len() <= 16384));
+        } else {
+            victim.handle_receive(now, &body[..take]);
+        }
         rest = &body[take..];
         now += Duration::from_millis(700);
         victim.handle_timeout(now);

@@ -1,7 +1,8 @@
 // Body of the `peer_datagram` fuzz target (shared with fulmar-peer's
 // tests/fuzz_corpus.rs): a peer receives arbitrary datagrams (u16-length-prefixed
-// chunks of the input after the first byte) on its transport, exercising the
-// RFC 7983 demultiplexer, ICE, DTLS and the timers. An even first byte makes
+// chunks of the input after the first byte; those of odd length decrypted in
+// place) on its transport, exercising the RFC 7983 demultiplexer, ICE, DTLS
+// and the timers. An even first byte makes
 // it the answerer of a Chromium offer (DTLS client, waiting for ICE); a first
 // byte of 1 mod 4 the offerer that applied Chromium's answer (DTLS server,
 // listening); 3 mod 4 the media path: two Fulmar peers with audio and video
@@ -47,7 +48,11 @@ fn run(data: &[u8]) {
     while rest.len() >= 2 {
         let n = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
         let (datagram, tail) = rest[2..].split_at(n);
-        pc.handle_receive(now, remote, local, datagram);
+        if n % 2 == 1 {
+            pc.handle_receive_in_place(now, remote, local, &mut datagram.to_vec());
+        } else {
+            pc.handle_receive(now, remote, local, datagram);
+        }
         now += Duration::from_millis(50);
         pc.handle_timeout(now);
         while pc.poll_transmit().is_some() {}

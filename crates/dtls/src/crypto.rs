@@ -5,7 +5,9 @@
 use ring::{aead, agreement, digest, hmac, signature};
 
 use crate::error::{Error, Result};
-use crate::record::{additional_data, write_header, ContentType, ProtocolVersion, Record};
+use crate::record::{
+    additional_data, write_header, ContentType, ProtocolVersion, Record, RecordFields,
+};
 
 /// Hash algorithms used by PRF, transcripts and fingerprints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,12 +191,16 @@ impl CipherSuite {
     }
 }
 
-/// What opening a protected record needs, borrowed from the record.
-struct OpenParts<'r> {
+/// What opening a protected record needs besides its bytes.
+///
+/// The additional data is not among them: built right where the AEAD reads
+/// it, it is never moved, because moving 13 bytes splits them into stores
+/// of other sizes that the AEAD's reads then stall on.
+struct OpenParts {
     nonce: aead::Nonce,
-    ad: [u8; 13],
-    ct: &'r [u8],
-    tag: &'r [u8],
+    /// Where the ciphertext lies in the fragment.
+    ct: core::ops::Range<usize>,
+    tag: aead::Tag,
 }
 
 /// One direction's AEAD record protection (RFC 5246 §6.2.3.3).
@@ -287,60 +293,82 @@ impl RecordCipher {
         Ok(())
     }
 
-    /// The nonce, additional data, ciphertext and tag of a protected record.
-    fn open_parts<'r>(&self, record: &Record<'r>) -> Result<OpenParts<'r>> {
+    /// The nonce, additional data, ciphertext range and tag of a protected
+    /// record whose header is `rec` and whose fragment is `fragment`.
+    fn open_parts(&self, rec: &RecordFields, fragment: &[u8]) -> Result<OpenParts> {
         let en = self.suite.explicit_nonce_len();
-        if record.fragment.len() < self.suite.overhead() {
+        let Some(ct_end) = fragment.len().checked_sub(16).filter(|&e| e >= en) else {
             return Err(Error::BadRecordMac);
-        }
+        };
         let mut explicit = [0u8; 8];
         if en > 0 {
-            explicit.copy_from_slice(&record.fragment[..8]);
+            explicit.copy_from_slice(&fragment[..8]);
         } else {
-            explicit[..2].copy_from_slice(&record.epoch.to_be_bytes());
-            explicit[2..].copy_from_slice(&record.sequence_number.to_be_bytes()[2..]);
+            explicit[..2].copy_from_slice(&rec.epoch.to_be_bytes());
+            explicit[2..].copy_from_slice(&rec.sequence_number.to_be_bytes()[2..]);
         }
-        let (ct, tag) = record.fragment[en..].split_at(record.fragment.len() - en - 16);
-        let ad = additional_data(
-            record.content_type,
-            record.version,
-            record.epoch,
-            record.sequence_number,
-            ct.len() as u16,
-        );
+        let tag = aead::Tag::try_from(&fragment[ct_end..]).map_err(|_| Error::BadRecordMac)?;
         Ok(OpenParts {
             nonce: self.nonce(explicit),
-            ad,
-            ct,
+            ct: en..ct_end,
             tag,
         })
     }
 
+    /// The additional data of the record `rec` with `len` plaintext bytes.
+    fn aad(rec: &RecordFields, len: usize) -> aead::Aad<[u8; 13]> {
+        aead::Aad::from(additional_data(
+            rec.content_type,
+            rec.version,
+            rec.epoch,
+            rec.sequence_number,
+            len as u16,
+        ))
+    }
+
     /// Opens a protected record into `buf` (reused scratch), returning the plaintext.
     pub fn open<'b>(&self, record: &Record<'_>, buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
-        let OpenParts { nonce, ad, ct, tag } = self.open_parts(record)?;
-        let tag = aead::Tag::try_from(tag).map_err(|_| Error::BadRecordMac)?;
+        let fields = RecordFields::of(record);
+        let OpenParts { nonce, ct, tag } = self.open_parts(&fields, record.fragment)?;
+        let aad = Self::aad(&fields, ct.len());
         buf.clear();
-        buf.extend_from_slice(ct);
+        buf.extend_from_slice(&record.fragment[ct]);
         let plain = self
             .key
-            .open_in_place_separate_tag(nonce, aead::Aad::from(ad), tag, buf, 0..)
+            .open_in_place_separate_tag(nonce, aad, tag, buf, 0..)
             .map_err(|_| Error::BadRecordMac)?;
         Ok(plain)
     }
 
     /// Opens a protected record into `buf` (its contents replaced, its
     /// allocation kept), which is returned holding just the plaintext: one
-    /// copy of the payload (the application data path).
+    /// copy of the payload.
     pub fn open_into_vec(&self, record: &Record<'_>, mut buf: Vec<u8>) -> Result<Vec<u8>> {
-        let OpenParts { nonce, ad, ct, tag } = self.open_parts(record)?;
-        let tag = aead::Tag::try_from(tag).map_err(|_| Error::BadRecordMac)?;
+        let fields = RecordFields::of(record);
+        let OpenParts { nonce, ct, tag } = self.open_parts(&fields, record.fragment)?;
+        let aad = Self::aad(&fields, ct.len());
         buf.clear();
-        buf.extend_from_slice(ct);
+        buf.extend_from_slice(&record.fragment[ct]);
         self.key
-            .open_in_place_separate_tag(nonce, aead::Aad::from(ad), tag, &mut buf, 0..)
+            .open_in_place_separate_tag(nonce, aad, tag, &mut buf, 0..)
             .map_err(|_| Error::BadRecordMac)?;
         Ok(buf)
+    }
+
+    /// Opens the protected `fragment` of the record with header `rec` where
+    /// it lies, returning the plaintext (moved to the fragment's start): no
+    /// copy at all. On failure the fragment's contents are unspecified.
+    pub fn open_in_place<'f>(
+        &self,
+        rec: &RecordFields,
+        fragment: &'f mut [u8],
+    ) -> Result<&'f mut [u8]> {
+        let OpenParts { nonce, ct, tag } = self.open_parts(rec, fragment)?;
+        let aad = Self::aad(rec, ct.len());
+        let in_out = fragment.get_mut(..ct.end).ok_or(Error::BadRecordMac)?;
+        self.key
+            .open_in_place_separate_tag(nonce, aad, tag, in_out, ct.start..)
+            .map_err(|_| Error::BadRecordMac)
     }
 }
 

@@ -435,13 +435,19 @@ fn server_without_client_certificate_request() {
     );
 }
 
-#[test]
-fn recycled_buffer_takes_the_next_record() {
+/// A pair connected over a perfect link, and its time.
+fn connected_pair(seed: u64) -> (Pair, std::time::Instant) {
     let (c, s) = configs();
-    let mut p = Pair::new(c, s, Link::perfect(), 23);
+    let mut p = Pair::new(c, s, Link::perfect(), seed);
     p.drive(Duration::from_secs(10));
     assert_connected(&p);
     let now = p.now;
+    (p, now)
+}
+
+#[test]
+fn recycled_buffer_takes_the_next_record() {
+    let (mut p, now) = connected_pair(23);
     let received = |p: &mut Pair, data: &[u8]| {
         p.client.send(data).unwrap();
         let d = p.client.poll_transmit().unwrap();
@@ -462,4 +468,53 @@ fn recycled_buffer_takes_the_next_record() {
     let third = received(&mut p, &[3; 10]);
     assert_eq!(third, vec![3; 10]);
     assert_ne!(third.as_ptr(), second.as_ptr());
+}
+
+/// Two records of application data in one datagram, as the client sealed them.
+fn two_records(p: &mut Pair, first: &[u8], second: &[u8]) -> Vec<u8> {
+    p.client.send(first).unwrap();
+    p.client.send(second).unwrap();
+    let mut datagram = p.client.poll_transmit().unwrap();
+    datagram.extend_from_slice(&p.client.poll_transmit().unwrap());
+    datagram
+}
+
+#[test]
+fn data_opened_in_place_is_handed_over_without_an_event() {
+    let (mut p, now) = connected_pair(29);
+    let sealed = two_records(&mut p, &[7; 1000], b"second");
+    let mut datagram = sealed.clone();
+    let mut got = Vec::new();
+    p.server
+        .handle_receive_in_place(now, &mut datagram, |d| got.push(d.to_vec()));
+    assert_eq!(got, vec![vec![7; 1000], b"second".to_vec()]);
+    assert_eq!(p.server.poll_event(), None);
+
+    // A replay of both records, and a record with a flipped bit, are dropped.
+    let dropped = p.server.stats().dropped_records;
+    let mut replay = sealed.clone();
+    p.server
+        .handle_receive_in_place(now, &mut replay, |d| panic!("replayed {d:?}"));
+    p.client.send(b"third").unwrap();
+    let mut forged = p.client.poll_transmit().unwrap();
+    if let Some(b) = forged.last_mut() {
+        *b ^= 1;
+    }
+    p.server
+        .handle_receive_in_place(now, &mut forged, |d| panic!("forged {d:?}"));
+    assert_eq!(p.server.stats().dropped_records, dropped + 3);
+}
+
+#[test]
+fn data_opened_in_place_waits_behind_events_not_yet_polled() {
+    let (mut p, now) = connected_pair(31);
+    p.client.send(b"queued").unwrap();
+    let d = p.client.poll_transmit().unwrap();
+    p.server.handle_receive(now, &d);
+    let mut datagram = two_records(&mut p, b"behind", b"it");
+    p.server
+        .handle_receive_in_place(now, &mut datagram, |d| panic!("overtook: {d:?}"));
+    let events: Vec<_> = std::iter::from_fn(|| p.server.poll_event()).collect();
+    let want = [&b"queued"[..], b"behind", b"it"].map(|d| Event::ApplicationData(d.to_vec()));
+    assert_eq!(events, want);
 }

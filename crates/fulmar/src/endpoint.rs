@@ -398,9 +398,11 @@ impl EndpointInner {
                     continue;
                 }
                 for &(_, (from, i, len, stride)) in items.iter().filter(|(ic, _)| *ic == c) {
-                    let Some(buf) = bufs.get(i) else { continue };
+                    let Some(buf) = bufs.get_mut(i).and_then(|b| b.get_mut(..len)) else {
+                        continue;
+                    };
                     // GRO: equal segments of `stride` bytes, the last shorter.
-                    for d in buf[..len].chunks(stride.max(1)) {
+                    for d in buf.chunks_mut(stride.max(1)) {
                         crate::receive(&mut g, now, from, self.local, d);
                     }
                 }

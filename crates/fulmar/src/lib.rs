@@ -769,10 +769,11 @@ fn next_timeout(g: &Inner) -> Option<Instant> {
     }
 }
 
-/// Hands a received datagram to its TURN allocation or to the core.
-fn receive(g: &mut Inner, now: Instant, from: SocketAddr, local: SocketAddr, data: &[u8]) {
+/// Hands a received datagram to its TURN allocation or to the core, which
+/// may decrypt it in place (the receive buffer is refilled next read).
+fn receive(g: &mut Inner, now: Instant, from: SocketAddr, local: SocketAddr, data: &mut [u8]) {
     if !relay::receive(g, now, from, local, data) {
-        g.pc.handle_receive(now, from, local, data);
+        g.pc.handle_receive_in_place(now, from, local, data);
     }
 }
 

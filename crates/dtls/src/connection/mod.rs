@@ -27,8 +27,8 @@ use crate::handshake::{
 };
 use crate::reassembly::{Inserted, Message, Reassembler};
 use crate::record::{
-    write_header, ContentType, ProtocolVersion, Record, Records, MAX_CIPHERTEXT, MAX_PLAINTEXT,
-    MAX_SEQUENCE, RECORD_HEADER_LEN,
+    write_header, ContentType, ProtocolVersion, Record, RecordFields, Records, MAX_CIPHERTEXT,
+    MAX_PLAINTEXT, MAX_SEQUENCE, RECORD_HEADER_LEN,
 };
 use crate::replay::ReplayWindow;
 use crate::srtp::{SrtpKeyingMaterial, SrtpProfile, EXPORTER_LABEL};
@@ -432,11 +432,103 @@ impl Connection {
                 return;
             }
         }
-        // Records of epoch 1 that arrived before its keys.
+        self.finish_datagram(now, &mut resent);
+    }
+
+    /// Feeds one received datagram that may be decrypted where it lies (its
+    /// contents are unspecified afterwards): the plaintext of each
+    /// application_data record goes to `on_data` as soon as it is opened,
+    /// with no copy and no buffer of its own, instead of becoming an
+    /// [`Event::ApplicationData`]. Everything else is handled as by
+    /// [`Self::handle_receive`], and data arriving while other events wait
+    /// to be polled is queued behind them, so the order of events holds.
+    pub fn handle_receive_in_place(
+        &mut self,
+        now: Instant,
+        datagram: &mut [u8],
+        mut on_data: impl FnMut(&[u8]),
+    ) {
+        if matches!(self.state, State::Closed | State::Failed) {
+            return;
+        }
+        let mut resent = false;
+        let mut rest = datagram;
+        while !rest.is_empty() {
+            let Ok((rec, _)) = Record::parse(rest) else {
+                self.stats.dropped_records += 1;
+                break;
+            };
+            let wire_len = rec.wire_len();
+            if self.opens_data_in_place(&rec) {
+                let fields = RecordFields::of(&rec);
+                let (record, after) = rest.split_at_mut(wire_len);
+                if let Some(fragment) = record.get_mut(RECORD_HEADER_LEN..) {
+                    self.open_data_in_place(&fields, fragment, &mut on_data);
+                }
+                rest = after;
+                continue;
+            }
+            self.handle_record(now, &rec, &mut resent);
+            if matches!(self.state, State::Closed | State::Failed) {
+                return;
+            }
+            rest = rest.get_mut(wire_len..).unwrap_or_default();
+        }
+        self.finish_datagram(now, &mut resent);
+    }
+
+    /// Whether `rec` is application data that [`Self::open_data_in_place`]
+    /// may hand over at once.
+    fn opens_data_in_place(&self, rec: &Record<'_>) -> bool {
+        rec.epoch == 1
+            && rec.content_type == ContentType::ApplicationData
+            && self.is_connected()
+            && self.read_cipher.is_some()
+            && self.events.is_empty()
+    }
+
+    /// Opens an application_data record of epoch 1 in place and hands its
+    /// plaintext to `on_data`; a replay or a bad MAC is dropped silently
+    /// (RFC 6347 §4.1.2.6, §4.1.2.7).
+    fn open_data_in_place(
+        &mut self,
+        rec: &RecordFields,
+        fragment: &mut [u8],
+        on_data: &mut impl FnMut(&[u8]),
+    ) {
+        let Some(cipher) = &self.read_cipher else {
+            return;
+        };
+        if !self.replay.check(rec.sequence_number) {
+            self.stats.dropped_records += 1;
+            return;
+        }
+        match cipher.open_in_place(rec, fragment) {
+            Ok(plain) if plain.len() <= MAX_PLAINTEXT => {
+                self.accept_data_record(rec.sequence_number);
+                on_data(plain);
+            }
+            _ => self.stats.dropped_records += 1,
+        }
+    }
+
+    /// Bookkeeping for an authenticated application_data record of epoch 1.
+    fn accept_data_record(&mut self, sequence_number: u64) {
+        self.replay.update(sequence_number);
+        if !self.flight.is_empty() {
+            // Authenticated data of the new epoch proves the peer has our
+            // last flight (RFC 6347 §4.2.4).
+            self.flight = Vec::new();
+        }
+    }
+
+    /// After the records of a datagram: records of epoch 1 that arrived
+    /// before its keys, then handshake buffers no longer needed.
+    fn finish_datagram(&mut self, now: Instant, resent: &mut bool) {
         while self.read_cipher.is_some() && !self.early_records.is_empty() {
             let raw = self.early_records.remove(0);
             if let Ok((rec, _)) = Record::parse(&raw) {
-                self.handle_record(now, &rec, &mut resent);
+                self.handle_record(now, &rec, resent);
             }
             if matches!(self.state, State::Closed | State::Failed) {
                 return;
@@ -481,12 +573,7 @@ impl Connection {
                     let buf = core::mem::take(&mut self.spare_plaintext);
                     match cipher.open_into_vec(rec, buf) {
                         Ok(p) if p.len() <= MAX_PLAINTEXT => {
-                            self.replay.update(rec.sequence_number);
-                            if !self.flight.is_empty() {
-                                // Authenticated data of the new epoch proves the
-                                // peer has our last flight (RFC 6347 §4.2.4).
-                                self.flight = Vec::new();
-                            }
+                            self.accept_data_record(rec.sequence_number);
                             if self.events.len() < MAX_EVENTS {
                                 self.events.push_back(Event::ApplicationData(p));
                             }
