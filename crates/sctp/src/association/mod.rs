@@ -976,10 +976,7 @@ impl Association {
         pkt.verify_checksum(accept_zero)?;
         let vtag = pkt.verification_tag();
         let mut chunks = pkt.chunks();
-        let first = chunks
-            .clone()
-            .next()
-            .ok_or(Error::InvalidField("no chunks"))??;
+        let first = chunks.next().ok_or(Error::InvalidField("no chunks"))??;
         // Verification tag rules (RFC 9260 §8.5, §8.5.1).
         match &first {
             Chunk::Init(_) => {
@@ -1006,8 +1003,16 @@ impl Association {
         }
         let mut had_data = false;
         let mut immediate = false;
-        for chunk in &mut chunks {
-            let chunk = chunk?;
+        // The first chunk, parsed once for the checks above, then the rest.
+        let mut first = Some(first);
+        loop {
+            let chunk = match first.take() {
+                Some(c) => c,
+                None => match chunks.next() {
+                    Some(c) => c?,
+                    None => break,
+                },
+            };
             match chunk {
                 Chunk::Data(d) => {
                     had_data = true;
