@@ -7,6 +7,7 @@ use ring::{aead, agreement, digest, hmac, signature};
 use crate::error::{Error, Result};
 use crate::record::{
     additional_data, write_header, ContentType, ProtocolVersion, Record, RecordFields,
+    RECORD_HEADER_LEN,
 };
 
 /// Hash algorithms used by PRF, transcripts and fingerprints.
@@ -191,6 +192,9 @@ impl CipherSuite {
     }
 }
 
+/// Bytes of an AEAD tag (AES-GCM and ChaCha20-Poly1305).
+const TAG_LEN: usize = 16;
+
 /// What opening a protected record needs besides its bytes.
 ///
 /// The additional data is not among them: built right where the AEAD reads
@@ -274,22 +278,24 @@ impl RecordCipher {
         explicit[2..].copy_from_slice(&seq.to_be_bytes()[2..]);
         let len = plaintext.len() + self.suite.overhead();
         let len16 = u16::try_from(len).map_err(|_| Error::TooLarge("record"))?;
+        out.reserve(RECORD_HEADER_LEN + len);
         write_header(out, content_type, version, epoch, seq, len16);
         if self.suite.explicit_nonce_len() > 0 {
             out.extend_from_slice(&explicit);
         }
         let start = out.len();
         out.extend_from_slice(plaintext);
+        // Room for the tag, which is then copied in whole: appending it after
+        // sealing made the compiler spill and reload it in pieces that
+        // stalled store-to-load forwarding.
+        out.extend_from_slice(&[0; TAG_LEN]);
+        let (body, tag_room) = out[start..].split_at_mut(plaintext.len());
         let ad = additional_data(content_type, version, epoch, seq, plaintext.len() as u16);
         let tag = self
             .key
-            .seal_in_place_separate_tag(
-                self.nonce(explicit),
-                aead::Aad::from(ad),
-                &mut out[start..],
-            )
+            .seal_in_place_separate_tag(self.nonce(explicit), aead::Aad::from(ad), body)
             .map_err(|_| Error::Crypto("seal"))?;
-        out.extend_from_slice(tag.as_ref());
+        tag_room.copy_from_slice(tag.as_ref());
         Ok(())
     }
 
@@ -297,7 +303,7 @@ impl RecordCipher {
     /// record whose header is `rec` and whose fragment is `fragment`.
     fn open_parts(&self, rec: &RecordFields, fragment: &[u8]) -> Result<OpenParts> {
         let en = self.suite.explicit_nonce_len();
-        let Some(ct_end) = fragment.len().checked_sub(16).filter(|&e| e >= en) else {
+        let Some(ct_end) = fragment.len().checked_sub(TAG_LEN).filter(|&e| e >= en) else {
             return Err(Error::BadRecordMac);
         };
         let mut explicit = [0u8; 8];
