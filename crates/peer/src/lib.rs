@@ -62,6 +62,7 @@
 //! # Ok::<(), fulmar_peer::Error>(())
 //! ```
 
+mod due;
 mod media;
 mod rng;
 mod streams;
@@ -431,6 +432,8 @@ pub struct PeerConnection {
     media_seed: [u8; 32],
     /// The SCTP packet being handed to DTLS.
     sctp_tx: Vec<u8>,
+    /// SCTP packets (SACKs) that fell due before a poll, sealed when polled.
+    due_sctp: due::DuePackets,
     next_mid: u32,
     state: PeerConnectionState,
     events: VecDeque<Event>,
@@ -546,6 +549,7 @@ impl PeerConnection {
             media: None,
             media_seed,
             sctp_tx: Vec::new(),
+            due_sctp: due::DuePackets::default(),
             next_mid: 0,
             state: PeerConnectionState::New,
             events: VecDeque::new(),
@@ -919,7 +923,7 @@ impl PeerConnection {
         }
         self.pump(now);
         // The ABORT goes out before close_notify, not when next polled.
-        self.seal_sctp_now(now, false);
+        self.seal_sctp_now(now);
         if let Some(d) = self.dtls.as_mut() {
             d.close();
         }
@@ -1524,6 +1528,10 @@ impl PeerConnection {
             self.count_sent(t.payload.len());
             return Some(t);
         }
+        if let Some(t) = self.seal_due_sctp() {
+            self.count_sent(t.payload.len());
+            return Some(t);
+        }
         let capacity = self.config.sctp.mtu + DATAGRAM_OVERHEAD;
         let mut payload = take_spare(&mut self.spare_payloads, capacity);
         let Some(path) = self.build_data_datagram(&mut payload) else {
@@ -1552,6 +1560,10 @@ impl PeerConnection {
                 source: t.source,
                 destination: t.destination,
             });
+        }
+        if let Some(path) = self.seal_due_sctp_into(buf) {
+            self.count_sent(buf.len());
+            return Some(path);
         }
         self.build_data_datagram(buf)
     }
@@ -1757,28 +1769,40 @@ impl PeerConnection {
                 _ => {}
             }
         }
-        // A due SACK leaves now, so that an application reading several
+        // A due SACK is built now, so that an application reading several
         // datagrams before polling still acknowledges every second packet
-        // (RFC 9260 §6.2).
-        self.seal_sctp_now(now, true);
+        // (RFC 9260 §6.2), each SACK what had arrived by then.
+        self.queue_due_sctp(now);
         self.drain_sctp_events();
         self.flush_dtls();
     }
 
-    /// Seals SCTP's next packets into the transmit queue now instead of
-    /// when polled: while a SACK is due (`only_sack`), or all it has.
-    fn seal_sctp_now(&mut self, now: Instant, only_sack: bool) {
+    /// Builds the SCTP packets due now (a SACK) into [`Self::due_sctp`],
+    /// to be sealed when polled.
+    fn queue_due_sctp(&mut self, now: Instant) {
+        let Some(dc) = self.sctp.as_mut() else {
+            return;
+        };
+        while dc.association().sack_due() && dc.poll_transmit_into(now, &mut self.sctp_tx) {
+            self.due_sctp.push(&self.sctp_tx);
+        }
+    }
+
+    /// Seals the due SCTP packets, then all SCTP has to send, into the
+    /// transmit queue now instead of when polled (before close_notify).
+    fn seal_sctp_now(&mut self, now: Instant) {
+        while let Some(t) = self.seal_due_sctp() {
+            if self.transmits.len() < MAX_TRANSMITS {
+                self.transmits.push_back(t);
+            }
+        }
         let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) else {
             return;
         };
         let Some((source, destination)) = self.selected.or(self.dtls_peer) else {
             return;
         };
-        while (!only_sack || dc.association().sack_due())
-            && dc.poll_transmit_into(now, &mut self.sctp_tx)
-        {
-            // A new buffer only as big as this packet: a SACK is small,
-            // and a burst of them should not spread over the cache.
+        while dc.poll_transmit_into(now, &mut self.sctp_tx) {
             let mut payload = take_spare(
                 &mut self.spare_payloads,
                 self.sctp_tx.len() + DATAGRAM_OVERHEAD,
@@ -1796,6 +1820,37 @@ impl PeerConnection {
                 });
             }
         }
+    }
+
+    /// Seals the oldest due SCTP packet into a new datagram.
+    fn seal_due_sctp(&mut self) -> Option<Transmit> {
+        let mut payload = Vec::new();
+        let path = self.seal_due_sctp_into(&mut payload)?;
+        Some(Transmit {
+            source: path.source,
+            destination: path.destination,
+            payload,
+        })
+    }
+
+    /// Seals the oldest due SCTP packet into `buf` (replacing its
+    /// contents); a packet DTLS cannot seal any more is dropped.
+    fn seal_due_sctp_into(&mut self, buf: &mut Vec<u8>) -> Option<TransmitPath> {
+        while let Some(packet) = self.due_sctp.pop() {
+            let (Some(d), Some((source, destination))) =
+                (self.dtls.as_mut(), self.selected.or(self.dtls_peer))
+            else {
+                continue;
+            };
+            buf.clear();
+            if d.seal_application_data(packet, buf).is_ok() {
+                return Some(TransmitPath {
+                    source,
+                    destination,
+                });
+            }
+        }
+        None
     }
 
     fn flush_dtls(&mut self) {
@@ -2676,9 +2731,10 @@ mod lazy_state_tests {
             data_packets += 1;
         }
         assert!(data_packets >= 2, "{data_packets}");
-        // b queued a SACK for every second packet (RFC 9260 §6.2), not one
-        // for the whole batch.
-        assert_eq!(b.transmits.len(), data_packets / 2);
+        // b built a SACK for every second packet (RFC 9260 §6.2), not one
+        // for the whole batch; they are sealed when polled.
+        assert_eq!(b.due_sctp.len(), data_packets / 2);
+        assert!(b.transmits.is_empty());
         let mut got = None;
         for _ in 0..200 {
             while let Some(path) = b.poll_transmit_into(&mut buf) {
