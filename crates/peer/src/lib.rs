@@ -16,7 +16,8 @@
 //! Data-channel packets are built and sealed when polled, as the congestion
 //! window allows, so poll after every input; a sender that reuses one
 //! buffer with [`PeerConnection::poll_transmit_into`] allocates nothing per
-//! datagram.
+//! datagram, and a receiver that owns its buffer saves a copy per datagram
+//! with [`PeerConnection::handle_receive_in_place`].
 //!
 //! ```
 //! use std::net::SocketAddr;
