@@ -285,16 +285,19 @@ impl RecordCipher {
         }
         let start = out.len();
         out.extend_from_slice(plaintext);
-        // Room for the tag, which is then copied in whole: appending it after
-        // sealing made the compiler spill and reload it in pieces that
-        // stalled store-to-load forwarding.
+        // Room for the tag: no reallocation between sealing and the tag.
         out.extend_from_slice(&[0; TAG_LEN]);
         let (body, tag_room) = out[start..].split_at_mut(plaintext.len());
         let ad = additional_data(content_type, version, epoch, seq, plaintext.len() as u16);
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(self.nonce(explicit), aead::Aad::from(ad), body)
-            .map_err(|_| Error::Crypto("seal"))?;
+        let sealed =
+            self.key
+                .seal_in_place_separate_tag(self.nonce(explicit), aead::Aad::from(ad), body);
+        // The tag is copied from where ring left it in one piece: moving it
+        // out of the result first splits it into loads that stall on ring's
+        // single store.
+        let Ok(tag) = &sealed else {
+            return Err(Error::Crypto("seal"));
+        };
         tag_room.copy_from_slice(tag.as_ref());
         Ok(())
     }
