@@ -2792,6 +2792,27 @@ mod lazy_state_tests {
     }
 
     #[test]
+    fn close_seals_the_sacks_still_due_before_close_notify() {
+        let (mut a, mut b, now, ch) = quiet_pair();
+        a.send(now, ch, Bytes::from(vec![9u8; 20_000]), true)
+            .unwrap();
+        let mut buf = Vec::new();
+        while let Some(path) = a.poll_transmit_into(&mut buf) {
+            b.handle_receive_in_place(now, path.source, path.destination, &mut buf);
+        }
+        let due = b.due_sctp.len();
+        assert!(due >= 2, "{due}");
+        b.close(now);
+        // First byte of a DTLS record: 23 application data, 21 alert.
+        let kinds: Vec<u8> = core::iter::from_fn(|| b.poll_transmit())
+            .filter_map(|t| t.payload.first().copied())
+            .collect();
+        let mut want = vec![23; due + 1];
+        want.push(21);
+        assert_eq!(kinds, want, "the due SACKs, the ABORT, then close_notify");
+    }
+
+    #[test]
     fn data_only_session_keys_srtp_only_on_demand() {
         let (mut a, mut b) = open_pair();
         assert!(a.srtp.is_none() && b.srtp.is_none(), "no media, no SRTP");
