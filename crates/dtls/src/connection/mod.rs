@@ -461,7 +461,9 @@ impl Connection {
             let wire_len = rec.wire_len();
             if self.opens_data_in_place(&rec) {
                 let fields = RecordFields::of(&rec);
-                let (record, after) = rest.split_at_mut(wire_len);
+                let Some((record, after)) = rest.split_at_mut_checked(wire_len) else {
+                    break;
+                };
                 if let Some(fragment) = record.get_mut(RECORD_HEADER_LEN..) {
                     self.open_data_in_place(&fields, fragment, &mut on_data);
                 }
