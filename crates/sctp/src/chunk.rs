@@ -91,7 +91,27 @@ pub struct Data<'a> {
     pub payload: &'a [u8],
 }
 
-impl Data<'_> {
+impl<'a> Data<'a> {
+    /// The DATA chunk with `flags` and value `v` (the bytes after the chunk
+    /// header), if `v` holds the fixed fields and some user data.
+    #[inline]
+    pub(crate) fn from_value(flags: u8, v: &'a [u8]) -> Option<Self> {
+        let [t0, t1, t2, t3, s0, s1, q0, q1, p0, p1, p2, p3, ref payload @ ..] = *v else {
+            return None;
+        };
+        if payload.is_empty() {
+            return None;
+        }
+        Some(Data {
+            flags,
+            tsn: u32::from_be_bytes([t0, t1, t2, t3]),
+            stream: u16::from_be_bytes([s0, s1]),
+            ssn: u16::from_be_bytes([q0, q1]),
+            ppid: u32::from_be_bytes([p0, p1, p2, p3]),
+            payload,
+        })
+    }
+
     /// Unordered flag.
     pub fn unordered(&self) -> bool {
         self.flags & DATA_FLAG_U != 0
@@ -290,17 +310,7 @@ impl<'a> Chunk<'a> {
         let chunk = match ty {
             DATA => {
                 need(12)?;
-                if v.len() == 12 {
-                    return Err(Error::EmptyData);
-                }
-                Chunk::Data(Data {
-                    flags,
-                    tsn: be32(v, 0),
-                    stream: be16(v, 4),
-                    ssn: be16(v, 6),
-                    ppid: be32(v, 8),
-                    payload: &v[12..],
-                })
+                Chunk::Data(Data::from_value(flags, v).ok_or(Error::EmptyData)?)
             }
             INIT | INIT_ACK => {
                 need(16)?;

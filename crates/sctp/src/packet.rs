@@ -1,8 +1,9 @@
 //! The SCTP packet: common header (RFC 9260 §3.1), CRC32c (Appendix A),
 //! zero checksum (RFC 9653) and the chunk sequence.
 
-use crate::chunk::Chunk;
+use crate::chunk::{chunk_type, Chunk, Data};
 use crate::error::Error;
+use crate::list::pad4;
 
 /// Size of the common header.
 pub const COMMON_HEADER_LEN: usize = 12;
@@ -98,6 +99,26 @@ impl<'a> Chunks<'a> {
     pub fn remaining(&self) -> &'a [u8] {
         self.rest
     }
+
+    /// Takes the next chunk if it is a well-formed DATA chunk, decoded where
+    /// it is used (the data path: no [`Chunk`] is built and moved). Anything
+    /// else, a malformed DATA chunk included, is left for [`Iterator::next`].
+    #[inline]
+    pub fn next_data(&mut self) -> Option<Data<'a>> {
+        if self.failed {
+            return None;
+        }
+        let [chunk_type::DATA, flags, l0, l1, ..] = *self.rest else {
+            return None;
+        };
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        let data = Data::from_value(flags, self.rest.get(4..len)?)?;
+        self.rest = self
+            .rest
+            .get(pad4(len).min(self.rest.len())..)
+            .unwrap_or(&[]);
+        Some(data)
+    }
 }
 
 impl<'a> Iterator for Chunks<'a> {
@@ -174,5 +195,55 @@ impl<'b> PacketWriter<'b> {
         };
         pkt[8..12].copy_from_slice(&c.to_le_bytes());
         pkt.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::{emit_data, DATA_FLAG_B, DATA_FLAG_E};
+
+    /// A packet of `chunks` (the checksum is not checked here).
+    fn packet(chunks: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; COMMON_HEADER_LEN];
+        p.extend_from_slice(chunks);
+        p
+    }
+
+    #[test]
+    fn next_data_takes_well_formed_data_and_leaves_the_rest() {
+        let mut chunks = Vec::new();
+        let flags = DATA_FLAG_B | DATA_FLAG_E;
+        emit_data(&mut chunks, flags, 7, 1, 2, 51, b"abc");
+        emit_data(&mut chunks, flags, 8, 1, 3, 53, b"x");
+        // A DATA chunk with no user data (RFC 9260 §3.3.1 forbids it).
+        chunks.extend_from_slice(&[0, 3, 0, 16, 0, 0, 0, 9, 0, 1, 0, 4, 0, 0, 0, 51]);
+        let p = packet(&chunks);
+        let pkt = Packet::parse(&p).unwrap();
+        let mut it = pkt.chunks();
+        let first = it.next_data().unwrap();
+        assert_eq!(
+            (first.tsn, first.stream, first.ssn, first.ppid),
+            (7, 1, 2, 51)
+        );
+        assert_eq!((first.flags, first.payload), (flags, &b"abc"[..]));
+        // Padding is skipped: the next chunk starts on a 4-byte boundary.
+        assert_eq!(
+            it.next_data().map(|d| (d.tsn, d.payload)),
+            Some((8, &b"x"[..]))
+        );
+        // The malformed chunk is left for `next`, which reports it.
+        assert!(it.next_data().is_none());
+        assert!(matches!(it.next(), Some(Err(Error::EmptyData))));
+        assert!(it.next_data().is_none() && it.next().is_none());
+    }
+
+    #[test]
+    fn next_data_leaves_other_chunks_alone() {
+        let p = packet(&[11, 0, 0, 4]); // COOKIE ACK
+        let pkt = Packet::parse(&p).unwrap();
+        let mut it = pkt.chunks();
+        assert!(it.next_data().is_none());
+        assert!(matches!(it.next(), Some(Ok(Chunk::CookieAck))));
     }
 }

@@ -960,27 +960,18 @@ impl Association {
         self.schedule_housekeeping(now);
     }
 
-    fn process_packet(
-        &mut self,
-        now: Instant,
-        packet: &[u8],
-        shared: Option<&Bytes>,
+    /// The verification tag rules for a packet whose first chunk is
+    /// `first` (RFC 9260 §8.5, §8.5.1); `chunk_bytes` is the length of all
+    /// its chunks.
+    fn check_first_chunk(
+        &self,
+        vtag: u32,
+        first: &Chunk<'_>,
+        chunk_bytes: usize,
     ) -> Result<(), Error> {
-        let pkt = Packet::parse(packet)?;
-        if pkt.destination_port() != self.config.local_port
-            || pkt.source_port() != self.config.remote_port
-        {
-            return Err(Error::InvalidField("ports"));
-        }
-        let accept_zero = self.config.zero_checksum && self.state != State::Closed;
-        pkt.verify_checksum(accept_zero)?;
-        let vtag = pkt.verification_tag();
-        let mut chunks = pkt.chunks();
-        let first = chunks.next().ok_or(Error::InvalidField("no chunks"))??;
-        // Verification tag rules (RFC 9260 §8.5, §8.5.1).
-        match &first {
+        match first {
             Chunk::Init(_) => {
-                if vtag != 0 || pkt.chunk_bytes().len() > first.encoded_len() {
+                if vtag != 0 || chunk_bytes > first.encoded_len() {
                     return Err(Error::InvalidField("INIT with tag or bundled"));
                 }
             }
@@ -1001,10 +992,44 @@ impl Association {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn process_packet(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        shared: Option<&Bytes>,
+    ) -> Result<(), Error> {
+        let pkt = Packet::parse(packet)?;
+        if pkt.destination_port() != self.config.local_port
+            || pkt.source_port() != self.config.remote_port
+        {
+            return Err(Error::InvalidField("ports"));
+        }
+        let accept_zero = self.config.zero_checksum && self.state != State::Closed;
+        pkt.verify_checksum(accept_zero)?;
+        let vtag = pkt.verification_tag();
+        let mut chunks = pkt.chunks();
         let mut had_data = false;
         let mut immediate = false;
+        let mut first = None;
+        if chunks.remaining().first() == Some(&chunk_type::DATA) {
+            // The data path: leading DATA chunks decoded where they are used.
+            if vtag != self.my_vtag {
+                return Err(Error::InvalidField("verification tag"));
+            }
+            while let Some(d) = chunks.next_data() {
+                had_data = true;
+                immediate |= d.immediate();
+                self.on_data(&d, shared);
+            }
+        } else {
+            let chunk = chunks.next().ok_or(Error::InvalidField("no chunks"))??;
+            self.check_first_chunk(vtag, &chunk, pkt.chunk_bytes().len())?;
+            first = Some(chunk);
+        }
         // The first chunk, parsed once for the checks above, then the rest.
-        let mut first = Some(first);
         loop {
             let chunk = match first.take() {
                 Some(c) => c,
