@@ -160,6 +160,29 @@ pub struct Sack<'a> {
     pub duplicate_tsns: List<'a, u32>,
 }
 
+impl<'a> Sack<'a> {
+    /// The SACK chunk with value `v` (the bytes after the chunk header), if
+    /// its length matches the numbers of gap blocks and duplicates.
+    #[inline]
+    pub(crate) fn from_value(v: &'a [u8]) -> Option<Self> {
+        let [c0, c1, c2, c3, w0, w1, w2, w3, g0, g1, d0, d1, ref lists @ ..] = *v else {
+            return None;
+        };
+        let gaps = 4 * usize::from(u16::from_be_bytes([g0, g1]));
+        let dups = 4 * usize::from(u16::from_be_bytes([d0, d1]));
+        if lists.len() != gaps + dups {
+            return None;
+        }
+        let (gap_blocks, duplicate_tsns) = lists.split_at(gaps);
+        Some(Sack {
+            cumulative_tsn_ack: u32::from_be_bytes([c0, c1, c2, c3]),
+            a_rwnd: u32::from_be_bytes([w0, w1, w2, w3]),
+            gap_blocks: List::Wire(gap_blocks),
+            duplicate_tsns: List::Wire(duplicate_tsns),
+        })
+    }
+}
+
 /// FORWARD-TSN chunk (RFC 3758 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ForwardTsn<'a> {
@@ -328,20 +351,7 @@ impl<'a> Chunk<'a> {
                     Chunk::InitAck(init)
                 }
             }
-            SACK => {
-                need(12)?;
-                let gaps = usize::from(be16(v, 8));
-                let dups = usize::from(be16(v, 10));
-                if v.len() != 12 + 4 * gaps + 4 * dups {
-                    return Err(bad_len);
-                }
-                Chunk::Sack(Sack {
-                    cumulative_tsn_ack: be32(v, 0),
-                    a_rwnd: be32(v, 4),
-                    gap_blocks: List::Wire(&v[12..12 + 4 * gaps]),
-                    duplicate_tsns: List::Wire(&v[12 + 4 * gaps..]),
-                })
-            }
+            SACK => Chunk::Sack(Sack::from_value(v).ok_or(bad_len)?),
             HEARTBEAT | HEARTBEAT_ACK => {
                 let (kind, info, _) = crate::list::parse_tlv(v)?;
                 if kind != crate::param::param_type::HEARTBEAT_INFO {

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
-use crate::chunk::{chunk_type, Chunk, Init, UnknownChunkAction};
+use crate::chunk::{chunk_type, Chunk, Init, Sack, UnknownChunkAction};
 use crate::error::Error;
 use crate::list::{List, TlvList};
 use crate::packet::{Packet, PacketWriter, COMMON_HEADER_LEN};
@@ -1014,15 +1014,27 @@ impl Association {
         let mut had_data = false;
         let mut immediate = false;
         let mut first = None;
-        if chunks.remaining().first() == Some(&chunk_type::DATA) {
-            // The data path: leading DATA chunks decoded where they are used.
+        let mut closed = false;
+        if let Some(&(chunk_type::DATA | chunk_type::SACK)) = chunks.remaining().first() {
+            // The data path: leading DATA and SACK chunks decoded where they
+            // are used.
             if vtag != self.my_vtag {
                 return Err(Error::InvalidField("verification tag"));
             }
-            while let Some(d) = chunks.next_data() {
-                had_data = true;
-                immediate |= d.immediate();
-                self.on_data(&d, shared);
+            loop {
+                if let Some(d) = chunks.next_data() {
+                    had_data = true;
+                    immediate |= d.immediate();
+                    self.on_data(&d, shared);
+                } else if let Some(s) = chunks.next_sack() {
+                    self.on_sack(now, &s);
+                } else {
+                    break;
+                }
+                if self.state == State::Closed && self.receiver.is_some() {
+                    closed = true;
+                    break;
+                }
             }
         } else {
             let chunk = chunks.next().ok_or(Error::InvalidField("no chunks"))??;
@@ -1030,7 +1042,7 @@ impl Association {
             first = Some(chunk);
         }
         // The first chunk, parsed once for the checks above, then the rest.
-        loop {
+        while !closed {
             let chunk = match first.take() {
                 Some(c) => c,
                 None => match chunks.next() {
@@ -1052,15 +1064,7 @@ impl Association {
                         self.establish_done(now);
                     }
                 }
-                Chunk::Sack(s) => {
-                    if self.is_established() || self.state == State::ShutdownAckSent {
-                        let advanced = self.sender.on_sack(now, &s, &mut self.stats);
-                        if advanced {
-                            self.error_count = 0;
-                        }
-                        self.maybe_progress_shutdown(now);
-                    }
-                }
+                Chunk::Sack(s) => self.on_sack(now, &s),
                 Chunk::Heartbeat { info } => {
                     if self.state != State::Closed {
                         self.queue_chunk(&Chunk::HeartbeatAck { info });
@@ -1143,6 +1147,16 @@ impl Association {
             }
         }
         Ok(())
+    }
+
+    fn on_sack(&mut self, now: Instant, s: &Sack<'_>) {
+        if self.is_established() || self.state == State::ShutdownAckSent {
+            let advanced = self.sender.on_sack(now, s, &mut self.stats);
+            if advanced {
+                self.error_count = 0;
+            }
+            self.maybe_progress_shutdown(now);
+        }
     }
 
     fn on_data(&mut self, d: &crate::chunk::Data<'_>, packet: Option<&Bytes>) {
