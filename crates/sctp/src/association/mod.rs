@@ -1014,10 +1014,10 @@ impl Association {
         let mut had_data = false;
         let mut immediate = false;
         let mut first = None;
-        let mut closed = false;
         if let Some(&(chunk_type::DATA | chunk_type::SACK)) = chunks.remaining().first() {
             // The data path: leading DATA and SACK chunks decoded where they
-            // are used.
+            // are used (neither can close the association, which ends the
+            // loop below).
             if vtag != self.my_vtag {
                 return Err(Error::InvalidField("verification tag"));
             }
@@ -1031,10 +1031,6 @@ impl Association {
                 } else {
                     break;
                 }
-                if self.state == State::Closed && self.receiver.is_some() {
-                    closed = true;
-                    break;
-                }
             }
         } else {
             let chunk = chunks.next().ok_or(Error::InvalidField("no chunks"))??;
@@ -1042,7 +1038,7 @@ impl Association {
             first = Some(chunk);
         }
         // The first chunk, parsed once for the checks above, then the rest.
-        while !closed {
+        loop {
             let chunk = match first.take() {
                 Some(c) => c,
                 None => match chunks.next() {
