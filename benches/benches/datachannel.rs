@@ -131,7 +131,8 @@ mod fulmar {
             let buf = &mut self.buf;
             while let Some(t) = self.a.poll_transmit_into(buf) {
                 moved = true;
-                self.b.handle_receive_in_place(now, t.source, t.destination, buf);
+                self.b
+                    .handle_receive_in_place(now, t.source, t.destination, buf);
             }
             while let Some(e) = self.b.poll_event() {
                 if let Event::DataChannelMessage { data, .. } = e {
@@ -140,7 +141,8 @@ mod fulmar {
             }
             while let Some(t) = self.b.poll_transmit_into(buf) {
                 moved = true;
-                self.a.handle_receive_in_place(now, t.source, t.destination, buf);
+                self.a
+                    .handle_receive_in_place(now, t.source, t.destination, buf);
             }
             moved
         }

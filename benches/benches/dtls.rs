@@ -32,7 +32,10 @@ fn fulmar_configs() -> (Arc<fulmar_dtls::Config>, Arc<fulmar_dtls::Config>) {
     (Arc::new(c), Arc::new(s))
 }
 
-fn fulmar_handshake(c: &Arc<fulmar_dtls::Config>, s: &Arc<fulmar_dtls::Config>) -> (fulmar_dtls::Connection, fulmar_dtls::Connection) {
+fn fulmar_handshake(
+    c: &Arc<fulmar_dtls::Config>,
+    s: &Arc<fulmar_dtls::Config>,
+) -> (fulmar_dtls::Connection, fulmar_dtls::Connection) {
     let now = Instant::now();
     let mut client = fulmar_dtls::Connection::client(c.clone(), now, rand::rngs::OsRng);
     let mut server = fulmar_dtls::Connection::server(s.clone(), rand::rngs::OsRng);
@@ -54,20 +57,29 @@ fn fulmar_handshake(c: &Arc<fulmar_dtls::Config>, s: &Arc<fulmar_dtls::Config>) 
 mod rtc {
     use super::*;
     use rtc_dtls::cipher_suite::CipherSuiteId;
-    use rtc_dtls::config::{ClientAuthType, ConfigBuilder, ExtendedMasterSecretType, HandshakeConfig};
+    use rtc_dtls::config::{
+        ClientAuthType, ConfigBuilder, ExtendedMasterSecretType, HandshakeConfig,
+    };
     use rtc_dtls::crypto::Certificate;
     use rtc_dtls::endpoint::{Endpoint, EndpointEvent};
     use rtc_dtls::extension::extension_use_srtp::SrtpProtectionProfile;
     use rtc_shared::TransportProtocol;
 
     pub fn addrs() -> (SocketAddr, SocketAddr) {
-        ("127.0.0.1:5000".parse().unwrap(), "127.0.0.1:5001".parse().unwrap())
+        (
+            "127.0.0.1:5000".parse().unwrap(),
+            "127.0.0.1:5001".parse().unwrap(),
+        )
     }
 
     pub fn configs() -> (Arc<HandshakeConfig>, Arc<HandshakeConfig>) {
         let provider = rtc_dtls::crypto_provider::default_provider().unwrap();
         let build = |is_client: bool| {
-            let cert = Certificate::generate_self_signed(vec!["fulmar-bench".to_owned()], provider.crypto()).unwrap();
+            let cert = Certificate::generate_self_signed(
+                vec!["fulmar-bench".to_owned()],
+                provider.crypto(),
+            )
+            .unwrap();
             let b = ConfigBuilder::default()
                 .with_crypto_provider(provider.clone())
                 .with_certificates(vec![cert])
@@ -108,21 +120,38 @@ mod rtc {
 }
 
 /// The public-key work of one ECDHE_ECDSA handshake with mutual authentication.
-fn ring_public_key_floor(ka: &signature::EcdsaKeyPair, kb: &signature::EcdsaKeyPair, rng: &SystemRandom) {
+fn ring_public_key_floor(
+    ka: &signature::EcdsaKeyPair,
+    kb: &signature::EcdsaKeyPair,
+    rng: &SystemRandom,
+) {
     let msg = [7u8; 200];
     let ea = agreement::EphemeralPrivateKey::generate(&agreement::X25519, rng).unwrap();
     let eb = agreement::EphemeralPrivateKey::generate(&agreement::X25519, rng).unwrap();
     let pa = ea.compute_public_key().unwrap();
     let pb = eb.compute_public_key().unwrap();
-    let sa = agreement::agree_ephemeral(ea, &agreement::UnparsedPublicKey::new(&agreement::X25519, pb.as_ref()), |k| k[0]).unwrap();
-    let sb = agreement::agree_ephemeral(eb, &agreement::UnparsedPublicKey::new(&agreement::X25519, pa.as_ref()), |k| k[0]).unwrap();
+    let sa = agreement::agree_ephemeral(
+        ea,
+        &agreement::UnparsedPublicKey::new(&agreement::X25519, pb.as_ref()),
+        |k| k[0],
+    )
+    .unwrap();
+    let sb = agreement::agree_ephemeral(
+        eb,
+        &agreement::UnparsedPublicKey::new(&agreement::X25519, pa.as_ref()),
+        |k| k[0],
+    )
+    .unwrap();
     assert_eq!(sa, sb);
     for (signer, verifier) in [(ka, kb), (kb, ka)] {
         let _ = verifier;
         let sig = signer.sign(rng, &msg).unwrap();
-        signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, signer_public(signer))
-            .verify(&msg, sig.as_ref())
-            .unwrap();
+        signature::UnparsedPublicKey::new(
+            &signature::ECDSA_P256_SHA256_ASN1,
+            signer_public(signer),
+        )
+        .verify(&msg, sig.as_ref())
+        .unwrap();
     }
 }
 
@@ -140,9 +169,25 @@ fn bench_handshake(cr: &mut Criterion) {
     g.bench_function("rtc-dtls-0.21", |b| b.iter(|| rtc::handshake(&rc, &rs)));
     let rng = SystemRandom::new();
     let alg = &signature::ECDSA_P256_SHA256_ASN1_SIGNING;
-    let ka = signature::EcdsaKeyPair::from_pkcs8(alg, signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap().as_ref(), &rng).unwrap();
-    let kb = signature::EcdsaKeyPair::from_pkcs8(alg, signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap().as_ref(), &rng).unwrap();
-    g.bench_function("ring-public-key-floor", |b| b.iter(|| ring_public_key_floor(&ka, &kb, &rng)));
+    let ka = signature::EcdsaKeyPair::from_pkcs8(
+        alg,
+        signature::EcdsaKeyPair::generate_pkcs8(alg, &rng)
+            .unwrap()
+            .as_ref(),
+        &rng,
+    )
+    .unwrap();
+    let kb = signature::EcdsaKeyPair::from_pkcs8(
+        alg,
+        signature::EcdsaKeyPair::generate_pkcs8(alg, &rng)
+            .unwrap()
+            .as_ref(),
+        &rng,
+    )
+    .unwrap();
+    g.bench_function("ring-public-key-floor", |b| {
+        b.iter(|| ring_public_key_floor(&ka, &kb, &rng))
+    });
     g.finish();
 }
 
@@ -167,11 +212,20 @@ fn bench_records(cr: &mut Criterion) {
     let cipher = fulmar_dtls::crypto::RecordCipher::new(suite, &key, &iv).unwrap();
     let mut record = Vec::new();
     cipher
-        .seal(&mut record, fulmar_dtls::record::ContentType::ApplicationData, fulmar_dtls::record::ProtocolVersion::DTLS1_2, 1, 1, &data)
+        .seal(
+            &mut record,
+            fulmar_dtls::record::ContentType::ApplicationData,
+            fulmar_dtls::record::ProtocolVersion::DTLS1_2,
+            1,
+            1,
+            &data,
+        )
         .unwrap();
     let (rec, _) = fulmar_dtls::record::Record::parse(&record).unwrap();
     let mut scratch = Vec::with_capacity(PAYLOAD + 64);
-    g.bench_function("open/fulmar", |b| b.iter(|| assert_eq!(cipher.open(&rec, &mut scratch).unwrap().len(), PAYLOAD)));
+    g.bench_function("open/fulmar", |b| {
+        b.iter(|| assert_eq!(cipher.open(&rec, &mut scratch).unwrap().len(), PAYLOAD))
+    });
 
     // rtc-dtls record cipher.
     {
@@ -190,9 +244,13 @@ fn bench_records(cr: &mut Criterion) {
         let mut raw = Vec::new();
         header.marshal(&mut raw).unwrap();
         raw.extend_from_slice(&data);
-        g.bench_function("seal/rtc-dtls-0.21", |b| b.iter(|| c.encrypt(&header, &raw).unwrap()));
+        g.bench_function("seal/rtc-dtls-0.21", |b| {
+            b.iter(|| c.encrypt(&header, &raw).unwrap())
+        });
         let enc = c.encrypt(&header, &raw).unwrap();
-        g.bench_function("open/rtc-dtls-0.21", |b| b.iter(|| c.decrypt(&enc).unwrap()));
+        g.bench_function("open/rtc-dtls-0.21", |b| {
+            b.iter(|| c.decrypt(&enc).unwrap())
+        });
     }
 
     // ring's raw AES-128-GCM on the same 1200 bytes.
@@ -202,20 +260,34 @@ fn bench_records(cr: &mut Criterion) {
     g.bench_function("seal/ring-raw-aes128gcm", |b| {
         b.iter(|| {
             buf.copy_from_slice(&data);
-            k.seal_in_place_separate_tag(aead::Nonce::assume_unique_for_key([1; 12]), aead::Aad::from(ad), &mut buf)
-                .unwrap()
+            k.seal_in_place_separate_tag(
+                aead::Nonce::assume_unique_for_key([1; 12]),
+                aead::Aad::from(ad),
+                &mut buf,
+            )
+            .unwrap()
         })
     });
     let mut sealed = data.clone();
     let tag = k
-        .seal_in_place_separate_tag(aead::Nonce::assume_unique_for_key([1; 12]), aead::Aad::from(ad), &mut sealed)
+        .seal_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key([1; 12]),
+            aead::Aad::from(ad),
+            &mut sealed,
+        )
         .unwrap();
     sealed.extend_from_slice(tag.as_ref());
     let mut work = sealed.clone();
     g.bench_function("open/ring-raw-aes128gcm", |b| {
         b.iter(|| {
             work.copy_from_slice(&sealed);
-            k.open_in_place(aead::Nonce::assume_unique_for_key([1; 12]), aead::Aad::from(ad), &mut work).unwrap().len()
+            k.open_in_place(
+                aead::Nonce::assume_unique_for_key([1; 12]),
+                aead::Aad::from(ad),
+                &mut work,
+            )
+            .unwrap()
+            .len()
         })
     });
     g.finish();

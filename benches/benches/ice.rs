@@ -32,15 +32,25 @@ fn benches(c: &mut Criterion) {
     let now = Instant::now();
     let local: SocketAddr = "192.0.2.1:5000".parse().unwrap();
     let remote: SocketAddr = "192.0.2.2:6000".parse().unwrap();
-    let mut agent = IceAgent::new(IceConfig::new(IceRole::Controlled), StdRng::seed_from_u64(1));
-    agent.set_remote_credentials(now, REMOTE_UFRAG, REMOTE_PWD).unwrap();
+    let mut agent = IceAgent::new(
+        IceConfig::new(IceRole::Controlled),
+        StdRng::seed_from_u64(1),
+    );
+    agent
+        .set_remote_credentials(now, REMOTE_UFRAG, REMOTE_PWD)
+        .unwrap();
     agent.add_host_candidate(now, 1, local).unwrap();
     let local_pwd = agent.local_credentials().pwd.clone();
     let username = format!("{}:{}", agent.local_credentials().ufrag, REMOTE_UFRAG);
 
     let key = IntegrityKey::short_term(&local_pwd);
     let mut buf = [0u8; 256];
-    let mut b = MessageBuilder::new(&mut buf, Class::Request, Method::BINDING, TransactionId::new([9; 12]));
+    let mut b = MessageBuilder::new(
+        &mut buf,
+        Class::Request,
+        Method::BINDING,
+        TransactionId::new([9; 12]),
+    );
     b.add(&Username(&username))
         .add(&Priority(1_845_501_695))
         .add(&IceControlling(42))
@@ -67,10 +77,14 @@ fn benches(c: &mut Criterion) {
 
     let provider = rtc_stun::crypto::default_provider().unwrap();
     let crypto = provider.crypto();
-    let integrity = MessageIntegrity::new_short_term_integrity_with_provider(local_pwd.clone(), crypto);
+    let integrity =
+        MessageIntegrity::new_short_term_integrity_with_provider(local_pwd.clone(), crypto);
     let mut req = RtcMessage::new();
     let mut resp = RtcMessage::new();
-    let xor = RtcXorMappedAddress { ip: remote.ip(), port: remote.port() };
+    let xor = RtcXorMappedAddress {
+        ip: remote.ip(),
+        port: remote.port(),
+    };
     g.bench_function("rtc-stun messages", |bn| {
         bn.iter(|| {
             req.unmarshal_binary(black_box(&request)).unwrap();

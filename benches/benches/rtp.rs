@@ -13,8 +13,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fulmar_rtp::rtcp::{
-    write_compound, CompoundIter, NackRepr, RembRepr, ReportBlock, RtcpPacket, RtcpRepr, SdesChunkRepr, SdesRepr,
-    SenderReportRepr, TransportCcRepr,
+    write_compound, CompoundIter, NackRepr, RembRepr, ReportBlock, RtcpPacket, RtcpRepr,
+    SdesChunkRepr, SdesRepr, SenderReportRepr, TransportCcRepr,
 };
 use fulmar_rtp::{HeaderExtension, HeaderExtensionElement, RtpPacket, RtpRepr};
 use rtc_shared::marshal::Unmarshal;
@@ -24,9 +24,18 @@ fn rtp_bytes() -> Vec<u8> {
     let payload: Vec<u8> = (0..1200).map(|i| i as u8).collect();
     let els = [
         HeaderExtensionElement { id: 1, data: b"0" },
-        HeaderExtensionElement { id: 2, data: &[0x12, 0x34, 0x56] },
-        HeaderExtensionElement { id: 3, data: &[0x01, 0x02] },
-        HeaderExtensionElement { id: 4, data: &[0x9e] },
+        HeaderExtensionElement {
+            id: 2,
+            data: &[0x12, 0x34, 0x56],
+        },
+        HeaderExtensionElement {
+            id: 3,
+            data: &[0x01, 0x02],
+        },
+        HeaderExtensionElement {
+            id: 4,
+            data: &[0x9e],
+        },
     ];
     let repr = RtpRepr {
         marker: true,
@@ -44,9 +53,24 @@ fn rtp_bytes() -> Vec<u8> {
 }
 
 fn rtcp_bytes() -> Vec<u8> {
-    let block = |ssrc| ReportBlock { ssrc, fraction_lost: 3, cumulative_lost: 10, extended_highest_sequence: 70_000, jitter: 30, last_sr: 1, delay_since_last_sr: 2 };
-    let arrivals: Vec<Option<i64>> =
-        (0..40).map(|i| if i % 7 == 3 { None } else { Some(1_000_000 + i * 5_000) }).collect();
+    let block = |ssrc| ReportBlock {
+        ssrc,
+        fraction_lost: 3,
+        cumulative_lost: 10,
+        extended_highest_sequence: 70_000,
+        jitter: 30,
+        last_sr: 1,
+        delay_since_last_sr: 2,
+    };
+    let arrivals: Vec<Option<i64>> = (0..40)
+        .map(|i| {
+            if i % 7 == 3 {
+                None
+            } else {
+                Some(1_000_000 + i * 5_000)
+            }
+        })
+        .collect();
     let reprs = vec![
         RtcpRepr::SenderReport(SenderReportRepr {
             ssrc: 1,
@@ -56,10 +80,21 @@ fn rtcp_bytes() -> Vec<u8> {
             octet_count: 120_000,
             reports: vec![block(2), block(3)],
         }),
-        RtcpRepr::Sdes(SdesRepr { chunks: vec![SdesChunkRepr { ssrc: 1, items: vec![(1, b"fulmar-bench-cname".to_vec())] }] }),
-        RtcpRepr::Remb(RembRepr { sender_ssrc: 1, bitrate: 2_500_000, ssrcs: vec![2, 3] }),
+        RtcpRepr::Sdes(SdesRepr {
+            chunks: vec![SdesChunkRepr {
+                ssrc: 1,
+                items: vec![(1, b"fulmar-bench-cname".to_vec())],
+            }],
+        }),
+        RtcpRepr::Remb(RembRepr {
+            sender_ssrc: 1,
+            bitrate: 2_500_000,
+            ssrcs: vec![2, 3],
+        }),
         RtcpRepr::Nack(NackRepr::from_lost(1, 2, [100, 101, 105, 140])),
-        RtcpRepr::TransportCc(TransportCcRepr::from_arrivals(1, 2, 500, 7, &arrivals).expect("twcc")),
+        RtcpRepr::TransportCc(
+            TransportCcRepr::from_arrivals(1, 2, 500, 7, &arrivals).expect("twcc"),
+        ),
     ];
     let mut buf = vec![0u8; reprs.iter().map(RtcpRepr::buffer_len).sum()];
     write_compound(&reprs, &mut buf).expect("compound");
@@ -101,11 +136,21 @@ fn rtcp_parse(c: &mut Criterion) {
             let mut acc = 0u64;
             for p in CompoundIter::new(black_box(&raw[..])) {
                 match p.expect("parse") {
-                    RtcpPacket::SenderReport(sr) => acc += sr.reports().map(|r| u64::from(r.jitter)).sum::<u64>(),
-                    RtcpPacket::Sdes(s) => acc += s.chunks().flat_map(|c| c.items()).map(|i| i.value.len() as u64).sum::<u64>(),
+                    RtcpPacket::SenderReport(sr) => {
+                        acc += sr.reports().map(|r| u64::from(r.jitter)).sum::<u64>()
+                    }
+                    RtcpPacket::Sdes(s) => {
+                        acc += s
+                            .chunks()
+                            .flat_map(|c| c.items())
+                            .map(|i| i.value.len() as u64)
+                            .sum::<u64>()
+                    }
                     RtcpPacket::Remb(r) => acc += r.bitrate(),
                     RtcpPacket::Nack(n) => acc += n.lost().count() as u64,
-                    RtcpPacket::TransportCc(t) => acc += t.packets().map(|p| p.delta as u64).sum::<u64>(),
+                    RtcpPacket::TransportCc(t) => {
+                        acc += t.packets().map(|p| p.delta as u64).sum::<u64>()
+                    }
                     _ => {}
                 }
             }

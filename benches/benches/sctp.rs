@@ -30,7 +30,10 @@ mod fulmar {
         pub fn new(zero_checksum: bool) -> Self {
             let now = Instant::now();
             let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-            let cfg = Config { zero_checksum, ..Config::default() };
+            let cfg = Config {
+                zero_checksum,
+                ..Config::default()
+            };
             let mut p = Pair {
                 a: Association::new(cfg.clone(), &mut rng, now),
                 b: Association::new(cfg, &mut rng, now),
@@ -50,7 +53,8 @@ mod fulmar {
             let mut moved = false;
             while self.a.poll_transmit_into(self.now, &mut self.buf) {
                 moved = true;
-                self.b.handle_receive(self.now, Bytes::copy_from_slice(&self.buf));
+                self.b
+                    .handle_receive(self.now, Bytes::copy_from_slice(&self.buf));
             }
             while let Some(ev) = self.b.poll_event() {
                 if let Event::Message(m) = ev {
@@ -59,7 +63,8 @@ mod fulmar {
             }
             while self.b.poll_transmit_into(self.now, &mut self.buf) {
                 moved = true;
-                self.a.handle_receive(self.now, Bytes::copy_from_slice(&self.buf));
+                self.a
+                    .handle_receive(self.now, Bytes::copy_from_slice(&self.buf));
             }
             while self.a.poll_event().is_some() {}
             moved
@@ -70,12 +75,20 @@ mod fulmar {
             let mut received = 0;
             while received < total {
                 while sent < total && self.a.buffered_amount(1) < QUEUE_LIMIT {
-                    self.a.send(self.now, 1, 53, msg.clone(), SendOptions::default()).unwrap();
+                    self.a
+                        .send(self.now, 1, 53, msg.clone(), SendOptions::default())
+                        .unwrap();
                     sent += msg.len();
                 }
                 if !self.pump(&mut received) {
                     // Idle: jump to the next timer (delayed SACK, ...).
-                    self.now = self.a.poll_timeout().into_iter().chain(self.b.poll_timeout()).min().unwrap_or(self.now + Duration::from_millis(1));
+                    self.now = self
+                        .a
+                        .poll_timeout()
+                        .into_iter()
+                        .chain(self.b.poll_timeout())
+                        .min()
+                        .unwrap_or(self.now + Duration::from_millis(1));
                     self.a.handle_timeout(self.now);
                     self.b.handle_timeout(self.now);
                 }
@@ -87,8 +100,8 @@ mod fulmar {
 mod rtc {
     use super::*;
     use rtc_sctp::{
-        Association, AssociationHandle, ClientConfig, DatagramEvent, Endpoint, EndpointConfig, Event, Payload,
-        PayloadProtocolIdentifier, ServerConfig, TransportConfig,
+        Association, AssociationHandle, ClientConfig, DatagramEvent, Endpoint, EndpointConfig,
+        Event, Payload, PayloadProtocolIdentifier, ServerConfig, TransportConfig,
     };
     use rtc_shared::TransportProtocol;
 
@@ -109,7 +122,8 @@ mod rtc {
             let client_addr: SocketAddr = "127.0.0.1:5001".parse().unwrap();
             let server_addr: SocketAddr = "127.0.0.1:5002".parse().unwrap();
             let ep_cfg = Arc::new(EndpointConfig::default());
-            let mut client_ep = Endpoint::new(client_addr, TransportProtocol::UDP, ep_cfg.clone(), None);
+            let mut client_ep =
+                Endpoint::new(client_addr, TransportProtocol::UDP, ep_cfg.clone(), None);
             let server_ep = Endpoint::new(
                 server_addr,
                 TransportProtocol::UDP,
@@ -117,7 +131,11 @@ mod rtc {
                 Some(Arc::new(ServerConfig::new(TransportConfig::default()))),
             );
             let client = client_ep
-                .connect(now, ClientConfig::new(TransportConfig::default()), server_addr)
+                .connect(
+                    now,
+                    ClientConfig::new(TransportConfig::default()),
+                    server_addr,
+                )
                 .unwrap();
             let mut p = Pair {
                 client_ep,
@@ -133,7 +151,10 @@ mod rtc {
                 p.pump(&mut 0);
             }
             assert!(p.server.is_some());
-            p.client.1.open_stream(1, PayloadProtocolIdentifier::Binary).unwrap();
+            p.client
+                .1
+                .open_stream(1, PayloadProtocolIdentifier::Binary)
+                .unwrap();
             p
         }
 
@@ -145,7 +166,9 @@ mod rtc {
                     for pkt in pkts {
                         moved = true;
                         match self.server_ep.handle(self.now, self.client_addr, None, pkt) {
-                            Some((ch, DatagramEvent::NewAssociation(a))) => self.server = Some((ch, a)),
+                            Some((ch, DatagramEvent::NewAssociation(a))) => {
+                                self.server = Some((ch, a))
+                            }
                             Some((_, DatagramEvent::AssociationEvent(ev))) => {
                                 if let Some((_, s)) = self.server.as_mut() {
                                     s.handle_event(ev);
@@ -166,7 +189,8 @@ mod rtc {
                 let mut readable = Vec::new();
                 while let Some(ev) = s.poll() {
                     if let Event::Stream(
-                        rtc_sctp::StreamEvent::Opened { id } | rtc_sctp::StreamEvent::Readable { id },
+                        rtc_sctp::StreamEvent::Opened { id }
+                        | rtc_sctp::StreamEvent::Readable { id },
                     ) = ev
                     {
                         readable.push(id);
@@ -207,15 +231,21 @@ mod rtc {
                     if st.buffered_amount().unwrap_or(0) >= QUEUE_LIMIT {
                         break;
                     }
-                    st.write_sctp(self.now, msg, PayloadProtocolIdentifier::Binary).unwrap();
+                    st.write_sctp(self.now, msg, PayloadProtocolIdentifier::Binary)
+                        .unwrap();
                     sent += msg.len();
                 }
                 if !self.pump(&mut received) {
-                    let next = [self.client.1.poll_timeout(), self.server.as_ref().and_then(|s| s.1.poll_timeout())]
-                        .into_iter()
-                        .flatten()
-                        .min();
-                    self.now = next.unwrap_or(self.now + Duration::from_millis(1)).max(self.now);
+                    let next = [
+                        self.client.1.poll_timeout(),
+                        self.server.as_ref().and_then(|s| s.1.poll_timeout()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                    self.now = next
+                        .unwrap_or(self.now + Duration::from_millis(1))
+                        .max(self.now);
                     self.client.1.handle_timeout(self.now);
                     if let Some((_, s)) = self.server.as_mut() {
                         s.handle_timeout(self.now);
@@ -234,10 +264,14 @@ fn throughput(c: &mut Criterion) {
     for size in [1024usize, 64 * 1024] {
         let msg = Bytes::from(vec![0xA5u8; size]);
         let label = format!("{}KiB", size / 1024);
-        g.bench_with_input(BenchmarkId::new("fulmar_zero_checksum", &label), &msg, |b, msg| {
-            let mut p = fulmar::Pair::new(true);
-            b.iter(|| p.transfer(msg, TOTAL));
-        });
+        g.bench_with_input(
+            BenchmarkId::new("fulmar_zero_checksum", &label),
+            &msg,
+            |b, msg| {
+                let mut p = fulmar::Pair::new(true);
+                b.iter(|| p.transfer(msg, TOTAL));
+            },
+        );
         g.bench_with_input(BenchmarkId::new("fulmar_crc32c", &label), &msg, |b, msg| {
             let mut p = fulmar::Pair::new(false);
             b.iter(|| p.transfer(msg, TOTAL));
@@ -257,9 +291,13 @@ fn crc(c: &mut Criterion) {
     let mut g = c.benchmark_group("crc32c_1200B");
     let data = vec![0x5Au8; 1200];
     g.throughput(Throughput::Bytes(data.len() as u64));
-    g.bench_function("crc32c_crate", |b| b.iter(|| crc32c::crc32c(std::hint::black_box(&data))));
+    g.bench_function("crc32c_crate", |b| {
+        b.iter(|| crc32c::crc32c(std::hint::black_box(&data)))
+    });
     let table = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
-    g.bench_function("crc_crate", |b| b.iter(|| table.checksum(std::hint::black_box(&data))));
+    g.bench_function("crc_crate", |b| {
+        b.iter(|| table.checksum(std::hint::black_box(&data)))
+    });
     g.finish();
 }
 

@@ -14,9 +14,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
-use fulmar_stun::attributes::{
-    GoogNetworkInfo, IceControlling, Priority, UseCandidate, Username,
-};
+use fulmar_stun::attributes::{GoogNetworkInfo, IceControlling, Priority, UseCandidate, Username};
 use fulmar_stun::{Class, IntegrityKey, Message, MessageBuilder, Method, TransactionId};
 
 use rtc_stun::attributes::{
@@ -28,12 +26,19 @@ use rtc_stun::message::{Message as RtcMessage, Setter, BINDING_REQUEST};
 
 const USERNAME: &str = "k3Hf9s2Q:p0Wz";
 const PASSWORD: &str = "a-22-char-ice-password-xyz";
-const TID: [u8; 12] = [0x4a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f, 0x60, 0x71, 0x82, 0x93, 0xa4, 0xb5];
+const TID: [u8; 12] = [
+    0x4a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f, 0x60, 0x71, 0x82, 0x93, 0xa4, 0xb5,
+];
 const TIE_BREAKER: u64 = 0x1234_5678_9abc_def0;
 const PRIORITY: u32 = 0x6e7f_1eff;
 
 fn fulmar_build<'b>(buf: &'b mut [u8], key: &IntegrityKey) -> &'b [u8] {
-    let mut b = MessageBuilder::new(buf, Class::Request, Method::BINDING, TransactionId::new(TID));
+    let mut b = MessageBuilder::new(
+        buf,
+        Class::Request,
+        Method::BINDING,
+        TransactionId::new(TID),
+    );
     b.add(&Username(USERNAME))
         .add(&GoogNetworkInfo {
             network_id: 1,

@@ -53,14 +53,23 @@ fn server(now: Instant) -> Server {
 
 /// Allocate for client `i` and bind channel 0x4000 to the peer; returns the
 /// 5-tuple and relayed address.
-fn allocate(server: &mut Server, now: Instant, i: u32, peer: SocketAddr, bind: bool) -> (FiveTuple, SocketAddr) {
+fn allocate(
+    server: &mut Server,
+    now: Instant,
+    i: u32,
+    peer: SocketAddr,
+    bind: bool,
+) -> (FiveTuple, SocketAddr) {
     let server_addr = SocketAddr::from(SERVER);
     let ft = FiveTuple {
         client: SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 40000)),
         server: server_addr,
         protocol: TransportProtocol::Udp,
     };
-    let mut client = Client::new(ClientConfig::new(server_addr, "alice", "secret"), StdRng::seed_from_u64(u64::from(i)));
+    let mut client = Client::new(
+        ClientConfig::new(server_addr, "alice", "secret"),
+        StdRng::seed_from_u64(u64::from(i)),
+    );
     let pump = |client: &mut Client, server: &mut Server| loop {
         let mut moved = false;
         while let Some(t) = client.poll_transmit() {
@@ -107,7 +116,12 @@ fn bench(c: &mut Criterion) {
     let mut s = server(now);
     let (ft, relayed) = allocate(&mut s, now, 1, peer, true);
     g.bench_function("fulmar/client_to_peer/1_allocation", |b| {
-        b.iter(|| black_box(s.handle_client(now, ft, black_box(&msg)).map(|r| r.data.len())))
+        b.iter(|| {
+            black_box(
+                s.handle_client(now, ft, black_box(&msg))
+                    .map(|r| r.data.len()),
+            )
+        })
     });
     let mut out = vec![0u8; 1500];
     g.bench_function("fulmar/peer_to_client/1_allocation", |b| {
@@ -115,13 +129,17 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut s = server(now);
-    let allocs: Vec<(FiveTuple, SocketAddr)> =
-        (0..1000).map(|i| allocate(&mut s, now, i, peer, true)).collect();
+    let allocs: Vec<(FiveTuple, SocketAddr)> = (0..1000)
+        .map(|i| allocate(&mut s, now, i, peer, true))
+        .collect();
     let mut i = 0;
     g.bench_function("fulmar/client_to_peer/1000_allocations", |b| {
         b.iter(|| {
             i = (i + 1) % allocs.len();
-            black_box(s.handle_client(now, allocs[i].0, black_box(&msg)).map(|r| r.data.len()))
+            black_box(
+                s.handle_client(now, allocs[i].0, black_box(&msg))
+                    .map(|r| r.data.len()),
+            )
         })
     });
     g.bench_function("fulmar/peer_to_client/1000_allocations", |b| {
