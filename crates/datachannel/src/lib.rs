@@ -421,6 +421,11 @@ impl DataChannels {
         self.assoc.poll_transmit_into(now, out)
     }
 
+    /// Appends the next SCTP packet after what `out` holds.
+    pub fn poll_transmit_append(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+        self.assoc.poll_transmit_append(now, out)
+    }
+
     /// Next deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.assoc.poll_timeout()

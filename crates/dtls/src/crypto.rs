@@ -6,7 +6,7 @@ use ring::{aead, agreement, digest, hmac, signature};
 
 use crate::error::{Error, Result};
 use crate::record::{
-    additional_data, write_header, ContentType, ProtocolVersion, Record, RecordFields,
+    additional_data, record_header, ContentType, ProtocolVersion, Record, RecordFields,
     RECORD_HEADER_LEN,
 };
 
@@ -273,22 +273,52 @@ impl RecordCipher {
         seq: u64,
         plaintext: &[u8],
     ) -> Result<()> {
+        let start = out.len();
+        let prefix = self.record_prefix_len();
+        out.reserve(prefix + plaintext.len() + TAG_LEN);
+        out.resize(start + prefix, 0);
+        out.extend_from_slice(plaintext);
+        self.seal_in_place(out, start, content_type, version, epoch, seq)
+    }
+
+    /// Bytes before the plaintext in a protected record: the header and the
+    /// explicit nonce.
+    pub fn record_prefix_len(&self) -> usize {
+        RECORD_HEADER_LEN + self.suite.explicit_nonce_len()
+    }
+
+    /// Protects, where it lies, the record that starts at `start` in `buf`:
+    /// [`Self::record_prefix_len`] bytes of room, then the plaintext up to
+    /// the end of `buf`. The header and explicit nonce are written into the
+    /// room and the tag is appended; the plaintext is never copied.
+    pub fn seal_in_place(
+        &self,
+        buf: &mut Vec<u8>,
+        start: usize,
+        content_type: ContentType,
+        version: ProtocolVersion,
+        epoch: u16,
+        seq: u64,
+    ) -> Result<()> {
+        let body_start = start + self.record_prefix_len();
+        let plain_len = buf
+            .len()
+            .checked_sub(body_start)
+            .ok_or(Error::TooLarge("record"))?;
+        let len = u16::try_from(plain_len + self.suite.overhead())
+            .map_err(|_| Error::TooLarge("record"))?;
         let mut explicit = [0u8; 8];
         explicit[..2].copy_from_slice(&epoch.to_be_bytes());
         explicit[2..].copy_from_slice(&seq.to_be_bytes()[2..]);
-        let len = plaintext.len() + self.suite.overhead();
-        let len16 = u16::try_from(len).map_err(|_| Error::TooLarge("record"))?;
-        out.reserve(RECORD_HEADER_LEN + len);
-        write_header(out, content_type, version, epoch, seq, len16);
-        if self.suite.explicit_nonce_len() > 0 {
-            out.extend_from_slice(&explicit);
-        }
-        let start = out.len();
-        out.extend_from_slice(plaintext);
+        let header = record_header(content_type, version, epoch, seq, len);
         // Room for the tag: no reallocation between sealing and the tag.
-        out.extend_from_slice(&[0; TAG_LEN]);
-        let (body, tag_room) = out[start..].split_at_mut(plaintext.len());
-        let ad = additional_data(content_type, version, epoch, seq, plaintext.len() as u16);
+        buf.extend_from_slice(&[0; TAG_LEN]);
+        let (prefix, rest) = buf[start..].split_at_mut(body_start - start);
+        let (head, explicit_room) = prefix.split_at_mut(RECORD_HEADER_LEN);
+        head.copy_from_slice(&header);
+        explicit_room.copy_from_slice(&explicit[..explicit_room.len()]);
+        let (body, tag_room) = rest.split_at_mut(plain_len);
+        let ad = additional_data(content_type, version, epoch, seq, plain_len as u16);
         let sealed =
             self.key
                 .seal_in_place_separate_tag(self.nonce(explicit), aead::Aad::from(ad), body);
@@ -597,6 +627,28 @@ mod tests {
         let n = c.nonce(EXPLICIT);
         let want = [0xa1, 0xa2, 0xa3, 0xa4, 0, 1, 0, 0, 0x12, 0x34, 0x56, 0x78];
         assert_eq!(n.as_ref(), &want);
+    }
+
+    #[test]
+    fn sealing_in_place_matches_sealing_a_copy_and_opens() {
+        for suite in [
+            CipherSuite::EcdheEcdsaAes128GcmSha256,
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256,
+        ] {
+            let key = vec![7u8; suite.key_len()];
+            let c = RecordCipher::new(suite, &key, &[1; 12]).unwrap();
+            let (ct, v) = (ContentType::ApplicationData, ProtocolVersion::DTLS1_2);
+            let plaintext: Vec<u8> = (0..1184u32).map(|i| i as u8).collect();
+            let mut copied = b"earlier record".to_vec();
+            c.seal(&mut copied, ct, v, 1, 5, &plaintext).unwrap();
+            let mut in_place = vec![0u8; c.record_prefix_len()];
+            in_place.extend_from_slice(&plaintext);
+            c.seal_in_place(&mut in_place, 0, ct, v, 1, 5).unwrap();
+            assert_eq!(&copied[14..], &in_place[..]);
+            let (rec, rest) = Record::parse(&in_place).unwrap();
+            assert!(rest.is_empty());
+            assert_eq!(c.open(&rec, &mut Vec::new()).unwrap(), &plaintext[..]);
+        }
     }
 
     #[test]

@@ -204,11 +204,31 @@ pub fn write_header(
     sequence_number: u64,
     len: u16,
 ) {
-    out.push(content_type.to_u8());
-    out.extend_from_slice(&version.0.to_be_bytes());
-    out.extend_from_slice(&epoch.to_be_bytes());
-    out.extend_from_slice(&sequence_number.to_be_bytes()[2..]);
-    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&record_header(
+        content_type,
+        version,
+        epoch,
+        sequence_number,
+        len,
+    ));
+}
+
+/// The 13-byte record header (RFC 6347 §4.1) of a record with `len`
+/// fragment bytes.
+pub fn record_header(
+    content_type: ContentType,
+    version: ProtocolVersion,
+    epoch: u16,
+    sequence_number: u64,
+    len: u16,
+) -> [u8; RECORD_HEADER_LEN] {
+    let mut h = [0u8; RECORD_HEADER_LEN];
+    h[0] = content_type.to_u8();
+    h[1..3].copy_from_slice(&version.0.to_be_bytes());
+    h[3..5].copy_from_slice(&epoch.to_be_bytes());
+    h[5..11].copy_from_slice(&sequence_number.to_be_bytes()[2..]);
+    h[11..13].copy_from_slice(&len.to_be_bytes());
+    h
 }
 
 /// The 13-byte AEAD additional data of RFC 5246 §6.2.3.3 with DTLS's

@@ -518,3 +518,17 @@ fn data_opened_in_place_waits_behind_events_not_yet_polled() {
     let want = [&b"queued"[..], b"behind", b"it"].map(|d| Event::ApplicationData(d.to_vec()));
     assert_eq!(events, want);
 }
+
+#[test]
+fn data_sealed_in_place_reaches_the_peer() {
+    let (mut p, now) = connected_pair(37);
+    let room = p.client.record_prefix_len().unwrap();
+    let mut buf = vec![0u8; room];
+    buf.extend_from_slice(b"sealed where it lies");
+    p.client.seal_application_data_in_place(&mut buf).unwrap();
+    p.server.handle_receive(now, &buf);
+    assert_eq!(
+        p.server.poll_event(),
+        Some(Event::ApplicationData(b"sealed where it lies".to_vec()))
+    );
+}

@@ -1599,11 +1599,18 @@ impl PeerConnection {
         let now = self.now.filter(|_| !self.closed)?;
         let (source, destination) = self.selected.or(self.dtls_peer)?;
         let (dc, d) = (self.sctp.as_mut()?, self.dtls.as_mut()?);
-        if !d.is_connected() || !dc.poll_transmit_into(now, &mut self.sctp_tx) {
+        if !d.is_connected() {
             return None;
         }
+        // SCTP writes the packet after room for the record's header, and
+        // DTLS seals it where it lies.
+        let room = d.record_prefix_len()?;
         buf.clear();
-        d.seal_application_data(&self.sctp_tx, buf).ok()?;
+        buf.resize(room, 0);
+        if !dc.poll_transmit_append(now, buf) {
+            return None;
+        }
+        d.seal_application_data_in_place(buf).ok()?;
         self.count_sent(buf.len());
         // Sending can cross a channel's low-water mark.
         self.drain_sctp_events();

@@ -1338,3 +1338,28 @@ fn idle_association_releases_buffers() {
         .unwrap();
     assert!(p.drive_until(Duration::from_secs(5), |p| count_messages(&p.b_events) == 2));
 }
+
+#[test]
+fn packets_appended_after_room_match_packets_written_alone() {
+    let mut p = Pair::default(23, 0.0, 0.0);
+    p.connect_both();
+    let o = SendOptions::default();
+    p.a.send(p.now, 1, 53, pattern(3000, 1), o).unwrap();
+    let mut room = vec![0xee; 21];
+    assert!(p.a.poll_transmit_append(p.now, &mut room));
+    assert_eq!(&room[..21], &[0xee; 21], "the room is left alone");
+    let appended = room.split_off(21);
+    // The same packet from a twin association, written alone.
+    let mut twin = Pair::default(23, 0.0, 0.0);
+    twin.connect_both();
+    twin.a.send(twin.now, 1, 53, pattern(3000, 1), o).unwrap();
+    let mut alone = Vec::new();
+    assert!(twin.a.poll_transmit_into(twin.now, &mut alone));
+    assert_eq!(appended, alone);
+    // Nothing left to send (the window is open, the message was split into
+    // packets): drain, then an append leaves the buffer as it was.
+    while p.a.poll_transmit_append(p.now, &mut Vec::new()) {}
+    let mut untouched = vec![1, 2, 3];
+    assert!(!p.a.poll_transmit_append(p.now, &mut untouched));
+    assert_eq!(untouched, [1, 2, 3]);
+}

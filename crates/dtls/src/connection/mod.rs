@@ -406,6 +406,44 @@ impl Connection {
         self.write_record(out, 1, ContentType::ApplicationData, data)
     }
 
+    /// Room to leave before application data that
+    /// [`Self::seal_application_data_in_place`] seals (`None` before the
+    /// keys exist).
+    pub fn record_prefix_len(&self) -> Option<usize> {
+        self.write_cipher
+            .as_ref()
+            .map(RecordCipher::record_prefix_len)
+    }
+
+    /// Seals, where it lies, the application data that follows
+    /// [`Self::record_prefix_len`] bytes of room at the start of `buf`: the
+    /// record header goes into the room and the tag after the data, so the
+    /// data is never copied.
+    pub fn seal_application_data_in_place(&mut self, buf: &mut Vec<u8>) -> Result<()> {
+        if !self.is_connected() {
+            return Err(Error::InvalidState(
+                "application data before the handshake completed",
+            ));
+        }
+        let prefix = self.record_prefix_len().unwrap_or(RECORD_HEADER_LEN);
+        if buf.len().saturating_sub(prefix) > MAX_PLAINTEXT {
+            return Err(Error::TooLarge("application data"));
+        }
+        let seq = self.next_write_seq(1)?;
+        let cipher = self
+            .write_cipher
+            .as_ref()
+            .ok_or(Error::InvalidState("no keys for epoch 1"))?;
+        cipher.seal_in_place(
+            buf,
+            0,
+            ContentType::ApplicationData,
+            ProtocolVersion::DTLS1_2,
+            1,
+            seq,
+        )
+    }
+
     /// Sends close_notify (RFC 5246 §7.2.1); the connection is closed afterwards.
     pub fn close(&mut self) {
         if matches!(self.state, State::Closed | State::Failed) {
@@ -970,6 +1008,17 @@ impl Connection {
     }
 
     /// Appends one record in `epoch` (protected for epoch 1) to `out`.
+    /// Takes the next record sequence number of `epoch`.
+    fn next_write_seq(&mut self, epoch: u16) -> Result<u64> {
+        let idx = usize::from(epoch.min(1));
+        let seq = self.write_seq[idx];
+        if seq > MAX_SEQUENCE {
+            return Err(Error::InvalidState("record sequence numbers exhausted"));
+        }
+        self.write_seq[idx] += 1;
+        Ok(seq)
+    }
+
     fn write_record(
         &mut self,
         out: &mut Vec<u8>,
@@ -977,12 +1026,7 @@ impl Connection {
         ct: ContentType,
         payload: &[u8],
     ) -> Result<()> {
-        let idx = usize::from(epoch.min(1));
-        let seq = self.write_seq[idx];
-        if seq > MAX_SEQUENCE {
-            return Err(Error::InvalidState("record sequence numbers exhausted"));
-        }
-        self.write_seq[idx] += 1;
+        let seq = self.next_write_seq(epoch)?;
         let version = ProtocolVersion::DTLS1_2;
         if epoch == 0 {
             let len = u16::try_from(payload.len()).map_err(|_| Error::TooLarge("record"))?;

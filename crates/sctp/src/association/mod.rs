@@ -799,6 +799,13 @@ impl Association {
     /// false when there is nothing to send.
     pub fn poll_transmit_into(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
         out.clear();
+        self.poll_transmit_append(now, out)
+    }
+
+    /// Like [`Self::poll_transmit_into`], appending the packet after what
+    /// `out` holds (room for a lower layer's header).
+    pub fn poll_transmit_append(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
         // Chunks with their own verification tag go alone (INIT, INIT-ACK).
         if let Some(ControlChunk {
             vtag: Some(tag), ..
@@ -860,7 +867,7 @@ impl Association {
             }
         }
         if w.is_empty() {
-            out.clear();
+            out.truncate(start);
             return false;
         }
         w.finish(zero);
