@@ -383,14 +383,7 @@ impl RecordCipher {
     /// allocation kept), which is returned holding just the plaintext: one
     /// copy of the payload.
     pub fn open_into_vec(&self, record: &Record<'_>, mut buf: Vec<u8>) -> Result<Vec<u8>> {
-        let fields = RecordFields::of(record);
-        let OpenParts { nonce, ct, tag } = self.open_parts(&fields, record.fragment)?;
-        let aad = Self::aad(&fields, ct.len());
-        buf.clear();
-        buf.extend_from_slice(&record.fragment[ct]);
-        self.key
-            .open_in_place_separate_tag(nonce, aad, tag, &mut buf, 0..)
-            .map_err(|_| Error::BadRecordMac)?;
+        self.open(record, &mut buf)?;
         Ok(buf)
     }
 

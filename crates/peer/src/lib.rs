@@ -1597,13 +1597,21 @@ impl PeerConnection {
     /// peer's window allowing) and seals it as one DTLS record into `buf`.
     fn build_data_datagram(&mut self, buf: &mut Vec<u8>) -> Option<TransmitPath> {
         let now = self.now.filter(|_| !self.closed)?;
+        let path = self.seal_next_sctp(now, buf)?;
+        self.count_sent(buf.len());
+        // Sending can cross a channel's low-water mark.
+        self.drain_sctp_events();
+        Some(path)
+    }
+
+    /// Builds SCTP's next packet into `buf` (replacing its contents) after
+    /// room for the record's header, and has DTLS seal it where it lies.
+    fn seal_next_sctp(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TransmitPath> {
         let (source, destination) = self.selected.or(self.dtls_peer)?;
         let (dc, d) = (self.sctp.as_mut()?, self.dtls.as_mut()?);
         if !d.is_connected() {
             return None;
         }
-        // SCTP writes the packet after room for the record's header, and
-        // DTLS seals it where it lies.
         let room = d.record_prefix_len()?;
         buf.clear();
         buf.resize(room, 0);
@@ -1611,9 +1619,6 @@ impl PeerConnection {
             return None;
         }
         d.seal_application_data_in_place(buf).ok()?;
-        self.count_sent(buf.len());
-        // Sending can cross a channel's low-water mark.
-        self.drain_sctp_events();
         Some(TransmitPath {
             source,
             destination,
@@ -1804,26 +1809,17 @@ impl PeerConnection {
                 self.transmits.push_back(t);
             }
         }
-        let (Some(dc), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) else {
-            return;
-        };
-        let Some((source, destination)) = self.selected.or(self.dtls_peer) else {
-            return;
-        };
-        while dc.poll_transmit_into(now, &mut self.sctp_tx) {
-            let mut payload = take_spare(
-                &mut self.spare_payloads,
-                self.sctp_tx.len() + DATAGRAM_OVERHEAD,
-            );
-            if d.seal_application_data(&self.sctp_tx, &mut payload)
-                .is_err()
-            {
-                break;
-            }
+        let capacity = self.config.sctp.mtu + DATAGRAM_OVERHEAD;
+        loop {
+            let mut payload = take_spare(&mut self.spare_payloads, capacity);
+            let Some(path) = self.seal_next_sctp(now, &mut payload) else {
+                self.keep_spare(payload);
+                return;
+            };
             if self.transmits.len() < MAX_TRANSMITS {
                 self.transmits.push_back(Transmit {
-                    source,
-                    destination,
+                    source: path.source,
+                    destination: path.destination,
                     payload,
                 });
             }
