@@ -1,11 +1,12 @@
 //! SCTP packets that fell due before the application polled for datagrams.
 //!
-//! A receiver owes a SACK for every second packet (RFC 9260 §6.2), also when
-//! the application hands it a batch of datagrams before polling. Those
-//! packets are built when due, so each acknowledges what had arrived by
-//! then, but kept as plaintext in one buffer, each behind its length, and
-//! sealed as DTLS records only when polled: no allocation per packet, and
-//! each record is sealed straight into the caller's datagram buffer.
+//! When the application hands in a batch of datagrams before polling, each
+//! SACK the sender counts (during its slow start, and those reporting gaps
+//! or duplicates) is built as it falls due, acknowledging what had arrived
+//! by then (see `PeerConnection::queue_due_sctp`). Those packets are kept as plaintext
+//! in one buffer, each behind its length, and sealed as DTLS records only
+//! when polled: no allocation per packet, and each record is sealed
+//! straight into the caller's datagram buffer.
 
 /// Most packets held (a bound on what a peer can make us queue).
 const MAX_PACKETS: usize = 4096;

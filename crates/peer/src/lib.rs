@@ -1782,21 +1782,38 @@ impl PeerConnection {
                 _ => {}
             }
         }
-        // A due SACK is built now, so that an application reading several
-        // datagrams before polling still acknowledges every second packet
-        // (RFC 9260 §6.2), each SACK what had arrived by then.
+        // A SACK the peer counts is built now, so that each one reaches
+        // it; another waits for the poll, and the last one due stands for
+        // them all.
         self.queue_due_sctp(now);
         self.drain_sctp_events();
         self.flush_dtls();
     }
 
-    /// Builds the SCTP packets due now (a SACK) into [`Self::due_sctp`],
-    /// to be sealed when polled.
+    /// Builds a due SACK the peer counts on into [`Self::due_sctp`], to be
+    /// sealed when polled.
+    ///
+    /// A receiver owes a SACK for every second packet (RFC 9260 §6.2). When
+    /// the application hands in a batch of datagrams before polling, all
+    /// the SACKs falling due in between leave together at the poll, and the
+    /// last one acknowledges everything the others did. Each of the others
+    /// costs a record to seal here and one to open at the peer. So an
+    /// in-order SACK is built when polled, standing for the whole batch,
+    /// unless the peer counts SACKs: while it may be in slow start, which
+    /// grows cwnd per SACK, and for SACKs reporting gaps or duplicates,
+    /// which count towards fast retransmit (see
+    /// `fulmar_sctp::Association::due_sack_cannot_wait`). Those are
+    /// built at once, each acknowledging what had arrived by then.
+    /// This is acknowledgement compression as TCP receivers do it with
+    /// GRO; an application that polls after each datagram still
+    /// acknowledges every second one.
     fn queue_due_sctp(&mut self, now: Instant) {
         let Some(dc) = self.sctp.as_mut() else {
             return;
         };
-        while dc.association().sack_due() && dc.poll_transmit_into(now, &mut self.sctp_tx) {
+        while dc.association().due_sack_cannot_wait()
+            && dc.poll_transmit_into(now, &mut self.sctp_tx)
+        {
             self.due_sctp.push(&self.sctp_tx);
         }
     }
@@ -2719,10 +2736,52 @@ mod lazy_state_tests {
         }
     }
 
-    /// Sends a 60 kB message from a batch of datagrams `b` reads before it
-    /// is polled, and checks the SACK rate and the message.
-    fn batch_then_deliver(in_place: bool) {
+    /// Moves `bytes` from `a` to `b`, polling each side after every
+    /// datagram, so that `b` acknowledges every second packet; 3 MiB
+    /// carry it past the peer's slow start (twice its 1 MiB window).
+    fn move_polled_each(
+        a: &mut PeerConnection,
+        b: &mut PeerConnection,
+        now: Instant,
+        ch: ChannelId,
+        bytes: usize,
+    ) {
+        let (mut buf, mut back) = (Vec::new(), Vec::new());
+        let (mut sent, mut received) = (0, 0);
+        for _ in 0..100_000 {
+            if received >= bytes {
+                return;
+            }
+            while sent < bytes && a.buffered_amount(ch) < 256 << 10 {
+                a.send(now, ch, Bytes::from(vec![1u8; 64 << 10]), true)
+                    .unwrap();
+                sent += 64 << 10;
+            }
+            while let Some(path) = a.poll_transmit_into(&mut buf) {
+                b.handle_receive_in_place(now, path.source, path.destination, &mut buf);
+                while let Some(p) = b.poll_transmit_into(&mut back) {
+                    a.handle_receive_in_place(now, p.source, p.destination, &mut back);
+                }
+            }
+            while let Some(e) = b.poll_event() {
+                if let Event::DataChannelMessage { data, .. } = e {
+                    received += data.len();
+                }
+            }
+            while a.poll_event().is_some() {}
+        }
+        panic!("moved {received} of {bytes} bytes");
+    }
+
+    /// Sends a 60 kB message as a batch of datagrams `b` reads before it
+    /// is polled, and checks the SACKs and the message: one SACK per two
+    /// packets while `a` may be in slow start, one for the whole batch
+    /// once past it.
+    fn batch_then_deliver(in_place: bool, past_slow_start: bool) {
         let (mut a, mut b, now, ch) = quiet_pair();
+        if past_slow_start {
+            move_polled_each(&mut a, &mut b, now, ch, 3 << 20);
+        }
         let msg: Bytes = (0..60_000u32).map(|i| (i % 251) as u8).collect();
         a.send(now, ch, msg.clone(), true).unwrap();
         assert!(a.transmits.is_empty(), "nothing is sealed before a poll");
@@ -2735,10 +2794,18 @@ mod lazy_state_tests {
             data_packets += 1;
         }
         assert!(data_packets >= 2, "{data_packets}");
-        // b built a SACK for every second packet (RFC 9260 §6.2), not one
-        // for the whole batch; they are sealed when polled.
-        assert_eq!(b.due_sctp.len(), data_packets / 2);
+        // During slow start each SACK was built when due (RFC 9260 §6.2),
+        // each acknowledging what had arrived by then, and waits to be
+        // sealed; past it, one SACK built when b is polled stands for all.
+        let due = if past_slow_start { 0 } else { data_packets / 2 };
+        assert_eq!(b.due_sctp.len(), due);
         assert!(b.transmits.is_empty());
+        let mut sacks = 0;
+        while let Some(path) = b.poll_transmit_into(&mut buf) {
+            deliver(&mut a, now, path, &mut buf, in_place);
+            sacks += 1;
+        }
+        assert_eq!(sacks, due.max(1), "SACKs for {data_packets} packets");
         let mut got = None;
         for _ in 0..200 {
             while let Some(path) = b.poll_transmit_into(&mut buf) {
@@ -2760,13 +2827,56 @@ mod lazy_state_tests {
     }
 
     #[test]
+    fn a_batch_past_slow_start_is_acknowledged_by_one_sack() {
+        batch_then_deliver(false, true);
+        batch_then_deliver(true, true);
+    }
+
+    #[test]
     fn data_packets_are_built_when_polled_and_sacks_leave_at_once() {
-        batch_then_deliver(false);
+        batch_then_deliver(false, false);
     }
 
     #[test]
     fn datagrams_opened_in_place_carry_data_and_sacks_alike() {
-        batch_then_deliver(true);
+        batch_then_deliver(true, false);
+    }
+
+    /// Hands `b` the datagrams `a` has to send but the `lost`-th, without
+    /// polling `b`; returns how many reached it.
+    fn batch_with_one_lost(
+        a: &mut PeerConnection,
+        b: &mut PeerConnection,
+        now: Instant,
+        lost: usize,
+    ) -> usize {
+        let mut buf = Vec::new();
+        let mut delivered = 0;
+        let mut n = 0;
+        while let Some(path) = a.poll_transmit_into(&mut buf) {
+            if n != lost {
+                b.handle_receive_in_place(now, path.source, path.destination, &mut buf);
+                delivered += 1;
+            }
+            n += 1;
+        }
+        delivered
+    }
+
+    #[test]
+    fn sacks_reporting_a_gap_are_each_kept_for_the_sender_to_count() {
+        let (mut a, mut b, now, ch) = quiet_pair();
+        move_polled_each(&mut a, &mut b, now, ch, 3 << 20);
+        let msg: Bytes = (0..30_000u32).map(|i| (i % 251) as u8).collect();
+        a.send(now, ch, msg.clone(), true).unwrap();
+        // Past slow start, but the second packet is lost: every packet
+        // after it reports the gap (RFC 9260 §6.7), and each of those
+        // SACKs is built at once.
+        let delivered = batch_with_one_lost(&mut a, &mut b, now, 1);
+        assert!(delivered >= 3, "{delivered}");
+        assert_eq!(b.due_sctp.len(), delivered - 1);
+        let sacks = core::iter::from_fn(|| b.poll_transmit()).count();
+        assert_eq!(sacks, delivered - 1);
     }
 
     #[test]
@@ -2799,10 +2909,8 @@ mod lazy_state_tests {
         let (mut a, mut b, now, ch) = quiet_pair();
         a.send(now, ch, Bytes::from(vec![9u8; 20_000]), true)
             .unwrap();
-        let mut buf = Vec::new();
-        while let Some(path) = a.poll_transmit_into(&mut buf) {
-            b.handle_receive_in_place(now, path.source, path.destination, &mut buf);
-        }
+        // A lost packet makes the SACKs after it due at once.
+        batch_with_one_lost(&mut a, &mut b, now, 0);
         let due = b.due_sctp.len();
         assert!(due >= 2, "{due}");
         b.close(now);

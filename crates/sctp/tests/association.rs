@@ -1363,3 +1363,89 @@ fn packets_appended_after_room_match_packets_written_alone() {
     assert!(!p.a.poll_transmit_append(p.now, &mut untouched));
     assert_eq!(untouched, [1, 2, 3]);
 }
+
+/// Sends `packets` full DATA packets from a to b, each handed to b alone;
+/// returns them as b received them.
+fn full_packets(p: &mut Pair, packets: usize, seed: u64) -> Vec<Bytes> {
+    let room = Config::default().mtu - 12 - 16;
+    p.a.send(
+        p.now,
+        0,
+        53,
+        pattern(room * packets, seed),
+        SendOptions::default(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    while out.len() < packets && p.a.poll_transmit_into(p.now, &mut p.buf) {
+        out.push(Bytes::copy_from_slice(&p.buf));
+    }
+    out
+}
+
+#[test]
+fn due_sacks_wait_only_past_slow_start_and_without_gaps() {
+    // A 16-packet window: the peer's slow start lasts 2 x 16 packets.
+    let mut cb = Config::default();
+    cb.receive_window = 16 * cb.mtu;
+    let mut p = Pair::new(41, Config::default(), cb, 0.0, 0.0);
+    p.connect_both();
+    let mut in_order = 0;
+    let mut waited = None;
+    while waited.is_none() && in_order < 64 {
+        for packet in full_packets(&mut p, 2, in_order as u64) {
+            p.b.handle_receive(p.now, packet);
+            in_order += 1;
+        }
+        assert!(p.b.sack_due(), "every second packet");
+        if !p.b.due_sack_cannot_wait() {
+            waited = Some(in_order);
+        }
+        // Polled: the SACK goes back and opens a's window.
+        while p.b.poll_transmit_into(p.now, &mut p.buf) {
+            p.a.handle_receive_slice(p.now, &p.buf);
+        }
+        p.drain_events();
+    }
+    assert_eq!(waited, Some(32), "in-order SACKs wait after 32 packets");
+    // The first of the next packets is lost: the SACK reporting the gap
+    // cannot wait, nor can those after it until the ramp is over again.
+    let packets = full_packets(&mut p, 4, 99);
+    p.b.handle_receive(p.now, packets[1].clone());
+    assert!(p.b.sack_due() && p.b.due_sack_cannot_wait());
+    assert!(p.b.poll_transmit_into(p.now, &mut p.buf));
+    p.b.handle_receive(p.now, packets[0].clone());
+    p.b.handle_receive(p.now, packets[2].clone());
+    assert!(p.b.sack_due() && p.b.due_sack_cannot_wait(), "gap filled");
+}
+
+#[test]
+fn a_pause_of_rto_min_restarts_the_slow_start_allowance() {
+    let mut cb = Config::default();
+    cb.receive_window = 4 * cb.mtu;
+    let rto_min = cb.rto_min;
+    let mut p = Pair::new(42, Config::default(), cb, 0.0, 0.0);
+    p.connect_both();
+    for round in 0..8 {
+        for packet in full_packets(&mut p, 2, round) {
+            p.b.handle_receive(p.now, packet);
+        }
+        while p.b.poll_transmit_into(p.now, &mut p.buf) {
+            p.a.handle_receive_slice(p.now, &p.buf);
+        }
+        p.drain_events();
+    }
+    let packets = full_packets(&mut p, 2, 9);
+    p.b.handle_receive(p.now, packets[0].clone());
+    p.b.handle_receive(p.now, packets[1].clone());
+    assert!(p.b.sack_due() && !p.b.due_sack_cannot_wait());
+    while p.b.poll_transmit_into(p.now, &mut p.buf) {
+        p.a.handle_receive_slice(p.now, &p.buf);
+    }
+    // Data resumes after a pause: the peer may have shrunk cwnd (§7.2.1).
+    p.now += rto_min;
+    let packets = full_packets(&mut p, 2, 10);
+    p.b.handle_receive(p.now, packets[0].clone());
+    p.b.handle_receive(p.now, packets[1].clone());
+    assert!(p.b.sack_due() && p.b.due_sack_cannot_wait());
+}

@@ -262,6 +262,12 @@ pub struct Association {
     last_a_rwnd_sent: u32,
     sack_at: Option<Instant>,
     data_packets_unacked: u32,
+    /// In-order DATA packets still to acknowledge every second one before
+    /// a due SACK may wait to be superseded (see
+    /// [`Association::due_sack_cannot_wait`]).
+    ramp_packets_left: usize,
+    /// When the last DATA packet arrived.
+    last_data_at: Option<Instant>,
     gap_scratch: Vec<crate::param::GapAckBlock>,
     dup_scratch: Vec<u32>,
     /// Buffer for the next [`Association::poll_transmit`] packet, kept when
@@ -289,6 +295,13 @@ pub struct Association {
     /// idle by then (see [`Association::release_idle_buffers`]).
     housekeeping_at: Option<Instant>,
     stats: Stats,
+}
+
+/// In-order DATA packets over which a peer in slow start, growing cwnd by
+/// one MTU per SACK for every second packet, reaches our receive window:
+/// twice the window, in packets of our MTU.
+fn ramp_packets(config: &Config) -> usize {
+    2 * config.receive_window / config.mtu.max(1)
 }
 
 impl Association {
@@ -335,6 +348,8 @@ impl Association {
             last_a_rwnd_sent: u32::MAX,
             sack_at: None,
             data_packets_unacked: 0,
+            ramp_packets_left: ramp_packets(&config),
+            last_data_at: None,
             gap_scratch: Vec::new(),
             dup_scratch: Vec::new(),
             tx_spare: Vec::new(),
@@ -378,12 +393,35 @@ impl Association {
     }
 
     /// Whether a SACK is due now (RFC 9260 §6.2: for at least every second
-    /// DATA packet, at once on gaps or duplicates). An owner that builds its
-    /// other packets only when polled sends this one eagerly, so that reading
-    /// several datagrams before polling does not thin the SACKs the peer's
-    /// congestion control counts on (§7.2.1 grows cwnd per SACK).
+    /// DATA packet, at once on gaps or duplicates). It goes out with the
+    /// next [`Association::poll_transmit`].
     pub fn sack_due(&self) -> bool {
         self.sack_now
+    }
+
+    /// Whether the due SACK is one the peer counts on, so that an owner
+    /// reading several datagrams before polling should build it at once
+    /// rather than let a later SACK stand for it:
+    /// - it reports gaps or duplicate TSNs, which the peer counts towards
+    ///   fast retransmit (RFC 9260 §7.2.4); or
+    /// - the peer may still be in slow start, where it grows cwnd by at
+    ///   most one MTU per SACK (§7.2.1). That is assumed until twice the
+    ///   receive window has arrived in order, a SACK every second packet,
+    ///   since the association began, since the last gap or duplicate, or
+    ///   since data last paused for RTO.Min (after which the peer may
+    ///   have shrunk cwnd). By then the peer's cwnd has reached our window,
+    ///   which bounds what it may send.
+    ///
+    /// Any other due SACK can wait for the poll: the last one due by then
+    /// acknowledges everything the others would have, and all of them
+    /// would have left together.
+    pub fn due_sack_cannot_wait(&self) -> bool {
+        self.sack_now
+            && (self.ramp_packets_left > 0
+                || self
+                    .receiver
+                    .as_ref()
+                    .is_some_and(|r| r.has_gaps() || r.has_dups()))
     }
 
     /// Whether messages are queued that are not all sent yet, or chunks
@@ -1139,6 +1177,15 @@ impl Association {
             self.data_packets_unacked += 1;
             let r = self.receiver.as_ref();
             let out_of_order = r.is_some_and(|r| r.has_gaps() || r.has_dups());
+            let paused = self
+                .last_data_at
+                .is_some_and(|t| now.saturating_duration_since(t) >= self.config.rto_min);
+            self.last_data_at = Some(now);
+            self.ramp_packets_left = if out_of_order || paused {
+                ramp_packets(&self.config)
+            } else {
+                self.ramp_packets_left.saturating_sub(1)
+            };
             if immediate
                 || out_of_order
                 || self.data_packets_unacked >= 2
