@@ -1449,3 +1449,51 @@ fn a_pause_of_rto_min_restarts_the_slow_start_allowance() {
     p.b.handle_receive(p.now, packets[1].clone());
     assert!(p.b.sack_due() && p.b.due_sack_cannot_wait());
 }
+
+#[test]
+fn sacks_read_in_a_batch_each_grow_cwnd_in_slow_start() {
+    let mut p = Pair::default(43, 0.0, 0.0);
+    p.connect_both();
+    let mtu = Config::default().mtu;
+    let initial = p.a.stats().cwnd;
+    p.a.send(p.now, 0, 53, pattern(64 << 10, 43), SendOptions::default())
+        .unwrap();
+    // The flight cwnd allows, each packet acknowledged by b as it comes.
+    let mut flight = Vec::new();
+    while p.a.poll_transmit_into(p.now, &mut p.buf) {
+        flight.push(Bytes::copy_from_slice(&p.buf));
+    }
+    let mut sacks = Vec::new();
+    for packet in flight {
+        p.b.handle_receive(p.now, packet);
+        while p.b.poll_transmit_into(p.now, &mut p.buf) {
+            // Packets of SACK chunks only (the first chunk type at byte 12).
+            if p.buf.get(12) == Some(&chunk_type::SACK) {
+                sacks.push(Bytes::copy_from_slice(&p.buf));
+            }
+        }
+    }
+    assert!(sacks.len() >= 2, "{}", sacks.len());
+    // Read together, each SACK still finds cwnd fully used (RFC 9260
+    // §7.2.1: a was held back by it when it last sent), so each grows it
+    // by one MTU, as if they had arrived spaced out.
+    for sack in &sacks {
+        p.a.handle_receive(p.now, sack.clone());
+    }
+    assert_eq!(p.a.stats().cwnd, initial + sacks.len() * mtu);
+}
+
+#[test]
+fn an_application_limited_sender_does_not_grow_cwnd() {
+    let mut p = Pair::default(44, 0.0, 0.0);
+    p.connect_both();
+    let initial = p.a.stats().cwnd;
+    // Two packets' worth, well inside cwnd: acknowledged, cwnd stays.
+    p.a.send(p.now, 0, 53, pattern(2_000, 44), SendOptions::default())
+        .unwrap();
+    assert!(p.drive_until(Duration::from_secs(5), |p| p.b_messages().len() == 1));
+    assert!(
+        p.drive_until(Duration::from_secs(5), |p| !p.a.has_queued_data()
+            && p.a.stats().cwnd == initial)
+    );
+}

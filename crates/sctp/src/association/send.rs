@@ -114,6 +114,10 @@ pub(crate) struct Sender {
     fast_recovery_exit: Option<u64>,
     rtx_marked: usize,
     fast_rtx_pending: bool,
+    /// Whether the last chance to send found data held back by cwnd (and
+    /// not by the peer's window or a lack of data): cwnd was fully used
+    /// then, for every SACK handled before the next chance (§7.2.1).
+    cwnd_limited: bool,
     rtt_probe: Option<(u64, Instant)>,
     next_msg_id: u64,
     fwd_tsn_pending: bool,
@@ -153,6 +157,7 @@ impl Sender {
             fast_recovery_exit: None,
             rtx_marked: 0,
             fast_rtx_pending: false,
+            cwnd_limited: false,
             rtt_probe: None,
             next_msg_id: 0,
             fwd_tsn_pending: false,
@@ -612,15 +617,19 @@ impl Sender {
             }
             self.fast_rtx_pending = true;
         }
-        // Congestion window (§7.2.1, §7.2.2).
+        // Congestion window (§7.2.1, §7.2.2), grown only while it is fully
+        // used: by what is in flight now, or by the last chance to send,
+        // since SACKs read in a batch each see the flight their
+        // predecessors emptied.
+        let fully_used = self.cwnd_limited || flight_before + self.mtu >= self.cwnd;
         if advanced && self.fast_recovery_exit.is_none() && acked_bytes > 0 {
             if self.cwnd <= self.ssthresh {
-                if flight_before + self.mtu >= self.cwnd {
+                if fully_used {
                     self.cwnd += acked_bytes.min(self.mtu);
                 }
             } else {
                 self.pba += acked_bytes;
-                if self.pba >= self.cwnd && flight_before + self.mtu >= self.cwnd {
+                if self.pba >= self.cwnd && fully_used {
                     self.pba -= self.cwnd;
                     self.cwnd += self.mtu;
                 }
@@ -667,6 +676,7 @@ impl Sender {
                     break;
                 }
                 if !bypass && self.flight_size > 0 && self.flight_size >= self.cwnd {
+                    self.cwnd_limited = true;
                     break;
                 }
                 let tsn = (self.cum_acked + 1 + i as u64) as u32;
@@ -729,6 +739,7 @@ impl Sender {
                 break;
             }
             if self.flight_size > 0 && (self.flight_size >= self.cwnd || n > self.peer_rwnd) {
+                self.cwnd_limited = self.flight_size >= self.cwnd;
                 break;
             }
             if msg.offset == 0 && !msg.unordered {
@@ -786,6 +797,10 @@ impl Sender {
                 self.rtt_probe = Some((tsn, now));
             }
             sent_any = true;
+        }
+        if self.queued_msgs == 0 {
+            // Everything is sent: what limits us now is the application.
+            self.cwnd_limited = false;
         }
         if sent_any && self.t3.is_none() {
             self.t3 = Some(now + self.rto);
