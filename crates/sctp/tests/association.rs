@@ -1497,3 +1497,36 @@ fn an_application_limited_sender_does_not_grow_cwnd() {
             && p.a.stats().cwnd == initial)
     );
 }
+
+#[test]
+fn buffers_of_dropped_messages_carry_the_next_ones() {
+    let mut p = Pair::default(45, 0.0, 0.0);
+    p.connect_both();
+    let receive = |p: &mut Pair, seed: u64| {
+        let sent = pattern(10_000, seed);
+        p.a.send(p.now, 0, 53, sent.clone(), SendOptions::default())
+            .unwrap();
+        let mut got = Vec::new();
+        assert!(p.drive_until(Duration::from_secs(5), |p| {
+            got.extend(p.b_messages());
+            !got.is_empty()
+        }));
+        let m = got.remove(0);
+        assert_eq!(m.data, sent);
+        m.data
+    };
+    let first = receive(&mut p, 1);
+    // Held by the application: the next message gets another buffer.
+    let second = receive(&mut p, 2);
+    assert_ne!(second.as_ptr(), first.as_ptr());
+    let second_ptr = second.as_ptr();
+    drop(first);
+    drop(second);
+    // Dropped: the next message is built in the one handed back last.
+    let third = receive(&mut p, 3);
+    assert_eq!(third.as_ptr(), second_ptr);
+    drop(third);
+    // Once idle, the association lets its buffers go, and goes on.
+    assert!(p.b.release_idle_buffers());
+    receive(&mut p, 4);
+}

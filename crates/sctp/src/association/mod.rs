@@ -3,6 +3,7 @@
 //! packets, events and deadlines.
 
 mod cookie;
+mod pool;
 mod recv;
 mod send;
 mod streammap;
@@ -730,8 +731,17 @@ impl Association {
             self.sender.on_t3_expired(now, &mut self.stats);
         }
         if self.housekeeping_at.is_some_and(|t| t <= now) {
-            self.housekeeping_at = None;
-            self.release_idle_buffers();
+            // Not while data still arrives: the buffers of its messages
+            // would only be allocated again.
+            let receiving = self
+                .last_data_at
+                .is_some_and(|t| now.saturating_duration_since(t) < HOUSEKEEPING_INTERVAL);
+            self.housekeeping_at = if receiving {
+                Some(now + HOUSEKEEPING_INTERVAL)
+            } else {
+                self.release_idle_buffers();
+                None
+            };
         }
     }
 
@@ -744,7 +754,9 @@ impl Association {
             && self.is_established()
             && self.sender.all_done()
             && self.control.is_empty()
-            && (self.tx_spare.capacity() != 0 || self.sender.holds_buffers())
+            && (self.tx_spare.capacity() != 0
+                || self.sender.holds_buffers()
+                || self.receiver.as_ref().is_some_and(Receiver::holds_buffers))
         {
             self.housekeeping_at = Some(now + HOUSEKEEPING_INTERVAL);
         }
@@ -765,6 +777,9 @@ impl Association {
         }
         self.gap_scratch = Vec::new();
         self.dup_scratch = Vec::new();
+        if let Some(r) = self.receiver.as_mut() {
+            r.release_idle_buffers();
+        }
         if self.events.is_empty() {
             self.events = VecDeque::new();
         }

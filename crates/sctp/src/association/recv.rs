@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::chunk::{Data, DATA_FLAG_B, DATA_FLAG_E, DATA_FLAG_U};
 use crate::param::{GapAckBlock, StreamSsn};
 
+use super::pool::MessagePool;
 use super::streammap::StreamMap;
 use super::{Event, Message};
 
@@ -47,7 +48,7 @@ struct Partial {
     ppid: u32,
     flags: u8,
     /// The fragments so far, copied end to end.
-    buf: BytesMut,
+    buf: Vec<u8>,
 }
 
 #[derive(Debug, Default)]
@@ -80,6 +81,8 @@ pub(crate) struct Receiver {
     /// next one starts with, so a stream of equal-sized large messages
     /// allocates once per message instead of growing by doubling.
     size_hint: usize,
+    /// Buffers of reassembled messages the application has dropped.
+    pool: MessagePool,
     /// Bytes held: fragments, out-of-order messages and undelivered events.
     pub buffered: usize,
     /// Bytes delivered to the application and not yet consumed by it.
@@ -98,6 +101,7 @@ impl Receiver {
             streams: StreamMap::default(),
             dups: Vec::new(),
             size_hint: 0,
+            pool: MessagePool::new(rwnd),
             buffered: 0,
             unread: 0,
             rwnd,
@@ -120,6 +124,16 @@ impl Receiver {
 
     pub(crate) fn has_dups(&self) -> bool {
         !self.dups.is_empty()
+    }
+
+    /// Whether buffers are kept for reuse (see [`Self::release_idle_buffers`]).
+    pub(crate) fn holds_buffers(&self) -> bool {
+        self.pool.is_allocated()
+    }
+
+    /// Lets the buffers kept for reassembled messages go.
+    pub(crate) fn release_idle_buffers(&mut self) {
+        self.pool.release();
     }
 
     /// Takes a DATA chunk whose payload is `d.payload`. Fragments arriving
@@ -226,7 +240,7 @@ impl Receiver {
                 ssn: d.ssn,
                 ppid: d.ppid,
                 flags: d.flags,
-                buf: BytesMut::with_capacity(self.size_hint.max(d.payload.len())),
+                buf: self.pool.take(self.size_hint.max(d.payload.len())),
             });
         }
         let Some(p) = self.partial.as_mut() else {
@@ -257,6 +271,7 @@ impl Receiver {
             if let Some(p) = self.partial.take() {
                 self.size_hint = p.buf.len().min(MAX_SIZE_HINT);
                 let unordered = p.flags & DATA_FLAG_U != 0;
+                let data = self.pool.freeze(p.buf);
                 self.deliver(
                     p.stream,
                     p.ssn,
@@ -265,7 +280,7 @@ impl Receiver {
                         stream: p.stream,
                         ppid: p.ppid,
                         unordered,
-                        data: p.buf.freeze(),
+                        data,
                     },
                     events,
                 );
@@ -311,7 +326,7 @@ impl Receiver {
             .range(first..=last)
             .map(|(_, f)| f.data.len())
             .sum();
-        let mut buf = BytesMut::with_capacity(total);
+        let mut buf = self.pool.take(total);
         let (mut ssn, mut ppid) = (0, 0);
         for tsn in first..=last {
             if let Some(f) = self.frags.remove(&tsn) {
@@ -323,6 +338,7 @@ impl Receiver {
             }
         }
         let unordered = flags & DATA_FLAG_U != 0;
+        let data = self.pool.freeze(buf);
         self.deliver(
             stream,
             ssn,
@@ -331,7 +347,7 @@ impl Receiver {
                 stream,
                 ppid,
                 unordered,
-                data: buf.freeze(),
+                data,
             },
             events,
         );
