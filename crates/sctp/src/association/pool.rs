@@ -100,7 +100,7 @@ impl Drop for Pooled {
             return;
         };
         let capacity = self.buf.capacity();
-        if free.bytes + capacity <= self.limit {
+        if free.bytes.saturating_add(capacity) <= self.limit {
             let mut buf = core::mem::take(&mut self.buf);
             buf.clear();
             free.bytes += capacity;
