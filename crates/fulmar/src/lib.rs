@@ -7,7 +7,8 @@
 //! - Many connections can share one socket: [`Endpoint`] (the server pattern).
 //! - Trickle ICE: [`PeerConnection::next_local_candidate`] and
 //!   [`PeerConnection::add_ice_candidate`].
-//! - Relay candidates through TURN servers: [`Config::with_turn_server`].
+//! - Relay candidates through TURN servers over UDP, TCP or TLS:
+//!   [`Config::with_turn_server`], [`TurnServer::from_url`].
 //! - Media: [`PeerConnection::add_track`] gives a [`LocalTrack`] that takes
 //!   encoded frames or RTP; [`PeerConnection::accept_track`] a
 //!   [`RemoteTrack`] that yields frames or RTP.
@@ -58,7 +59,9 @@ mod media;
 mod queue;
 pub use media::{LocalTrack, RemoteTrack};
 mod relay;
-pub use relay::TurnServer;
+pub use relay::{TurnServer, TurnTransport};
+/// The TLS library of `turns:` relays, for [`Config::turn_tls`].
+pub use tokio_rustls::rustls;
 
 use endpoint::EndpointInner;
 pub use fulmar_peer::{
@@ -111,6 +114,9 @@ pub struct Config {
     /// Offer relay candidates only (`iceTransportPolicy: "relay"`): host
     /// sockets carry TURN traffic but are not offered.
     pub relay_only: bool,
+    /// The TLS configuration (trusted roots) for TURN servers reached over
+    /// TLS (`turns:`); such a server without it is a configuration error.
+    pub turn_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for Config {
@@ -124,6 +130,7 @@ impl Default for Config {
             outgoing_loss: None,
             turn_servers: Vec::new(),
             relay_only: false,
+            turn_tls: None,
         }
     }
 }
@@ -141,10 +148,17 @@ impl Config {
         self
     }
 
-    /// Allocates a relay on this TURN server (UDP) and offers it as a
-    /// candidate; gathering completes once the allocation is done.
+    /// Allocates a relay on this TURN server (over UDP, TCP or TLS) and
+    /// offers it as a candidate; gathering completes once the allocation is
+    /// done or failed.
     pub fn with_turn_server(mut self, server: TurnServer) -> Self {
         self.turn_servers.push(server);
+        self
+    }
+
+    /// Verifies TURN servers reached over TLS with this configuration.
+    pub fn with_turn_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.turn_tls = Some(tls);
         self
     }
 
@@ -384,7 +398,12 @@ impl PeerConnection {
             }
             local_addrs.push(e.local);
         }
-        let relays = relay::start(&config.turn_servers, &endpoints, now)?;
+        let (relays, streams) = relay::start(
+            &config.turn_servers,
+            &endpoints,
+            config.turn_tls.as_ref(),
+            now,
+        )?;
         if relays.is_empty() {
             pc.end_of_local_candidates(now);
         }
@@ -429,6 +448,7 @@ impl PeerConnection {
         for e in &endpoints {
             e.attach(&shared);
         }
+        relay::spawn_streams(&shared, streams);
         let handle = PeerConnection {
             shared: shared.clone(),
             _guard: guard.clone(),
@@ -733,7 +753,7 @@ impl DataChannel {
 
 /// After any input to the core: routes its events, sends its datagrams and
 /// wakes the driver task if the core now wants an earlier timeout.
-fn after_io(shared: &Arc<Shared>, g: &mut Inner) {
+pub(crate) fn after_io(shared: &Arc<Shared>, g: &mut Inner) {
     dispatch(shared, g);
     shared.report_unread(g);
     flush(shared, g);
@@ -781,7 +801,11 @@ fn receive(g: &mut Inner, now: Instant, from: SocketAddr, local: SocketAddr, dat
 /// refuses waits in `pending` for the driver task.
 fn flush(shared: &Arc<Shared>, g: &mut Inner) {
     let now = Instant::now();
-    relay::poll_events(g, now);
+    // A relayed candidate or the end of gathering: events for the
+    // application now (nothing else may wake the driver).
+    if relay::poll_events(g, now) {
+        dispatch(shared, g);
+    }
     // The core builds data packets as they are polled: take up to the
     // bound, send, and go on while the socket keeps taking them (what is
     // left waits in the core until the socket is writable again).
@@ -971,6 +995,7 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
     }
     dispatch(&shared, &mut g);
     flush(&shared, &mut g);
+    relay::end_streams(&mut g);
     g.channels.clear();
     g.incoming = None;
     g.candidates = None;

@@ -1,35 +1,73 @@
 //! Relay candidates (RFC 8656 TURN, RFC 8445 §5.1.1.2): the driver owns a
-//! sans-IO [`fulmar_turn::Client`] per configured TURN server, allocates over
-//! UDP from one of the connection's sockets, offers the relayed address as a
-//! candidate, wraps what the core sends from it (Send indications, then
-//! ChannelData once a channel is bound) and unwraps what arrives.
+//! sans-IO [`fulmar_turn::Client`] per configured TURN server, allocates
+//! over UDP from one of the connection's sockets, or over TCP or TLS (RFC
+//! 8656 §3.1, RFC 7065 `turn:...?transport=tcp` and `turns:` URLs) on a
+//! stream of its own, offers the relayed address as a candidate, wraps what
+//! the core sends from it (Send indications, then ChannelData once a channel
+//! is bound) and unwraps what arrives.
+//!
+//! A stream relay has one task: it connects (bounded by a timeout), writes
+//! the client's frames in order from a bounded queue, and hands each frame
+//! read (split by [`fulmar_turn::StreamFramer`]) to the client under the
+//! connection's lock, as a datagram from the server would be. A failed
+//! connect, handshake or read settles the relay (gathering ends without it);
+//! the task ends when the connection ends, after writing the last frames
+//! (the Refresh with lifetime 0 that deletes the allocation).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use fulmar_peer::Transmit;
-use fulmar_turn::{Client, ClientConfig, ClientEvent, Received};
+use fulmar_turn::{Client, ClientConfig, ClientEvent, ClientTransport, Received, StreamFramer};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::endpoint::EndpointInner;
 use crate::{Error, Inner, Shared, MAX_PENDING};
 
 /// Channels bound per allocation (one per remote candidate we talk to).
 const MAX_CHANNELS: usize = 64;
+/// Frames waiting for a stream to the server; more are dropped (TURN's
+/// transactions and ICE's checks recover).
+const STREAM_QUEUE: usize = 256;
+/// Bound of a TCP connect plus TLS handshake to a TURN server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes read from a stream at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// How the client reaches a TURN server (RFC 7065 §3, RFC 8656 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TurnTransport {
+    /// UDP datagrams (`turn:`, the default).
+    Udp,
+    /// A TCP connection (`turn:...?transport=tcp`).
+    Tcp,
+    /// TLS over TCP (`turns:`); trust comes from [`crate::Config::turn_tls`].
+    Tls,
+}
 
 /// A TURN server to allocate a relay on, with long-term credentials (for
 /// time-limited credentials the username is `expiry:user`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TurnServer {
-    /// The server's UDP address.
+    /// The server's transport address.
     pub addr: SocketAddr,
     /// The user name.
     pub username: String,
     /// The password.
     pub credential: String,
+    /// UDP, TCP or TLS.
+    pub transport: TurnTransport,
+    /// The name the server's TLS certificate must carry (the URL's host);
+    /// the address's IP when `None`.
+    pub server_name: Option<String>,
 }
 
 impl TurnServer {
@@ -39,25 +77,46 @@ impl TurnServer {
             addr,
             username: username.to_owned(),
             credential: credential.to_owned(),
+            transport: TurnTransport::Udp,
+            server_name: None,
         }
     }
-}
 
-impl TurnServer {
+    /// The same server reached over another transport.
+    pub fn with_transport(mut self, transport: TurnTransport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The same, verifying the server's TLS certificate for `name`.
+    pub fn with_server_name(mut self, name: &str) -> Self {
+        self.server_name = Some(name.to_owned());
+        self
+    }
+
     /// A TURN server from an ICE server URL as in `RTCIceServer.urls`
-    /// (RFC 7065): `turn:HOST[:PORT][?transport=udp]`, port 3478 by default.
-    /// Only UDP is supported so far (`turns:` and `transport=tcp` are
-    /// refused); a host name is resolved here (blocking, at configuration).
+    /// (RFC 7065 §3): `turn:HOST[:PORT][?transport=udp|tcp]` (port 3478 by
+    /// default) or `turns:HOST[:PORT][?transport=tcp]` (TLS, port 5349 by
+    /// default; DTLS to the server is not supported, so `transport=udp` is
+    /// refused). A host name is resolved here (blocking, at configuration)
+    /// and kept as the TLS server name.
     pub fn from_url(url: &str, username: &str, credential: &str) -> Result<Self, Error> {
         let bad = |why: &str| Error::Turn(format!("{why}: {url}"));
-        let rest = url
-            .strip_prefix("turn:")
-            .ok_or_else(|| bad("not a turn: URL (turns: is not supported yet)"))?;
+        let (secure, rest) = if let Some(r) = url.strip_prefix("turns:") {
+            (true, r)
+        } else if let Some(r) = url.strip_prefix("turn:") {
+            (false, r)
+        } else {
+            return Err(bad("not a turn: or turns: URL"));
+        };
         let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
-        match query {
-            "" | "transport=udp" => {}
-            _ => return Err(bad("only transport=udp is supported")),
-        }
+        let transport = match (secure, query) {
+            (false, "" | "transport=udp") => TurnTransport::Udp,
+            (false, "transport=tcp") => TurnTransport::Tcp,
+            (true, "" | "transport=tcp") => TurnTransport::Tls,
+            (true, "transport=udp") => return Err(bad("turns: over UDP (DTLS) is not supported")),
+            _ => return Err(bad("transport must be udp or tcp")),
+        };
         // `[v6]:port`, `[v6]`, `host:port` or `host`.
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
             let (h, p) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
@@ -70,6 +129,7 @@ impl TurnServer {
         };
         let port: u16 = match port {
             Some(p) => p.parse().map_err(|_| bad("bad port"))?,
+            None if secure => 5349,
             None => 3478,
         };
         if host.is_empty() {
@@ -82,16 +142,35 @@ impl TurnServer {
                 .next()
                 .ok_or_else(|| bad("cannot resolve host"))?,
         };
-        Ok(TurnServer::new(addr, username, credential))
+        let mut server = TurnServer::new(addr, username, credential).with_transport(transport);
+        if secure {
+            server.server_name = Some(host.to_owned());
+        }
+        Ok(server)
     }
+}
+
+/// How a relay reaches its server.
+enum Link {
+    /// Datagrams from our socket at this address.
+    Udp { local: SocketAddr },
+    /// Frames to the stream task (`None` once the connection ended).
+    Stream { tx: Option<mpsc::Sender<Vec<u8>>> },
+}
+
+/// What a stream relay's task needs, until it is spawned.
+pub(crate) struct StreamStart {
+    index: usize,
+    server: SocketAddr,
+    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    rx: mpsc::Receiver<Vec<u8>>,
 }
 
 /// One allocation of a connection.
 pub(crate) struct Relay {
     client: Client,
     server: SocketAddr,
-    /// Our socket the server sees.
-    local: SocketAddr,
+    link: Link,
     /// The relayed address, once allocated.
     relayed: Option<SocketAddr>,
     /// Allocated or failed: gathering need not wait for it.
@@ -100,21 +179,47 @@ pub(crate) struct Relay {
     channels: Vec<SocketAddr>,
 }
 
-/// Starts an allocation on each server from the first socket of its family.
+/// Starts an allocation on each server: over UDP from the first socket of
+/// its family, or on a stream whose task [`spawn_streams`] starts. A TLS
+/// server needs `tls` (there is no default trust store).
 pub(crate) fn start(
     servers: &[TurnServer],
     endpoints: &[Arc<EndpointInner>],
+    tls: Option<&Arc<rustls::ClientConfig>>,
     now: Instant,
-) -> Result<Vec<Relay>, Error> {
+) -> Result<(Vec<Relay>, Vec<StreamStart>), Error> {
     let mut relays = Vec::new();
+    let mut streams = Vec::new();
     for s in servers {
-        let Some(ep) = endpoints
-            .iter()
-            .find(|e| e.local.is_ipv4() == s.addr.is_ipv4())
-        else {
-            continue;
-        };
         let config = ClientConfig::new(s.addr, &s.username, &s.credential);
+        let (config, link) = match s.transport {
+            TurnTransport::Udp => {
+                let Some(ep) = endpoints
+                    .iter()
+                    .find(|e| e.local.is_ipv4() == s.addr.is_ipv4())
+                else {
+                    continue;
+                };
+                (config, Link::Udp { local: ep.local })
+            }
+            TurnTransport::Tcp | TurnTransport::Tls => {
+                let tls = match s.transport {
+                    TurnTransport::Tls => Some(tls_for(s, tls)?),
+                    _ => None,
+                };
+                let (tx, rx) = mpsc::channel(STREAM_QUEUE);
+                streams.push(StreamStart {
+                    index: relays.len(),
+                    server: s.addr,
+                    tls,
+                    rx,
+                });
+                (
+                    config.with_transport(ClientTransport::Stream),
+                    Link::Stream { tx: Some(tx) },
+                )
+            }
+        };
         let mut client = Client::new(config, StdRng::from_entropy());
         client
             .allocate(now)
@@ -122,16 +227,146 @@ pub(crate) fn start(
         relays.push(Relay {
             client,
             server: s.addr,
-            local: ep.local,
+            link,
             relayed: None,
             settled: false,
             channels: Vec::new(),
         });
     }
-    Ok(relays)
+    Ok((relays, streams))
 }
 
-/// Hands a datagram to the allocation it belongs to; `true` if consumed
+/// The TLS connector and the name to verify for a `turns:` server.
+fn tls_for(
+    s: &TurnServer,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), Error> {
+    let config = tls.ok_or_else(|| {
+        Error::Turn(format!(
+            "TURN over TLS to {} needs Config::turn_tls (the trusted roots)",
+            s.addr
+        ))
+    })?;
+    let name = match &s.server_name {
+        Some(n) => ServerName::try_from(n.clone())
+            .map_err(|_| Error::Turn(format!("bad TLS server name: {n}")))?,
+        None => ServerName::IpAddress(s.addr.ip().into()),
+    };
+    Ok((tokio_rustls::TlsConnector::from(config.clone()), name))
+}
+
+/// Starts the tasks of the stream relays of a connection.
+pub(crate) fn spawn_streams(shared: &Arc<Shared>, streams: Vec<StreamStart>) {
+    for s in streams {
+        tokio::spawn(stream_task(Arc::downgrade(shared), s));
+    }
+}
+
+/// A stream relay: connects, then writes and reads until the connection
+/// ends or the stream fails; a failure settles the relay.
+async fn stream_task(shared: Weak<Shared>, s: StreamStart) {
+    let StreamStart {
+        index,
+        server,
+        tls,
+        mut rx,
+    } = s;
+    let connected = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        let tcp = tokio::net::TcpStream::connect(server).await?;
+        let _ = tcp.set_nodelay(true);
+        Ok::<_, std::io::Error>(tcp)
+    })
+    .await;
+    match (connected, tls) {
+        (Ok(Ok(tcp)), None) => run_stream(&shared, index, server, tcp, &mut rx).await,
+        (Ok(Ok(tcp)), Some((connector, name))) => {
+            let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp)).await;
+            if let Ok(Ok(stream)) = tls {
+                run_stream(&shared, index, server, stream, &mut rx).await;
+            }
+        }
+        _ => {}
+    }
+    // Whatever ended the stream, the allocation is gone with it (RFC 8656
+    // §3.1): gathering must not wait for it.
+    rx.close();
+    if let Some(shared) = shared.upgrade() {
+        let mut g = shared.lock();
+        if let Some(r) = g.relays.get_mut(index) {
+            r.settled = true;
+            r.link = Link::Stream { tx: None };
+        }
+        crate::after_io(&shared, &mut g);
+    }
+}
+
+/// Writes queued frames in order and hands read frames to the relay, until
+/// the queue closes (the connection ended: the stream is shut down after
+/// the last frames) or the stream fails.
+async fn run_stream<S: AsyncRead + AsyncWrite>(
+    shared: &Weak<Shared>,
+    index: usize,
+    server: SocketAddr,
+    stream: S,
+    rx: &mut mpsc::Receiver<Vec<u8>>,
+) {
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let write = async {
+        while let Some(frame) = rx.recv().await {
+            wr.write_all(&frame).await?;
+            while let Ok(frame) = rx.try_recv() {
+                wr.write_all(&frame).await?;
+            }
+            wr.flush().await?;
+        }
+        wr.shutdown().await
+    };
+    let read = async {
+        let mut framer = StreamFramer::new();
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            let n = match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            framer.push(buf.get(..n).unwrap_or_default());
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            let mut g = shared.lock();
+            let now = Instant::now();
+            loop {
+                match framer.next_frame() {
+                    Ok(Some(frame)) => receive_frame(&mut g, now, index, server, frame),
+                    Ok(None) => break,
+                    // Neither STUN nor ChannelData: the stream is lost.
+                    Err(_) => return,
+                }
+            }
+            crate::after_io(&shared, &mut g);
+        }
+    };
+    tokio::select! {
+        _ = write => {},
+        () = read => {},
+    }
+}
+
+/// Hands a frame from a stream relay's server to its client; peer data
+/// goes to the core.
+fn receive_frame(g: &mut Inner, now: Instant, index: usize, server: SocketAddr, frame: &[u8]) {
+    let Some(r) = g.relays.get_mut(index) else {
+        return;
+    };
+    let relayed = r.relayed;
+    if let Received::PeerData { peer, data } = r.client.handle_receive(now, server, frame) {
+        if let Some(relayed) = relayed {
+            g.pc.handle_receive(now, peer, relayed, data);
+        }
+    }
+}
+
+/// Hands a datagram to the UDP allocation it belongs to; `true` if consumed
 /// (what came from a peer through the relay went to the core).
 pub(crate) fn receive(
     g: &mut Inner,
@@ -143,7 +378,7 @@ pub(crate) fn receive(
     let Some(r) = g
         .relays
         .iter_mut()
-        .find(|r| r.server == from && r.local == local)
+        .find(|r| r.server == from && matches!(r.link, Link::Udp { local: l } if l == local))
     else {
         return false;
     };
@@ -160,8 +395,10 @@ pub(crate) fn receive(
 }
 
 /// Learns allocation results: relayed candidates for the core, and the end
-/// of gathering once every allocation settled.
-pub(crate) fn poll_events(g: &mut Inner, now: Instant) {
+/// of gathering once every allocation settled; `true` if the core learnt
+/// something (it has events to dispatch).
+pub(crate) fn poll_events(g: &mut Inner, now: Instant) -> bool {
+    let mut told = false;
     for r in &mut g.relays {
         while let Some(e) = r.client.poll_event() {
             match e {
@@ -172,6 +409,7 @@ pub(crate) fn poll_events(g: &mut Inner, now: Instant) {
                     r.settled = true;
                     let _ =
                         g.pc.add_relayed_candidate(now, relayed, mapped, r.server.ip());
+                    told = true;
                 }
                 ClientEvent::AllocationFailed { .. } | ClientEvent::Closed { .. } => {
                     r.settled = true;
@@ -183,7 +421,9 @@ pub(crate) fn poll_events(g: &mut Inner, now: Instant) {
     if !g.gathering_done && g.relays.iter().all(|r| r.settled) {
         g.gathering_done = true;
         g.pc.end_of_local_candidates(now);
+        told = true;
     }
+    told
 }
 
 /// Wraps a core datagram sent from a relayed address; gives it back if it
@@ -204,20 +444,40 @@ pub(crate) fn wrap(g: &mut Inner, now: Instant, t: Transmit) -> Option<Transmit>
     None
 }
 
-/// Moves the TURN clients' messages to the send queue.
+/// Moves the TURN clients' messages to the send queue (UDP) or to their
+/// stream's queue.
 pub(crate) fn drain_transmits(shared: &Arc<Shared>, g: &mut Inner) {
     for r in &mut g.relays {
         while let Some(t) = r.client.poll_transmit() {
-            if let Some(ep) = g.endpoints.iter().find(|e| e.local == r.local) {
-                ep.learn(shared, t.destination);
+            match &r.link {
+                Link::Udp { local } => {
+                    if let Some(ep) = g.endpoints.iter().find(|e| e.local == *local) {
+                        ep.learn(shared, t.destination);
+                    }
+                    if g.pending.len() < MAX_PENDING {
+                        g.pending.push_back(Transmit {
+                            source: *local,
+                            destination: t.destination,
+                            payload: t.payload,
+                        });
+                    }
+                }
+                // A full queue drops the frame, as a full socket would.
+                Link::Stream { tx: Some(tx) } => {
+                    let _ = tx.try_send(t.payload);
+                }
+                Link::Stream { tx: None } => {}
             }
-            if g.pending.len() < MAX_PENDING {
-                g.pending.push_back(Transmit {
-                    source: r.local,
-                    destination: t.destination,
-                    payload: t.payload,
-                });
-            }
+        }
+    }
+}
+
+/// Ends the stream relays' queues: their tasks write what is queued (the
+/// final Refresh of [`close`]) and shut their streams down.
+pub(crate) fn end_streams(g: &mut Inner) {
+    for r in &mut g.relays {
+        if let Link::Stream { tx } = &mut r.link {
+            *tx = None;
         }
     }
 }
@@ -248,7 +508,7 @@ pub(crate) fn close(g: &mut Inner, now: Instant) {
 
 #[cfg(test)]
 mod tests {
-    use super::TurnServer;
+    use super::{TurnServer, TurnTransport};
 
     #[test]
     fn turn_urls() {
@@ -266,10 +526,26 @@ mod tests {
             .addr
             .ip()
             .is_loopback());
+        assert_eq!(t.transport, TurnTransport::Udp);
+        assert_eq!(t.server_name, None);
+        // RFC 7065 §3: TCP, and TLS with its own default port.
+        let t = TurnServer::from_url("turn:127.0.0.1?transport=tcp", "u", "p").unwrap();
+        assert_eq!(t.addr, "127.0.0.1:3478".parse().unwrap());
+        assert_eq!(t.transport, TurnTransport::Tcp);
+        let t = TurnServer::from_url("turns:localhost", "u", "p").unwrap();
+        assert_eq!(t.addr.port(), 5349);
+        assert_eq!(t.transport, TurnTransport::Tls);
+        assert_eq!(t.server_name.as_deref(), Some("localhost"));
+        let t = TurnServer::from_url("turns:[::1]:443?transport=tcp", "u", "p").unwrap();
+        assert_eq!(t.addr, "[::1]:443".parse().unwrap());
+        assert_eq!(t.transport, TurnTransport::Tls);
+        assert_eq!(t.server_name.as_deref(), Some("::1"));
         for bad in [
             "stun:127.0.0.1",
-            "turns:127.0.0.1:5349",
-            "turn:127.0.0.1?transport=tcp",
+            "turns:127.0.0.1:5349?transport=udp",
+            "turn:127.0.0.1?transport=sctp",
+            "turn:127.0.0.1?transport=tcp&x=1",
+            "turns:",
             "turn:127.0.0.1:99999",
             "turn::3478",
             "turn:[::1",
