@@ -32,6 +32,9 @@ struct Turn {
     streams: Arc<Mutex<HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>>>,
     /// Datagrams relayed from peers to clients.
     relayed: Arc<Mutex<u64>>,
+    /// Allocations still alive when their stream closed (not deleted by
+    /// a Refresh with lifetime 0 first).
+    ended_by_eof: Arc<Mutex<u64>>,
 }
 
 /// Where the test TURN server listens.
@@ -74,6 +77,7 @@ async fn turn_server(ports: (u16, u16), tls: Option<tokio_rustls::TlsAcceptor>) 
         relays: Arc::default(),
         streams: Arc::default(),
         relayed: Arc::default(),
+        ended_by_eof: Arc::default(),
     };
     let t = turn.clone();
     tokio::spawn(async move {
@@ -182,7 +186,9 @@ impl Turn {
             }
         }
         self.streams.lock().unwrap().remove(&ft.client);
-        self.server.lock().unwrap().delete_allocation(&ft);
+        if self.server.lock().unwrap().delete_allocation(&ft) {
+            *self.ended_by_eof.lock().unwrap() += 1;
+        }
         writer.abort();
     }
 
@@ -319,7 +325,6 @@ async fn data_flows_through_a_relay_over_tcp() {
         let server = TurnServer::from_url(&url, "u", "p").unwrap();
         assert_eq!(server.transport, TurnTransport::Tcp);
         relay_only_exchange(&turn, server, 2, Config::default()).await;
-        // Closing the connection ends its stream, and the allocation.
         wait_for_no_allocation(&turn).await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)
@@ -345,11 +350,15 @@ async fn data_flows_through_a_relay_over_tls() {
         .expect("finished in time");
 }
 
-/// Until the server holds no allocation.
+/// Until the server holds no allocation; the client deleted it with a
+/// Refresh of lifetime 0 (RFC 8656 §7.5) before it closed the stream.
 async fn wait_for_no_allocation(turn: &TurnAddrs) {
     while turn.allocations() > 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let stats = turn.turn.server.lock().unwrap().stats();
+    assert_eq!(stats.allocations_deleted, 1);
+    assert_eq!(*turn.turn.ended_by_eof.lock().unwrap(), 0);
 }
 
 /// A TLS acceptor with a self-signed certificate for 127.0.0.1 and
