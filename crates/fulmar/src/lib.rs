@@ -375,13 +375,18 @@ impl PeerConnection {
     }
 
     /// A connection on a shared [`Endpoint`] (many connections, one port):
-    /// the endpoint's address is its only host candidate. TURN servers are
-    /// refused here: an allocation belongs to one socket's 5-tuple, which
-    /// the endpoint's connections share.
+    /// the endpoint's address is its only host candidate. TURN servers over
+    /// UDP are refused here: an allocation belongs to one socket's 5-tuple,
+    /// which the endpoint's connections share (TCP and TLS ones have a
+    /// stream of their own).
     pub async fn new_on(endpoint: &Endpoint, config: Config) -> Result<Self, Error> {
-        if !config.turn_servers.is_empty() {
+        if config
+            .turn_servers
+            .iter()
+            .any(|s| s.transport == TurnTransport::Udp)
+        {
             return Err(Error::Turn(
-                "relays need the connection's own socket (PeerConnection::new)".into(),
+                "UDP relays need the connection's own socket (PeerConnection::new)".into(),
             ));
         }
         Self::start(config, vec![endpoint.inner.clone()])

@@ -241,11 +241,8 @@ impl Turn {
 /// The offerer `a` may use only its relay candidate (on `turn`, relayed
 /// from ports 61000 + `range` * 500 ..): ICE connects through the TURN
 /// server, 1 MB of data crosses it to b, byte-exact, and an answer back.
-async fn relay_only_exchange(turn: &TurnAddrs, server: TurnServer, range: u16, config: Config) {
+async fn relay_only_exchange(turn: &TurnAddrs, range: u16, a: PeerConnection) {
     let low = 61000 + range * 500;
-    let a = PeerConnection::new(config.with_turn_server(server).with_relay_only())
-        .await
-        .unwrap();
     let b = PeerConnection::new(Config::default()).await.unwrap();
     // The offer waits for nothing: gathering completes when the
     // allocation does, and the candidates trickle.
@@ -309,7 +306,7 @@ async fn data_flows_through_the_relay() {
     let run = async {
         let turn = turn_server((61000, 61499), None).await;
         let server = TurnServer::new(turn.udp, "u", "p");
-        relay_only_exchange(&turn, server, 0, Config::default()).await;
+        relay_only_exchange(&turn, 0, relay_only(server, Config::default()).await).await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)
         .await
@@ -324,7 +321,7 @@ async fn data_flows_through_a_relay_over_tcp() {
         let url = format!("turn:{}?transport=tcp", turn.tcp);
         let server = TurnServer::from_url(&url, "u", "p").unwrap();
         assert_eq!(server.transport, TurnTransport::Tcp);
-        relay_only_exchange(&turn, server, 2, Config::default()).await;
+        relay_only_exchange(&turn, 2, relay_only(server, Config::default()).await).await;
         wait_for_no_allocation(&turn).await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)
@@ -342,7 +339,37 @@ async fn data_flows_through_a_relay_over_tls() {
         let server = TurnServer::from_url(&url, "u", "p").unwrap();
         assert_eq!(server.transport, TurnTransport::Tls);
         let config = Config::default().with_turn_tls(client);
-        relay_only_exchange(&turn, server, 3, config).await;
+        relay_only_exchange(&turn, 3, relay_only(server, config).await).await;
+        wait_for_no_allocation(&turn).await;
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("finished in time");
+}
+
+/// A connection offering only its relay on `server`.
+async fn relay_only(server: TurnServer, config: Config) -> PeerConnection {
+    PeerConnection::new(config.with_turn_server(server).with_relay_only())
+        .await
+        .unwrap()
+}
+
+/// On a shared endpoint a TCP relay works (it has a stream of its own);
+/// a UDP one is refused (its 5-tuple would be the endpoint's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_relay_on_a_shared_endpoint() {
+    let run = async {
+        let turn = turn_server((63500, 63999), None).await;
+        let endpoint = fulmar::Endpoint::bind(([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap();
+        let udp = TurnServer::new(turn.udp, "u", "p");
+        let r = PeerConnection::new_on(&endpoint, Config::default().with_turn_server(udp)).await;
+        assert!(matches!(r, Err(fulmar::Error::Turn(_))), "{r:?}");
+        let tcp = TurnServer::new(turn.tcp, "u", "p").with_transport(TurnTransport::Tcp);
+        let config = Config::default().with_turn_server(tcp).with_relay_only();
+        let a = PeerConnection::new_on(&endpoint, config).await.unwrap();
+        relay_only_exchange(&turn, 5, a).await;
         wait_for_no_allocation(&turn).await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)
