@@ -292,11 +292,15 @@ async fn stream_task(shared: Weak<Shared>, s: StreamStart) {
     rx.close();
     if let Some(shared) = shared.upgrade() {
         let mut g = shared.lock();
-        if let Some(r) = g.relays.get_mut(index) {
-            r.settled = true;
-            r.link = Link::Stream { tx: None };
+        let Some(r) = g.relays.get_mut(index) else {
+            return;
+        };
+        let unsettled = !r.settled;
+        r.settled = true;
+        r.link = Link::Stream { tx: None };
+        if unsettled {
+            crate::after_io(&shared, &mut g);
         }
-        crate::after_io(&shared, &mut g);
     }
 }
 
@@ -335,15 +339,18 @@ async fn run_stream<S: AsyncRead + AsyncWrite>(
             };
             let mut g = shared.lock();
             let now = Instant::now();
-            loop {
+            let lost = loop {
                 match framer.next_frame() {
                     Ok(Some(frame)) => receive_frame(&mut g, now, index, server, frame),
-                    Ok(None) => break,
+                    Ok(None) => break false,
                     // Neither STUN nor ChannelData: the stream is lost.
-                    Err(_) => return,
+                    Err(_) => break true,
                 }
-            }
+            };
             crate::after_io(&shared, &mut g);
+            if lost {
+                return;
+            }
         }
     };
     tokio::select! {
