@@ -100,6 +100,15 @@ impl TurnServer {
     /// default; DTLS to the server is not supported, so `transport=udp` is
     /// refused). A host name is resolved here (blocking, at configuration)
     /// and kept as the TLS server name.
+    ///
+    /// ```
+    /// use fulmar::{TurnServer, TurnTransport};
+    /// let s = TurnServer::from_url("turns:127.0.0.1?transport=tcp", "user", "pass")?;
+    /// assert_eq!((s.transport, s.addr.port()), (TurnTransport::Tls, 5349));
+    /// let s = TurnServer::from_url("turn:127.0.0.1:3479?transport=tcp", "user", "pass")?;
+    /// assert_eq!((s.transport, s.addr.port()), (TurnTransport::Tcp, 3479));
+    /// # Ok::<(), fulmar::Error>(())
+    /// ```
     pub fn from_url(url: &str, username: &str, credential: &str) -> Result<Self, Error> {
         let bad = |why: &str| Error::Turn(format!("{why}: {url}"));
         let (secure, rest) = if let Some(r) = url.strip_prefix("turns:") {
