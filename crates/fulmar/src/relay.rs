@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use fulmar_peer::Transmit;
+use fulmar_peer::{RelayProtocol, Transmit};
 use fulmar_turn::{Client, ClientConfig, ClientEvent, ClientTransport, Received, StreamFramer};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -179,6 +179,8 @@ pub(crate) struct StreamStart {
 pub(crate) struct Relay {
     client: Client,
     server: SocketAddr,
+    /// How the server is reached, which ranks the relayed candidate.
+    protocol: RelayProtocol,
     link: Link,
     /// The relayed address, once allocated.
     relayed: Option<SocketAddr>,
@@ -236,6 +238,11 @@ pub(crate) fn start(
         relays.push(Relay {
             client,
             server: s.addr,
+            protocol: match s.transport {
+                TurnTransport::Udp => RelayProtocol::Udp,
+                TurnTransport::Tcp => RelayProtocol::Tcp,
+                TurnTransport::Tls => RelayProtocol::Tls,
+            },
             link,
             relayed: None,
             settled: false,
@@ -423,8 +430,13 @@ pub(crate) fn poll_events(g: &mut Inner, now: Instant) -> bool {
                 } => {
                     r.relayed = Some(relayed);
                     r.settled = true;
-                    let _ =
-                        g.pc.add_relayed_candidate(now, relayed, mapped, r.server.ip());
+                    let _ = g.pc.add_relayed_candidate_over(
+                        now,
+                        relayed,
+                        mapped,
+                        r.server.ip(),
+                        r.protocol,
+                    );
                     told = true;
                 }
                 ClientEvent::AllocationFailed { .. } | ClientEvent::Closed { .. } => {

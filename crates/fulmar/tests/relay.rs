@@ -241,7 +241,12 @@ impl Turn {
 /// The offerer `a` may use only its relay candidate (on `turn`, relayed
 /// from ports 61000 + `range` * 500 ..): ICE connects through the TURN
 /// server, 1 MB of data crosses it to b, byte-exact, and an answer back.
-async fn relay_only_exchange(turn: &TurnAddrs, range: u16, a: PeerConnection) {
+async fn relay_only_exchange(
+    turn: &TurnAddrs,
+    range: u16,
+    turn_transport: TurnTransport,
+    a: PeerConnection,
+) {
     let low = 61000 + range * 500;
     let b = PeerConnection::new(Config::default()).await.unwrap();
     // The offer waits for nothing: gathering completes when the
@@ -274,6 +279,14 @@ async fn relay_only_exchange(turn: &TurnAddrs, range: u16, a: PeerConnection) {
         fields.get(4..8),
         Some(&["127.0.0.1", fields[5], "typ", "relay"][..])
     );
+    // Type preference 0, local preference by the transport to the server
+    // (UDP 65535, TCP 65534, TLS 65533), component 1 (RFC 8445 §5.1.2.1).
+    let local_pref = match turn_transport {
+        TurnTransport::Udp => 65535u32,
+        TurnTransport::Tcp => 65534,
+        _ => 65533,
+    };
+    assert_eq!(fields[3], (local_pref * 256 + 255).to_string(), "{cands:?}");
     let port: u16 = fields[5].parse().unwrap();
     assert!((low..low + 500).contains(&port), "{cands:?}");
     let remote = b.accept_data_channel().await.unwrap();
@@ -306,7 +319,13 @@ async fn data_flows_through_the_relay() {
     let run = async {
         let turn = turn_server((61000, 61499), None).await;
         let server = TurnServer::new(turn.udp, "u", "p");
-        relay_only_exchange(&turn, 0, relay_only(server, Config::default()).await).await;
+        relay_only_exchange(
+            &turn,
+            0,
+            TurnTransport::Udp,
+            relay_only(server, Config::default()).await,
+        )
+        .await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)
         .await
@@ -321,7 +340,13 @@ async fn data_flows_through_a_relay_over_tcp() {
         let url = format!("turn:{}?transport=tcp", turn.tcp);
         let server = TurnServer::from_url(&url, "u", "p").unwrap();
         assert_eq!(server.transport, TurnTransport::Tcp);
-        relay_only_exchange(&turn, 2, relay_only(server, Config::default()).await).await;
+        relay_only_exchange(
+            &turn,
+            2,
+            TurnTransport::Tcp,
+            relay_only(server, Config::default()).await,
+        )
+        .await;
         wait_for_no_allocation(&turn).await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)
@@ -339,7 +364,13 @@ async fn data_flows_through_a_relay_over_tls() {
         let server = TurnServer::from_url(&url, "u", "p").unwrap();
         assert_eq!(server.transport, TurnTransport::Tls);
         let config = Config::default().with_turn_tls(client);
-        relay_only_exchange(&turn, 3, relay_only(server, config).await).await;
+        relay_only_exchange(
+            &turn,
+            3,
+            TurnTransport::Tls,
+            relay_only(server, config).await,
+        )
+        .await;
         wait_for_no_allocation(&turn).await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)
@@ -369,7 +400,7 @@ async fn stream_relay_on_a_shared_endpoint() {
         let tcp = TurnServer::new(turn.tcp, "u", "p").with_transport(TurnTransport::Tcp);
         let config = Config::default().with_turn_server(tcp).with_relay_only();
         let a = PeerConnection::new_on(&endpoint, config).await.unwrap();
-        relay_only_exchange(&turn, 5, a).await;
+        relay_only_exchange(&turn, 5, TurnTransport::Tcp, a).await;
         wait_for_no_allocation(&turn).await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)

@@ -16,8 +16,8 @@ use fulmar_stun::{
 use rand::{Rng, RngCore};
 
 use crate::candidate::{
-    candidate_priority, compute_foundation, pair_priority, Candidate, CandidateAddress,
-    CandidateKind, Transport,
+    candidate_priority, compute_foundation, compute_relay_foundation, pair_priority, Candidate,
+    CandidateAddress, CandidateKind, RelayProtocol, Transport,
 };
 use crate::types::{
     AgentStats, Credentials, IceConfig, IceConnectionState, IceEvent, IceGatheringState, IceRole,
@@ -470,6 +470,21 @@ impl IceAgent {
         mapped: SocketAddr,
         server: IpAddr,
     ) -> Result<Candidate, Error> {
+        self.add_relayed_candidate_over(now, component, relayed, mapped, server, RelayProtocol::Udp)
+    }
+
+    /// [`Self::add_relayed_candidate`] for a TURN server reached over
+    /// `protocol`, which sets the candidate's local preference (UDP before
+    /// TCP before TLS) and foundation.
+    pub fn add_relayed_candidate_over(
+        &mut self,
+        now: Instant,
+        component: u16,
+        relayed: SocketAddr,
+        mapped: SocketAddr,
+        server: IpAddr,
+        protocol: RelayProtocol,
+    ) -> Result<Candidate, Error> {
         self.check_usable(component)?;
         if self.config.lite {
             return Err(Error::Lite);
@@ -485,13 +500,13 @@ impl IceAgent {
         if self.locals.len() >= MAX_LOCAL_CANDIDATES {
             return Err(Error::TooMany("local candidates"));
         }
-        let local_pref = 65535;
+        let local_pref = protocol.local_preference();
         let cand = Candidate::new(
             CandidateKind::Relayed,
             component,
             relayed,
             candidate_priority(CandidateKind::Relayed, local_pref, component),
-            compute_foundation(CandidateKind::Relayed, mapped.ip(), Some(server)),
+            compute_relay_foundation(mapped.ip(), server, protocol),
             Some(mapped),
         );
         push_compact(

@@ -362,10 +362,62 @@ pub fn pair_priority(g: u32, d: u32) -> u64 {
     (g.min(d) << 32) + 2 * g.max(d) + u64::from(g > d)
 }
 
+/// How a relayed candidate's TURN server is reached (RFC 8656 §3.1). It
+/// ranks relayed candidates, as browsers do: UDP before TCP before TLS,
+/// since every hop of a stream adds head-of-line blocking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum RelayProtocol {
+    /// UDP to the server.
+    #[default]
+    Udp,
+    /// TCP to the server.
+    Tcp,
+    /// TLS over TCP to the server.
+    Tls,
+}
+
+impl RelayProtocol {
+    /// The local preference (RFC 8445 §5.1.2.1) of a relayed candidate
+    /// reached this way: 65535 for UDP, one less per step down.
+    pub const fn local_preference(self) -> u16 {
+        match self {
+            RelayProtocol::Udp => 65535,
+            RelayProtocol::Tcp => 65534,
+            RelayProtocol::Tls => 65533,
+        }
+    }
+
+    const fn token(self) -> &'static [u8] {
+        match self {
+            RelayProtocol::Udp => b"udp",
+            RelayProtocol::Tcp => b"tcp",
+            RelayProtocol::Tls => b"tls",
+        }
+    }
+}
+
 /// A foundation for a local candidate (RFC 8445 §5.1.1.3): the same for
 /// candidates with the same type, base IP, server IP and transport; a short
 /// decimal digest of those (FNV-1a).
 pub fn compute_foundation(kind: CandidateKind, base: IpAddr, server: Option<IpAddr>) -> String {
+    foundation_digest(kind, RelayProtocol::Udp, base, server)
+}
+
+/// The foundation of a relayed candidate whose server is reached over
+/// `protocol`: relays on one server over different transports differ (RFC
+/// 8445 §5.1.1.3 counts the transport to the server); over UDP it equals
+/// [`compute_foundation`]'s.
+pub fn compute_relay_foundation(base: IpAddr, server: IpAddr, protocol: RelayProtocol) -> String {
+    foundation_digest(CandidateKind::Relayed, protocol, base, Some(server))
+}
+
+fn foundation_digest(
+    kind: CandidateKind,
+    protocol: RelayProtocol,
+    base: IpAddr,
+    server: Option<IpAddr>,
+) -> String {
     let mut h: u32 = 0x811c_9dc5;
     let mut eat = |bytes: &[u8]| {
         for b in bytes {
@@ -374,7 +426,7 @@ pub fn compute_foundation(kind: CandidateKind, base: IpAddr, server: Option<IpAd
         }
     };
     eat(kind.as_str().as_bytes());
-    eat(b"udp");
+    eat(protocol.token());
     match base {
         IpAddr::V4(a) => eat(&a.octets()),
         IpAddr::V6(a) => eat(&a.octets()),

@@ -56,8 +56,9 @@ mod types;
 
 pub use agent::IceAgent;
 pub use candidate::{
-    candidate_priority, compute_foundation, pair_priority, Candidate, CandidateAddress,
-    CandidateKind, Transport, MAX_EXTENSIONS, MAX_FOUNDATION_LEN, MAX_HOSTNAME_LEN, MAX_LINE_LEN,
+    candidate_priority, compute_foundation, compute_relay_foundation, pair_priority, Candidate,
+    CandidateAddress, CandidateKind, RelayProtocol, Transport, MAX_EXTENSIONS, MAX_FOUNDATION_LEN,
+    MAX_HOSTNAME_LEN, MAX_LINE_LEN,
 };
 pub use error::Error;
 pub use types::{

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fulmar_ice::{
-    CandidateKind, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, MdnsResolution,
-    MdnsResolver, PairState,
+    candidate_priority, compute_foundation, CandidateKind, IceAgent, IceConfig, IceConnectionState,
+    IceEvent, IceRole, MdnsResolution, MdnsResolver, PairState, RelayProtocol,
 };
 use fulmar_stun::attributes::{
     ErrorCode, IceControlled, IceControlling, Priority, UseCandidate, Username, XorMappedAddress,
@@ -426,6 +426,36 @@ fn relayed_candidates_send_from_the_relayed_address() {
         lite.add_relayed_candidate(t0, 1, relayed, relayed, relayed.ip()),
         Err(fulmar_ice::Error::Lite)
     );
+}
+
+#[test]
+fn relays_rank_udp_then_tcp_then_tls_with_their_own_foundations() {
+    let t0 = Instant::now();
+    let mut a = IceAgent::new(
+        IceConfig::new(IceRole::Controlling),
+        StdRng::seed_from_u64(1),
+    );
+    let (mapped, server) = (sa("203.0.113.5:1234"), "198.51.100.50".parse().unwrap());
+    let mut add = |port: u16, protocol: RelayProtocol| {
+        let relayed = sa(&format!("198.51.100.50:{port}"));
+        a.add_relayed_candidate_over(t0, 1, relayed, mapped, server, protocol)
+            .unwrap()
+    };
+    let udp = add(40000, RelayProtocol::Udp);
+    let tcp = add(40001, RelayProtocol::Tcp);
+    let tls = add(40002, RelayProtocol::Tls);
+    assert!(udp.priority > tcp.priority && tcp.priority > tls.priority);
+    assert_eq!(
+        udp.priority,
+        candidate_priority(CandidateKind::Relayed, 65535, 1)
+    );
+    assert_eq!(
+        udp.foundation,
+        compute_foundation(CandidateKind::Relayed, mapped.ip(), Some(server)),
+        "UDP relays keep the foundation they always had"
+    );
+    assert_ne!(udp.foundation, tcp.foundation);
+    assert_ne!(tcp.foundation, tls.foundation);
 }
 
 #[test]

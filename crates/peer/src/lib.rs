@@ -83,6 +83,8 @@ use fulmar_stun::{classify, PacketKind};
 use rand::RngCore;
 use rng::CompactRng;
 
+/// How a relayed candidate's TURN server is reached (ranks relays).
+pub use fulmar_ice::RelayProtocol;
 pub use fulmar_rtp::Codec;
 pub use media::{
     answer_direction, default_codecs, default_extensions, CodecParams, MediaKind, TrackInfo,
@@ -401,7 +403,7 @@ pub struct PeerConnection {
     ice: Option<IceAgent>,
     ice_state: IceConnectionState,
     pending_hosts: Vec<SocketAddr>,
-    pending_relays: Vec<(SocketAddr, SocketAddr, IpAddr)>,
+    pending_relays: Vec<(SocketAddr, SocketAddr, IpAddr, RelayProtocol)>,
     local_end_of_candidates: bool,
     local_desc: Option<SessionDescription>,
     remote_desc: Option<SessionDescription>,
@@ -720,14 +722,28 @@ impl PeerConnection {
         mapped: SocketAddr,
         server: IpAddr,
     ) -> Result<(), Error> {
+        self.add_relayed_candidate_over(now, relayed, mapped, server, RelayProtocol::Udp)
+    }
+
+    /// [`Self::add_relayed_candidate`] for a TURN server reached over
+    /// `protocol`, which ranks the candidate (UDP before TCP before TLS).
+    pub fn add_relayed_candidate_over(
+        &mut self,
+        now: Instant,
+        relayed: SocketAddr,
+        mapped: SocketAddr,
+        server: IpAddr,
+        protocol: RelayProtocol,
+    ) -> Result<(), Error> {
         self.now = Some(now);
         match self.ice.as_mut() {
             Some(ice) => {
-                ice.add_relayed_candidate(now, 1, relayed, mapped, server)?;
+                ice.add_relayed_candidate_over(now, 1, relayed, mapped, server, protocol)?;
             }
             None => {
                 if !self.pending_relays.iter().any(|r| r.0 == relayed) {
-                    self.pending_relays.push((relayed, mapped, server));
+                    self.pending_relays
+                        .push((relayed, mapped, server, protocol));
                 }
             }
         }
@@ -1673,8 +1689,8 @@ impl PeerConnection {
             for addr in self.pending_hosts.drain(..) {
                 let _ = ice.add_host_candidate(now, 1, addr);
             }
-            for (relayed, mapped, server) in self.pending_relays.drain(..) {
-                let _ = ice.add_relayed_candidate(now, 1, relayed, mapped, server);
+            for (relayed, mapped, server, protocol) in self.pending_relays.drain(..) {
+                let _ = ice.add_relayed_candidate_over(now, 1, relayed, mapped, server, protocol);
             }
             if self.local_end_of_candidates {
                 ice.end_of_local_candidates(now);
