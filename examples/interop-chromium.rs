@@ -32,8 +32,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use fulmar::{
-    Config, DataChannel, LocalTrack, Message, PeerConnection, ReceiveMode, SessionDescription,
-    TurnServer,
+    rustls, Config, DataChannel, LocalTrack, Message, PeerConnection, ReceiveMode,
+    SessionDescription, TurnServer,
 };
 use fulmar_examples::http::{self, Request, Response};
 use tokio::net::TcpListener;
@@ -168,7 +168,11 @@ async fn route(sessions: &Sessions, name: &str, verb: &str, body: &str) -> Reply
     }
 }
 
-/// Media arrives as RTP (echoed as is); `relay*` sessions are relay-only.
+/// Media arrives as RTP (echoed as is); `relay*` sessions are relay-only,
+/// allocating over UDP on `FULMAR_TURN` (`ADDR USER PASSWORD`), or, for
+/// `relay-tcp*` and `relay-tls*` sessions, on the `turn:`/`turns:` URL in
+/// `FULMAR_TURN_TCP` / `FULMAR_TURN_TLS` with the same credentials (TLS
+/// trusting the PEM certificates in `FULMAR_TURN_CA`).
 fn config_for(session: &str) -> Result<Config, String> {
     let config = Config::default().with_receive_mode(ReceiveMode::Rtp);
     if !session.starts_with("relay") {
@@ -179,12 +183,42 @@ fn config_for(session: &str) -> Result<Config, String> {
     let (Some(addr), Some(user), Some(pass)) = (it.next(), it.next(), it.next()) else {
         return Err("FULMAR_TURN must be `ADDR USER PASSWORD`".into());
     };
-    let addr = addr
-        .parse()
-        .map_err(|e| format!("FULMAR_TURN address: {e}"))?;
-    Ok(config
-        .with_turn_server(TurnServer::new(addr, user, pass))
-        .with_relay_only())
+    let url_from = |var: &str| std::env::var(var).map_err(|_| format!("{var} is not set"));
+    let (server, config) = if session.starts_with("relay-tcp") {
+        let url = url_from("FULMAR_TURN_TCP")?;
+        let server = TurnServer::from_url(&url, user, pass).map_err(|e| e.to_string())?;
+        (server, config)
+    } else if session.starts_with("relay-tls") {
+        let url = url_from("FULMAR_TURN_TLS")?;
+        let server = TurnServer::from_url(&url, user, pass).map_err(|e| e.to_string())?;
+        (
+            server,
+            config.with_turn_tls(tls_trusting(&url_from("FULMAR_TURN_CA")?)?),
+        )
+    } else {
+        let addr = addr
+            .parse()
+            .map_err(|e| format!("FULMAR_TURN address: {e}"))?;
+        (TurnServer::new(addr, user, pass), config)
+    };
+    Ok(config.with_turn_server(server).with_relay_only())
+}
+
+/// A TLS client configuration trusting the certificates in a PEM file.
+fn tls_trusting(pem_path: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(pem_path).map_err(|e| format!("{pem_path}: {e}"))? {
+        let cert = cert.map_err(|e| format!("{pem_path}: {e}"))?;
+        roots.add(cert).map_err(|e| format!("{pem_path}: {e}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 impl Session {

@@ -4,8 +4,9 @@
 # iceTransportPolicy "relay" and fulmar-turnd as its only ICE server (UDP with
 # long-term and with time-limited credentials, TCP, TLS) connects to the
 # interop-chromium example and data flows; the fake camera's video goes
-# through the relay and Fulmar's echo of it is decoded; a wrong password yields no relay
-# candidate; turnd's metrics count the allocations and relayed bytes.
+# through the relay and Fulmar's echo of it is decoded; both sides relay-only,
+# Fulmar's own relay allocated over UDP, TCP and TLS; a wrong password yields
+# no relay candidate; turnd's metrics count the allocations and relayed bytes.
 # fulmar-turnd runs with a config that allows loopback peers. Prints a
 # pass/fail table (interop/chromium/harness.py) and exits non-zero on failure.
 set -eu
@@ -58,8 +59,12 @@ alice = "secret"
 allow_loopback = true
 CONF
 
-# interop-chromium's "relay*" sessions allocate on fulmar-turnd themselves.
+# interop-chromium's "relay*" sessions allocate on fulmar-turnd themselves:
+# over UDP, or over TCP and TLS ("relay-tcp*", "relay-tls*" sessions).
 export FULMAR_TURN="127.0.0.1:3478 alice secret"
+export FULMAR_TURN_TCP="turn:127.0.0.1:3478?transport=tcp"
+export FULMAR_TURN_TLS="turns:localhost:5349?transport=tcp"
+export FULMAR_TURN_CA="$WORK/ca.pem"
 export BIN WORK TURN_SECRET TURN_METRICS=http://127.0.0.1:9641/metrics
 unshare -n sh -c '
 ip link set lo up
