@@ -11,6 +11,13 @@
 //! packet grows with the amount queued (256 KiB: 1.7x the CPU time, 512 KiB:
 //! 3x).
 //!
+//! Each side is handed the other's datagrams as one batch before it is
+//! polled, as a driver reading with `recvmmsg` is. Acknowledgements then
+//! differ by stack: webrtc-rs sends one SACK per poll; Fulmar one per two
+//! packets while the sender may be in slow start (about the first 2 MiB)
+//! and after any loss, then one per batch (see `fulmar-peer`'s
+//! `queue_due_sctp`); str0m is polled after every datagram.
+//!
 //! Time is simulated the same way for all three (see [`Clock`]): only the
 //! CPU work of the stacks is measured, never a timer wait. What is measured
 //! is the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`; everything runs on
