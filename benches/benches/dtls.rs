@@ -169,22 +169,11 @@ fn bench_handshake(cr: &mut Criterion) {
     g.bench_function("rtc-dtls-0.21", |b| b.iter(|| rtc::handshake(&rc, &rs)));
     let rng = SystemRandom::new();
     let alg = &signature::ECDSA_P256_SHA256_ASN1_SIGNING;
-    let ka = signature::EcdsaKeyPair::from_pkcs8(
-        alg,
-        signature::EcdsaKeyPair::generate_pkcs8(alg, &rng)
-            .unwrap()
-            .as_ref(),
-        &rng,
-    )
-    .unwrap();
-    let kb = signature::EcdsaKeyPair::from_pkcs8(
-        alg,
-        signature::EcdsaKeyPair::generate_pkcs8(alg, &rng)
-            .unwrap()
-            .as_ref(),
-        &rng,
-    )
-    .unwrap();
+    let key_pair = || {
+        let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+        signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap()
+    };
+    let (ka, kb) = (key_pair(), key_pair());
     g.bench_function("ring-public-key-floor", |b| {
         b.iter(|| ring_public_key_floor(&ka, &kb, &rng))
     });

@@ -357,7 +357,9 @@ async fn run_stream<S: AsyncRead + AsyncWrite>(
             let now = Instant::now();
             let lost = loop {
                 match framer.next_frame() {
-                    Ok(Some(frame)) => receive_frame(&mut g, now, index, server, frame),
+                    Ok(Some(frame)) => {
+                        hand_to_relay(&mut g, index, now, server, frame);
+                    }
                     Ok(None) => break false,
                     // Neither STUN nor ChannelData: the stream is lost.
                     Err(_) => break true,
@@ -375,20 +377,6 @@ async fn run_stream<S: AsyncRead + AsyncWrite>(
     }
 }
 
-/// Hands a frame from a stream relay's server to its client; peer data
-/// goes to the core.
-fn receive_frame(g: &mut Inner, now: Instant, index: usize, server: SocketAddr, frame: &[u8]) {
-    let Some(r) = g.relays.get_mut(index) else {
-        return;
-    };
-    let relayed = r.relayed;
-    if let Received::PeerData { peer, data } = r.client.handle_receive(now, server, frame) {
-        if let Some(relayed) = relayed {
-            g.pc.handle_receive(now, peer, relayed, data);
-        }
-    }
-}
-
 /// Hands a datagram to the UDP allocation it belongs to; `true` if consumed
 /// (what came from a peer through the relay went to the core).
 pub(crate) fn receive(
@@ -398,11 +386,21 @@ pub(crate) fn receive(
     local: SocketAddr,
     data: &[u8],
 ) -> bool {
-    let Some(r) = g
+    let Some(index) = g
         .relays
-        .iter_mut()
-        .find(|r| r.server == from && matches!(r.link, Link::Udp { local: l } if l == local))
+        .iter()
+        .position(|r| r.server == from && matches!(r.link, Link::Udp { local: l } if l == local))
     else {
+        return false;
+    };
+    hand_to_relay(g, index, now, from, data)
+}
+
+/// Hands what came from `from` (a datagram, or a frame of a stream) to
+/// relay `index`'s client; what a peer sent through the relay goes on to
+/// the core. `false` if it did not come from the relay's server.
+fn hand_to_relay(g: &mut Inner, index: usize, now: Instant, from: SocketAddr, data: &[u8]) -> bool {
+    let Some(r) = g.relays.get_mut(index) else {
         return false;
     };
     match r.client.handle_receive(now, from, data) {

@@ -395,15 +395,21 @@ impl Connection {
     /// Appends one protected application_data record carrying `data` to `out`
     /// (the allocation-free path: the caller owns and reuses the buffer).
     pub fn seal_application_data(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.check_application_data(data.len())?;
+        self.write_record(out, 1, ContentType::ApplicationData, data)
+    }
+
+    /// Whether `len` bytes of application data may be sealed now.
+    fn check_application_data(&self, len: usize) -> Result<()> {
         if !self.is_connected() {
             return Err(Error::InvalidState(
                 "application data before the handshake completed",
             ));
         }
-        if data.len() > MAX_PLAINTEXT {
+        if len > MAX_PLAINTEXT {
             return Err(Error::TooLarge("application data"));
         }
-        self.write_record(out, 1, ContentType::ApplicationData, data)
+        Ok(())
     }
 
     /// Room to leave before application data that
@@ -420,15 +426,8 @@ impl Connection {
     /// record header goes into the room and the tag after the data, so the
     /// data is never copied.
     pub fn seal_application_data_in_place(&mut self, buf: &mut Vec<u8>) -> Result<()> {
-        if !self.is_connected() {
-            return Err(Error::InvalidState(
-                "application data before the handshake completed",
-            ));
-        }
-        let prefix = self.record_prefix_len().unwrap_or(RECORD_HEADER_LEN);
-        if buf.len().saturating_sub(prefix) > MAX_PLAINTEXT {
-            return Err(Error::TooLarge("application data"));
-        }
+        let prefix = self.record_prefix_len().unwrap_or(0);
+        self.check_application_data(buf.len().saturating_sub(prefix))?;
         let seq = self.next_write_seq(1)?;
         let cipher = self
             .write_cipher
