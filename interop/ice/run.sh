@@ -11,7 +11,7 @@
 # reverse, and both role conflicts (both controlling, both controlled). It
 # also runs examples/stun-server --self-test (two fulmar-ice agents gathering
 # through fulmar's STUN server and connecting over real sockets).
-# Exits non-zero on any failure.
+# Exits non-zero on any failure, and unless exactly EXPECTED_CHECKS (5) passed.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -34,9 +34,11 @@ unshare -n sh -c '
 set -u
 ip link set lo up
 status=0
+passed=0
+EXPECTED_CHECKS=5
 # The stun-server example: two fulmar-ice agents gather through it and connect.
 if timeout 20 "$STUN_SERVER" --self-test >"$WORK/stun-server.log" 2>&1; then
-    echo "PASS stun-server self-test: $(tail -n 1 "$WORK/stun-server.log")"
+    echo "PASS stun-server self-test: $(tail -n 1 "$WORK/stun-server.log")"; passed=$((passed + 1))
 else
     echo "FAIL stun-server self-test"; cat "$WORK/stun-server.log"; status=1
 fi
@@ -55,6 +57,7 @@ for roles in "controlling controlled" "controlled controlling" "controlling cont
         && grep -q "RECV hello from fulmar" "$d/nice.out" \
         && grep -q "RECV hello from libnice" "$d/fulmar.err"; then
         echo "PASS libnice $1 / fulmar $2: $(grep "selected pair stats" "$d/fulmar.err" | sed "s/ice-peer: //")"
+        passed=$((passed + 1))
     else
         echo "FAIL libnice $1 (exit $nrc) / fulmar $2 (exit $frc)"
         echo "--- libnice"; cat "$d/nice.out" "$d/nice.err"
@@ -62,6 +65,9 @@ for roles in "controlling controlled" "controlled controlling" "controlling cont
         status=1
     fi
 done
+if [ "$passed" -ne "$EXPECTED_CHECKS" ]; then
+    echo "FAIL $passed checks passed, $EXPECTED_CHECKS expected"; status=1
+fi
 exit $status
 ' || status=$?
 rm -rf "$WORK"
