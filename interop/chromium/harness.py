@@ -14,7 +14,10 @@ the page's signaling to the peers by path prefix:
 launches headless Chromium at the page, waits for the page to POST its
 results to /result, prints a pass/fail table and exits non-zero on any
 failure. Checks named in $EXPECTED_FAIL (comma-separated) are reported as
-XFAIL when they fail (and XPASS, a failure, when they pass). Every process it
+XFAIL when they fail (and XPASS, a failure, when they pass). With
+$EXPECTED_CHECKS set (and no $PAGE_QUERY choosing scenarios), a run that
+reports another number of checks fails, so a scenario that silently goes
+missing is a failure. Every process it
 starts is ended by its own PID (Chromium by its own process group) and
 bounded by a timeout.
 """
@@ -27,6 +30,7 @@ PAGE = sys.argv[1]
 PEERS = dict((a.split("=", 1)[0], a.split("=", 1)[1].rsplit("@", 1)) for a in sys.argv[2:])
 ROUTES = {"/fulmar/": "offer", "/peer/": "interop"}
 EXPECTED_FAIL = [n for n in os.environ.get("EXPECTED_FAIL", "").split(",") if n]
+EXPECTED_CHECKS = int(os.environ.get("EXPECTED_CHECKS") or 0) if not os.environ.get("PAGE_QUERY") else 0
 result = {}
 done = threading.Event()
 
@@ -122,6 +126,9 @@ def main():
     checks = result.get("checks", [])
     if not finished:
         checks.append({"name": "page finished", "pass": False, "detail": f"no result in {LIMIT:.0f} s"})
+    if EXPECTED_CHECKS and len(checks) != EXPECTED_CHECKS:
+        checks.append({"name": "expected number of checks", "pass": False,
+                       "detail": f"{len(checks)} checks reported, {EXPECTED_CHECKS} expected"})
     width = max([len(c["name"]) for c in checks] + [10])
     print(f"Fulmar x Chromium: {os.path.basename(PAGE)} ({elapsed:.1f} s)")
     failed = 0

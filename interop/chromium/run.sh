@@ -14,7 +14,8 @@
 # both sides); channels opened and closed from each side as both sides see
 # it; the connection closed from Chromium as Fulmar sees it.
 # Prints a pass/fail table and exits non-zero on any failure.
-# PAGE_QUERY='?only=restart,lifecycle' runs only some scenarios.
+# PAGE_QUERY='?only=restart,lifecycle' runs only some scenarios; a full run
+# must report exactly EXPECTED_CHECKS checks (58).
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -28,6 +29,7 @@ if [ -z "${ECHO_PEER:-}" ]; then
 fi
 OFFER_PEER="${OFFER_PEER:-$(dirname "$ECHO_PEER")/datachannel-offer}"
 INTEROP_PEER="${INTEROP_PEER:-$(dirname "$ECHO_PEER")/interop-chromium}"
-export ECHO_PEER OFFER_PEER INTEROP_PEER
+EXPECTED_CHECKS="${EXPECTED_CHECKS:-58}"
+export ECHO_PEER OFFER_PEER INTEROP_PEER EXPECTED_CHECKS
 exec unshare -n sh -c 'ip link set lo up; exec timeout 180 python3 interop/chromium/harness.py interop/chromium/test.html \
     "echo=$ECHO_PEER@127.0.0.1:8080" "offer=$OFFER_PEER@127.0.0.1:8081" "interop=$INTEROP_PEER@127.0.0.1:8082"'
