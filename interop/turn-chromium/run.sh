@@ -8,7 +8,8 @@
 # Fulmar's own relay allocated over UDP, TCP and TLS; a wrong password yields
 # no relay candidate; turnd's metrics count the allocations and relayed bytes.
 # fulmar-turnd runs with a config that allows loopback peers. Prints a
-# pass/fail table (interop/chromium/harness.py) and exits non-zero on failure.
+# pass/fail table (interop/chromium/harness.py) and exits non-zero on failure,
+# also when the page reports another number of checks than EXPECTED_CHECKS (30).
 set -eu
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -65,6 +66,7 @@ export FULMAR_TURN="127.0.0.1:3478 alice secret"
 export FULMAR_TURN_TCP="turn:127.0.0.1:3478?transport=tcp"
 export FULMAR_TURN_TLS="turns:localhost:5349?transport=tcp"
 export FULMAR_TURN_CA="$WORK/ca.pem"
+export EXPECTED_CHECKS="${EXPECTED_CHECKS:-30}"
 export BIN WORK TURN_SECRET TURN_METRICS=http://127.0.0.1:9641/metrics
 unshare -n sh -c '
 ip link set lo up
