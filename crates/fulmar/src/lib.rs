@@ -69,6 +69,8 @@ pub use fulmar_peer::{
     TransceiverId,
 };
 pub use fulmar_sdp::Direction;
+/// An SRTP protection profile ([`Config::with_srtp_profiles`]).
+pub use fulmar_srtp::ProtectionProfile as SrtpProfile;
 
 /// Errors of the driver.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +138,14 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The SRTP protection profiles to negotiate, most preferred first
+    /// (`fulmar_peer::Config::srtp_profiles`), e.g. `&[SrtpProfile::AeadAes128Gcm]`
+    /// for an operator who wants AEAD-GCM only.
+    pub fn with_srtp_profiles(mut self, profiles: &[SrtpProfile]) -> Self {
+        self.peer.srtp_profiles = profiles.to_vec();
+        self
+    }
+
     /// Queues at most about `bytes` of received data for the application.
     pub fn with_max_backlog(mut self, bytes: usize) -> Self {
         self.max_backlog = bytes;

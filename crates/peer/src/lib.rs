@@ -326,6 +326,12 @@ pub struct Config {
     pub receive_mode: ReceiveMode,
     /// Largest RTP/RTCP datagram built, before SRTP (default 1200).
     pub media_mtu: usize,
+    /// The SRTP protection profiles offered (as DTLS client) or accepted (as
+    /// server) in DTLS-SRTP, most preferred first (RFC 5764 §4.1.1).
+    /// Default: [`fulmar_srtp::ProtectionProfile::PREFERRED`]. An operator may
+    /// narrow it, e.g. to AEAD-GCM only; a peer that shares none gets no
+    /// media keys (data channels still work).
+    pub srtp_profiles: Vec<fulmar_srtp::ProtectionProfile>,
 }
 
 impl Default for Config {
@@ -337,6 +343,7 @@ impl Default for Config {
             sctp: fulmar_sctp::Config::default(),
             receive_mode: ReceiveMode::Frames,
             media_mtu: 1200,
+            srtp_profiles: fulmar_srtp::ProtectionProfile::PREFERRED.to_vec(),
         }
     }
 }
@@ -1024,7 +1031,7 @@ impl PeerConnection {
         for (_, t) in order {
             sections.push(match t {
                 Some(i) => self.media_section(i, None, setup)?,
-                None => self.data_section(setup, 0)?,
+                None => self.data_section(setup, DEFAULT_DATA_PROTO),
             });
         }
         self.build_session(sections, SdpType::Offer)
@@ -1053,9 +1060,11 @@ impl PeerConnection {
                 .transceivers
                 .iter()
                 .position(|t| t.mid.as_deref() == Some(&mid));
-            if m.port() != 0 && m.kind() == "application" && m.proto().contains("SCTP") {
-                sections.push(self.data_section(setup, 0)?.mid_owned(mid));
-            } else if let (Some(i), true) = (idx, m.port() != 0) {
+            // One SCTP association: the data section the offer applied
+            // (its first); any other is rejected (RFC 8841 §5).
+            if m.port() != 0 && m.is_data_channel() && m.mid() == self.data_mid.as_deref() {
+                sections.push(self.data_section(setup, m.proto()));
+            } else if let (Some(i), true) = (idx, m.port() != 0 && m.is_rtp()) {
                 sections.push(self.media_section(i, Some(m), setup)?);
             } else {
                 sections.push(Section::rejected(m, mid)?);
@@ -1149,6 +1158,9 @@ impl PeerConnection {
                     "m-line media or proto is not a token",
                 ));
             }
+            if m.port() != 0 && m.is_rtp() && media::has_duplicate_payload_type(m) {
+                return Err(Error::InvalidDescription("duplicate payload type"));
+            }
             match m.mid() {
                 Some(mid) if token(mid) && mids.insert(mid) => {}
                 None if m.port() == 0 => {}
@@ -1196,8 +1208,9 @@ impl PeerConnection {
             self.dtls_role = Some(DtlsRole::Client);
         }
         // Data section and transceivers.
+        let mut data_seen = false;
         for m in sdp.media() {
-            if m.kind() == "application" && m.proto().contains("SCTP") && m.port() != 0 {
+            if m.is_data_channel() && m.port() != 0 && !std::mem::replace(&mut data_seen, true) {
                 self.remote_sctp_port = Some(m.sctp_port().unwrap_or(5000));
                 self.remote_max_message_size = match m.max_message_size() {
                     Some(0) => usize::MAX,
@@ -1750,6 +1763,12 @@ impl PeerConnection {
         // No HelloVerifyRequest: ICE already proved the peer's address
         // (what browsers do too).
         cfg.hello_verify_cookie = false;
+        cfg.srtp_profiles = self
+            .config
+            .srtp_profiles
+            .iter()
+            .filter_map(|p| fulmar_dtls::SrtpProfile::from_id(p.id()))
+            .collect();
         let rng = self.sub_rng();
         let conn = match role {
             // The client waits for ICE so its ClientHello has a path.
@@ -2144,10 +2163,12 @@ impl PeerConnection {
             return Err(Error::InvalidState("transceiver"));
         };
         let mid = t.mid.clone().unwrap_or_default();
+        // An answer repeats the offer's proto (RFC 3264 §6, RFC 9429 §5.3.1).
+        let proto = offered.map_or(DEFAULT_RTP_PROTO, |m| m.proto()).to_owned();
         if t.stopped {
             return Ok(Section::Rejected {
                 kind: t.kind.as_str().to_owned(),
-                proto: "UDP/TLS/RTP/SAVPF".into(),
+                proto,
                 mid,
             });
         }
@@ -2188,12 +2209,13 @@ impl PeerConnection {
         if codecs.is_empty() {
             return Ok(Section::Rejected {
                 kind: t.kind.as_str().to_owned(),
-                proto: "UDP/TLS/RTP/SAVPF".into(),
+                proto,
                 mid,
             });
         }
         Ok(Section::Rtp {
             kind: t.kind,
+            proto,
             mid,
             setup,
             direction,
@@ -2210,11 +2232,14 @@ impl PeerConnection {
         })
     }
 
-    fn data_section(&self, setup: Setup, _unused: u8) -> Result<Section, Error> {
-        Ok(Section::Data {
+    /// The data-channel section over `proto` (an answer repeats the
+    /// offer's, RFC 3264 §6).
+    fn data_section(&self, setup: Setup, proto: &str) -> Section {
+        Section::Data {
             mid: self.data_mid.clone().unwrap_or_default(),
             setup,
-        })
+            proto: proto.to_owned(),
+        }
     }
 
     fn build_session(
@@ -2246,6 +2271,7 @@ impl PeerConnection {
             .map(|s| match s {
                 Section::Rtp {
                     kind,
+                    ref proto,
                     ref mid,
                     direction,
                     ref codecs,
@@ -2253,7 +2279,7 @@ impl PeerConnection {
                     ..
                 } => {
                     let probe = media::with_codecs(
-                        MediaBuilder::new(kind.as_str(), "UDP/TLS/RTP/SAVPF"),
+                        MediaBuilder::new(kind.as_str(), proto),
                         codecs,
                         extensions,
                     )
@@ -2264,7 +2290,7 @@ impl PeerConnection {
                         Ok(_) => s,
                         Err(_) => Section::Rejected {
                             kind: kind.as_str().to_owned(),
-                            proto: "UDP/TLS/RTP/SAVPF".into(),
+                            proto: proto.clone(),
                             mid: mid.clone(),
                         },
                     }
@@ -2282,16 +2308,20 @@ impl PeerConnection {
                     if !mid.is_empty() {
                         b = b.mid(mid);
                     }
-                    b = if proto.contains("SCTP") {
+                    // Any format the proto allows (RFC 3264 §6): a payload
+                    // type for RTP, the data-channel name for SCTP, and a
+                    // token for a proto we do not know.
+                    b = if fulmar_sdp::is_sctp_proto(proto) {
                         b.format("webrtc-datachannel")
                     } else {
                         b.format("0")
                     };
                     b.build()?
                 }
-                Section::Data { mid, setup } => {
+                Section::Data { mid, setup, proto } => {
                     bundle.push(mid.clone());
-                    MediaBuilder::application()
+                    MediaBuilder::new("application", proto)
+                        .format("webrtc-datachannel")
                         .ice_credentials(&creds.ufrag, &creds.pwd)
                         .ice_option("trickle")
                         .fingerprint(hash, digest)
@@ -2303,6 +2333,7 @@ impl PeerConnection {
                 }
                 Section::Rtp {
                     kind,
+                    proto,
                     mid,
                     setup,
                     direction,
@@ -2312,15 +2343,12 @@ impl PeerConnection {
                     rids,
                 } => {
                     bundle.push(mid.clone());
-                    let mut b = match kind {
-                        MediaKind::Audio => MediaBuilder::audio(),
-                        MediaKind::Video => MediaBuilder::video(),
-                    }
-                    .ice_credentials(&creds.ufrag, &creds.pwd)
-                    .ice_option("trickle")
-                    .fingerprint(hash, digest)
-                    .setup(*setup)
-                    .mid(mid);
+                    let mut b = MediaBuilder::new(kind.as_str(), proto)
+                        .ice_credentials(&creds.ufrag, &creds.pwd)
+                        .ice_option("trickle")
+                        .fingerprint(hash, digest)
+                        .setup(*setup)
+                        .mid(mid);
                     b = media::with_codecs(b.direction(*direction), codecs, extensions);
                     if let Some(t) = track {
                         if !streams.contains(&t.stream_id) {
@@ -2605,6 +2633,11 @@ struct Snapshot {
     dtls_role: Option<DtlsRole>,
 }
 
+/// The proto of the RTP sections we offer (RFC 8829 §5.1.2).
+const DEFAULT_RTP_PROTO: &str = "UDP/TLS/RTP/SAVPF";
+/// The proto of the data-channel section we offer (RFC 8841 §4.1).
+const DEFAULT_DATA_PROTO: &str = "UDP/DTLS/SCTP";
+
 enum Section {
     Rejected {
         kind: String,
@@ -2614,9 +2647,11 @@ enum Section {
     Data {
         mid: String,
         setup: Setup,
+        proto: String,
     },
     Rtp {
         kind: MediaKind,
+        proto: String,
         mid: String,
         setup: Setup,
         direction: Direction,
@@ -2639,16 +2674,6 @@ impl Section {
             proto: m.proto().to_owned(),
             mid,
         })
-    }
-
-    fn mid_owned(self, new_mid: String) -> Self {
-        match self {
-            Section::Data { setup, .. } => Section::Data {
-                mid: new_mid,
-                setup,
-            },
-            s => s,
-        }
     }
 }
 

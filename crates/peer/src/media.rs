@@ -359,8 +359,22 @@ pub fn negotiate_extensions(m: &MediaDescription, ours: &[(u16, String)]) -> Vec
 }
 
 /// The media kind of a remote m-line, if it is RTP audio or video.
+/// True when an RTP section names a payload type twice, in its `m=` line or
+/// in two `a=rtpmap` lines: the codec it stands for would be ambiguous, so
+/// browsers refuse such a description and so do we (RFC 8866 §6.6).
+pub fn has_duplicate_payload_type(m: &MediaDescription) -> bool {
+    let mut listed = [false; 128];
+    let mut mapped = [false; 128];
+    let seen_twice = |seen: &mut [bool; 128], pt: u8| {
+        seen.get_mut(usize::from(pt))
+            .is_some_and(|s| std::mem::replace(s, true))
+    };
+    m.payload_types().any(|pt| seen_twice(&mut listed, pt))
+        || m.rtpmaps().any(|r| seen_twice(&mut mapped, r.payload_type))
+}
+
 pub fn rtp_kind(m: &MediaDescription) -> Option<MediaKind> {
-    if m.proto().contains("RTP/") {
+    if m.is_rtp() {
         MediaKind::from_sdp(m.kind())
     } else {
         None

@@ -47,7 +47,7 @@
 
 use crate::attributes::*;
 use crate::candidate::Candidate;
-use crate::lines::{Connection, MediaLine};
+use crate::lines::{is_rtp_proto, Connection, MediaLine};
 use crate::{Error, MediaDescription, SessionDescription};
 
 /// Builds the session level of a JSEP description and collects its media sections.
@@ -244,7 +244,7 @@ impl<'a> MediaBuilder<'a> {
             port: 9,
             formats: Vec::new(),
             connection: Some(Connection::JSEP_DEFAULT),
-            rtcp: proto.contains("RTP/"),
+            rtcp: is_rtp_proto(proto),
             ice: None,
             ice_options: Vec::new(),
             fingerprints: Vec::new(),

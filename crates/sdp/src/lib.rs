@@ -82,6 +82,6 @@ pub use candidate::{
 };
 pub use description::{Limits, LineEnding, MediaDescription, SessionDescription};
 pub use error::{Error, SyntaxError};
-pub use lines::{Bandwidth, Connection, MediaLine, Origin, Timing};
+pub use lines::{is_rtp_proto, is_sctp_proto, Bandwidth, Connection, MediaLine, Origin, Timing};
 pub use media::Codec;
 pub use section::{Attribute, Line};

@@ -164,6 +164,20 @@ impl fmt::Display for Timing {
     }
 }
 
+/// True for an RTP profile (`RTP/AVP`, `UDP/TLS/RTP/SAVPF`, `TCP/RTP/AVPF`,
+/// ...): one `/`-separated field of `<proto>` is exactly `RTP` (RFC 8866
+/// §5.14). A mangled proto such as `UDP/TLS/SCTPRTP/SAVPF` is neither RTP
+/// nor SCTP.
+pub fn is_rtp_proto(proto: &str) -> bool {
+    proto.split('/').any(|field| field == "RTP")
+}
+
+/// True for SCTP over DTLS: `UDP/DTLS/SCTP` or `TCP/DTLS/SCTP` (RFC 8841
+/// §4.1), or the legacy `DTLS/SCTP`.
+pub fn is_sctp_proto(proto: &str) -> bool {
+    matches!(proto, "UDP/DTLS/SCTP" | "TCP/DTLS/SCTP" | "DTLS/SCTP")
+}
+
 /// `m=<media> <port>[/<number of ports>] <proto> <fmt> ...` (RFC 8866 §5.14).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MediaLine<'a> {
@@ -209,9 +223,14 @@ impl<'a> MediaLine<'a> {
         Ok(line)
     }
 
-    /// True for RTP profiles (`RTP/AVP`, `UDP/TLS/RTP/SAVPF`, ...), whose formats are payload types.
+    /// True for RTP profiles ([`is_rtp_proto`]), whose formats are payload types.
     pub fn is_rtp(&self) -> bool {
-        self.proto.contains("RTP/")
+        is_rtp_proto(self.proto)
+    }
+
+    /// True for SCTP over DTLS ([`is_sctp_proto`]).
+    pub fn is_sctp(&self) -> bool {
+        is_sctp_proto(self.proto)
     }
 
     /// The `<fmt>` tokens.

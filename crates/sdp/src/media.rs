@@ -65,6 +65,20 @@ impl MediaDescription {
         self.media_line().proto
     }
 
+    /// True when `<proto>` is an RTP profile ([`MediaLine::is_rtp`]).
+    pub fn is_rtp(&self) -> bool {
+        self.media_line().is_rtp()
+    }
+
+    /// True for a WebRTC data-channel section: `m=application` over SCTP
+    /// over DTLS with the `webrtc-datachannel` format (RFC 8841 §4.1).
+    pub fn is_data_channel(&self) -> bool {
+        let line = self.media_line();
+        line.media == "application"
+            && line.is_sctp()
+            && line.formats().any(|f| f == "webrtc-datachannel")
+    }
+
     /// The `<fmt>` tokens of the `m=` line.
     pub fn formats(&self) -> impl Iterator<Item = &str> {
         self.media_line().formats()

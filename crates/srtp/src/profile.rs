@@ -28,6 +28,16 @@ impl ProtectionProfile {
         ProtectionProfile::AeadAes256Gcm,
     ];
 
+    /// The order a WebRTC endpoint prefers them in DTLS-SRTP negotiation
+    /// (RFC 5764 §4.1.1): AEAD first (RFC 8827 §6.5 recommends it), then the
+    /// RFC 5764 mandatory `SRTP_AES128_CM_HMAC_SHA1_80` and its 32-bit twin.
+    pub const PREFERRED: [ProtectionProfile; 4] = [
+        ProtectionProfile::AeadAes128Gcm,
+        ProtectionProfile::AeadAes256Gcm,
+        ProtectionProfile::Aes128CmHmacSha1_80,
+        ProtectionProfile::Aes128CmHmacSha1_32,
+    ];
+
     /// The profile for a DTLS-SRTP `SRTPProtectionProfile` value (RFC 5764 §4.1.2).
     pub fn from_id(id: u16) -> Result<Self, Error> {
         match id {
