@@ -35,12 +35,15 @@ struct Pair {
 
 impl Pair {
     fn new(delay: Duration) -> Self {
-        let mk =
-            |seed| PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed)).unwrap();
+        Self::with_configs(delay, Config::default(), Config::default())
+    }
+
+    fn with_configs(delay: Duration, a: Config, b: Config) -> Self {
+        let mk = |c, seed| PeerConnection::new(c, StdRng::seed_from_u64(seed)).unwrap();
         let now = Instant::now();
         let mut p = Pair {
-            a: mk(11),
-            b: mk(12),
+            a: mk(a, 11),
+            b: mk(b, 12),
             now,
             ea: Vec::new(),
             eb: Vec::new(),
@@ -789,4 +792,50 @@ fn frames_completed_late_by_retransmission_are_kept_in_order() {
         .collect();
     let s = stats(&p.b, bv);
     assert!(missing.is_empty(), "missing {missing:?} {s:?}");
+}
+
+#[test]
+fn srtp_profiles_are_the_configured_ones() {
+    use fulmar_srtp::ProtectionProfile as P;
+    let preferred = P::PREFERRED.to_vec();
+    // B answers, so it is the DTLS client offering its list; A, the server,
+    // picks the first of its own list that B offered (RFC 5764 §4.1.1).
+    for (a, b, want) in [
+        (preferred.clone(), preferred.clone(), Some(P::AeadAes128Gcm)),
+        (
+            vec![P::Aes128CmHmacSha1_80],
+            preferred.clone(),
+            Some(P::Aes128CmHmacSha1_80),
+        ),
+        (
+            preferred.clone(),
+            vec![P::AeadAes256Gcm],
+            Some(P::AeadAes256Gcm),
+        ),
+        (vec![P::AeadAes128Gcm], vec![P::Aes128CmHmacSha1_80], None),
+    ] {
+        let mut ca = Config::default();
+        ca.srtp_profiles = a;
+        let mut cb = Config::default();
+        cb.srtp_profiles = b;
+        let mut p = Pair::with_configs(Duration::from_millis(5), ca, cb);
+        let av = p.a.add_track(MediaKind::Video, "sa", "va");
+        p.negotiate(|_| {});
+        p.connect();
+        let name = want.map(|w| format!("{w:?}"));
+        assert_eq!(p.a.stats().srtp_profile, name);
+        assert_eq!(p.b.stats().srtp_profile, name);
+        let now = p.now;
+        let sent = p.a.write_frame(now, av, 0, &vp8_frame(0, true, 3000));
+        assert_eq!(
+            sent.is_ok(),
+            want.is_some(),
+            "{want:?}: media only with keys"
+        );
+        p.run(Duration::from_millis(100));
+        let bv =
+            p.b.transceiver_by_mid("0")
+                .expect("B's transceiver for A's video");
+        assert_eq!(frames(&p.eb, bv).len(), usize::from(want.is_some()));
+    }
 }
