@@ -5,10 +5,12 @@ Usage: harness.py GATEWAY_BINARY
 
 Starts fulmar-gateway (recording WHIP sessions into a temporary folder),
 serves test.html from another origin, runs a 5%-each-way lossy UDP relay for
-the "echo with loss" scenario, launches headless Chromium with the fake
-camera and microphone, collects the page's checks, then decodes every file
-the gateway recorded with ffprobe/ffmpeg. Prints a pass/fail table and exits
-non-zero on any failure. Every process it starts is bounded by a timeout and
+the "echo with loss" scenario (the drop rate it observed must be within
+LOSS_BOUNDS each way), launches headless Chromium with the fake camera and
+microphone, collects the page's checks, then decodes every file the gateway
+recorded with ffprobe/ffmpeg. Prints a pass/fail table and exits non-zero on
+any failure, and when the run reports another number of checks than
+$EXPECTED_CHECKS (so that a scenario that goes missing fails). Every process it starts is bounded by a timeout and
 ended by its own PID (Chromium by its own process group).
 """
 import glob, http.server, json, os, random, select, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
@@ -18,6 +20,8 @@ GATEWAY = sys.argv[1]
 CHROMIUM = os.environ.get("CHROMIUM", "chromium")
 GW_ADDR, PAGE_PORT, LIMIT = "127.0.0.1:8090", 8000, float(os.environ.get("LIMIT", "150"))
 LOSS = 0.05
+LOSS_BOUNDS = (0.03, 0.07)
+EXPECTED_CHECKS = int(os.environ.get("EXPECTED_CHECKS") or 0)
 result = {"checks": []}
 done = threading.Event()
 relays = []
@@ -35,11 +39,13 @@ class LossyRelay(threading.Thread):
         self.front.bind(("127.0.0.1", 0))
         self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.back.bind(("127.0.0.1", 0))
-        self.stop, self.dropped, self.forwarded = False, [0, 0], [0, 0]
+        self.stop, self.dropped, self.forwarded, self.media = False, [0, 0], [0, 0], [0, 0]
         self.rng = random.Random(7)
 
     def lose(self, data, way):
-        if data and 128 <= data[0] <= 191 and self.rng.random() < LOSS:
+        media = bool(data) and 128 <= data[0] <= 191
+        self.media[way] += media
+        if media and self.rng.random() < LOSS:
             self.dropped[way] += 1
             return True
         self.forwarded[way] += 1
@@ -150,7 +156,9 @@ def main():
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={profile}", "--allow-loopback-in-peer-connection",
          "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required",
-         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+         # The fake camera at 30 fps (its default is 20): the echo checks
+         # want 120 frames decoded in 5 s.
+         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream=fps=30",
          f"http://127.0.0.1:{PAGE_PORT}/test.html?gw=http://{GW_ADDR}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     start = time.time()
@@ -170,10 +178,16 @@ def main():
     if not finished:
         checks.append({"name": "page finished", "pass": False, "detail": f"no result in {LIMIT:.0f} s"})
     for r in relays:
-        checks.append({"name": "lossy relay dropped about 5% of media each way",
-                       "pass": all(d > 0 for d in r.dropped),
-                       "detail": f"dropped {r.dropped[0]}/{r.forwarded[0] + r.dropped[0]} to Fulmar, {r.dropped[1]}/{r.forwarded[1] + r.dropped[1]} to Chromium"})
+        rates = [d / m if m else 0.0 for d, m in zip(r.dropped, r.media)]
+        lo, hi = LOSS_BOUNDS
+        checks.append({"name": f"lossy relay dropped {lo:.0%}-{hi:.0%} of media each way",
+                       "pass": all(lo <= x <= hi for x in rates) and all(m >= 500 for m in r.media),
+                       "detail": f"dropped {r.dropped[0]}/{r.media[0]} RTP/RTCP packets ({rates[0]:.1%}) to Fulmar, "
+                                 f"{r.dropped[1]}/{r.media[1]} ({rates[1]:.1%}) to Chromium"})
     checks.extend(decode_checks(record_dir))
+    if EXPECTED_CHECKS and len(checks) != EXPECTED_CHECKS:
+        checks.append({"name": "expected number of checks", "pass": False,
+                       "detail": f"{len(checks)} checks reported, {EXPECTED_CHECKS} expected"})
     width = max([len(c["name"]) for c in checks] + [10])
     print(f"fulmar-gateway x Chromium media ({elapsed:.1f} s, recordings in {record_dir})")
     for c in checks:
