@@ -3,8 +3,10 @@
 #  1. Fulmar's TURN client (turn-probe over fulmar-turn) allocates and relays
 #     through coturn over UDP, TCP and TLS (Send indications, then ChannelData).
 #  2. coturn's turnutils_uclient allocates and relays through fulmar-turnd
-#     over UDP, TCP and TLS (client-to-client mode, -y).
+#     over UDP, TCP and TLS (client-to-client mode, -y): every one of its
+#     20 x 2 messages must be counted as received (tot_recv_msgs), none lost.
 #  3. turn-probe against fulmar-turnd over UDP, TCP and TLS.
+# Fails on any failed check, and unless exactly EXPECTED_CHECKS (11) passed.
 # Every process is bounded by `timeout` and ended by its PID.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -38,7 +40,16 @@ set -u
 ip link set lo up
 BIN=$1; WORK=$2
 fail=0
-check() { if [ "$1" -eq 0 ]; then echo "PASS: $2"; else echo "FAIL: $2"; fail=1; fi; }
+passed=0
+EXPECTED_CHECKS=11
+check() { if [ "$1" -eq 0 ]; then echo "PASS: $2"; passed=$((passed + 1)); else echo "FAIL: $2"; fail=1; fi; }
+# turnutils_uclient's totals: every message it sent (-n 20 -m 2: 40) came back
+# through the relay, and none was lost.
+relayed() {
+    totals=$(grep -o "tot_send_msgs=[0-9]*, tot_recv_msgs=[0-9]*$" "$1" | tail -n 1)
+    echo "   $totals"
+    [ "$totals" = "tot_send_msgs=40, tot_recv_msgs=40" ] && grep -q "Total lost packets 0 " "$1"
+}
 
 # --- coturn as the server ---
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
@@ -62,13 +73,13 @@ RUST_LOG=info timeout 60 "$BIN/fulmar-turnd" --config "$WORK/turnd.toml" >"$WORK
 TURND=$!
 sleep 1
 timeout 30 turnutils_uclient -c -u alice -w secret -p 3479 -y -n 20 -m 2 127.0.0.1 >"$WORK/uclient-udp.log" 2>&1
-grep -q "Total lost packets 0 " "$WORK/uclient-udp.log"
+relayed "$WORK/uclient-udp.log"
 check $? "coturn turnutils_uclient -> fulmar-turnd over UDP"
 timeout 30 turnutils_uclient -c -t -u alice -w secret -p 3479 -y -n 20 -m 2 127.0.0.1 >"$WORK/uclient-tcp.log" 2>&1
-grep -q "Total lost packets 0 " "$WORK/uclient-tcp.log"
+relayed "$WORK/uclient-tcp.log"
 check $? "coturn turnutils_uclient -> fulmar-turnd over TCP"
 timeout 30 turnutils_uclient -c -t -S -u alice -w secret -p 5350 -y -n 20 -m 2 127.0.0.1 >"$WORK/uclient-tls.log" 2>&1
-grep -q "Total lost packets 0 " "$WORK/uclient-tls.log"
+relayed "$WORK/uclient-tls.log"
 check $? "coturn turnutils_uclient -> fulmar-turnd over TLS"
 timeout 30 "$BIN/turn-probe" --server 127.0.0.1:3479 >"$WORK/probe-turnd-udp.log" 2>&1
 check $? "fulmar client -> fulmar-turnd over UDP"
@@ -85,6 +96,9 @@ kill -TERM "$TURND" 2>/dev/null; wait "$TURND" 2>/dev/null
 grep -q "stopped" "$WORK/turnd.log"
 check $? "fulmar-turnd graceful shutdown on SIGTERM"
 
+if [ "$passed" -ne "$EXPECTED_CHECKS" ]; then
+    echo "FAIL: $passed checks passed, $EXPECTED_CHECKS expected"; fail=1
+fi
 [ -n "${TURN_INTEROP_LOGS:-}" ] && cp "$WORK"/*.log "$WORK"/metrics.txt "$TURN_INTEROP_LOGS"/ 2>/dev/null
 if [ "$fail" -ne 0 ]; then
     for f in "$WORK"/*.log; do echo "=== $f"; tail -25 "$f"; done
