@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The checks of run.sh; $1 holds the two built tools. Prints "N passed, M failed".
+# Five checks for each of 4 profiles x SRTP/SRTCP: exactly EXPECTED_CHECKS (40)
+# must pass, so a profile or check that silently goes missing fails.
 set -uo pipefail
 work="$1"
 fulmar="$work/srtp-tool"
 libsrtp="$work/libsrtp-harness"
 passed=0
 failed=0
+EXPECTED_CHECKS=40
 
 ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
@@ -71,5 +74,6 @@ for profile in SRTP_AES128_CM_HMAC_SHA1_80 SRTP_AES128_CM_HMAC_SHA1_32 \
   done
 done
 
+[ "$passed" -eq "$EXPECTED_CHECKS" ] || bad "$passed checks passed, $EXPECTED_CHECKS expected"
 echo "libsrtp: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs inside the loopback-only namespace made by run.sh; $1 is the work dir.
+# Eight checks for each of the ECDSA and RSA certificates: exactly
+# EXPECTED_CHECKS (16) must pass, so a run that silently goes missing fails.
 set -uo pipefail
 work="$1"
 peer="$work/dtls-peer"
 profiles="SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
 pass=0
 fail=0
+EXPECTED_CHECKS=16
 
 fp() { echo "sha-256 $(openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//')"; }
 km() { grep -o 'Keying material: [0-9A-Fa-f]*' "$1" | head -1 | sed 's/.*: //' | tr a-f A-F; }
@@ -61,5 +64,6 @@ for kind in ec rsa; do
     for f in "$work"/*-"$kind".out; do echo "--- $f"; tail -n 25 "$f"; done
   fi
 done
+if [ "$pass" -ne "$EXPECTED_CHECKS" ]; then echo "FAIL $pass checks passed, $EXPECTED_CHECKS expected"; fail=$((fail + 1)); fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
