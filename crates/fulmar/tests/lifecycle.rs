@@ -1,7 +1,7 @@
 //! Lifecycle: create, connect and close many peer-connection pairs over real
-//! UDP sockets on 127.0.0.1 in one process, and check that resident memory,
-//! open file descriptors (sockets) and live tokio tasks return to their
-//! baseline. Closes come from either side, before the answer, mid-handshake,
+//! UDP sockets on 127.0.0.1 in one process, and check that live heap
+//! allocations (counted by this binary's global allocator), open file
+//! descriptors (sockets) and live tokio tasks return to their baseline. Closes come from either side, before the answer, mid-handshake,
 //! while idle, mid-transfer, and by dropping every handle; every step is
 //! bounded by a timeout, so a hang fails the test instead of stalling it.
 //!
@@ -15,6 +15,7 @@
 
 mod common;
 
+use std::alloc::System;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -24,6 +25,30 @@ use common::open_fds;
 use fulmar::{
     Config, DataChannel, Message, PeerConnection, PeerConnectionState, SessionDescription,
 };
+use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
+
+/// Every allocation of this test binary goes through a counting allocator:
+/// what is still allocated is counted exactly, whatever the system allocator
+/// does with freed pages.
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Live heap allocations and their bytes: allocated, not yet freed.
+#[derive(Debug, Clone, Copy)]
+struct Live {
+    blocks: isize,
+    bytes: isize,
+}
+
+fn live() -> Live {
+    let s = GLOBAL.stats();
+    let n = |v: usize| isize::try_from(v).unwrap();
+    Live {
+        blocks: n(s.allocations) - n(s.deallocations),
+        // A reallocation's growth or shrink is already in these two.
+        bytes: n(s.bytes_allocated) - n(s.bytes_deallocated),
+    }
+}
 
 /// Pairs in the default (`cargo test`) run.
 const DEFAULT_PAIRS: usize = 1000;
@@ -72,6 +97,14 @@ const SCENARIOS: [Scenario; 8] = [
     Scenario::ReceiverClosesMidTransfer,
     Scenario::DropEverything,
 ];
+
+/// Live allocations that may remain above the baseline after the run (seen:
+/// none, the count comes back exactly); one leaked allocation per pair
+/// exceeds it many times over.
+const LEAK_SLACK_BLOCKS: isize = 16;
+/// Live heap bytes that may remain above the baseline after the run (seen:
+/// none).
+const LEAK_SLACK_BYTES: isize = 64 << 10;
 
 /// Time spent and pairs run per scenario (printed at the end, to spot slow paths).
 static SPENT: Mutex<[(Duration, u32); SCENARIOS.len()]> =
@@ -206,16 +239,15 @@ async fn run_pair(pair: usize, scenario: Scenario) {
     }
 }
 
-/// Resident set size in bytes (`VmRSS` of /proc/self/status, the same figure
-/// as `/proc/self/statm`'s second field without assuming a page size).
-fn rss() -> usize {
+/// Resident set size in KiB (`VmRSS` of /proc/self/status), printed for
+/// information only: the allocator keeps freed pages, so it is no leak check.
+fn rss_kib() -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb = status
+    status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
-        .unwrap();
-    kb * 1024
+        .unwrap()
 }
 
 fn alive_tasks() -> usize {
@@ -260,9 +292,10 @@ async fn lifecycle(pairs: usize) {
     let (tasks0, fds0) = (alive_tasks(), open_fds());
     run_pairs(0, WARMUP).await;
     settle(tasks0, fds0).await;
-    // Resident memory after the warm-up: its plateau.
-    let rss0 = rss();
-    let mut checkpoints = Vec::new();
+    let mut checkpoints = Vec::with_capacity(8);
+    // Live allocations after the warm-up, once one-time costs are paid
+    // (lazily built tables, thread-locals of the worker threads).
+    let (live0, rss0) = (live(), rss_kib());
     let chunk = pairs.div_ceil(4);
     let mut done = 0;
     while done < pairs {
@@ -270,17 +303,21 @@ async fn lifecycle(pairs: usize) {
         run_pairs(WARMUP + done, n).await;
         done += n;
         settle(tasks0, fds0).await;
-        checkpoints.push((done, rss()));
+        checkpoints.push((done, live()));
     }
-    let (tasks1, fds1, rss1) = (alive_tasks(), open_fds(), rss());
+    let (tasks1, fds1, live1) = (alive_tasks(), open_fds(), live());
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{pairs} pairs (+{WARMUP} warm-up) in {secs:.1} s ({:.2} ms/pair): tasks {tasks0} -> {tasks1}, \
-         fds {fds0} -> {fds1}, RSS {} KiB -> {} KiB; RSS after each quarter: {:?} KiB",
+         fds {fds0} -> {fds1}, live allocations {} ({} bytes) -> {} ({} bytes), RSS {rss0} KiB -> {} KiB; \
+         live allocations after each quarter: {:?}",
         secs * 1e3 / (pairs + WARMUP) as f64,
-        rss0 >> 10,
-        rss1 >> 10,
-        checkpoints.iter().map(|&(n, r)| (n, r >> 10)).collect::<Vec<_>>(),
+        live0.blocks,
+        live0.bytes,
+        live1.blocks,
+        live1.bytes,
+        rss_kib(),
+        checkpoints.iter().map(|&(n, l)| (n, l.blocks, l.bytes)).collect::<Vec<_>>(),
     );
     for (scenario, (spent, n)) in SCENARIOS.iter().zip(*SPENT.lock().unwrap()) {
         println!(
@@ -293,34 +330,24 @@ async fn lifecycle(pairs: usize) {
         fds1 <= fds0,
         "open descriptors back to the baseline: {fds1} > {fds0}"
     );
-    // Resident memory does not drop back to the byte: the allocator keeps
-    // the freed pages of its per-thread arenas, and tokio's timer wheel and
-    // channel block pools keep their high-water mark. That mark rises in
-    // steps while the run meets new peaks of concurrent work (16 lanes, up
-    // to 4 mid-transfer pairs holding a 1 MiB send queue each; 7 MiB over
-    // the first 5,000 of 10,000 pairs in release). So two checks:
-    // - it stays below the baseline plus such a plateau (16 MiB);
-    // - it does not grow with the number of pairs: over the second half
-    //   of the run, less than 4 MiB. A leaked connection (tens of KiB:
-    //   buffers, keys, ICE/DTLS/SCTP state) exceeds that within a few
-    //   hundred pairs, and in the 10,000-pair run so does any leak of more
-    //   than ~800 bytes per pair (measured: 8 KiB over the second half).
-    const PLATEAU: usize = 16 << 20;
-    const GROWTH: usize = 4 << 20;
-    let (_, rss_half) = checkpoints[checkpoints.len() / 2 - 1];
+    // Every pair's allocations are freed once both drivers ended, so the
+    // live count comes back to the baseline (within a few, should the
+    // runtime keep a block more after a new peak of concurrent work). A leak
+    // of even one allocation per pair leaves `pairs` more behind.
     assert!(
-        rss1 <= rss0 + PLATEAU,
-        "resident memory within {} KiB of the baseline: {} KiB -> {} KiB",
-        PLATEAU >> 10,
-        rss0 >> 10,
-        rss1 >> 10
+        live1.blocks <= live0.blocks + LEAK_SLACK_BLOCKS,
+        "live allocations back to the baseline (within {LEAK_SLACK_BLOCKS}): {} -> {} ({:+} blocks, {:+} bytes)",
+        live0.blocks,
+        live1.blocks,
+        live1.blocks - live0.blocks,
+        live1.bytes - live0.bytes
     );
     assert!(
-        rss1 <= rss_half + GROWTH,
-        "resident memory grew by more than {} KiB over the second half: {} KiB -> {} KiB",
-        GROWTH >> 10,
-        rss_half >> 10,
-        rss1 >> 10
+        live1.bytes <= live0.bytes + LEAK_SLACK_BYTES,
+        "live heap bytes back to the baseline (within {LEAK_SLACK_BYTES}): {} -> {} ({:+} bytes)",
+        live0.bytes,
+        live1.bytes,
+        live1.bytes - live0.bytes
     );
 }
 
