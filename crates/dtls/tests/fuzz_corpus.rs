@@ -1,5 +1,6 @@
-//! Replays the checked-in fuzz corpora (fuzz/corpus/dtls_record and
-//! fuzz/corpus/dtls_server) through the fuzz target bodies on stable Rust.
+//! Replays the checked-in fuzz corpora (fuzz/corpus/dtls_record,
+//! fuzz/corpus/dtls_server and fuzz/corpus/dtls_client) through the fuzz
+//! target bodies on stable Rust.
 //! `cargo test -p fulmar-dtls --test fuzz_corpus -- --ignored` regenerates
 //! the seed files from a live in-memory handshake.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,6 +16,19 @@ mod dtls_server {
     include!("../../../fuzz/bodies/dtls_server.rs");
     pub fn fuzz(data: &[u8]) {
         run(data)
+    }
+}
+
+mod dtls_client {
+    include!("../../../fuzz/bodies/dtls_client.rs");
+    pub fn fuzz(data: &[u8]) {
+        run(data)
+    }
+    /// The server's datagrams of a clean handshake in `mode`.
+    pub fn server_datagrams(mode: u8) -> Vec<Vec<u8>> {
+        let mut trace = Vec::new();
+        drive(&[mode], Some(&mut trace));
+        trace
     }
 }
 
@@ -49,6 +63,86 @@ fn dtls_record_corpus() {
 fn dtls_server_corpus() {
     for (_, d) in corpus("dtls_server") {
         dtls_server::fuzz(&d);
+    }
+}
+
+#[test]
+fn dtls_client_corpus() {
+    for (_, d) in corpus("dtls_client") {
+        dtls_client::fuzz(&d);
+    }
+}
+
+/// Seeds of `dtls_client`: a clean handshake in several server modes, and
+/// for each record the server sends (HelloVerifyRequest, each handshake
+/// message, ChangeCipherSpec, the encrypted Finished) ops that corrupt its
+/// body, bump its length, cut it short or drop, duplicate or replace the
+/// datagram it travels in.
+#[test]
+#[ignore = "writes the seed corpus; run explicitly"]
+fn regenerate_dtls_client_seeds() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/dtls_client");
+    std::fs::create_dir_all(&dir).unwrap();
+    let op = |kind: u8, index: usize, offset: usize, arg: u8| {
+        let mut v = vec![kind, index as u8];
+        v.extend_from_slice(&(offset as u16).to_be_bytes());
+        v.push(arg);
+        v
+    };
+    // Modes: default, no cookie, fragmented, no CertificateRequest,
+    // AES-256/P-256, ChaCha20/P-384.
+    for mode in [0u8, 1, 2, 4, (1 << 3) | (1 << 5), (2 << 3) | (2 << 5)] {
+        std::fs::write(dir.join(format!("m{mode:02x}-clean")), [mode]).unwrap();
+        for (i, d) in dtls_client::server_datagrams(mode).iter().enumerate() {
+            let mut at = 0;
+            while at + 13 <= d.len() {
+                let (ctype, epoch) = (d[at], u16::from_be_bytes([d[at + 3], d[at + 4]]));
+                let len = usize::from(u16::from_be_bytes([d[at + 11], d[at + 12]]));
+                let name = match (ctype, epoch, d.get(at + 13)) {
+                    (22, 0, Some(t)) => format!("hs{t}"),
+                    (20, _, _) => "ccs".to_owned(),
+                    (22, _, _) => "finished".to_owned(),
+                    (c, _, _) => format!("ct{c}"),
+                };
+                let body = at + 13;
+                // Every kind of corruption on the default mode; in the
+                // others, the records that differ (curves, suites).
+                let kinds: &[(&str, Vec<u8>)] = &[
+                    ("xor", op(0, i, body + 12 + len / 3, 0x5a)),
+                    ("len", op(2, i, body + 3, 1)),
+                    ("cut", op(3, i, body + len / 2, 0)),
+                ];
+                let kinds = match (mode, name.as_str()) {
+                    (0, _) => kinds,
+                    (_, "hs12" | "finished") => &kinds[..1],
+                    _ => &[],
+                };
+                for (what, ops) in kinds {
+                    let mut s = vec![mode];
+                    s.extend_from_slice(ops);
+                    std::fs::write(dir.join(format!("m{mode:02x}-d{i}-{name}-{what}")), s).unwrap();
+                }
+                at = body + len;
+            }
+            if mode != 0 {
+                continue;
+            }
+            let mut dup = vec![mode];
+            dup.extend_from_slice(&op(5, i, 0, 0));
+            std::fs::write(dir.join(format!("m{mode:02x}-d{i}-duplicate")), dup).unwrap();
+            let mut drop = vec![mode];
+            drop.extend_from_slice(&op(4, i, 0, 0));
+            std::fs::write(dir.join(format!("m{mode:02x}-d{i}-drop")), drop).unwrap();
+            // The same datagram delivered early with its epoch bumped.
+            let mut early = d.clone();
+            if early.len() > 4 {
+                early[4] ^= 1;
+            }
+            let mut raw = vec![mode];
+            raw.extend_from_slice(&op(7, i, 0, early.len().min(255) as u8));
+            raw.extend_from_slice(&early[..early.len().min(255)]);
+            std::fs::write(dir.join(format!("m{mode:02x}-d{i}-inject")), raw).unwrap();
+        }
     }
 }
 
