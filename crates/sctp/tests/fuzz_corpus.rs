@@ -1,5 +1,6 @@
 //! Replays the checked-in fuzz corpora (fuzz/corpus/sctp_packet,
-//! fuzz/corpus/sctp_association) through the fuzz targets' bodies on stable.
+//! fuzz/corpus/sctp_association, fuzz/corpus/sctp_association_ordered)
+//! through the fuzz targets' bodies on stable.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sctp_packet {
@@ -16,6 +17,13 @@ mod sctp_association {
     }
 }
 
+mod sctp_association_ordered {
+    include!("../../../fuzz/bodies/sctp_association_ordered.rs");
+    pub fn entry(data: &[u8]) {
+        run(data)
+    }
+}
+
 include!("../../../fuzz/replay.rs");
 
 #[test]
@@ -26,6 +34,38 @@ fn sctp_packet_corpus() {
 #[test]
 fn sctp_association_corpus() {
     replay("sctp_association", sctp_association::entry);
+}
+
+#[test]
+fn sctp_association_ordered_corpus() {
+    replay("sctp_association_ordered", sctp_association_ordered::entry);
+}
+
+/// Seeds of `sctp_association_ordered`: the `sctp_association` seeds (real
+/// traffic and hand-made chunks) behind each mode byte, so every INIT order
+/// and both victims start from meaningful packets:
+/// `cargo test -p fulmar-sctp --test fuzz_corpus -- --ignored ordered`.
+#[test]
+#[ignore]
+fn generate_ordered_seed_corpus() {
+    let from = corpus_dir("sctp_association");
+    let dir = corpus_dir("sctp_association_ordered");
+    std::fs::create_dir_all(&dir).unwrap();
+    for mode in 0u8..6 {
+        // Victim B (modes 0..3) gets every seed; victim A a few.
+        let seeds: &[&str] = if mode < 3 {
+            &[
+                "seed-00", "seed-01", "seed-02", "seed-03", "seed-04", "seed-05", "seed-06",
+            ]
+        } else {
+            &["seed-01", "seed-03", "seed-05"]
+        };
+        for name in seeds {
+            let mut input = vec![mode];
+            input.extend_from_slice(&std::fs::read(from.join(name)).unwrap());
+            std::fs::write(dir.join(format!("mode{mode}-{name}")), input).unwrap();
+        }
+    }
 }
 
 /// Regenerates the seed corpora from real traffic and hand-made edge cases:
