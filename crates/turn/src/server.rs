@@ -1010,13 +1010,18 @@ impl Server {
         }
     }
 
+    /// The lifetime granted to an Allocate or Refresh: at most what a
+    /// LIFETIME attribute can say (u32 seconds), so that `now + lifetime`
+    /// cannot overflow whatever the configured lifetimes are, and the
+    /// expiry kept is the one the response announces.
     fn granted_lifetime(&self, msg: &Message<'_>) -> Duration {
-        match msg.get::<Lifetime>() {
+        let lifetime = match msg.get::<Lifetime>() {
             Ok(l) if l.duration() > self.config.default_lifetime => {
                 l.duration().min(self.config.max_lifetime)
             }
             _ => self.config.default_lifetime,
-        }
+        };
+        lifetime.min(Duration::from_secs(u64::from(u32::MAX)))
     }
 
     /// Allocate (RFC 8656 §7.2).
