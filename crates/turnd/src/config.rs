@@ -110,6 +110,12 @@ pub struct Policy {
 }
 
 impl FileConfig {
+    /// Parses the TOML text of a configuration file (unknown keys are
+    /// errors); [`FileConfig::server_config`] then validates it.
+    pub fn from_toml_str(text: &str) -> Result<FileConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
     /// The server core's configuration.
     pub fn server_config(&self, unix_now: u64) -> Result<ServerConfig, String> {
         if self.realm.is_empty() || self.realm.len() > 255 {

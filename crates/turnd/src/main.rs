@@ -11,9 +11,7 @@
 //! cargo run --release -p fulmar-turnd -- --config crates/turnd/turnd.toml
 //! ```
 
-mod config;
-mod metrics;
-mod shell;
+use fulmar_turnd::{config, metrics, shell};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -67,8 +65,8 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     let text = std::fs::read_to_string(&cli.config)
         .map_err(|e| format!("reading {}: {e}", cli.config.display()))?;
-    let file: config::FileConfig =
-        toml::from_str(&text).map_err(|e| format!("parsing {}: {e}", cli.config.display()))?;
+    let file = config::FileConfig::from_toml_str(&text)
+        .map_err(|e| format!("parsing {}: {e}", cli.config.display()))?;
     let unix_now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
