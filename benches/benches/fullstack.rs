@@ -14,7 +14,9 @@
 //!   `/proc/self/task/*/schedstat`), `open_wall` the elapsed time.
 //!
 //! Fulmar (the `fulmar` driver) beside webrtc-rs (the async `webrtc` crate
-//! 0.21, the newest on crates.io), on the same 2-worker tokio runtime.
+//! 0.21, the newest on crates.io), on the same 2-worker tokio runtime, both
+//! computing CRC32c on every SCTP packet (`fulmar`); Fulmar's default
+//! between two Fulmar peers, RFC 9653 zero checksum, is its own row.
 //!
 //! `cd benches && cargo bench --bench fullstack`
 
@@ -95,11 +97,16 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(1))
         .measurement_time(Duration::from_secs(1))
         .throughput(Throughput::Bytes(total as u64));
+    // Like for like first: CRC32c on every SCTP packet, as webrtc-rs does.
     g.bench_function("fulmar", |b| {
-        b.iter_custom(|iters| transfer_time::<fulmar_pair::Pair>(&rt, iters, total))
+        b.iter_custom(|iters| transfer_time::<fulmar_pair::Pair<false>>(&rt, iters, total))
     });
     g.bench_function("webrtc-rs", |b| {
         b.iter_custom(|iters| transfer_time::<webrtc_pair::Pair>(&rt, iters, total))
+    });
+    // Fulmar's default between two Fulmar peers: RFC 9653 zero checksum.
+    g.bench_function("fulmar-zero-checksum-rfc9653", |b| {
+        b.iter_custom(|iters| transfer_time::<fulmar_pair::Pair<true>>(&rt, iters, total))
     });
     g.finish();
 

@@ -1,7 +1,8 @@
-//! Resident memory per established, idle peer connection with one open data
+//! Resident memory per established peer connection with one open data
 //! channel: open `MEMORY_PAIRS` pairs (1000 unless set), keep them, and
 //! divide the growth of the process's resident set by the number of peer
-//! connections (two per pair).
+//! connections (two per pair). The connections idle, or (`+traffic`) each
+//! channel carries a steady 1 KiB message every 100 ms while measured.
 //!
 //! Four stacks, each in a fresh process (this binary runs itself once per
 //! stack, so no allocator state carries over from one to the next):
@@ -23,9 +24,16 @@ use std::time::{Duration, Instant};
 
 #[path = "stacks/mod.rs"]
 mod stacks;
-use stacks::{fulmar_pair, runtime, webrtc_pair, Stack};
+use stacks::{fulmar_pair, runtime, webrtc_pair, Stack, TRAFFIC_EVERY, TRAFFIC_MSG};
 
-const STACKS: [&str; 4] = ["fulmar", "fulmar-peer", "webrtc-rs", "str0m"];
+const STACKS: [&str; 6] = [
+    "fulmar",
+    "fulmar-peer",
+    "webrtc-rs",
+    "str0m",
+    "fulmar+traffic",
+    "webrtc-rs+traffic",
+];
 const WARMUP: usize = 16;
 
 /// Resident set size in bytes (`VmRSS` of /proc/self/status).
@@ -51,19 +59,27 @@ fn idle() -> Duration {
 }
 
 /// Opens `WARMUP` pairs, takes the baseline, opens `n` more, lets them
-/// [`idle`] and returns (baseline, after); every pair is kept open
-/// until then.
-fn measure_async<P: Stack>(n: usize) -> (usize, usize) {
+/// [`idle`] (or, with `traffic`, carry [`Stack::start_traffic`]'s steady
+/// messages for that long) and returns (baseline, after); every pair is
+/// kept open until then.
+fn measure_async<P: Stack>(n: usize, traffic: bool) -> (usize, usize) {
     let rt = runtime();
     rt.block_on(async {
         let mut pairs = Vec::with_capacity(WARMUP + n);
         for _ in 0..WARMUP {
             pairs.push(P::open().await);
         }
+        if traffic {
+            pairs.iter_mut().for_each(Stack::start_traffic);
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
         let base = rss();
         for _ in 0..n {
-            pairs.push(P::open().await);
+            let mut p = P::open().await;
+            if traffic {
+                p.start_traffic();
+            }
+            pairs.push(p);
         }
         tokio::time::sleep(idle()).await;
         let after = rss();
@@ -205,8 +221,10 @@ mod str0m_pair {
 
 fn measure(stack: &str, n: usize) -> (usize, usize) {
     match stack {
-        "fulmar" => measure_async::<fulmar_pair::Pair>(n),
-        "webrtc-rs" => measure_async::<webrtc_pair::Pair>(n),
+        "fulmar" => measure_async::<fulmar_pair::Pair>(n, false),
+        "webrtc-rs" => measure_async::<webrtc_pair::Pair>(n, false),
+        "fulmar+traffic" => measure_async::<fulmar_pair::Pair>(n, true),
+        "webrtc-rs+traffic" => measure_async::<webrtc_pair::Pair>(n, true),
         "fulmar-peer" => measure_sans_io(n, fulmar_peer_pair::open),
         "str0m" => measure_sans_io(n, str0m_pair::open),
         other => panic!("unknown stack {other}"),
@@ -229,7 +247,11 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let exe = std::env::current_exe().unwrap();
-    println!("memory per established idle peer connection with one open channel ({n} pairs)");
+    println!(
+        "memory per established peer connection with one open channel ({n} pairs), idle or \
+         (+traffic) carrying a {TRAFFIC_MSG}-byte message every {} ms",
+        TRAFFIC_EVERY.as_millis()
+    );
     println!("| stack | RSS at baseline | RSS with {n} more pairs | per peer connection |");
     println!("|---|---|---|---|");
     for stack in STACKS {

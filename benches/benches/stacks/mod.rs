@@ -12,6 +12,11 @@ use bytes::Bytes;
 pub const MSG: usize = 64 * 1024;
 /// Bytes each sender may keep queued (Fulmar's default `max_buffered`).
 pub const QUEUE_LIMIT: usize = 1 << 20;
+/// The steady traffic of [`Stack::start_traffic`]: one message of this
+/// many bytes ...
+pub const TRAFFIC_MSG: usize = 1024;
+/// ... every this often (about 80 kbit/s, a chat or telemetry channel).
+pub const TRAFFIC_EVERY: Duration = Duration::from_millis(100);
 
 /// The tokio runtime every stack runs on: 2 workers (the machine's cores).
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -27,18 +32,23 @@ pub mod fulmar_pair {
     use super::*;
     use fulmar::{Config, DataChannel, Message, PeerConnection, SessionDescription};
 
-    pub struct Pair {
+    /// Two driver peers; `ZERO_CHECKSUM` negotiates RFC 9653 (Fulmar's
+    /// default, no CRC32c), `false` computes CRC32c as the other stacks do.
+    pub struct Pair<const ZERO_CHECKSUM: bool = true> {
         a: PeerConnection,
         b: PeerConnection,
-        tx: DataChannel,
-        rx: DataChannel,
+        tx: Arc<DataChannel>,
+        rx: Arc<DataChannel>,
+        traffic: Vec<tokio::task::JoinHandle<()>>,
     }
 
-    impl super::Stack for Pair {
+    impl<const ZERO_CHECKSUM: bool> super::Stack for Pair<ZERO_CHECKSUM> {
         /// Both peers created and connected; the channel open on both sides.
-        async fn open() -> Pair {
-            let a = PeerConnection::new(Config::default()).await.unwrap();
-            let b = PeerConnection::new(Config::default()).await.unwrap();
+        async fn open() -> Self {
+            let mut config = Config::default();
+            config.peer.sctp.zero_checksum = ZERO_CHECKSUM;
+            let a = PeerConnection::new(config.clone()).await.unwrap();
+            let b = PeerConnection::new(config).await.unwrap();
             let tx = a.create_data_channel("bulk").await.unwrap();
             let offer = a.create_offer().await.unwrap();
             let answer = b.answer_offer(&offer.sdp.to_string()).await.unwrap();
@@ -48,12 +58,39 @@ pub mod fulmar_pair {
             let rx = b.accept_data_channel().await.unwrap();
             tx.opened().await.unwrap();
             rx.opened().await.unwrap();
-            Pair { a, b, tx, rx }
+            let (tx, rx) = (Arc::new(tx), Arc::new(rx));
+            Pair {
+                a,
+                b,
+                tx,
+                rx,
+                traffic: Vec::new(),
+            }
+        }
+
+        fn start_traffic(&mut self) {
+            let tx = self.tx.clone();
+            self.traffic.push(tokio::spawn(async move {
+                let msg = Bytes::from(vec![0x5au8; TRAFFIC_MSG]);
+                let mut tick = tokio::time::interval(TRAFFIC_EVERY);
+                loop {
+                    tick.tick().await;
+                    if tx.send(msg.clone()).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+            let rx = self.rx.clone();
+            self.traffic.push(tokio::spawn(async move {
+                while rx.recv().await.is_some() {}
+            }));
         }
 
         /// Moves `total` bytes; the time from first send to last byte.
         async fn transfer(self, total: usize) -> Duration {
-            let Pair { a, b, tx, rx } = self;
+            let Pair {
+                a, b, tx, rx, ..
+            } = self;
             let msg = Bytes::from(vec![0xa5u8; MSG]);
             let start = Instant::now();
             let sender = tokio::spawn(async move {
@@ -77,6 +114,9 @@ pub mod fulmar_pair {
         }
 
         async fn close(self) {
+            for t in &self.traffic {
+                t.abort();
+            }
             self.a.close().await;
             self.b.close().await;
         }
@@ -167,6 +207,7 @@ pub mod webrtc_pair {
         b: Arc<dyn PeerConnection>,
         tx: Arc<dyn DataChannel>,
         received: mpsc::UnboundedReceiver<usize>,
+        traffic: Vec<tokio::task::JoinHandle<()>>,
     }
 
     impl super::Stack for Pair {
@@ -198,7 +239,28 @@ pub mod webrtc_pair {
                 b: b.pc,
                 tx,
                 received,
+                traffic: Vec::new(),
             }
+        }
+
+        fn start_traffic(&mut self) {
+            let tx = self.tx.clone();
+            self.traffic.push(tokio::spawn(async move {
+                let msg = vec![0x5au8; TRAFFIC_MSG];
+                let mut tick = tokio::time::interval(TRAFFIC_EVERY);
+                loop {
+                    tick.tick().await;
+                    if tx.send(BytesMut::from(&msg[..])).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+            // The receiving side's drain task reports message sizes here.
+            let (_, none) = mpsc::unbounded_channel();
+            let mut received = std::mem::replace(&mut self.received, none);
+            self.traffic.push(tokio::spawn(async move {
+                while received.recv().await.is_some() {}
+            }));
         }
 
         /// Moves `total` bytes; the time from first send to last byte.
@@ -227,6 +289,9 @@ pub mod webrtc_pair {
         }
 
         async fn close(self) {
+            for t in &self.traffic {
+                t.abort();
+            }
             self.a.close().await.unwrap();
             self.b.close().await.unwrap();
         }
@@ -239,6 +304,10 @@ pub trait Stack: Sized {
     async fn open() -> Self;
     /// Moves `total` bytes, closes; the time from first send to last byte.
     async fn transfer(self, total: usize) -> Duration;
+    /// Starts a steady trickle on the open channel, from the offerer to the
+    /// answerer, which reads and drops it: a [`TRAFFIC_MSG`]-byte message
+    /// every [`TRAFFIC_EVERY`], until the pair closes.
+    fn start_traffic(&mut self);
     /// Closes both peers.
     async fn close(self);
 }

@@ -377,6 +377,9 @@ pub struct Stats {
     pub dtls_cipher: Option<String>,
     /// The negotiated SRTP profile.
     pub srtp_profile: Option<String>,
+    /// SCTP packets go without CRC32c: both sides negotiated RFC 9653 zero
+    /// checksum (DTLS authenticates every packet).
+    pub sctp_zero_checksum: bool,
     /// Round-trip time of the selected pair, if measured.
     pub rtt: Option<Duration>,
     /// SRTP/SRTCP datagrams dropped (authentication, replay, unroutable).
@@ -675,6 +678,9 @@ impl PeerConnection {
         if let Some(d) = &self.dtls {
             s.dtls_cipher = d.cipher_suite().map(|c| format!("{c:?}"));
             s.srtp_profile = d.srtp_profile().map(|p| format!("{p:?}"));
+        }
+        if let Some(dc) = &self.sctp {
+            s.sctp_zero_checksum = dc.association().zero_checksum_in_use();
         }
         if let Some(m) = self.media.as_deref() {
             s.rtp_packets_dropped = m.dropped;

@@ -839,3 +839,22 @@ fn srtp_profiles_are_the_configured_ones() {
         assert_eq!(frames(&p.eb, bv).len(), usize::from(want.is_some()));
     }
 }
+
+#[test]
+fn sctp_zero_checksum_only_when_both_sides_offer_it() {
+    for (za, zb) in [(true, true), (true, false), (false, true)] {
+        let mut ca = Config::default();
+        ca.sctp.zero_checksum = za;
+        let mut cb = Config::default();
+        cb.sctp.zero_checksum = zb;
+        let mut p = Pair::with_configs(Duration::from_millis(5), ca, cb);
+        p.a.create_data_channel(fulmar_datachannel::ChannelConfig::new("x"))
+            .unwrap();
+        p.negotiate(|_| {});
+        p.connect();
+        p.run(Duration::from_millis(200));
+        assert!(p.ea.iter().any(|e| matches!(e, Event::DataChannelOpen(_))));
+        assert_eq!(p.a.stats().sctp_zero_checksum, za && zb, "{za} {zb}");
+        assert_eq!(p.b.stats().sctp_zero_checksum, za && zb, "{za} {zb}");
+    }
+}

@@ -848,6 +848,13 @@ impl Association {
         self.peer_zero_checksum && self.is_established()
     }
 
+    /// True while packets are sent without CRC32c (RFC 9653): both sides
+    /// offered the zero checksum with DTLS as the alternate error detection
+    /// method, and the association is established.
+    pub fn zero_checksum_in_use(&self) -> bool {
+        self.use_zero_checksum()
+    }
+
     /// Writes the next packet to send into `out` (cleared first); returns
     /// false when there is nothing to send.
     pub fn poll_transmit_into(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
