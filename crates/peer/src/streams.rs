@@ -178,6 +178,10 @@ const ASSEMBLER_SLOTS: usize = 512;
 const TWCC_INTERVAL: Duration = Duration::from_millis(100);
 /// Most arrivals one TWCC feedback describes.
 const TWCC_MAX: usize = 500;
+/// Room for the longest RTP header we write: the fixed part, the extension
+/// header and at most three elements (a 16-byte `mid`, abs-send-time,
+/// transport-wide sequence number), 44 bytes even in the two-byte form.
+const MAX_HEADER_LEN: usize = 64;
 /// Largest SRTP overhead (HMAC-SHA1-80 tag, or AEAD tag; plus the SRTCP index).
 const SRTP_OVERHEAD: usize = 4 + 16;
 
@@ -317,7 +321,6 @@ pub(crate) struct Media {
     ext: ExtIds,
     pool: Vec<Vec<u8>>,
     scratch: Vec<u8>,
-    scratch2: Vec<u8>,
     packets: Vec<(usize, usize, bool)>,
     payloads: Vec<u8>,
     rtcp_ssrc: u32,
@@ -351,7 +354,6 @@ impl Media {
             ext: ExtIds::default(),
             pool: Vec::new(),
             scratch: Vec::new(),
-            scratch2: Vec::new(),
             packets: Vec::new(),
             payloads: Vec::new(),
             rtcp_ssrc: rng.next_u32(),
@@ -388,12 +390,7 @@ impl Media {
 
     /// Takes a buffer from the pool.
     fn take_buf(&mut self) -> Vec<u8> {
-        let mut b = self
-            .pool
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(BUF_CAPACITY));
-        b.clear();
-        b
+        take_from(&mut self.pool)
     }
 
     /// Returns a buffer to the pool.
@@ -768,14 +765,21 @@ impl Media {
             payload,
             ..Default::default()
         };
-        buf.resize(repr.buffer_len() + SRTP_OVERHEAD, 0);
-        let len = match repr.emit(&mut buf) {
-            Ok(l) => l,
+        // The header is written on the stack and the payload appended, so
+        // the packet's bytes are written once (no zero-fill first).
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let len = match repr.emit_header(&mut header) {
+            Ok(h) => {
+                buf.extend_from_slice(header.get(..h).unwrap_or(&[]));
+                buf.extend_from_slice(payload);
+                buf.len()
+            }
             Err(e) => {
                 self.recycle(buf);
                 return Err(e.into());
             }
         };
+        buf.resize(len + SRTP_OVERHEAD, 0);
         if s.nack {
             s.history.handle_sent(seq, &buf[..len]);
         }
@@ -971,21 +975,31 @@ impl Media {
     /// 192..=223 in the second byte are RTCP).
     pub(crate) fn handle_receive(&mut self, io: &mut MediaIo<'_>, now: Instant, datagram: &[u8]) {
         let is_rtcp = datagram.get(1).is_some_and(|b| (192..=223).contains(b));
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        buf.extend_from_slice(datagram);
         if is_rtcp {
+            let mut buf = std::mem::take(&mut self.scratch);
+            buf.clear();
+            buf.extend_from_slice(datagram);
             match io.srtp.remote.unprotect_rtcp_in_place(&mut buf) {
                 Ok(n) => self.handle_rtcp(io, now, buf.get(..n).unwrap_or(&[])),
                 Err(_) => self.dropped += 1,
             }
+            self.scratch = buf;
         } else {
+            // Unprotected in a pooled buffer that becomes the packet of
+            // [`Event::Rtp`]: one copy of the datagram, not two.
+            let mut buf = self.take_buf();
+            buf.extend_from_slice(datagram);
             match io.srtp.remote.unprotect_rtp_in_place(&mut buf) {
-                Ok(n) => self.handle_rtp(io, now, buf.get(..n).unwrap_or(&[])),
-                Err(_) => self.dropped += 1,
+                Ok(n) => {
+                    buf.truncate(n);
+                    self.handle_rtp(io, now, buf);
+                }
+                Err(_) => {
+                    self.dropped += 1;
+                    self.recycle(buf);
+                }
             }
         }
-        self.scratch = buf;
     }
 
     /// Finds (or creates) the remote stream `ssrc` belongs to.
@@ -1043,57 +1057,66 @@ impl Media {
         Some((t, rtx))
     }
 
-    fn handle_rtp(&mut self, io: &mut MediaIo<'_>, now: Instant, packet: &[u8]) {
-        let Ok(p) = RtpPacket::new_checked(packet) else {
+    /// Routes the RTP packet in `buf` (a pooled buffer, handed on or recycled).
+    fn handle_rtp(&mut self, io: &mut MediaIo<'_>, now: Instant, buf: Vec<u8>) {
+        let Ok(p) = RtpPacket::new_checked(buf.as_slice()) else {
             self.dropped += 1;
+            self.recycle(buf);
             return;
         };
         let Some((t, is_rtx)) = self.route(&p) else {
             self.dropped += 1;
+            self.recycle(buf);
             return;
         };
-        if is_rtx {
-            // RFC 4588 §4: restore the original packet.
-            let Some(tr) = self.tracks.get(t) else { return };
-            let Some(apt) = tr.codec_for(p.payload_type()).and_then(CodecParams::apt) else {
-                self.dropped += 1;
-                return;
-            };
-            let Some(primary) = tr
-                .layers
-                .iter()
-                .find(|l| l.rtx_ssrc == Some(p.ssrc()))
-                .map(|l| l.ssrc)
-                .or_else(|| self.rtx_primary.get(&p.ssrc()).copied())
-            else {
-                self.dropped += 1;
-                return;
-            };
-            if p.payload().len() < 2 {
-                // Padding-only RTX probes carry nothing to restore.
-                return;
+        if !is_rtx {
+            self.handle_primary(io, now, t, buf);
+            return;
+        }
+        // RFC 4588 §4: restore the original packet.
+        let Some(tr) = self.tracks.get(t) else {
+            self.recycle(buf);
+            return;
+        };
+        let Some(apt) = tr.codec_for(p.payload_type()).and_then(CodecParams::apt) else {
+            self.dropped += 1;
+            self.recycle(buf);
+            return;
+        };
+        let Some(primary) = tr
+            .layers
+            .iter()
+            .find(|l| l.rtx_ssrc == Some(p.ssrc()))
+            .map(|l| l.ssrc)
+            .or_else(|| self.rtx_primary.get(&p.ssrc()).copied())
+        else {
+            self.dropped += 1;
+            self.recycle(buf);
+            return;
+        };
+        if p.payload().len() < 2 {
+            // Padding-only RTX probes carry nothing to restore.
+            self.recycle(buf);
+            return;
+        }
+        let mut out = self.take_buf();
+        out.resize(buf.len(), 0);
+        let unwrapped = fulmar_rtp::rtx::rtx_unwrap(&p, apt, primary, &mut out);
+        self.recycle(buf);
+        match unwrapped {
+            Ok(n) => {
+                out.truncate(n);
+                self.handle_primary(io, now, t, out);
             }
-            let mut out = std::mem::take(&mut self.scratch2);
-            out.clear();
-            out.resize(packet.len(), 0);
-            if let Ok(n) = fulmar_rtp::rtx::rtx_unwrap(&p, apt, primary, &mut out) {
-                if let Ok(orig) = RtpPacket::new_checked(out.get(..n).unwrap_or(&[])) {
-                    self.handle_primary(io, now, t, &orig);
-                }
-            }
-            self.scratch2 = out;
-        } else {
-            self.handle_primary(io, now, t, &p);
+            Err(_) => self.recycle(out),
         }
     }
 
-    fn handle_primary(
-        &mut self,
-        io: &mut MediaIo<'_>,
-        now: Instant,
-        t: usize,
-        p: &RtpPacket<&[u8]>,
-    ) {
+    fn handle_primary(&mut self, io: &mut MediaIo<'_>, now: Instant, t: usize, buf: Vec<u8>) {
+        let Ok(p) = RtpPacket::new_checked(buf.as_slice()) else {
+            self.recycle(buf);
+            return;
+        };
         let default_mode = self.receive_mode;
         // Transport-wide CC arrival (counts every packet with the extension).
         if let Some(id) = self.ext.transport_cc {
@@ -1113,9 +1136,8 @@ impl Media {
         }
         let sender = self.sender_ssrc();
         let rtt = self.rtt;
-        let mut frames_buf = self.take_buf();
         let Some(tr) = self.tracks.get_mut(t) else {
-            self.recycle(frames_buf);
+            self.recycle(buf);
             return;
         };
         let ssrc = p.ssrc();
@@ -1124,7 +1146,7 @@ impl Media {
             Some(i) => i,
             None => {
                 if tr.layers.len() >= MAX_LAYERS {
-                    self.recycle(frames_buf);
+                    self.recycle(buf);
                     return;
                 }
                 let rid = tr
@@ -1170,7 +1192,7 @@ impl Media {
             None
         };
         let Some(l) = tr.layers.get_mut(idx) else {
-            self.recycle(frames_buf);
+            self.recycle(buf);
             return;
         };
         if l.payload_type != Some(pt) {
@@ -1211,7 +1233,7 @@ impl Media {
         if let Some(n) = l.nack.as_mut() {
             let before = n.missing_count();
             if !n.handle_packet(now, p.sequence_number()) {
-                self.recycle(frames_buf);
+                self.recycle(buf);
                 return;
             }
             new_gap = n.missing_count() > before;
@@ -1221,26 +1243,22 @@ impl Media {
         tr.stats.packets_received += 1;
         tr.stats.bytes_received += p.payload().len() as u64;
         let rid = l.rid.clone();
-        if matches!(mode, ReceiveMode::Rtp | ReceiveMode::Both) && io.events.len() < 4096 {
-            frames_buf.extend_from_slice(p.as_bytes());
+        // The packet's own buffer becomes the event's when nothing else
+        // reads it (raw RTP only); with frames too it is copied first.
+        let rtp_event =
+            matches!(mode, ReceiveMode::Rtp | ReceiveMode::Both) && io.events.len() < 4096;
+        if rtp_event && mode == ReceiveMode::Both {
+            let mut copy = take_from(&mut self.pool);
+            copy.extend_from_slice(p.as_bytes());
             io.events.push_back(Event::Rtp(RtpReceived {
                 transceiver: TransceiverId(t),
                 rid: rid.clone(),
-                packet: frames_buf,
+                packet: copy,
             }));
-        } else {
-            self.recycle(frames_buf);
         }
-        let Some(tr) = self.tracks.get_mut(t) else {
-            return;
-        };
-        let can_pli = tr.fb(None, "nack pli");
-        let Some(l) = tr.layers.get_mut(idx) else {
-            return;
-        };
         if matches!(mode, ReceiveMode::Frames | ReceiveMode::Both) {
             if let (Some(a), Some(codec)) = (l.assembler.as_mut(), l.codec) {
-                a.push_packet(p);
+                a.push_packet(&p);
                 while let Some(f) = a.poll_frame() {
                     tr.stats.frames_received += 1;
                     tr.stats.keyframes_received += u64::from(f.keyframe);
@@ -1267,8 +1285,10 @@ impl Media {
             && l.last_pli
                 .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_millis(300));
         l.frames_dropped = dropped;
-        if ask && can_pli {
-            l.last_pli = Some(now);
+        if ask && tr.fb(None, "nack pli") {
+            if let Some(l) = tr.layers.get_mut(idx) {
+                l.last_pli = Some(now);
+            }
             tr.stats.pli_sent += 1;
             let pli = RtcpRepr::Pli(PliRepr {
                 sender_ssrc: sender,
@@ -1279,6 +1299,15 @@ impl Media {
         // New gaps are NACKed at once (older ones wait for their timer).
         if new_gap {
             self.poll_nacks(io, now);
+        }
+        if rtp_event && mode == ReceiveMode::Rtp {
+            io.events.push_back(Event::Rtp(RtpReceived {
+                transceiver: TransceiverId(t),
+                rid,
+                packet: buf,
+            }));
+        } else {
+            self.recycle(buf);
         }
     }
 
@@ -1586,6 +1615,15 @@ impl Media {
             })
             .collect()
     }
+}
+
+/// An empty buffer from `pool`, or a new one.
+fn take_from(pool: &mut Vec<Vec<u8>>) -> Vec<u8> {
+    let mut b = pool
+        .pop()
+        .unwrap_or_else(|| Vec::with_capacity(BUF_CAPACITY));
+    b.clear();
+    b
 }
 
 /// A packetizer for `codec` honouring the negotiated fmtp (H.264

@@ -51,6 +51,18 @@ pub fn ntp_middle(ntp: u64) -> u32 {
     (ntp >> 16) as u32
 }
 
+/// `d` in ticks of a `clock_rate` Hz clock, modulo 2^32 (what RTP
+/// timestamps need): whole seconds times the rate plus the ticks of the
+/// fraction, in 64-bit arithmetic (a 128-bit division costs more than the
+/// rest of a received packet's statistics).
+fn rtp_ticks(d: Duration, clock_rate: u32) -> u32 {
+    let rate = u64::from(clock_rate);
+    let whole = d.as_secs().wrapping_mul(rate);
+    // subsec_nanos < 10^9 and rate < 2^32: the product fits in 64 bits.
+    let fraction = u64::from(d.subsec_nanos()) * rate / 1_000_000_000;
+    whole.wrapping_add(fraction) as u32
+}
+
 /// Round-trip time from a report block (RFC 3550 §6.4.1): arrival time
 /// minus LSR minus DLSR, all in 1/65536 s; `None` without an LSR.
 pub fn rtt_from_report(now_ntp: u64, block: &ReportBlock) -> Option<Duration> {
@@ -136,10 +148,9 @@ impl ReceiverStats {
         self.base_seq = Some(self.base_seq.map_or(ext, |b| b.min(ext)));
         self.received += 1;
         let epoch = *self.epoch.get_or_insert(now);
-        let arrival = now.saturating_duration_since(epoch).as_nanos() * u128::from(self.clock_rate)
-            / 1_000_000_000;
+        let arrival = rtp_ticks(now.saturating_duration_since(epoch), self.clock_rate);
         // Transit time in timestamp units, modulo 2^32 (A.8).
-        let transit = i64::from((arrival as u32).wrapping_sub(rtp_timestamp) as i32);
+        let transit = i64::from(arrival.wrapping_sub(rtp_timestamp) as i32);
         if let Some(last) = self.last_transit {
             let d = (transit - last).unsigned_abs();
             self.jitter_q4 = self.jitter_q4 + d - ((self.jitter_q4 + 8) >> 4);
@@ -262,6 +273,31 @@ impl SenderStats {
             packet_count: self.packets,
             octet_count: self.octets,
             reports,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtp_ticks_match_the_exact_128_bit_formula() {
+        let exact =
+            |d: Duration, rate: u32| (d.as_nanos() * u128::from(rate) / 1_000_000_000) as u32;
+        for rate in [1, 8_000, 48_000, 90_000, u32::MAX] {
+            for d in [
+                Duration::ZERO,
+                Duration::from_nanos(1),
+                Duration::from_nanos(999_999_999),
+                Duration::from_millis(20),
+                Duration::new(1, 11_111),
+                Duration::new(47_721, 858_835_000),
+                Duration::new(86_400 * 365, 123_456_789),
+                Duration::new(u64::MAX / 2, 999_999_999),
+            ] {
+                assert_eq!(rtp_ticks(d, rate), exact(d, rate), "{d:?} at {rate} Hz");
+            }
         }
     }
 }
