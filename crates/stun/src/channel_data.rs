@@ -12,9 +12,47 @@ pub const MAX_CHANNEL: u16 = 0x4FFF;
 /// Size of the ChannelData header.
 pub const CHANNEL_DATA_HEADER_LEN: usize = 4;
 
+/// Highest channel number of RFC 5766 §11 (0x4000..=0x7FFE), which RFC 8656
+/// narrowed to leave 0x50..=0x7F free for RFC 7983 demultiplexing. RFC 5766
+/// clients (coturn's `turnutils_uclient` among them) still pick from it.
+pub const MAX_LEGACY_CHANNEL: u16 = 0x7FFE;
+
 /// True if `n` is a valid channel number, 0x4000..=0x4FFF.
 pub const fn is_valid_channel(n: u16) -> bool {
-    n >= MIN_CHANNEL && n <= MAX_CHANNEL
+    ChannelRange::Rfc8656.contains(n)
+}
+
+/// The channel numbers a side accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ChannelRange {
+    /// 0x4000..=0x4FFF (RFC 8656 §12): what a client uses, and what any
+    /// endpoint that shares its 5-tuple with DTLS or RTP must use.
+    #[default]
+    Rfc8656,
+    /// 0x4000..=0x7FFE (RFC 5766 §11): what a TURN server accepts from
+    /// clients, where nothing else shares the 5-tuple.
+    Rfc5766,
+}
+
+impl ChannelRange {
+    /// The highest channel number of the range.
+    pub const fn max(self) -> u16 {
+        match self {
+            ChannelRange::Rfc8656 => MAX_CHANNEL,
+            ChannelRange::Rfc5766 => MAX_LEGACY_CHANNEL,
+        }
+    }
+
+    /// True if `n` is in the range.
+    pub const fn contains(self, n: u16) -> bool {
+        n >= MIN_CHANNEL && n <= self.max()
+    }
+
+    /// True if a message starting with `first` may be ChannelData of this
+    /// range (0x40..=0x4F, or 0x40..=0x7F for RFC 5766).
+    pub const fn first_byte(self, first: u8) -> bool {
+        first >= 0x40 && first <= (self.max() >> 8) as u8
+    }
 }
 
 /// A ChannelData message: a borrowed view on receive, or the parts to encode.
@@ -29,8 +67,13 @@ pub struct ChannelData<'a> {
 /// mandatory (RFC 8656 §12.5); `None` with fewer than 4 bytes or a first byte
 /// outside 0x40..=0x4F.
 pub fn frame_len(buf: &[u8]) -> Option<usize> {
+    frame_len_in(buf, ChannelRange::Rfc8656)
+}
+
+/// [`frame_len`] for the channel numbers of `range`.
+pub fn frame_len_in(buf: &[u8], range: ChannelRange) -> Option<usize> {
     let h = buf.get(..4)?;
-    if h[0] & 0xF0 != 0x40 {
+    if !range.first_byte(h[0]) {
         return None;
     }
     Some(CHANNEL_DATA_HEADER_LEN + pad4(usize::from(u16::from_be_bytes([h[2], h[3]]))))
@@ -40,7 +83,12 @@ impl<'a> ChannelData<'a> {
     /// A message for `channel` carrying `data`; checks the channel number and
     /// that `data` fits in the 16-bit length.
     pub fn new(channel: u16, data: &'a [u8]) -> Result<Self, Error> {
-        if !is_valid_channel(channel) {
+        Self::new_in(channel, data, ChannelRange::Rfc8656)
+    }
+
+    /// [`ChannelData::new`] for the channel numbers of `range`.
+    pub fn new_in(channel: u16, data: &'a [u8], range: ChannelRange) -> Result<Self, Error> {
+        if !range.contains(channel) {
             return Err(Error::InvalidChannelNumber(channel));
         }
         if data.len() > usize::from(u16::MAX) {
@@ -53,12 +101,17 @@ impl<'a> ChannelData<'a> {
     /// [`frame_len`]). Up to 3 bytes of trailing padding are accepted; the
     /// channel number must be in 0x4000..=0x4FFF.
     pub fn parse(buf: &'a [u8]) -> Result<Self, Error> {
+        Self::parse_in(buf, ChannelRange::Rfc8656)
+    }
+
+    /// [`ChannelData::parse`] for the channel numbers of `range`.
+    pub fn parse_in(buf: &'a [u8], range: ChannelRange) -> Result<Self, Error> {
         let h = buf.get(..CHANNEL_DATA_HEADER_LEN).ok_or(Error::Truncated {
             needed: CHANNEL_DATA_HEADER_LEN,
             available: buf.len(),
         })?;
         let channel = u16::from_be_bytes([h[0], h[1]]);
-        if !is_valid_channel(channel) {
+        if !range.contains(channel) {
             return Err(Error::InvalidChannelNumber(channel));
         }
         let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
@@ -105,7 +158,9 @@ impl<'a> ChannelData<'a> {
             needed: n,
             available,
         })?;
-        write_header(self.channel, self.data.len(), o)?;
+        // The channel number was checked when the message was made.
+        o[..2].copy_from_slice(&self.channel.to_be_bytes());
+        o[2..4].copy_from_slice(&(self.data.len() as u16).to_be_bytes());
         let end = CHANNEL_DATA_HEADER_LEN + self.data.len();
         o[CHANNEL_DATA_HEADER_LEN..end].copy_from_slice(self.data);
         o[end..].fill(0);
@@ -136,6 +191,29 @@ pub fn write_header(channel: u16, data_len: usize, out: &mut [u8]) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legacy_channel_range() {
+        let wide = ChannelRange::Rfc5766;
+        let mut out = [0u8; 16];
+        let n = ChannelData::new_in(0x7FFE, b"abcde", wide)
+            .unwrap()
+            .encode(&mut out, true)
+            .unwrap();
+        assert_eq!(&out[..n], b"\x7f\xfe\x00\x05abcde\0\0\0");
+        let cd = ChannelData::parse_in(&out[..n], wide).unwrap();
+        assert_eq!((cd.channel_number(), cd.data()), (0x7FFE, &b"abcde"[..]));
+        assert_eq!(frame_len_in(&out, wide), Some(12));
+        // Outside RFC 8656's range unless asked for.
+        assert!(ChannelData::parse(&out[..n]).is_err());
+        assert!(ChannelData::new(0x7FFE, b"").is_err());
+        assert_eq!(frame_len(&out), None);
+        assert!(ChannelData::parse_in(b"\x7f\xff\x00\x00", wide).is_err());
+        assert!(ChannelData::parse_in(b"\x40\x00\x00\x01abcde", wide).is_err());
+        assert!(ChannelData::parse_in(b"\x40\x00\x00\x05ab", wide).is_err());
+        assert!(wide.first_byte(0x7F) && !wide.first_byte(0x80) && !wide.first_byte(0x3F));
+        assert!(ChannelRange::Rfc8656.first_byte(0x4F) && !ChannelRange::Rfc8656.first_byte(0x50));
+    }
 
     #[test]
     fn round_trip_padded_and_not() {

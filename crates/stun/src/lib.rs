@@ -55,7 +55,7 @@ pub mod transaction;
 pub use attributes::{Attribute, AttributeType, RawAttribute};
 pub use builder::MessageBuilder;
 pub use channel_data::ChannelData;
-pub use demux::{classify, PacketKind};
+pub use demux::{classify, classify_in, PacketKind};
 pub use error::Error;
 pub use header::{
     Class, MessageType, Method, TransactionId, HEADER_LEN, MAGIC_COOKIE, MAX_MESSAGE_LEN,

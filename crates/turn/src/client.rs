@@ -13,7 +13,8 @@ use fulmar_stun::attributes::{
 use fulmar_stun::channel_data::{ChannelData, MAX_CHANNEL, MIN_CHANNEL};
 use fulmar_stun::transaction::{ClientTransaction, TransactionConfig};
 use fulmar_stun::{
-    Attribute, Class, IntegrityKey, Message, MessageBuilder, Method, TransactionId, HEADER_LEN,
+    classify, Attribute, Class, IntegrityKey, Message, MessageBuilder, Method, PacketKind,
+    TransactionId, HEADER_LEN,
 };
 use rand_core::RngCore;
 
@@ -632,9 +633,9 @@ impl Client {
         if source != self.config.server {
             return Received::NotFromServer;
         }
-        match datagram.first() {
-            Some(0x40..=0x4F) => self.handle_channel_data(datagram),
-            Some(0x00..=0x03) => match Message::parse(datagram) {
+        match classify(datagram) {
+            PacketKind::ChannelData => self.handle_channel_data(datagram),
+            PacketKind::Stun => match Message::parse(datagram) {
                 Ok(msg) => self.handle_message(now, &msg),
                 Err(_) => {
                     self.stats.dropped += 1;

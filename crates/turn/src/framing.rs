@@ -3,7 +3,8 @@
 //! header, RFC 8489 §6.2.2) or a ChannelData message padded to a multiple of
 //! four bytes (RFC 8656 §12.5).
 
-use fulmar_stun::{message_len, MAX_MESSAGE_LEN};
+use fulmar_stun::channel_data::{frame_len_in, ChannelRange};
+use fulmar_stun::{classify_in, message_len, PacketKind, MAX_MESSAGE_LEN};
 
 use crate::Error;
 
@@ -58,18 +59,7 @@ impl StreamFramer {
     /// neither STUN nor ChannelData (the connection must then be closed).
     pub fn next_frame(&mut self) -> Result<Option<&[u8]>, Error> {
         let rest = &self.buf[self.start..];
-        let Some(&first) = rest.first() else {
-            return Ok(None);
-        };
-        let len = match first {
-            0x00..=0x3F => message_len(rest),
-            // ChannelData; 0x50..=0x7F for RFC 5766 channel numbers.
-            0x40..=0x7F => rest
-                .get(2..4)
-                .map(|l| 4 + ((usize::from(u16::from_be_bytes([l[0], l[1]])) + 3) & !3)),
-            b => return Err(Error::FramingLost(b)),
-        };
-        let Some(len) = len else {
+        let Some(len) = frame_len(rest)? else {
             return Ok(None); // fewer than 4 bytes
         };
         if rest.len() < len {
@@ -78,6 +68,21 @@ impl StreamFramer {
         let s = self.start;
         self.start += len;
         Ok(self.buf.get(s..s + len))
+    }
+}
+
+/// The length of the frame starting at `buf`: `Ok(None)` with fewer than 4
+/// bytes, [`Error::FramingLost`] when it is neither STUN nor ChannelData. A
+/// TURN stream carries only those two, with RFC 5766's channel numbers
+/// too, as a server accepts them.
+pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, Error> {
+    let Some(&first) = buf.first() else {
+        return Ok(None);
+    };
+    match classify_in(buf, ChannelRange::Rfc5766) {
+        PacketKind::Stun => Ok(message_len(buf)),
+        PacketKind::ChannelData => Ok(frame_len_in(buf, ChannelRange::Rfc5766)),
+        _ => Err(Error::FramingLost(first)),
     }
 }
 

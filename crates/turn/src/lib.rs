@@ -79,10 +79,11 @@ pub use client::{
     SEND_INDICATION_OVERHEAD,
 };
 pub use error::Error;
-pub use framing::{StreamFramer, MAX_FRAME_LEN};
+pub use framing::{frame_len, StreamFramer, MAX_FRAME_LEN};
 pub use fulmar_stun::attributes::AddressFamily;
+pub use fulmar_stun::channel_data::MAX_LEGACY_CHANNEL;
 pub use server::{
     FiveTuple, PeerPolicy, PortPool, RelayAllocator, RelayToPeer, RelayedAddresses, Server,
     ServerConfig, ServerEvent, ServerGauges, ServerStats, ServerTransmit, TransportProtocol,
-    CHANNEL_DATA_OVERHEAD, DATA_INDICATION_OVERHEAD, MAX_LEGACY_CHANNEL, MAX_QUEUED,
+    CHANNEL_DATA_OVERHEAD, DATA_INDICATION_OVERHEAD, MAX_QUEUED,
 };

@@ -14,9 +14,10 @@ use fulmar_stun::attributes::{
     SecurityFeatures, Software, UnknownAttributes, Username, XorMappedAddress, XorPeerAddress,
     XorRelayedAddress,
 };
-use fulmar_stun::channel_data;
+use fulmar_stun::channel_data::{self, ChannelData, ChannelRange};
 use fulmar_stun::{
-    Attribute, Class, IntegrityKey, Message, MessageBuilder, Method, TransactionId, HEADER_LEN,
+    classify_in, Attribute, Class, IntegrityKey, Message, MessageBuilder, Method, PacketKind,
+    TransactionId, HEADER_LEN,
 };
 use rand_core::RngCore;
 
@@ -628,9 +629,9 @@ impl Server {
         five_tuple: FiveTuple,
         datagram: &'a [u8],
     ) -> Option<RelayToPeer<'a>> {
-        match datagram.first() {
-            Some(0x40..=0x7F) => self.client_channel_data(now, five_tuple, datagram),
-            Some(0x00..=0x03) => {
+        match classify_in(datagram, ChannelRange::Rfc5766) {
+            PacketKind::ChannelData => self.client_channel_data(now, five_tuple, datagram),
+            PacketKind::Stun => {
                 let Ok(msg) = Message::parse(datagram) else {
                     self.stats.malformed += 1;
                     return None;
@@ -670,7 +671,7 @@ impl Server {
         ft: FiveTuple,
         datagram: &'a [u8],
     ) -> Option<RelayToPeer<'a>> {
-        let Some(cd) = LegacyChannelData::parse(datagram) else {
+        let Ok(cd) = ChannelData::parse_in(datagram, ChannelRange::Rfc5766) else {
             self.stats.malformed += 1;
             return None;
         };
@@ -781,7 +782,9 @@ impl Server {
             .get(&peer)
             .filter(|n| a.channels.get(n).is_some_and(|b| b.expires > now));
         let len = match channel {
-            Some(&n) => LegacyChannelData::encode(n, data, out, ft.protocol.is_stream()),
+            Some(&n) => ChannelData::new_in(n, data, ChannelRange::Rfc5766)
+                .and_then(|cd| cd.encode(out, ft.protocol.is_stream()))
+                .ok(),
             None => {
                 if data.len() > usize::from(u16::MAX) - 64 {
                     None
@@ -1294,7 +1297,7 @@ impl Server {
         else {
             return self.error(ft, msg, ErrorCode::BAD_REQUEST, Some(key));
         };
-        if !(MIN_CHANNEL..=MAX_LEGACY_CHANNEL).contains(&number) {
+        if !ChannelRange::Rfc5766.contains(number) {
             return self.error(ft, msg, ErrorCode::BAD_REQUEST, Some(key));
         }
         if !self.peer_allowed(ft, msg, key, relayed, peer) {
@@ -1443,58 +1446,6 @@ fn take_tokens(bucket: &mut TokenBucket, rate: Option<u64>, len: usize, now: Ins
     }
 }
 
-/// Lowest channel number.
-const MIN_CHANNEL: u16 = 0x4000;
-/// Highest channel number the server accepts: RFC 8656 §12 narrowed the
-/// range to 0x4000..=0x4FFF, but RFC 5766 clients (coturn's
-/// turnutils_uclient among them) still pick up to 0x7FFE, and a server has
-/// no RFC 7983 demultiplexing that the wider range would disturb.
-pub const MAX_LEGACY_CHANNEL: u16 = 0x7FFE;
-
-/// ChannelData with the RFC 5766 channel range (0x4000..=0x7FFE).
-struct LegacyChannelData<'a> {
-    channel: u16,
-    data: &'a [u8],
-}
-
-impl<'a> LegacyChannelData<'a> {
-    /// Parse a datagram or stream frame: up to 3 padding bytes allowed.
-    fn parse(buf: &'a [u8]) -> Option<Self> {
-        let h = buf.get(..4)?;
-        let channel = u16::from_be_bytes([h[0], h[1]]);
-        if !(MIN_CHANNEL..=MAX_LEGACY_CHANNEL).contains(&channel) {
-            return None;
-        }
-        let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-        let data = buf.get(4..4 + len)?;
-        if buf.len() - 4 - len > 3 {
-            return None;
-        }
-        Some(LegacyChannelData { channel, data })
-    }
-
-    fn channel_number(&self) -> u16 {
-        self.channel
-    }
-
-    fn data(&self) -> &'a [u8] {
-        self.data
-    }
-
-    /// Write header, data and (when `padded`) zero padding into `out`.
-    fn encode(channel: u16, data: &[u8], out: &mut [u8], padded: bool) -> Option<usize> {
-        let len = u16::try_from(data.len()).ok()?;
-        let n = 4 + data.len();
-        let total = if padded { (n + 3) & !3 } else { n };
-        let o = out.get_mut(..total)?;
-        o[..2].copy_from_slice(&channel.to_be_bytes());
-        o[2..4].copy_from_slice(&len.to_be_bytes());
-        o[4..n].copy_from_slice(data);
-        o[n..].fill(0);
-        Some(total)
-    }
-}
-
 /// The ChannelData header length: the overhead of the fast path.
 pub const CHANNEL_DATA_OVERHEAD: usize = channel_data::CHANNEL_DATA_HEADER_LEN;
 
@@ -1548,18 +1499,6 @@ mod tests {
         assert!(p.allocate(false, false).is_none());
         p.release(a);
         assert_eq!(p.allocate(false, false), Some(a));
-    }
-
-    #[test]
-    fn legacy_channel_range() {
-        let mut out = [0u8; 16];
-        let n = LegacyChannelData::encode(0x7FFE, b"abcde", &mut out, true).unwrap();
-        assert_eq!(&out[..n], b"\x7f\xfe\x00\x05abcde\0\0\0");
-        let cd = LegacyChannelData::parse(&out[..n]).unwrap();
-        assert_eq!((cd.channel_number(), cd.data()), (0x7FFE, &b"abcde"[..]));
-        assert!(LegacyChannelData::parse(b"\x7f\xff\x00\x00").is_none());
-        assert!(LegacyChannelData::parse(b"\x40\x00\x00\x01abcde").is_none());
-        assert!(LegacyChannelData::parse(b"\x40\x00\x00\x05ab").is_none());
     }
 
     #[test]

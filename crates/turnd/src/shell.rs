@@ -488,15 +488,10 @@ async fn write_frames<W: AsyncWrite + Unpin>(
         return wr.flush().await;
     }
     while !frames.is_empty() {
-        let len = match frames {
-            // ChannelData: 4-byte header, data padded to 4 over streams.
-            [0x40..=0x7F, _, l0, l1, ..] => {
-                (4 + usize::from(u16::from_be_bytes([*l0, *l1])) + 3) & !3
-            }
-            // STUN: 20-byte header plus its length.
-            [_, _, l0, l1, ..] => 20 + usize::from(u16::from_be_bytes([*l0, *l1])),
-            _ => frames.len(),
-        };
+        let len = fulmar_turn::frame_len(frames)
+            .ok()
+            .flatten()
+            .unwrap_or(frames.len());
         let (frame, rest) = frames.split_at(len.min(frames.len()));
         wr.write_all(frame).await?;
         frames = rest;
