@@ -1568,6 +1568,8 @@ impl PeerConnection {
             self.count_sent(t.payload.len());
             return Some(t);
         }
+        // No association, no data datagram: take no buffer for one.
+        self.sctp.as_ref()?;
         let capacity = self.config.sctp.mtu + DATAGRAM_OVERHEAD;
         let mut payload = take_spare(&mut self.spare_payloads, capacity);
         let Some(path) = self.build_data_datagram(&mut payload) else {

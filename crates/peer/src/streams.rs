@@ -30,14 +30,18 @@ use fulmar_rtp::rtcp::{
 };
 use fulmar_rtp::stats::rtt_from_report;
 use fulmar_rtp::{
-    Codec, FrameAssembler, HeaderExtension, HeaderExtensionElement, NackConfig, NackGenerator,
-    NtpClock, Packetizer, ReceiverStats, RtpPacket, RtpRepr, SendHistory, SenderStats,
-    SequenceUnwrapper,
+    Codec, FrameAssembler, NackConfig, NackGenerator, NtpClock, Packetizer, ReceiverStats,
+    RtpPacket, SendHistory, SenderStats, SequenceUnwrapper,
 };
 use rand::{Rng, RngCore};
 
 use crate::media::{CodecParams, MediaKind, TransceiverId};
+
+mod header;
+mod ssrc_map;
 use crate::{Error, Event, SrtpContexts, Transmit};
+use header::HeaderTemplate;
+use ssrc_map::SsrcMap;
 
 /// URIs of the RTP header extensions Fulmar reads or writes (RFC 8285).
 pub mod uri {
@@ -178,10 +182,6 @@ const ASSEMBLER_SLOTS: usize = 512;
 const TWCC_INTERVAL: Duration = Duration::from_millis(100);
 /// Most arrivals one TWCC feedback describes.
 const TWCC_MAX: usize = 500;
-/// Room for the longest RTP header we write: the fixed part, the extension
-/// header and at most three elements (a 16-byte `mid`, abs-send-time,
-/// transport-wide sequence number), 44 bytes even in the two-byte form.
-const MAX_HEADER_LEN: usize = 64;
 /// Largest SRTP overhead (HMAC-SHA1-80 tag, or AEAD tag; plus the SRTCP index).
 const SRTP_OVERHEAD: usize = 4 + 16;
 
@@ -286,6 +286,8 @@ struct Track {
     layers: Vec<RecvLayer>,
     mode: Option<ReceiveMode>,
     stats: MediaStats,
+    /// The RTP header we send with, laid out on first use after each negotiation.
+    header: Option<HeaderTemplate>,
 }
 
 impl Track {
@@ -315,7 +317,7 @@ pub(crate) struct MediaIo<'a> {
 pub(crate) struct Media {
     tracks: Vec<Track>,
     /// Remote SSRC → (transceiver, is RTX).
-    by_ssrc: HashMap<u32, (usize, bool)>,
+    by_ssrc: SsrcMap<(usize, bool)>,
     /// Remote RTX SSRC → its primary SSRC (`a=ssrc-group:FID`).
     rtx_primary: HashMap<u32, u32>,
     ext: ExtIds,
@@ -349,7 +351,7 @@ impl Media {
     pub(crate) fn new(mut rng: CompactRng, cname: String) -> Self {
         Media {
             tracks: Vec::new(),
-            by_ssrc: HashMap::new(),
+            by_ssrc: SsrcMap::default(),
             rtx_primary: HashMap::new(),
             ext: ExtIds::default(),
             pool: Vec::new(),
@@ -430,6 +432,7 @@ impl Media {
         tr.recv = n.recv;
         tr.codecs = n.codecs;
         tr.ext = ext;
+        tr.header = None;
         tr.stats.transceiver = t;
         tr.stats.mid = n.mid.clone();
         // The send stream: the first negotiated codec (RFC 9429 §5.3.1:
@@ -712,7 +715,9 @@ impl Media {
         ts: u32,
         payload: &[u8],
     ) -> Result<(), Error> {
-        let ntp = self.ntp(now).ntp_at(now);
+        // The NTP clock is anchored at the first packet sent (sender
+        // reports count from there); abs-send-time reads it when negotiated.
+        let clock = self.ntp(now);
         let twcc = self.twcc_seq;
         let mut buf = self.take_buf();
         let Some(tr) = self.tracks.get_mut(t) else {
@@ -723,62 +728,31 @@ impl Media {
             self.recycle(buf);
             return Err(Error::Media("transceiver does not send"));
         };
-        let mut els: [HeaderExtensionElement<'_>; 3] =
-            [HeaderExtensionElement { id: 0, data: &[] }; 3];
-        let mut n = 0;
+        if payload_type > 127 {
+            self.recycle(buf);
+            return Err(fulmar_rtp::Error::InvalidInput("payload type above 127").into());
+        }
+        if tr.header.is_none() {
+            let mid = tr
+                .ext
+                .mid
+                .zip(tr.mid.as_deref())
+                .filter(|(_, m)| !m.is_empty() && m.len() <= 16)
+                .map(|(id, m)| (id, m.as_bytes()));
+            tr.header = HeaderTemplate::new(mid, tr.ext.abs_send_time, tr.ext.transport_cc);
+        }
+        let Some(header) = tr.header.as_ref() else {
+            self.recycle(buf);
+            return Err(Error::Media("RTP header does not fit"));
+        };
         let mut abs = [0u8; 3];
-        let mut tcc = [0u8; 2];
-        if let (Some(id), Some(mid)) = (tr.ext.mid, tr.mid.as_deref()) {
-            if !mid.is_empty() && mid.len() <= 16 {
-                els[n] = HeaderExtensionElement {
-                    id,
-                    data: mid.as_bytes(),
-                };
-                n += 1;
-            }
+        if header.has_abs_send_time() {
+            let _ = AbsSendTime::from_ntp(clock.ntp_at(now)).write(&mut abs);
         }
-        if let Some(id) = tr.ext.abs_send_time {
-            if AbsSendTime::from_ntp(ntp).write(&mut abs).is_ok() {
-                els[n] = HeaderExtensionElement { id, data: &abs };
-                n += 1;
-            }
-        }
-        let mut used_twcc = false;
-        if let Some(id) = tr.ext.transport_cc {
-            if TransportSequenceNumber(twcc).write(&mut tcc).is_ok() {
-                els[n] = HeaderExtensionElement { id, data: &tcc };
-                n += 1;
-                used_twcc = true;
-            }
-        }
-        let repr = RtpRepr {
-            marker,
-            payload_type,
-            sequence_number: seq,
-            timestamp: ts,
-            ssrc: s.ssrc,
-            extension: if n == 0 {
-                HeaderExtension::None
-            } else {
-                HeaderExtension::Elements(&els[..n])
-            },
-            payload,
-            ..Default::default()
-        };
-        // The header is written on the stack and the payload appended, so
-        // the packet's bytes are written once (no zero-fill first).
-        let mut header = [0u8; MAX_HEADER_LEN];
-        let len = match repr.emit_header(&mut header) {
-            Ok(h) => {
-                buf.extend_from_slice(header.get(..h).unwrap_or(&[]));
-                buf.extend_from_slice(payload);
-                buf.len()
-            }
-            Err(e) => {
-                self.recycle(buf);
-                return Err(e.into());
-            }
-        };
+        let used_twcc = header.has_transport_cc();
+        header.write(&mut buf, marker, payload_type, seq, ts, s.ssrc, abs, twcc);
+        buf.extend_from_slice(payload);
+        let len = buf.len();
         buf.resize(len + SRTP_OVERHEAD, 0);
         if s.nack {
             s.history.handle_sent(seq, &buf[..len]);
