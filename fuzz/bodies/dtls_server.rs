@@ -1,9 +1,30 @@
 // Body of the `dtls_server` fuzz target: arbitrary datagrams into DTLS state
-// machines. The first byte picks the victim: a server awaiting a ClientHello
-// (with or without cookies), a client mid-handshake, or an established
-// server or client session. The rest is a list of datagrams, each prefixed
-// by its length (u16, big-endian); time advances 700 ms after each. Datagrams
-// of odd length are decrypted in place.
+// machines. The low 7 bits of the first byte, mod 5, pick the victim: a
+// server awaiting a ClientHello (with or without cookies), a client
+// mid-handshake, or an established server (3) or client (4) session.
+//
+// Without the top bit (0x80) the rest is a list of raw datagrams, each
+// prefixed by its length (u16, big-endian); time advances 700 ms after each.
+// Datagrams of odd length are decrypted in place.
+//
+// With the top bit, for the established victims (3 and 4), the rest is a list
+// of records `[op][len: u16 BE][payload]` that the victim's peer (the other
+// established connection) seals with its epoch-1 write keys, so alerts,
+// application data, post-handshake handshake messages (renegotiation,
+// HelloRequest, a stray Finished), ChangeCipherSpec and malformed inner
+// content are authenticated and reach the victim's logic. `op`:
+//   bits 0-1: content type 20 + n (ChangeCipherSpec, Alert, Handshake,
+//             ApplicationData; application data goes through the public
+//             `seal_application_data`, the rest through the
+//             `seal_record_for_fuzzing` hook);
+//   bit 2:    the payload is a raw datagram instead, not sealed;
+//   bit 3:    hold: the record joins the next one in the same datagram;
+//   bit 4:    deliver through `handle_receive_in_place`;
+//   bit 5:    deliver the datagram twice (a replay);
+//   bit 6:    the victim then sends application data to its peer;
+//   bit 7:    time does not advance after this datagram.
+// The victim's datagrams go to its peer. Whenever both ends are still
+// connected at the end, application data must flow both ways.
 
 fn run(data: &[u8]) {
     use fulmar_dtls::{Certificate, Config, Connection};
@@ -44,8 +65,11 @@ fn run(data: &[u8]) {
         return;
     };
     let Some((&mode, mut rest)) = data.split_first() else { return };
+    let sealed = mode & 0x80 != 0;
     let mut now = Instant::now();
-    let mut victim = match mode % 5 {
+    // The established victim's peer, which seals what the fuzzer sends.
+    let mut peer = None;
+    let mut victim = match (mode & 0x7f) % 5 {
         0 => Connection::server(server_cfg, Rng(1)),
         1 => {
             let mut cfg = (*server_cfg).clone();
@@ -69,32 +93,143 @@ fn run(data: &[u8]) {
                 }
             }
             assert!(c.is_connected() && s.is_connected());
-            if m == 3 {
-                s
-            } else {
-                c
-            }
+            while c.poll_event().is_some() {}
+            while s.poll_event().is_some() {}
+            let (v, p) = if m == 3 { (s, c) } else { (c, s) };
+            peer = Some(p);
+            v
         }
     };
-    while rest.len() >= 2 {
-        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-        let body = &rest[2..];
+    match &mut peer {
+        Some(peer) if sealed => run_sealed(&mut victim, peer, &mut now, rest),
+        _ => {
+            while rest.len() >= 2 {
+                let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+                let body = &rest[2..];
+                let take = len.min(body.len());
+                // Odd lengths take the in-place path (application data handed over
+                // where it was decrypted), even ones the copying path.
+                if take % 2 == 1 {
+                    let mut datagram = body[..take].to_vec();
+                    victim.handle_receive_in_place(now, &mut datagram, |d| assert!(d.len() <= 16384));
+                } else {
+                    victim.handle_receive(now, &body[..take]);
+                }
+                rest = &body[take..];
+                now += Duration::from_millis(700);
+                victim.handle_timeout(now);
+                match &mut peer {
+                    // The established victim's answers go to its peer.
+                    Some(peer) => {
+                        while let Some(d) = victim.poll_transmit() {
+                            peer.handle_receive(now, &d);
+                        }
+                    }
+                    None => while victim.poll_transmit().is_some() {},
+                }
+                while victim.poll_event().is_some() {}
+                if victim.is_connected() {
+                    let _ = victim.send(b"fuzz");
+                }
+            }
+        }
+    }
+    if let Some(peer) = &mut peer {
+        check_data_flows(&mut victim, peer, now);
+    }
+}
+
+/// Feeds the victim records sealed by its peer (see the format above).
+fn run_sealed(
+    victim: &mut fulmar_dtls::Connection,
+    peer: &mut fulmar_dtls::Connection,
+    now: &mut std::time::Instant,
+    mut rest: &[u8],
+) {
+    use fulmar_dtls::record::ContentType;
+    use fulmar_dtls::Event;
+    use std::time::Duration;
+    let mut datagram = Vec::new();
+    while rest.len() >= 3 {
+        let op = rest[0];
+        let len = usize::from(u16::from_be_bytes([rest[1], rest[2]]));
+        let body = &rest[3..];
         let take = len.min(body.len());
-        // Odd lengths take the in-place path (application data handed over
-        // where it was decrypted), even ones the copying path.
-        if take % 2 == 1 {
-            let mut datagram = body[..take].to_vec();
-            victim.handle_receive_in_place(now, &mut datagram, |d| assert!(d.len() <= 16384));
-        } else {
-            victim.handle_receive(now, &body[..take]);
-        }
+        let payload = &body[..take];
         rest = &body[take..];
-        now += Duration::from_millis(700);
-        victim.handle_timeout(now);
-        while victim.poll_transmit().is_some() {}
-        while victim.poll_event().is_some() {}
-        if victim.is_connected() {
-            let _ = victim.send(b"fuzz");
+        if op & 0x04 != 0 {
+            datagram.extend_from_slice(payload);
+        } else {
+            let ct = ContentType::from_u8(20 + (op & 3)).expect("20..=23 are content types");
+            let sealed = if ct == ContentType::ApplicationData {
+                peer.seal_application_data(payload, &mut datagram)
+            } else {
+                Err(fulmar_dtls::Error::InvalidState("not application data"))
+            };
+            if sealed.is_err() {
+                // Also application data the public API refuses (too large,
+                // or the peer no longer connected).
+                let _ = peer.seal_record_for_fuzzing(ct, payload, &mut datagram);
+            }
         }
+        if op & 0x08 != 0 && !rest.is_empty() {
+            continue;
+        }
+        let copies = if op & 0x20 != 0 { 2 } else { 1 };
+        for _ in 0..copies {
+            if op & 0x10 != 0 {
+                let mut copy = datagram.clone();
+                victim.handle_receive_in_place(*now, &mut copy, |d| assert!(d.len() <= 16384));
+            } else {
+                victim.handle_receive(*now, &datagram);
+            }
+        }
+        datagram.clear();
+        if op & 0x80 == 0 {
+            *now += Duration::from_millis(700);
+        }
+        victim.handle_timeout(*now);
+        peer.handle_timeout(*now);
+        if op & 0x40 != 0 && victim.is_connected() {
+            let _ = victim.send(payload);
+        }
+        while let Some(d) = victim.poll_transmit() {
+            peer.handle_receive(*now, &d);
+        }
+        while let Some(e) = victim.poll_event() {
+            if let Event::ApplicationData(d) = e {
+                assert!(d.len() <= 16384);
+            }
+        }
+        while peer.poll_transmit().is_some() {}
+        while peer.poll_event().is_some() {}
+    }
+}
+
+/// When both ends survived, application data still flows both ways.
+fn check_data_flows(
+    victim: &mut fulmar_dtls::Connection,
+    peer: &mut fulmar_dtls::Connection,
+    now: std::time::Instant,
+) {
+    use fulmar_dtls::Event;
+    while peer.poll_transmit().is_some() {}
+    while victim.poll_transmit().is_some() {}
+    while peer.poll_event().is_some() {}
+    while victim.poll_event().is_some() {}
+    if !(victim.is_connected() && peer.is_connected()) {
+        return;
+    }
+    for victim_sends in [false, true] {
+        let (from, to) = if victim_sends { (&mut *victim, &mut *peer) } else { (&mut *peer, &mut *victim) };
+        from.send(b"still flowing").expect("a connected end sends");
+        while let Some(d) = from.poll_transmit() {
+            to.handle_receive(now, &d);
+        }
+        let mut got = false;
+        while let Some(e) = to.poll_event() {
+            got |= e == Event::ApplicationData(b"still flowing".to_vec());
+        }
+        assert!(got, "application data lost after the fuzz input");
     }
 }

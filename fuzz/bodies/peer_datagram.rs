@@ -11,6 +11,20 @@
 // sender's real keys and delivered to the receiver (half of them also raw),
 // exercising routing, RTX, frame assembly, NACK/PLI/FIR/SR/RR/TWCC handling
 // and the replies.
+//
+// With the top bit (0x80) of the first byte set, in the answerer and offerer
+// modes, each chunk that looks like STUN (first byte 0..=3, at least 20
+// bytes) is a template rebuilt into a correctly signed message, as the
+// `ice_agent` target does, so that mutated connectivity checks reach the ICE
+// agent's logic instead of failing integrity: its type and attributes are
+// kept (MESSAGE-INTEGRITY(-SHA256) and FINGERPRINT dropped), a request
+// without USERNAME gets `<victim ufrag>:<remote ufrag>`, a response takes
+// the transaction ID of one of the victim's own requests (picked by the
+// template's first ID byte), then MESSAGE-INTEGRITY is added with the
+// victim's ICE password (the remote's for responses) and FINGERPRINT last.
+// The template's magic cookie picks the source: the remote port plus
+// (cookie byte 0 ^ 0x21) & 3, so a real cookie keeps the known remote
+// address. Other chunks are delivered raw.
 
 fn run(data: &[u8]) {
     use std::sync::{Arc, OnceLock};
@@ -31,34 +45,106 @@ fn run(data: &[u8]) {
     let local: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
     let remote: std::net::SocketAddr = "127.0.0.1:6000".parse().expect("address");
     let _ = pc.add_host_candidate(now, local);
+    // (local ufrag, local pwd, remote ufrag, remote pwd) for signed checks.
+    let ice_line = |sdp: &str, key: &str| {
+        sdp.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_owned()).expect("ICE credentials in the SDP")
+    };
+    let creds: (String, String, String, String);
     if mode % 2 == 0 {
         pc.set_remote_description(now, fulmar_peer::SessionDescription::offer(OFFER).expect("fixture")).expect("fixture applies");
         let answer = pc.create_answer().expect("answer");
+        let sdp = answer.sdp.to_string();
+        creds = (ice_line(&sdp, "a=ice-ufrag:"), ice_line(&sdp, "a=ice-pwd:"), ice_line(OFFER, "a=ice-ufrag:"), ice_line(OFFER, "a=ice-pwd:"));
         pc.set_local_description(now, answer).expect("answer applies");
     } else {
         pc.add_transceiver(fulmar_peer::MediaKind::Audio, fulmar_sdp::Direction::SendRecv);
         pc.add_transceiver(fulmar_peer::MediaKind::Video, fulmar_sdp::Direction::SendRecv);
         pc.create_data_channel(fulmar_datachannel::ChannelConfig::new("fuzz")).expect("channel");
         let offer = pc.create_offer().expect("offer");
+        let sdp = offer.sdp.to_string();
+        creds = (ice_line(&sdp, "a=ice-ufrag:"), ice_line(&sdp, "a=ice-pwd:"), ice_line(ANSWER, "a=ice-ufrag:"), ice_line(ANSWER, "a=ice-pwd:"));
         pc.set_local_description(now, offer).expect("offer applies");
         pc.set_remote_description(now, fulmar_peer::SessionDescription::answer(ANSWER).expect("fixture")).expect("fixture applies");
         assert_eq!(pc.dtls_state(), fulmar_peer::DtlsState::Connecting, "DTLS server listening");
     }
+    let sign = mode & 0x80 != 0;
+    let mut tids: Vec<fulmar_stun::TransactionId> = Vec::new();
+    let mut signed = [0u8; 1500];
     let mut rest = data;
     while rest.len() >= 2 {
         let n = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
-        let (datagram, tail) = rest[2..].split_at(n);
+        let (mut datagram, tail) = rest[2..].split_at(n);
+        let mut from = remote;
+        if sign && n >= 20 && datagram[0] < 4 {
+            if let Some((len, port)) = sign_stun(datagram, &creds, &tids, &mut signed) {
+                datagram = &signed[..len];
+                from.set_port(remote.port() + port);
+            }
+        }
         if n % 2 == 1 {
-            pc.handle_receive_in_place(now, remote, local, &mut datagram.to_vec());
+            pc.handle_receive_in_place(now, from, local, &mut datagram.to_vec());
         } else {
-            pc.handle_receive(now, remote, local, datagram);
+            pc.handle_receive(now, from, local, datagram);
         }
         now += Duration::from_millis(50);
         pc.handle_timeout(now);
-        while pc.poll_transmit().is_some() {}
+        while let Some(t) = pc.poll_transmit() {
+            if sign && tids.len() < 64 {
+                if let Ok(m) = fulmar_stun::Message::parse(&t.payload) {
+                    if m.class() == fulmar_stun::Class::Request {
+                        tids.push(m.transaction_id());
+                    }
+                }
+            }
+        }
         while pc.poll_event().is_some() {}
         rest = tail;
     }
+}
+
+/// Rebuilds the STUN template `t` into `out` signed with the right short-term
+/// credentials (see the top of the file); returns its length and the
+/// source-port offset.
+fn sign_stun(
+    t: &[u8],
+    (lufrag, lpwd, rufrag, rpwd): &(String, String, String, String),
+    tids: &[fulmar_stun::TransactionId],
+    out: &mut [u8],
+) -> Option<(usize, u16)> {
+    use fulmar_stun::{AttributeType, IntegrityKey, MessageBuilder, MessageType, TransactionId};
+    let ty = MessageType::from_u16(u16::from_be_bytes([t[0], t[1]]));
+    let response = ty.class.is_response();
+    let mut tid = TransactionId::new(t[8..20].try_into().ok()?);
+    if response && !tids.is_empty() {
+        tid = tids[usize::from(t[8]) % tids.len()];
+    }
+    let port = u16::from((t[4] ^ 0x21) & 3);
+    let mut m = MessageBuilder::with_type(out, ty, tid);
+    let mut attrs = &t[20..];
+    let mut has_username = false;
+    let mut list = Vec::new();
+    while attrs.len() >= 4 {
+        let at = u16::from_be_bytes([attrs[0], attrs[1]]);
+        let len = usize::from(u16::from_be_bytes([attrs[2], attrs[3]])).min(attrs.len() - 4);
+        list.push((at, &attrs[4..4 + len]));
+        attrs = &attrs[(4 + len).next_multiple_of(4).min(attrs.len())..];
+    }
+    for &(at, _) in &list {
+        has_username |= at == 0x0006;
+    }
+    if !response && !has_username {
+        m.add_raw(AttributeType(0x0006), format!("{lufrag}:{rufrag}").as_bytes());
+    }
+    for (at, value) in list {
+        // MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT are
+        // added below.
+        if !matches!(at, 0x0008 | 0x001c | 0x8028) {
+            m.add_raw(AttributeType(at), value);
+        }
+    }
+    let key = IntegrityKey::short_term(if response { rpwd } else { lpwd });
+    m.add_message_integrity(&key).add_fingerprint();
+    m.finish().ok().map(|b| (b.len(), port))
 }
 
 /// Connects two peers (A offers audio and video tracks, B answers with its

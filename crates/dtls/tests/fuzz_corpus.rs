@@ -228,3 +228,190 @@ fn regenerate_seed_corpus() {
     std::fs::write(srv.join("established-client"), framed(4, &from_server)).unwrap();
     std::fs::write(srv.join("empty-datagrams"), framed(3, &[vec![], vec![22]])).unwrap();
 }
+
+/// Seeds of `dtls_server`'s sealed mode (first byte 0x83: an established
+/// server; 0x84: an established client): records its peer seals, so that
+/// they reach the victim's handling of authenticated records.
+#[test]
+#[ignore = "writes the seed corpus; run explicitly"]
+fn regenerate_dtls_server_sealed_seeds() {
+    use fulmar_dtls::{Certificate, Config, Connection};
+    use std::sync::Arc;
+    use std::time::Instant;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/dtls_server");
+    // `[op][len: u16][payload]` items (see fuzz/bodies/dtls_server.rs).
+    let item = |op: u8, payload: &[u8]| {
+        let mut v = vec![op];
+        v.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        v.extend_from_slice(payload);
+        v
+    };
+    let (ccs, alert, hs, data) = (0u8, 1u8, 2u8, 3u8);
+    let (raw, hold, in_place, twice, reply) = (0x04u8, 0x08u8, 0x10u8, 0x20u8, 0x40u8);
+    let handshake = |msg_type: u8, seq: u16, body: &[u8]| {
+        let mut v = vec![msg_type];
+        v.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        v.extend_from_slice(&seq.to_be_bytes());
+        v.extend_from_slice(&[0, 0, 0]);
+        v.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        v.extend_from_slice(body);
+        v
+    };
+    // A fresh client's ClientHello, for a renegotiation attempt in epoch 0.
+    let cert = Arc::new(Certificate::generate().unwrap());
+    let mut fresh = Connection::client(
+        Arc::new(Config::new(cert.clone(), vec![cert.fingerprint()])),
+        Instant::now(),
+        rand::rngs::OsRng,
+    );
+    let client_hello = fresh.poll_transmit().unwrap();
+    let finished = |seq| handshake(20, seq, &[0x5a; 12]);
+    let mut seeds: Vec<(String, Vec<Vec<u8>>)> = vec![
+        (
+            "data".into(),
+            vec![item(data, b"hello"), item(data | reply, b"back")],
+        ),
+        (
+            "data-in-place-replayed".into(),
+            vec![
+                item(data | in_place | twice, b"once"),
+                item(data | twice, b"twice"),
+            ],
+        ),
+        ("data-empty".into(), vec![item(data, b"")]),
+        ("data-oversize".into(), vec![item(data, &vec![7; 16385])]),
+        (
+            "alert-close-notify".into(),
+            vec![item(alert, &[1, 0]), item(data, b"late")],
+        ),
+        ("alert-fatal".into(), vec![item(alert, &[2, 40])]),
+        (
+            "alert-warning-unknown".into(),
+            vec![item(alert, &[1, 200]), item(data, b"x")],
+        ),
+        (
+            "alert-malformed".into(),
+            vec![
+                item(alert, &[1]),
+                item(alert, &[1, 0, 0]),
+                item(alert, &[9, 0]),
+            ],
+        ),
+        (
+            "ccs".into(),
+            vec![
+                item(ccs, &[1]),
+                item(ccs, &[2]),
+                item(ccs, &[]),
+                item(ccs, &[1, 1]),
+            ],
+        ),
+        (
+            "hello-request".into(),
+            vec![item(hs, &handshake(0, 7, &[])), item(data, b"after")],
+        ),
+        (
+            "client-hello-epoch1".into(),
+            vec![item(hs, &client_hello[13..]), item(data, b"after")],
+        ),
+        (
+            "client-hello-epoch0".into(),
+            vec![item(raw, &client_hello), item(data, b"after")],
+        ),
+        (
+            "handshake-malformed".into(),
+            vec![
+                item(hs, &[20, 0, 0]),
+                item(hs, &handshake(20, 7, &[1; 3])[..15]),
+            ],
+        ),
+        (
+            "records-in-one-datagram".into(),
+            vec![
+                item(data | hold, b"a"),
+                item(ccs | hold, &[1]),
+                item(alert | hold, &[1, 90]),
+                item(data, b"b"),
+            ],
+        ),
+        (
+            "close-then-data-same-datagram".into(),
+            vec![item(alert | hold, &[1, 0]), item(data, b"dead")],
+        ),
+    ];
+    for seq in 0..9 {
+        seeds.push((
+            format!("finished-seq{seq}"),
+            vec![item(hs, &finished(seq)), item(data, b"after")],
+        ));
+    }
+    for (mode, who) in [(0x83u8, "server"), (0x84, "client")] {
+        for (name, items) in &seeds {
+            let mut s = vec![mode];
+            for i in items {
+                s.extend_from_slice(i);
+            }
+            std::fs::write(dir.join(format!("sealed-{who}-{name}")), s).unwrap();
+        }
+    }
+}
+
+/// The fuzzing hook seals records of any content type that the peer then
+/// authenticates and handles: a sealed close_notify closes it, a sealed
+/// ChangeCipherSpec or HelloRequest leaves data flowing.
+#[test]
+fn records_sealed_for_fuzzing_reach_the_peer() {
+    use fulmar_dtls::record::ContentType;
+    use fulmar_dtls::{Certificate, Config, Connection, Event};
+    use std::sync::Arc;
+    use std::time::Instant;
+    let (a, b) = (
+        Arc::new(Certificate::generate().unwrap()),
+        Arc::new(Certificate::generate().unwrap()),
+    );
+    let now = Instant::now();
+    let mut c = Connection::client(
+        Arc::new(Config::new(a.clone(), vec![b.fingerprint()])),
+        now,
+        rand::rngs::OsRng,
+    );
+    let mut s = Connection::server(
+        Arc::new(Config::new(b, vec![a.fingerprint()])),
+        rand::rngs::OsRng,
+    );
+    let mut out = Vec::new();
+    assert!(c
+        .seal_record_for_fuzzing(ContentType::Alert, &[1, 0], &mut out)
+        .is_err());
+    assert!(out.is_empty());
+    for _ in 0..8 {
+        while let Some(d) = c.poll_transmit() {
+            s.handle_receive(now, &d);
+        }
+        while let Some(d) = s.poll_transmit() {
+            c.handle_receive(now, &d);
+        }
+    }
+    while s.poll_event().is_some() {}
+    for (ct, payload) in [
+        (ContentType::ChangeCipherSpec, &[1u8][..]),
+        // HelloRequest, message_seq 9.
+        (
+            ContentType::Handshake,
+            &[0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0][..],
+        ),
+        (ContentType::ApplicationData, &b"data"[..]),
+    ] {
+        c.seal_record_for_fuzzing(ct, payload, &mut out).unwrap();
+        s.handle_receive(now, &out);
+        out.clear();
+    }
+    assert!(s.is_connected());
+    let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert_eq!(events, [Event::ApplicationData(b"data".to_vec())]);
+    c.seal_record_for_fuzzing(ContentType::Alert, &[1, 0], &mut out)
+        .unwrap();
+    s.handle_receive(now, &out);
+    assert_eq!(s.poll_event(), Some(Event::Closed));
+    assert!(!s.is_connected());
+}

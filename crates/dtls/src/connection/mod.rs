@@ -443,6 +443,33 @@ impl Connection {
         )
     }
 
+    /// **Test and fuzzing hook, not part of the supported API.** Appends to
+    /// `out` one record of `content_type` carrying `payload` as is, sealed
+    /// with this side's epoch-1 write keys and its next sequence number,
+    /// whatever the state and whatever the payload (an alert, a handshake
+    /// message after the handshake, a malformed ChangeCipherSpec, more than
+    /// a record may carry...). It lets the fuzz targets and tests reach the
+    /// peer's handling of authenticated records, which arbitrary bytes never
+    /// get past the AEAD to. Fails only when there are no write keys yet or
+    /// the record cannot be encoded; `out` is then left as it was.
+    #[doc(hidden)]
+    pub fn seal_record_for_fuzzing(
+        &mut self,
+        content_type: ContentType,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        if self.write_cipher.is_none() {
+            return Err(Error::InvalidState("no keys for epoch 1"));
+        }
+        let start = out.len();
+        let sealed = self.write_record(out, 1, content_type, payload);
+        if sealed.is_err() {
+            out.truncate(start);
+        }
+        sealed
+    }
+
     /// Sends close_notify (RFC 5246 §7.2.1); the connection is closed afterwards.
     pub fn close(&mut self) {
         if matches!(self.state, State::Closed | State::Failed) {
