@@ -27,9 +27,10 @@
 //!   top), not the full peer.
 //! - `fulmar-srtp-only` and `rtc-srtp-only` (thread-CPU figures only): the
 //!   SRTP part alone, unprotect then protect of the same packets (same
-//!   sizes and header extensions, 100 sessions' contexts round-robin), so
-//!   each stack's work beside the cryptography is the difference, printed
-//!   as `non-crypto`.
+//!   sizes and header extensions, 100 sessions' contexts round-robin; each
+//!   stack takes the datagram into a buffer of its own first, as its echo
+//!   path does), so each stack's work beside the cryptography is the
+//!   difference, printed as `non-crypto`.
 //!
 //! Throughput is in packets per second (one core: criterion runs on one
 //! thread). After the criterion groups, the same work is measured in thread
@@ -361,20 +362,16 @@ fn fulmar(c: &mut Criterion, row: Row) -> (f64, f64) {
         assert_eq!(st.nack_sent, 0, "no gaps: {st:?}");
     }
     // The SRTP part alone on packets of the same shape: each session's
-    // sender protects (untimed); the echo side unprotects, rewrites SSRC
-    // and sequence number, and protects again (timed).
+    // sender protects (untimed); the echo side copies the datagram into its
+    // buffer, unprotects, rewrites SSRC and sequence number, and protects
+    // again (timed).
     let mut sample = make_batch(&mut sessions[..1], now);
     let shape = sample.pop().expect("a datagram").3;
     let plain_len = shape.len() - row.fulmar.rtp_overhead();
     let material: Vec<u8> = (0..row.fulmar.keying_material_len() as u8).collect();
     let contexts = |role| {
-        fulmar_srtp::dtls_srtp_contexts(
-            row.fulmar,
-            &material,
-            role,
-            fulmar_srtp::Config::default(),
-        )
-        .unwrap()
+        fulmar_srtp::dtls_srtp_contexts(row.fulmar, &material, role, fulmar_srtp::Config::default())
+            .unwrap()
     };
     let mut senders: Vec<(fulmar_srtp::Context, u16)> = (0..SESSIONS)
         .map(|_| (contexts(fulmar_srtp::Role::Client).0, 0))
@@ -385,7 +382,7 @@ fn fulmar(c: &mut Criterion, row: Row) -> (f64, f64) {
             (rx, tx, 0)
         })
         .collect();
-    let cell = std::cell::RefCell::new((&mut senders, &mut echoers));
+    let cell = std::cell::RefCell::new((&mut senders, &mut echoers, Vec::with_capacity(1500)));
     let crypto = cpu_per_packet(
         &format!("{}/fulmar-srtp-only/{SESSIONS}-sessions", row.name()),
         cpu_packets(),
@@ -409,12 +406,18 @@ fn fulmar(c: &mut Criterion, row: Row) -> (f64, f64) {
         },
         |(i, d)| {
             let mut c = cell.borrow_mut();
+            // As the peer does: the datagram copied into a buffer of its own
+            // (rtc-srtp's decrypt makes a new one too), then worked in place.
+            let mut buf = std::mem::take(&mut c.2);
+            buf.clear();
+            buf.extend_from_slice(d);
             let (rx, tx, seq) = &mut c.1[*i];
-            let n = rx.unprotect_rtp_in_place(d).unwrap();
-            d[2..4].copy_from_slice(&seq.to_be_bytes());
-            d[8..12].copy_from_slice(&(0x2000_0000 + *i as u32).to_be_bytes());
+            let n = rx.unprotect_rtp_in_place(&mut buf).unwrap();
+            buf[2..4].copy_from_slice(&seq.to_be_bytes());
+            buf[8..12].copy_from_slice(&(0x2000_0000 + *i as u32).to_be_bytes());
             *seq = seq.wrapping_add(1);
-            black_box(tx.protect_rtp_in_place(d, n).unwrap());
+            black_box(tx.protect_rtp_in_place(&mut buf, n).unwrap());
+            c.2 = buf;
         },
     );
     (total, crypto)
