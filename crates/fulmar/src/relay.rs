@@ -19,7 +19,10 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use fulmar_peer::{RelayProtocol, Transmit};
-use fulmar_turn::{Client, ClientConfig, ClientEvent, ClientTransport, Received, StreamFramer};
+use fulmar_turn::{
+    Client, ClientConfig, ClientEvent, ClientTransport, IceServerUrl, Received, StreamFramer,
+    UrlScheme, UrlTransport,
+};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -111,39 +114,19 @@ impl TurnServer {
     /// ```
     pub fn from_url(url: &str, username: &str, credential: &str) -> Result<Self, Error> {
         let bad = |why: &str| Error::Turn(format!("{why}: {url}"));
-        let (secure, rest) = if let Some(r) = url.strip_prefix("turns:") {
-            (true, r)
-        } else if let Some(r) = url.strip_prefix("turn:") {
-            (false, r)
-        } else {
-            return Err(bad("not a turn: or turns: URL"));
-        };
-        let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let transport = match (secure, query) {
-            (false, "" | "transport=udp") => TurnTransport::Udp,
-            (false, "transport=tcp") => TurnTransport::Tcp,
-            (true, "" | "transport=tcp") => TurnTransport::Tls,
-            (true, "transport=udp") => return Err(bad("turns: over UDP (DTLS) is not supported")),
-            _ => return Err(bad("transport must be udp or tcp")),
-        };
-        // `[v6]:port`, `[v6]`, `host:port` or `host`.
-        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (h, p) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
-            (h, p.strip_prefix(':'))
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (hostport, None),
+        let parsed = IceServerUrl::parse(url).map_err(|e| bad(&e.to_string()))?;
+        let transport = match (parsed.scheme, parsed.transport) {
+            (UrlScheme::Turn, UrlTransport::Udp) => TurnTransport::Udp,
+            (UrlScheme::Turn, UrlTransport::Tcp) => TurnTransport::Tcp,
+            (UrlScheme::Turns, UrlTransport::Tcp) => TurnTransport::Tls,
+            (UrlScheme::Turns, UrlTransport::Udp) => {
+                return Err(bad("turns: over UDP (DTLS) is not supported"))
+            }
+            (UrlScheme::Stun | UrlScheme::Stuns, _) => {
+                return Err(bad("not a turn: or turns: URL"))
             }
         };
-        let port: u16 = match port {
-            Some(p) => p.parse().map_err(|_| bad("bad port"))?,
-            None if secure => 5349,
-            None => 3478,
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
+        let (host, port, secure) = (parsed.host.as_str(), parsed.port, parsed.scheme.is_secure());
         let addr = match host.parse::<std::net::IpAddr>() {
             Ok(ip) => SocketAddr::new(ip, port),
             Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))

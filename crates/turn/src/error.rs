@@ -37,4 +37,7 @@ pub enum Error {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+    /// An ICE server URL does not follow RFC 7064 / RFC 7065.
+    #[error("invalid ICE server URL: {0}")]
+    InvalidUrl(&'static str),
 }

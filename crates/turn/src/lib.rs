@@ -71,6 +71,7 @@ mod client;
 mod error;
 mod framing;
 mod server;
+mod url;
 
 pub use auth::{base64, time_limited_credentials, time_limited_password};
 pub use client::{
@@ -87,3 +88,4 @@ pub use server::{
     ServerConfig, ServerEvent, ServerGauges, ServerStats, ServerTransmit, TransportProtocol,
     CHANNEL_DATA_OVERHEAD, DATA_INDICATION_OVERHEAD, MAX_QUEUED,
 };
+pub use url::{IceServerUrl, UrlScheme, UrlTransport};

@@ -1,5 +1,5 @@
-//! Replays the checked-in corpora of the `turn_server` and `turn_client`
-//! fuzz targets (fuzz/corpus/<target>) through their bodies on stable Rust.
+//! Replays the checked-in corpora of the `turn_server`, `turn_client` and
+//! `ice_server_url` fuzz targets (fuzz/corpus/<target>) through their bodies on stable Rust.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod turn_server {
@@ -16,7 +16,19 @@ mod turn_client {
     }
 }
 
+mod ice_server_url {
+    include!("../../../fuzz/bodies/ice_server_url.rs");
+    pub fn entry(data: &[u8]) {
+        run(data)
+    }
+}
+
 include!("../../../fuzz/replay.rs");
+
+#[test]
+fn ice_server_url_corpus() {
+    replay("ice_server_url", ice_server_url::entry);
+}
 
 #[test]
 fn turn_server_corpus() {

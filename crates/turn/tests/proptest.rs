@@ -71,3 +71,53 @@ proptest! {
         }
     }
 }
+
+/// ICE server URLs: what is printed parses back to the same value, and any
+/// text either parses or errors.
+mod urls {
+    use fulmar_turn::{IceServerUrl, UrlScheme, UrlTransport};
+    use proptest::prelude::*;
+
+    fn url() -> impl Strategy<Value = IceServerUrl> {
+        let scheme = prop::sample::select(vec![
+            UrlScheme::Stun,
+            UrlScheme::Stuns,
+            UrlScheme::Turn,
+            UrlScheme::Turns,
+        ]);
+        let host = prop_oneof![
+            any::<std::net::Ipv4Addr>().prop_map(|a| a.to_string()),
+            any::<std::net::Ipv6Addr>().prop_map(|a| a.to_string()),
+            "[a-z][a-z0-9-]{0,20}(\\.[a-z][a-z0-9-]{0,10}){0,3}",
+        ];
+        let transport = prop::sample::select(vec![UrlTransport::Udp, UrlTransport::Tcp]);
+        (scheme, host, any::<u16>(), transport).prop_map(|(scheme, host, port, transport)| {
+            // Without a query, STUN's transport follows the scheme.
+            let transport = match scheme {
+                UrlScheme::Stun => UrlTransport::Udp,
+                UrlScheme::Stuns => UrlTransport::Tcp,
+                _ => transport,
+            };
+            IceServerUrl {
+                scheme,
+                host,
+                port,
+                transport,
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn printed_urls_parse_back(u in url()) {
+            prop_assert_eq!(IceServerUrl::parse(&u.to_string()).unwrap(), u);
+        }
+
+        #[test]
+        fn any_text_parses_or_errors(s in "\\PC{0,60}") {
+            if let Ok(u) = IceServerUrl::parse(&s) {
+                prop_assert_eq!(IceServerUrl::parse(&u.to_string()).unwrap(), u);
+            }
+        }
+    }
+}
