@@ -8,6 +8,8 @@
 //! curl -s -X POST -H 'Content-Type: application/sdp' --data-binary @offer.sdp http://127.0.0.1:8080/offer
 //! ```
 
+use std::time::Duration;
+
 use fulmar::{Config, PeerConnection};
 use fulmar_examples::http::{self, Request, Response};
 use tokio::net::TcpListener;
@@ -53,6 +55,27 @@ async fn serve(request: Request) -> Response {
 async fn answer(offer: &str) -> Result<String, fulmar::Error> {
     let pc = PeerConnection::new(Config::default()).await?;
     let sdp = pc.answer_offer(offer).await?;
+    report_zero_checksum(pc.clone());
     fulmar_gateway::echo_data_channels(pc);
     Ok(sdp)
+}
+
+/// Says on stderr, once the first channel is open, whether the peer
+/// negotiated SCTP's zero checksum (RFC 9653), so SCTP packets go without
+/// CRC32c.
+fn report_zero_checksum(pc: PeerConnection) {
+    tokio::spawn(async move {
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let stats = pc.stats();
+            if stats.data_channels_opened > 0 {
+                let state = match stats.sctp_zero_checksum {
+                    true => "in use",
+                    false => "not negotiated",
+                };
+                eprintln!("sctp: zero checksum (RFC 9653) {state}");
+                return;
+            }
+        }
+    });
 }

@@ -272,14 +272,15 @@ fn run(cli: Cli) -> Result<(), String> {
     p.wait_for("permission", |e| {
         matches!(e, ClientEvent::PermissionCreated { .. })
     })?;
-    let mut expected = 0;
+    // Every message sent, to compare with what the peer echoed back.
+    let mut sent: Vec<Vec<u8>> = Vec::new();
     for i in 0..cli.count {
-        let msg = format!("indication {i}");
+        let msg = format!("indication {i}").into_bytes();
         p.client
-            .send_to(Instant::now(), peer_addr, msg.as_bytes())
+            .send_to(Instant::now(), peer_addr, &msg)
             .map_err(|e| e.to_string())?;
         p.flush()?;
-        expected += 1;
+        sent.push(msg);
         std::thread::sleep(Duration::from_millis(2));
         echo(&peer);
         p.step(Duration::from_millis(2))?;
@@ -296,11 +297,12 @@ fn run(cli: Cli) -> Result<(), String> {
             .send_to(Instant::now(), peer_addr, &msg)
             .map_err(|e| e.to_string())?;
         p.flush()?;
-        expected += 1;
+        sent.push(msg);
         std::thread::sleep(Duration::from_millis(2));
         echo(&peer);
         p.step(Duration::from_millis(2))?;
     }
+    let expected = sent.len();
     let deadline = Instant::now() + Duration::from_secs(3);
     while p.received.len() < expected && Instant::now() < deadline {
         echo(&peer);
@@ -312,6 +314,10 @@ fn run(cli: Cli) -> Result<(), String> {
     p.wait_for("deallocation", |e| matches!(e, ClientEvent::Closed { .. }))?;
     if p.received.len() != expected {
         return Err(format!("lost {} messages", expected - p.received.len()));
+    }
+    // Loopback keeps order: each echo must be the message sent at its place.
+    if let Some(i) = (0..expected).find(|&i| p.received[i] != sent[i]) {
+        return Err(format!("echo {i} differs from the message sent"));
     }
     println!("turn-probe: OK");
     Ok(())
