@@ -25,6 +25,15 @@ impl Fingerprint {
         }
     }
 
+    /// A fingerprint from its parts, e.g. those fulmar-sdp's typed
+    /// `a=fingerprint` gives; the digest must have the algorithm's length.
+    pub fn new(algorithm: HashAlgorithm, value: Vec<u8>) -> Result<Self> {
+        if value.len() != algorithm.digest_len() {
+            return Err(Error::Malformed("fingerprint length"));
+        }
+        Ok(Fingerprint { algorithm, value })
+    }
+
     /// SDP form: `sha-256 AB:CD:...` (RFC 8122 §5).
     pub fn to_sdp(&self) -> String {
         let hex: Vec<String> = self.value.iter().map(|b| format!("{b:02X}")).collect();
@@ -39,13 +48,8 @@ impl Fingerprint {
         if it.next().is_some() {
             return Err(Error::Malformed("fingerprint"));
         }
-        let algorithm = match name.to_ascii_lowercase().as_str() {
-            "sha-1" => HashAlgorithm::Sha1,
-            "sha-256" => HashAlgorithm::Sha256,
-            "sha-384" => HashAlgorithm::Sha384,
-            "sha-512" => HashAlgorithm::Sha512,
-            _ => return Err(Error::Malformed("fingerprint hash")),
-        };
+        let algorithm =
+            HashAlgorithm::from_sdp_name(name).ok_or(Error::Malformed("fingerprint hash"))?;
         let value = hex
             .split(':')
             .map(|h| {
@@ -56,10 +60,7 @@ impl Fingerprint {
                 }
             })
             .collect::<Result<Vec<u8>>>()?;
-        if value.len() != algorithm.hash(b"").len() {
-            return Err(Error::Malformed("fingerprint length"));
-        }
-        Ok(Fingerprint { algorithm, value })
+        Self::new(algorithm, value)
     }
 
     /// Whether `der` has this fingerprint (constant-time comparison).

@@ -47,6 +47,23 @@ impl HashAlgorithm {
             HashAlgorithm::Sha512 => "sha-512",
         }
     }
+
+    /// From the SDP name, case-insensitively (RFC 8122 §5).
+    pub fn from_sdp_name(name: &str) -> Option<Self> {
+        [
+            HashAlgorithm::Sha1,
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ]
+        .into_iter()
+        .find(|h| h.sdp_name().eq_ignore_ascii_case(name))
+    }
+
+    /// Length of a digest in bytes.
+    pub fn digest_len(self) -> usize {
+        self.ring().output_len()
+    }
 }
 
 /// TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed) filling `out`.

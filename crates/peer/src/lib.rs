@@ -1189,7 +1189,9 @@ impl PeerConnection {
             .fingerprints_for(transport)
             .iter()
             .filter_map(|f| {
-                Fingerprint::parse_sdp(&format!("{} {}", f.hash_function, f.fingerprint)).ok()
+                let algorithm = fulmar_dtls::HashAlgorithm::from_sdp_name(f.hash_function)?;
+                let digest = f.bytes().collect::<Result<Vec<u8>, _>>().ok()?;
+                Fingerprint::new(algorithm, digest).ok()
             })
             .collect();
         if fps.is_empty() {

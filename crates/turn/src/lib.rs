@@ -73,7 +73,7 @@ mod framing;
 mod server;
 mod url;
 
-pub use auth::{base64, time_limited_credentials, time_limited_password};
+pub use auth::{time_limited_credentials, time_limited_password};
 pub use client::{
     Client, ClientConfig, ClientEvent, ClientState, ClientStats, ClientTransport, Received,
     Transmit, CHANNEL_LIFETIME, MAX_PENDING, MAX_PERMISSIONS, PERMISSION_LIFETIME,
