@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use fulmar_rtp::codec::opus::packet_samples;
+use fulmar_rtp::codec::vp8::frame_is_keyframe;
 use fulmar_rtp::container::ivf::{self, IvfReader};
 use fulmar_rtp::container::ogg::{OggPacketReader, OpusHead};
 use fulmar_rtp::Codec;
@@ -46,23 +47,6 @@ pub struct Clip {
     duration: Duration,
     width: u16,
     height: u16,
-}
-
-/// True when a VP8 frame is a key frame (RFC 6386 §9.1: the frame tag's
-/// lowest bit is 0 for key frames).
-pub fn vp8_is_keyframe(frame: &[u8]) -> bool {
-    frame.first().is_some_and(|b| b & 1 == 0)
-}
-
-/// The width and height of a VP8 key frame (RFC 6386 §9.1: after the
-/// 3-byte frame tag, the start code 9d 01 2a and two 14-bit sizes).
-pub fn vp8_dimensions(frame: &[u8]) -> Option<(u16, u16)> {
-    if !vp8_is_keyframe(frame) || frame.get(3..6)? != [0x9d, 0x01, 0x2a] {
-        return None;
-    }
-    let w = u16::from_le_bytes([*frame.get(6)?, *frame.get(7)?]) & 0x3fff;
-    let h = u16::from_le_bytes([*frame.get(8)?, *frame.get(9)?]) & 0x3fff;
-    Some((w, h))
 }
 
 impl Clip {
@@ -104,7 +88,7 @@ impl Clip {
                 return Err(Error::Clip("IVF timestamps go backwards"));
             }
             let keyframe = match codec {
-                Codec::Vp8 => vp8_is_keyframe(frame.data),
+                Codec::Vp8 => frame_is_keyframe(frame.data),
                 _ => frames.is_empty(),
             };
             frames.push(ClipFrame {
@@ -347,7 +331,7 @@ mod tests {
         assert!(!clip.frames()[1].keyframe);
         assert_eq!(clip.frames()[3].offset, Duration::from_millis(100));
         assert_eq!(clip.duration(), Duration::from_secs(1));
-        assert_eq!(vp8_dimensions(&clip.frames()[0].data), Some((64, 48)));
+        assert_eq!(fulmar_rtp::codec::vp8::frame_dimensions(&clip.frames()[0].data), Some((64, 48)));
     }
 
     #[test]

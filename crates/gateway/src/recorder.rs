@@ -14,8 +14,8 @@ use fulmar_rtp::container::ivf::{self, IvfHeader, IvfWriter};
 use fulmar_rtp::container::ogg::{OggOpusWriter, OpusHead};
 use fulmar_rtp::Codec;
 
-use crate::clip::vp8_dimensions;
 use crate::Error;
+use fulmar_rtp::codec::vp8::frame_dimensions;
 
 /// The file name extension used for a codec's recordings; `None` for
 /// codecs without a container here (G.711).
@@ -159,7 +159,7 @@ impl<W: Write + Seek> Recorder<W> {
         }
         if let Sink::IvfPending(out, fourcc) = &mut self.sink {
             let (width, height) = match self.codec {
-                Codec::Vp8 => vp8_dimensions(data).unwrap_or((0, 0)),
+                Codec::Vp8 => frame_dimensions(data).unwrap_or((0, 0)),
                 _ => (0, 0),
             };
             let out = out.take().ok_or(Error::Clip("recorder output gone"))?;
