@@ -329,12 +329,12 @@ async fn run_stream<S: AsyncRead + AsyncWrite>(
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
             let n = match rd.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => return ReadEnd::StreamClosed,
                 Ok(n) => n,
             };
             framer.push(buf.get(..n).unwrap_or_default());
             let Some(shared) = shared.upgrade() else {
-                return;
+                return ReadEnd::ConnectionGone;
             };
             let mut g = shared.lock();
             let now = Instant::now();
@@ -350,15 +350,36 @@ async fn run_stream<S: AsyncRead + AsyncWrite>(
             };
             crate::after_io(&shared, &mut g);
             if lost {
-                return;
+                return ReadEnd::StreamClosed;
             }
         }
     };
+    tokio::pin!(write);
     tokio::select! {
-        _ = write => {},
-        () = read => {},
+        _ = &mut write => {},
+        end = read => {
+            // The connection ended while frames may still be queued (the
+            // final Refresh of `close`): they go out before the stream
+            // shuts, or the server would keep the allocation until EOF.
+            if end == ReadEnd::ConnectionGone {
+                let _ = tokio::time::timeout(FINAL_WRITE_TIMEOUT, write).await;
+            }
+        }
     }
 }
+
+/// Why a stream relay stopped reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadEnd {
+    /// The server closed the stream, it failed, or it lost its framing.
+    StreamClosed,
+    /// The connection the relay served is gone.
+    ConnectionGone,
+}
+
+/// How long a stream relay may take to write its last frames once its
+/// connection is gone.
+const FINAL_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Hands a datagram to the UDP allocation it belongs to; `true` if consumed
 /// (what came from a peer through the relay went to the core).
