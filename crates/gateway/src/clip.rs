@@ -331,7 +331,10 @@ mod tests {
         assert!(!clip.frames()[1].keyframe);
         assert_eq!(clip.frames()[3].offset, Duration::from_millis(100));
         assert_eq!(clip.duration(), Duration::from_secs(1));
-        assert_eq!(fulmar_rtp::codec::vp8::frame_dimensions(&clip.frames()[0].data), Some((64, 48)));
+        assert_eq!(
+            fulmar_rtp::codec::vp8::frame_dimensions(&clip.frames()[0].data),
+            Some((64, 48))
+        );
     }
 
     #[test]
