@@ -38,10 +38,9 @@ use rand::{Rng, RngCore};
 use crate::media::{CodecParams, MediaKind, TransceiverId};
 
 mod header;
-mod ssrc_map;
 use crate::{Error, Event, SrtpContexts, Transmit};
+use fulmar_srtp::SsrcMap;
 use header::HeaderTemplate;
-use ssrc_map::SsrcMap;
 
 /// URIs of the RTP header extensions Fulmar reads or writes (RFC 8285).
 pub mod uri {

@@ -1,12 +1,9 @@
 //! The SRTP/SRTCP context: keyed transforms plus per-SSRC state.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use crate::cipher::Transform;
 use crate::header::{RtcpHeader, RtpHeader, RTCP_HEADER_LEN};
 use crate::replay::{estimate_index, ReplayWindow};
-use crate::{Error, PacketBuffer, ProtectionProfile, SessionKeys};
+use crate::{Error, PacketBuffer, ProtectionProfile, SessionKeys, SsrcMap};
 
 /// Largest SRTCP index (31 bits, RFC 3711 §3.4).
 const MAX_SRTCP_INDEX: u32 = 0x7fff_ffff;
@@ -414,7 +411,7 @@ struct Streams {
     /// The streams and their SSRCs, in no particular order.
     slots: Vec<(u32, Stream)>,
     /// SSRC to index in `slots`.
-    index: HashMap<u32, usize, BuildHasherDefault<SsrcHasher>>,
+    index: SsrcMap<usize>,
     /// Index in `slots` of the last SSRC found; checked before use.
     last: usize,
 }
@@ -471,27 +468,6 @@ impl Streams {
             self.index.insert(*moved, slot);
         }
         true
-    }
-}
-
-/// Fibonacci hashing of a 32-bit SSRC.
-#[derive(Default)]
-struct SsrcHasher(u64);
-
-impl Hasher for SsrcHasher {
-    fn finish(&self) -> u64 {
-        let h = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^ (h >> 29)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n);
     }
 }
 

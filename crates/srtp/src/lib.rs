@@ -52,6 +52,7 @@ mod header;
 mod keys;
 mod profile;
 mod replay;
+mod ssrc_map;
 
 pub use buffer::PacketBuffer;
 pub use context::{Config, Context};
@@ -61,3 +62,4 @@ pub use header::{RtcpHeader, RtpHeader, RTCP_HEADER_LEN, RTP_FIXED_HEADER_LEN};
 pub use keys::{derive_key, SessionKeys};
 pub use profile::ProtectionProfile;
 pub use replay::{MAX_REPLAY_WINDOW, MIN_REPLAY_WINDOW};
+pub use ssrc_map::{SsrcHasher, SsrcMap};

@@ -1,17 +1,18 @@
 //! Maps keyed by SSRC on the media path, with a multiplicative hash instead
-//! of SipHash: each holds only streams that a negotiation signalled or an
-//! authenticated packet opened, and is capped, so flooding is not a concern
-//! and a received packet's route costs a few instructions.
+//! of SipHash. For maps that hold only streams a negotiation signalled or an
+//! authenticated packet opened, and that are capped, so that flooding is not
+//! a concern and a received packet's lookup costs a few instructions (the
+//! SRTP contexts' streams, fulmar-peer's routes).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A map from SSRC to `V`.
-pub(crate) type SsrcMap<V> = HashMap<u32, V, BuildHasherDefault<SsrcHasher>>;
+pub type SsrcMap<V> = HashMap<u32, V, BuildHasherDefault<SsrcHasher>>;
 
 /// Fibonacci hashing of a 32-bit SSRC.
 #[derive(Default)]
-pub(crate) struct SsrcHasher(u64);
+pub struct SsrcHasher(u64);
 
 impl Hasher for SsrcHasher {
     fn finish(&self) -> u64 {
