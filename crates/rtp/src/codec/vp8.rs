@@ -128,7 +128,10 @@ mod tests {
         assert!(!frame_is_keyframe(&inter));
         assert_eq!(frame_dimensions(&inter), None);
         assert_eq!(frame_dimensions(&key[..9]), None);
-        assert_eq!(frame_dimensions(&[0x10, 0, 0, 0x9d, 0x01, 0x2b, 0, 0, 0, 0]), None);
+        assert_eq!(
+            frame_dimensions(&[0x10, 0, 0, 0x9d, 0x01, 0x2b, 0, 0, 0, 0]),
+            None
+        );
         assert!(!frame_is_keyframe(&[]));
         // In an RTP payload, behind the descriptor, only at a frame start.
         let d = Vp8Depacketizer;
