@@ -8,8 +8,9 @@
 # TIME is in seconds; no TARGETS means every file in fuzz/fuzz_targets.
 # Each target starts from its checked-in corpus (fuzz/corpus/<target>). A
 # campaign then merges what it found into that corpus, keeping only inputs
-# that add coverage (libFuzzer's -merge=1, what `cargo fuzz cmin` runs), so
-# the named seeds stay and the new entries are minimal. A smoke run leaves
+# that add edges (libFuzzer's -merge=1, what `cargo fuzz cmin` runs, with
+# -use_counters=0 so that hit counts alone do not keep an input), so the
+# named seeds stay and the new entries are few. A smoke run leaves
 # the corpus untouched. Either fails if any target crashed, printing the
 # input as hex and the command that reproduces it. Stable Rust works:
 # RUSTC_BOOTSTRAP=1 lets cargo-fuzz use the sanitizer flags.
@@ -59,7 +60,7 @@ if [ "$smoke" -eq 0 ]; then
   echo "== merging new coverage into fuzz/corpus"
   for t in "${targets[@]}"; do
     before=$(find "corpus/$t" -type f | wc -l)
-    timeout -k 10 1200 "$bin_dir/$t" -merge=1 -rss_limit_mb=2048 -timeout=10 \
+    timeout -k 10 1200 "$bin_dir/$t" -merge=1 -use_counters=0 -rss_limit_mb=2048 -timeout=10 \
       "corpus/$t" "$work/$t/corpus" >"$work/$t/merge.log" 2>&1 || true
     echo "   $t: $before -> $(find "corpus/$t" -type f | wc -l) inputs"
   done

@@ -1,7 +1,7 @@
 // Body of the `gateway_http` fuzz target (shared with fulmar-gateway's
 // tests/fuzz_corpus.rs): fulmar-gateway's HTTP entry points driven
 // in-process through its axum `Router` with `tower::ServiceExt::oneshot`, on
-// one current-thread tokio runtime and one gateway (sessions bind
+// one tokio runtime with one worker thread and one gateway (sessions bind
 // 127.0.0.1 only) created once.
 //
 // Input: [selector][u16 BE length][first body][second body]. The selector
@@ -37,7 +37,12 @@ fn run(data: &[u8]) {
     }
     static ENV: OnceLock<Env> = OnceLock::new();
     let env = ENV.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // One worker thread, so that the tasks of closed sessions run to
+        // their end between inputs; on a current-thread runtime they only
+        // ran inside block_on and their sockets piled up (one or two per
+        // session, until the fuzzer ran out of file descriptors).
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .expect("a tokio runtime");
