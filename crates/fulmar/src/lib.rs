@@ -68,14 +68,14 @@ pub use fulmar_peer::{
     Codec, CodecParams, KeyframeKind, MediaFrame, MediaKind, MediaStats, ReceiveMode, Transceiver,
     TransceiverId,
 };
-pub use fulmar_sdp::Direction;
-/// An SRTP protection profile ([`Config::with_srtp_profiles`]).
-pub use fulmar_srtp::ProtectionProfile as SrtpProfile;
 /// RTP and RTCP packets, codecs and media files (fulmar-rtp), for what a
 /// media application does with `RemoteTrack`'s packets and frames.
 pub use fulmar_rtp as rtp;
 /// SDP (fulmar-sdp), for applications that read or edit descriptions.
 pub use fulmar_sdp as sdp;
+pub use fulmar_sdp::Direction;
+/// An SRTP protection profile ([`Config::with_srtp_profiles`]).
+pub use fulmar_srtp::ProtectionProfile as SrtpProfile;
 
 /// Errors of the driver.
 #[derive(Debug, thiserror::Error)]
