@@ -66,7 +66,7 @@ pub enum UrlTransport {
 /// use fulmar_turn::{IceServerUrl, UrlScheme, UrlTransport};
 /// let u = IceServerUrl::parse("turn:[2001:db8::1]:3479?transport=tcp")?;
 /// assert_eq!((u.scheme, u.port, u.transport), (UrlScheme::Turn, 3479, UrlTransport::Tcp));
-/// assert_eq!(u.ip(), Some("2001:db8::1".parse().unwrap()));
+/// assert_eq!(u.ip(), Some(std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1])));
 /// let u = IceServerUrl::parse("turns:turn.example.org")?;
 /// assert_eq!((u.host.as_str(), u.port, u.transport), ("turn.example.org", 5349, UrlTransport::Tcp));
 /// # Ok::<(), fulmar_turn::Error>(())
