@@ -28,7 +28,7 @@ use fulmar_stun::attributes::{
     ErrorCode, Lifetime, Nonce, PasswordAlgorithmId, Realm, RequestedTransport, Software, Username,
     XorMappedAddress, XorRelayedAddress,
 };
-use fulmar_stun::server::{BindingResponder, MAX_REPLY_LEN};
+use fulmar_stun::server::BindingResponder;
 use fulmar_stun::transaction::{ClientTransaction, TransactionConfig};
 use fulmar_stun::{Class, IntegrityKey, Message, MessageBuilder, Method, TransactionId};
 use tokio::net::UdpSocket;
@@ -50,12 +50,14 @@ fn fresh_transaction_id() -> TransactionId {
 async fn serve(socket: UdpSocket) -> std::io::Result<()> {
     let mut responder = BindingResponder::new().with_software("fulmar-stun responder");
     let mut rx = [0u8; 1500];
-    let mut tx = [0u8; MAX_REPLY_LEN];
+    let mut tx = Vec::new();
+    let local = socket.local_addr()?;
     loop {
         let (n, from) = socket.recv_from(&mut rx).await?;
-        responder.handle_receive(Instant::now(), from, &rx[..n]);
-        while let Some(t) = responder.poll_transmit(&mut tx) {
-            socket.send_to(&tx[..t.len], t.destination).await?;
+        let now = Instant::now();
+        responder.handle_receive(now, from, local, &rx[..n]);
+        while let Some(t) = responder.poll_transmit(now, &mut tx) {
+            socket.send_to(&tx, t.destination).await?;
         }
     }
 }

@@ -21,22 +21,24 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use fulmar_ice::{IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole};
-use fulmar_stun::server::{BindingResponder, MAX_REPLY_LEN};
+use fulmar_stun::server::BindingResponder;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 /// Answers every datagram waiting on `socket`; returns how many replies went out.
 fn serve_ready(socket: &UdpSocket, responder: &mut BindingResponder) -> std::io::Result<u64> {
     let mut buf = [0u8; 2048];
-    let mut out = [0u8; MAX_REPLY_LEN];
+    let mut out = Vec::new();
+    let local = socket.local_addr()?;
     let mut sent = 0;
     loop {
         match socket.recv_from(&mut buf) {
             Ok((n, from)) => {
                 let data = buf.get(..n).unwrap_or(&[]);
-                responder.handle_receive(Instant::now(), from, data);
-                while let Some(t) = responder.poll_transmit(&mut out) {
-                    socket.send_to(out.get(..t.len).unwrap_or(&[]), t.destination)?;
+                let now = Instant::now();
+                responder.handle_receive(now, from, local, data);
+                while let Some(t) = responder.poll_transmit(now, &mut out) {
+                    socket.send_to(&out, t.destination)?;
                     sent += 1;
                 }
             }

@@ -10,14 +10,16 @@ fn run(data: &[u8]) {
     let _ = fulmar_stun::message_len(data);
     let key = fulmar_stun::IntegrityKey::new(b"fuzz-key");
 
-    let mut out = [0u8; fulmar_stun::server::MAX_REPLY_LEN];
+    let mut out = Vec::new();
     let mut responder = fulmar_stun::server::BindingResponder::new().with_software("fuzz");
-    let source: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap_or_else(|_| {
-        std::net::SocketAddr::from(([127, 0, 0, 1], 9))
-    });
-    if let Some(n) = responder.respond(source, data, &mut out) {
-        // Whatever the responder writes must itself parse.
-        assert!(fulmar_stun::Message::parse(&out[..n]).is_ok());
+    let source = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 3478));
+    let now = std::time::Instant::now();
+    responder.handle_receive(now, source, local, data);
+    if let Some(t) = responder.poll_transmit(now, &mut out) {
+        // Whatever the responder writes must itself parse, and go back.
+        assert_eq!((t.source, t.destination, t.len), (local, source, out.len()));
+        assert!(fulmar_stun::Message::parse(&out).is_ok());
     }
 
     let Ok(msg) = fulmar_stun::Message::parse(data) else {

@@ -15,7 +15,8 @@
 //! - [`channel_data`]: TURN ChannelData framing (RFC 8656 §12); [`demux`]: the
 //!   RFC 7983 first-byte classifier.
 //! - [`transaction`]: client retransmission timing (RTO, Rc, Rm); [`server`]: a
-//!   sans-IO Binding responder.
+//!   sans-IO Binding responder; [`Transmit`]: the addressed datagram every
+//!   sans-IO type of the stack hands back from `poll_transmit`.
 //!
 //! ```
 //! use fulmar_stun::attributes::{Priority, Username, XorMappedAddress};
@@ -51,6 +52,7 @@ mod integrity;
 mod message;
 pub mod server;
 pub mod transaction;
+mod transmit;
 
 pub use attributes::{Attribute, AttributeType, RawAttribute};
 pub use builder::MessageBuilder;
@@ -62,3 +64,4 @@ pub use header::{
 };
 pub use integrity::{long_term_key_md5, long_term_key_sha256, IntegrityKey, FINGERPRINT_XOR};
 pub use message::{is_stun, message_len, Attributes, Message};
+pub use transmit::Transmit;

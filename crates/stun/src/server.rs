@@ -23,10 +23,12 @@
 //! b.add_fingerprint();
 //! let req = b.finish()?;
 //!
-//! server.handle_receive(Instant::now(), client, req);
-//! let mut out = [0u8; 576];
-//! let t = server.poll_transmit(&mut out).ok_or("no response")?;
-//! assert_eq!(t.destination, client);
+//! let local = std::net::SocketAddr::from(([192, 0, 2, 1], 3478));
+//! let now = Instant::now();
+//! server.handle_receive(now, client, local, req);
+//! let mut out = Vec::new();
+//! let t = server.poll_transmit(now, &mut out).ok_or("no response")?;
+//! assert_eq!((t.source, t.destination), (local, client));
 //! let resp = Message::parse(&out[..t.len])?;
 //! assert_eq!(resp.class(), Class::SuccessResponse);
 //! assert_eq!(resp.get::<XorMappedAddress>()?.0, client);
@@ -40,7 +42,8 @@ use std::time::Instant;
 
 use crate::attributes::{AttributeType, ErrorCode, Software, UnknownAttributes, XorMappedAddress};
 use crate::{
-    Class, Error, Message, MessageBuilder, Method, TransactionId, HEADER_LEN, MAGIC_COOKIE,
+    Class, Error, Message, MessageBuilder, Method, TransactionId, Transmit, HEADER_LEN,
+    MAGIC_COOKIE,
 };
 
 /// Most attribute types listed in one UNKNOWN-ATTRIBUTES.
@@ -52,15 +55,6 @@ pub const MAX_QUEUED: usize = 1024;
 pub const MAX_SOFTWARE_LEN: usize = 128;
 /// Buffer size that always holds a reply.
 pub const MAX_REPLY_LEN: usize = 512;
-
-/// A datagram to send: `len` bytes written at the start of the caller's buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transmit {
-    /// Where to send it (the request's source).
-    pub destination: SocketAddr,
-    /// Bytes written.
-    pub len: usize,
-}
 
 /// Counters of what the responder did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -86,6 +80,7 @@ enum ReplyKind {
 /// A decided reply, written later into the caller's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Reply {
+    source: SocketAddr,
     destination: SocketAddr,
     method: Method,
     transaction_id: TransactionId,
@@ -124,10 +119,10 @@ impl BindingResponder {
     }
 
     /// Decide what to answer to `datagram` from `source`, if anything.
-    fn decide(&self, source: SocketAddr, datagram: &[u8]) -> Option<Reply> {
+    fn decide(&self, source: SocketAddr, local: SocketAddr, datagram: &[u8]) -> Option<Reply> {
         let msg = match Message::parse(datagram) {
             Ok(m) => m,
-            Err(_) => return self.decide_malformed(source, datagram),
+            Err(_) => return self.decide_malformed(source, local, datagram),
         };
         if msg.class() != Class::Request || msg.method() != Method::BINDING {
             return None;
@@ -150,6 +145,7 @@ impl BindingResponder {
             ReplyKind::Success
         };
         Some(Reply {
+            source: local,
             destination: source,
             method: msg.method(),
             transaction_id: msg.transaction_id(),
@@ -160,7 +156,7 @@ impl BindingResponder {
 
     /// A request with a sound header (zero leading bits, magic cookie, length
     /// matching the datagram) but malformed attributes gets 400 Bad Request.
-    fn decide_malformed(&self, source: SocketAddr, d: &[u8]) -> Option<Reply> {
+    fn decide_malformed(&self, source: SocketAddr, local: SocketAddr, d: &[u8]) -> Option<Reply> {
         let h = d.get(..HEADER_LEN)?;
         let ty = u16::from_be_bytes([h[0], h[1]]);
         let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
@@ -175,6 +171,7 @@ impl BindingResponder {
         let mut tid = [0u8; 12];
         tid.copy_from_slice(&h[8..20]);
         Some(Reply {
+            source: local,
             destination: source,
             method: mt.method,
             transaction_id: TransactionId(tid),
@@ -212,21 +209,6 @@ impl BindingResponder {
         b.finish().map(|m| m.len())
     }
 
-    /// Answer one datagram directly into `out` (at least [`MAX_REPLY_LEN`]
-    /// bytes): `Some(len)` to send `out[..len]` back to `source`, `None` to drop.
-    pub fn respond(
-        &mut self,
-        source: SocketAddr,
-        datagram: &[u8],
-        out: &mut [u8],
-    ) -> Option<usize> {
-        let Some(reply) = self.decide(source, datagram) else {
-            self.stats.dropped += 1;
-            return None;
-        };
-        self.emit(&reply, out)
-    }
-
     fn emit(&mut self, reply: &Reply, out: &mut [u8]) -> Option<usize> {
         match self.write(reply, out) {
             Ok(n) => {
@@ -244,27 +226,39 @@ impl BindingResponder {
         }
     }
 
-    /// Feed a received datagram (sans-IO verb); any reply is queued for
-    /// [`BindingResponder::poll_transmit`]. The responder keeps no per-client
+    /// Feed a datagram that arrived from `source` at the local address
+    /// `destination`; any reply is queued for [`BindingResponder::poll_transmit`],
+    /// to be sent back from `destination`. The responder keeps no per-client
     /// state, so `now` is unused; it is taken for the uniform interface.
-    pub fn handle_receive(&mut self, _now: Instant, source: SocketAddr, datagram: &[u8]) {
-        match self.decide(source, datagram) {
+    pub fn handle_receive(
+        &mut self,
+        _now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        datagram: &[u8],
+    ) {
+        match self.decide(source, destination, datagram) {
             Some(r) if self.queue.len() < MAX_QUEUED => self.queue.push_back(r),
             _ => self.stats.dropped += 1,
         }
     }
 
-    /// Write the next queued reply into `buf` (at least [`MAX_REPLY_LEN`]
-    /// bytes) and say where to send it.
-    pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<Transmit> {
+    /// Write the next queued reply into `buf` (cleared first; it ends up
+    /// `len` bytes long) and say where to send it.
+    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         while let Some(r) = self.queue.pop_front() {
+            buf.clear();
+            buf.resize(MAX_REPLY_LEN, 0);
             if let Some(len) = self.emit(&r, buf) {
+                buf.truncate(len);
                 return Some(Transmit {
+                    source: r.source,
                     destination: r.destination,
                     len,
                 });
             }
         }
+        buf.clear();
         None
     }
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fulmar_stun::attributes::XorMappedAddress;
-use fulmar_stun::server::{BindingResponder, MAX_REPLY_LEN};
+use fulmar_stun::server::BindingResponder;
 use fulmar_stun::transaction::{ClientTransaction, TransactionConfig};
 use fulmar_stun::{Class, Message, MessageBuilder, Method, TransactionId};
 
@@ -27,15 +27,16 @@ fn run(lost: u32) -> Option<(u128, u32)> {
 
     let mut tx = ClientTransaction::new(now, TransactionConfig::default());
     let mut in_flight: Option<Instant> = None; // arrival time of the response
-    let mut out = [0u8; MAX_REPLY_LEN];
+    let mut out = Vec::new();
+    let local = SocketAddr::from(([192, 0, 2, 1], 3478));
     let mut reply = Vec::new();
     for _ in 0..1000 {
         if tx.poll_transmit() && tx.transmissions() > lost {
             // This copy survives: the server answers, the answer arrives later.
-            server.handle_receive(now + one_way, client, &request);
-            let t = server.poll_transmit(&mut out).unwrap();
-            assert_eq!(t.destination, client);
-            reply = out[..t.len].to_vec();
+            server.handle_receive(now + one_way, client, local, &request);
+            let t = server.poll_transmit(now + one_way, &mut out).unwrap();
+            assert_eq!((t.source, t.destination), (local, client));
+            reply = out.clone();
             in_flight.get_or_insert(now + 2 * one_way);
         }
         let next = match (tx.poll_timeout(), in_flight) {

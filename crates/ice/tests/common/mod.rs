@@ -100,17 +100,18 @@ pub struct StunServer {
 impl Endpoint for StunServer {
     fn handle_receive(&mut self, now: Instant, d: Datagram) {
         if d.destination == self.addr {
-            self.responder.handle_receive(now, d.source, &d.payload);
+            self.responder
+                .handle_receive(now, d.source, d.destination, &d.payload);
         }
     }
     fn handle_timeout(&mut self, _now: Instant) {}
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        let mut buf = [0u8; 576];
-        let t = self.responder.poll_transmit(&mut buf)?;
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        let mut buf = Vec::new();
+        let t = self.responder.poll_transmit(now, &mut buf)?;
         Some(Datagram {
-            source: self.addr,
+            source: t.source,
             destination: t.destination,
-            payload: buf.get(..t.len)?.to_vec(),
+            payload: buf,
         })
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
