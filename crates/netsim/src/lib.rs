@@ -1,5 +1,8 @@
 //! A deterministic in-process network for testing sans-IO protocol endpoints.
 //!
+//! [`Pair`] joins two parties by one simulated link: the harness for
+//! point-to-point protocols (DTLS, SCTP, data channels, a peer connection).
+//!
 //! [`Network`] holds hosts (each driving one [`Endpoint`]), NAT boxes with
 //! every mapping and filtering behaviour of RFC 4787, and access links with
 //! delay, jitter, loss, duplication, reordering and bandwidth limits. Time is
@@ -54,6 +57,7 @@
 mod link;
 mod nat;
 mod network;
+mod pair;
 
 pub use link::{Link, LinkConfig};
 pub use nat::{Filtering, Mapping, NatConfig, PortAssignment};
@@ -61,3 +65,4 @@ pub use network::{
     Datagram, DropReason, Endpoint, HostId, NatId, Network, NodeId, NodeStats, TraceEvent, ZoneId,
     INTERNET,
 };
+pub use pair::{Direction, LinkStats, Pair, Party, Sent, Tamper};

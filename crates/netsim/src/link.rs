@@ -32,6 +32,11 @@ pub struct LinkConfig {
     pub bandwidth_bps: Option<u64>,
     /// Drop-tail queue limit in bytes when `bandwidth_bps` is set.
     pub queue_limit: usize,
+    /// Drop-tail queue limit in time when `bandwidth_bps` is set: a datagram
+    /// that would wait longer than this behind the queued ones is dropped,
+    /// like a router buffer sized in milliseconds (the bottleneck a
+    /// congestion controller must not overfill). `None`: bytes only.
+    pub queue_delay_limit: Option<Duration>,
 }
 
 impl Default for LinkConfig {
@@ -52,6 +57,7 @@ impl LinkConfig {
             reorder_delay: Duration::from_millis(10),
             bandwidth_bps: None,
             queue_limit: 64 * 1024,
+            queue_delay_limit: None,
         }
     }
 
@@ -100,6 +106,13 @@ impl LinkConfig {
     /// Sets the drop-tail queue limit in bytes.
     pub fn with_queue_limit(mut self, bytes: usize) -> Self {
         self.queue_limit = bytes;
+        self
+    }
+
+    /// Sets the drop-tail queue limit in time (see
+    /// [`LinkConfig::queue_delay_limit`]).
+    pub fn with_queue_delay_limit(mut self, limit: Duration) -> Self {
+        self.queue_delay_limit = Some(limit);
         self
     }
 }
@@ -152,8 +165,13 @@ impl LinkState {
         let mut leave = now;
         if let Some(bps) = config.bandwidth_bps.filter(|b| *b > 0) {
             let start = self.busy_until.map_or(now, |b| b.max(now));
-            let backlog_bytes = (start - now).as_secs_f64() * bps as f64 / 8.0;
-            if backlog_bytes > config.queue_limit as f64 {
+            let waiting = start - now;
+            let backlog_bytes = waiting.as_secs_f64() * bps as f64 / 8.0;
+            if backlog_bytes > config.queue_limit as f64
+                || config
+                    .queue_delay_limit
+                    .is_some_and(|limit| waiting > limit)
+            {
                 return Err(LinkDrop::QueueFull);
             }
             let tx = Duration::from_secs_f64(len as f64 * 8.0 / bps as f64);
@@ -209,6 +227,29 @@ mod tests {
         assert!(st.carry(&cfg, now, 100, &mut rng).is_ok());
         assert!(st.carry(&cfg, now, 100, &mut rng).is_ok());
         assert_eq!(st.carry(&cfg, now, 100, &mut rng), Err(LinkDrop::QueueFull));
+    }
+
+    #[test]
+    fn queue_delay_limit_drops_what_would_wait_too_long() {
+        // 1000 bytes/s: each 100-byte datagram occupies the link for 100 ms.
+        let cfg = LinkConfig::ideal()
+            .with_bandwidth(8_000)
+            .with_queue_limit(usize::MAX)
+            .with_queue_delay_limit(Duration::from_millis(250));
+        let mut st = LinkState::default();
+        let mut rng = StdRng::seed_from_u64(1);
+        let now = Instant::now();
+        // Waits 0, 100, 200 ms: carried; the fourth would wait 300 ms.
+        for _ in 0..3 {
+            assert!(st.carry(&cfg, now, 100, &mut rng).is_ok());
+        }
+        assert_eq!(st.carry(&cfg, now, 100, &mut rng), Err(LinkDrop::QueueFull));
+        // Once the queue drained a little, it is accepted again.
+        let later = now + Duration::from_millis(100);
+        assert_eq!(
+            st.carry(&cfg, later, 100, &mut rng),
+            Ok(vec![now + Duration::from_millis(400)])
+        );
     }
 
     #[test]
