@@ -321,7 +321,7 @@ impl<A: Party, B: Party> Pair<A, B> {
         }
         // Nothing is due now, so the next deadline lies in the future.
         match self.next_deadline() {
-            Some(next) if deadline.map_or(true, |d| next <= d) => {
+            Some(next) if deadline.is_none_or(|d| next <= d) => {
                 self.now = self.now.max(next);
                 self.rounds_at_now = 0;
                 true
