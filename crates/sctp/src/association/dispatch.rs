@@ -1,0 +1,274 @@
+//! An incoming packet (RFC 9260 §8.5 verification tags), dispatched chunk
+//! by chunk to the handlers, and the SACK schedule it leaves (§6.2).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::chunk::{chunk_type, Chunk, Sack, UnknownChunkAction};
+use crate::error::Error;
+use crate::list::TlvList;
+use crate::packet::Packet;
+use crate::param::{cause_code, ErrorCause};
+
+use super::recv::DataOutcome;
+use super::{ramp_packets, Association, CloseReason, State};
+
+impl Association {
+    /// Feeds one SCTP packet (the payload of one DTLS record). Messages that
+    /// arrive whole share its buffer; fragments are copied together.
+    pub fn handle_receive(&mut self, now: Instant, packet: Bytes) {
+        self.receive(now, &packet, Some(&packet));
+    }
+
+    /// Feeds one SCTP packet from a borrowed buffer, which the caller may
+    /// reuse at once: what is kept is copied out of it.
+    pub fn handle_receive_slice(&mut self, now: Instant, packet: &[u8]) {
+        self.receive(now, packet, None);
+    }
+
+    fn receive(&mut self, now: Instant, packet: &[u8], shared: Option<&Bytes>) {
+        if self.process_packet(now, packet, shared).is_err() {
+            self.stats.packets_dropped += 1;
+        } else {
+            self.stats.packets_received += 1;
+        }
+        self.schedule_housekeeping(now);
+    }
+
+    /// The verification tag rules for a packet whose first chunk is
+    /// `first` (RFC 9260 §8.5, §8.5.1); `chunk_bytes` is the length of all
+    /// its chunks.
+    fn check_first_chunk(
+        &self,
+        vtag: u32,
+        first: &Chunk<'_>,
+        chunk_bytes: usize,
+    ) -> Result<(), Error> {
+        match first {
+            Chunk::Init(_) => {
+                if vtag != 0 || chunk_bytes > first.encoded_len() {
+                    return Err(Error::InvalidField("INIT with tag or bundled"));
+                }
+            }
+            Chunk::Abort { t: true, .. } | Chunk::ShutdownComplete { t: true } => {
+                if vtag != self.peer_vtag || self.peer_vtag == 0 {
+                    return Err(Error::InvalidField("verification tag"));
+                }
+            }
+            Chunk::ShutdownAck
+                if self.state == State::CookieWait || self.state == State::CookieEchoed =>
+            {
+                // §8.4 (5): answer as out of the blue.
+                return Err(Error::InvalidField("SHUTDOWN-ACK out of the blue"));
+            }
+            _ => {
+                if vtag != self.my_vtag {
+                    return Err(Error::InvalidField("verification tag"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn process_packet(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        shared: Option<&Bytes>,
+    ) -> Result<(), Error> {
+        let pkt = Packet::parse(packet)?;
+        if pkt.destination_port() != self.config.local_port
+            || pkt.source_port() != self.config.remote_port
+        {
+            return Err(Error::InvalidField("ports"));
+        }
+        let accept_zero = self.config.zero_checksum && self.state != State::Closed;
+        pkt.verify_checksum(accept_zero)?;
+        let vtag = pkt.verification_tag();
+        let mut chunks = pkt.chunks();
+        let mut had_data = false;
+        let mut immediate = false;
+        let mut first = None;
+        if let Some(&(chunk_type::DATA | chunk_type::SACK)) = chunks.remaining().first() {
+            // The data path: leading DATA and SACK chunks decoded where they
+            // are used (neither can close the association, which ends the
+            // loop below).
+            if vtag != self.my_vtag {
+                return Err(Error::InvalidField("verification tag"));
+            }
+            loop {
+                if let Some(d) = chunks.next_data() {
+                    had_data = true;
+                    immediate |= d.immediate();
+                    self.on_data(&d, shared);
+                } else if let Some(s) = chunks.next_sack() {
+                    self.on_sack(now, &s);
+                } else {
+                    break;
+                }
+            }
+        } else {
+            let chunk = chunks.next().ok_or(Error::InvalidField("no chunks"))??;
+            self.check_first_chunk(vtag, &chunk, pkt.chunk_bytes().len())?;
+            first = Some(chunk);
+        }
+        // The first chunk, parsed once for the checks above, then the rest.
+        loop {
+            let chunk = match first.take() {
+                Some(c) => c,
+                None => match chunks.next() {
+                    Some(c) => c?,
+                    None => break,
+                },
+            };
+            match chunk {
+                Chunk::Data(d) => {
+                    had_data = true;
+                    immediate |= d.immediate();
+                    self.on_data(&d, shared);
+                }
+                Chunk::Init(init) => self.on_init(now, &init),
+                Chunk::InitAck(init) => self.on_init_ack(now, &init),
+                Chunk::CookieEcho { cookie } => self.on_cookie_echo(now, cookie),
+                Chunk::CookieAck => {
+                    if self.state == State::CookieEchoed {
+                        self.establish_done(now);
+                    }
+                }
+                Chunk::Sack(s) => self.on_sack(now, &s),
+                Chunk::Heartbeat { info } => {
+                    if self.state != State::Closed {
+                        self.queue_chunk(&Chunk::HeartbeatAck { info });
+                    }
+                }
+                Chunk::HeartbeatAck { info } => self.on_heartbeat_ack(now, info),
+                Chunk::Abort { causes, .. } => {
+                    if self.state != State::Closed {
+                        let code = causes.iter().next().and_then(Result::ok).map(|c| c.code);
+                        self.close(CloseReason::PeerAbort(code));
+                        self.control.clear();
+                    }
+                    return Ok(());
+                }
+                Chunk::Shutdown { cumulative_tsn_ack } => self.on_shutdown(now, cumulative_tsn_ack),
+                Chunk::ShutdownAck => {
+                    if matches!(self.state, State::ShutdownSent | State::ShutdownAckSent) {
+                        self.queue_chunk(&Chunk::ShutdownComplete { t: false });
+                        self.close(CloseReason::Shutdown);
+                    }
+                }
+                Chunk::ShutdownComplete { .. } => {
+                    if self.state == State::ShutdownAckSent {
+                        self.close(CloseReason::Shutdown);
+                    }
+                }
+                Chunk::Error { .. } => {}
+                Chunk::ForwardTsn(f) => {
+                    if self.is_established() {
+                        if let Some(r) = self.receiver.as_mut() {
+                            r.on_forward_tsn(
+                                f.new_cumulative_tsn,
+                                f.streams.iter(),
+                                &mut self.events,
+                            );
+                        }
+                        self.sack_now = true;
+                    }
+                }
+                Chunk::ReConfig { params } => self.on_reconfig(now, &params)?,
+                Chunk::Unknown(u) => {
+                    let action = u.action();
+                    if matches!(
+                        action,
+                        UnknownChunkAction::StopAndReport | UnknownChunkAction::SkipAndReport
+                    ) && self.is_established()
+                    {
+                        let causes = [ErrorCause {
+                            code: cause_code::UNRECOGNIZED_CHUNK_TYPE,
+                            info: &u.raw[..u.raw.len().min(256)],
+                        }];
+                        self.queue_chunk(&Chunk::Error {
+                            causes: TlvList::Items(&causes),
+                        });
+                    }
+                    if matches!(
+                        action,
+                        UnknownChunkAction::Stop | UnknownChunkAction::StopAndReport
+                    ) {
+                        break;
+                    }
+                }
+            }
+            if self.state == State::Closed && self.receiver.is_some() {
+                break;
+            }
+        }
+        if had_data {
+            self.data_packets_unacked += 1;
+            let r = self.receiver.as_ref();
+            let out_of_order = r.is_some_and(|r| r.has_gaps() || r.has_dups());
+            let paused = self
+                .last_data_at
+                .is_some_and(|t| now.saturating_duration_since(t) >= self.config.rto_min);
+            self.last_data_at = Some(now);
+            self.ramp_packets_left = if out_of_order || paused {
+                ramp_packets(&self.config)
+            } else {
+                self.ramp_packets_left.saturating_sub(1)
+            };
+            if immediate
+                || out_of_order
+                || self.data_packets_unacked >= 2
+                || !matches!(self.state, State::Established | State::ShutdownPending)
+            {
+                self.sack_now = true;
+            } else if self.sack_at.is_none() {
+                self.sack_at = Some(now + self.config.delayed_ack);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_sack(&mut self, now: Instant, s: &Sack<'_>) {
+        if self.is_established() || self.state == State::ShutdownAckSent {
+            let advanced = self.sender.on_sack(now, s, &mut self.stats);
+            if advanced {
+                self.error_count = 0;
+            }
+            self.maybe_progress_shutdown(now);
+        }
+    }
+
+    pub(super) fn on_data(&mut self, d: &crate::chunk::Data<'_>, packet: Option<&Bytes>) {
+        if !self.is_established() {
+            return;
+        }
+        if d.stream >= self.inbound_streams {
+            // RFC 9260 §6.5: acknowledge the TSN, drop the data, and report
+            // an Invalid Stream Identifier (only for in-window TSNs).
+            if self
+                .receiver
+                .as_mut()
+                .is_some_and(|r| r.mark_received(d.tsn))
+            {
+                let mut info = [0u8; 4];
+                info[..2].copy_from_slice(&d.stream.to_be_bytes());
+                let causes = [ErrorCause {
+                    code: cause_code::INVALID_STREAM_IDENTIFIER,
+                    info: &info,
+                }];
+                self.queue_chunk(&Chunk::Error {
+                    causes: TlvList::Items(&causes),
+                });
+            }
+            return;
+        }
+        let Some(r) = self.receiver.as_mut() else {
+            return;
+        };
+        if r.on_data(d, packet, &mut self.events) == DataOutcome::Duplicate {
+            self.stats.duplicate_tsns += 1;
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The timers: T1-init and T1-cookie, T2-shutdown, the delayed SACK,
+//! heartbeats (RFC 9260 §8.3), the RE-CONFIG retransmission, T3-rtx and
+//! housekeeping of idle buffers.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+
+use crate::chunk::Chunk;
+
+use super::recv::Receiver;
+use super::{Association, CloseReason, State};
+
+/// How long after activity the buffers of an idle association are returned.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Association {
+    /// Runs the timers that are due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.t1.is_some_and(|t| t <= now) {
+            self.t1_count += 1;
+            if self.t1_count > self.config.max_init_retransmits {
+                self.close(CloseReason::Timeout);
+                return;
+            }
+            let backoff = self
+                .config
+                .rto_initial
+                .saturating_mul(1 << self.t1_count.min(16));
+            self.t1 = Some(now + backoff.min(self.config.rto_max));
+            match self.state {
+                State::CookieWait => self.queue_init(),
+                State::CookieEchoed => {
+                    if let Some(c) = self.cookie_echo.clone() {
+                        self.queue_chunk(&Chunk::CookieEcho { cookie: &c });
+                    }
+                }
+                _ => self.t1 = None,
+            }
+        }
+        if self.t2.is_some_and(|t| t <= now) {
+            self.t2_count += 1;
+            if self.t2_count > self.config.max_association_retransmits {
+                self.close(CloseReason::Timeout);
+                return;
+            }
+            self.t2 = Some(now + self.sender.rto);
+            self.sender.backoff_rto();
+            match self.state {
+                State::ShutdownSent => self.queue_shutdown(),
+                State::ShutdownAckSent => self.queue_chunk(&Chunk::ShutdownAck),
+                _ => self.t2 = None,
+            }
+        }
+        if self.sack_at.is_some_and(|t| t <= now) {
+            self.sack_at = None;
+            self.sack_now = true;
+        }
+        if self.hb_outstanding.is_some_and(|(_, at)| at <= now) {
+            self.hb_outstanding = None;
+            self.error_count += 1;
+            self.sender.backoff_rto();
+            if self.error_count > self.config.max_association_retransmits {
+                self.close(CloseReason::Timeout);
+                return;
+            }
+        }
+        if self.hb_next.is_some_and(|t| t <= now) && self.is_established() {
+            self.send_heartbeat(now);
+        }
+        if self.reconfig_timer.is_some_and(|t| t <= now) {
+            self.reconfig_timer = None;
+            if let Some(req) = &self.reconfig_outstanding {
+                let (seq, last_tsn, streams) = (req.seq, req.last_tsn, req.streams.clone());
+                self.queue_reconfig_request(seq, last_tsn, &streams);
+                self.reconfig_timer = Some(now + self.sender.rto);
+            }
+        }
+        if self.sender.t3.is_some_and(|t| t <= now) {
+            self.stats.t3_expirations += 1;
+            self.error_count += 1;
+            if self.error_count > self.config.max_association_retransmits {
+                self.close(CloseReason::Timeout);
+                return;
+            }
+            self.sender.on_t3_expired(now, &mut self.stats);
+        }
+        if self.housekeeping_at.is_some_and(|t| t <= now) {
+            // Not while data still arrives: the buffers of its messages
+            // would only be allocated again.
+            let receiving = self
+                .last_data_at
+                .is_some_and(|t| now.saturating_duration_since(t) < HOUSEKEEPING_INTERVAL);
+            self.housekeeping_at = if receiving {
+                Some(now + HOUSEKEEPING_INTERVAL)
+            } else {
+                self.release_idle_buffers();
+                None
+            };
+        }
+    }
+
+    /// Arms the housekeeping timer when the association just went idle
+    /// (nothing queued or in flight): a second later, if still idle, it
+    /// returns the buffers it kept for reuse. An idle connection keeps no
+    /// packet buffers; a busy one reallocates nothing per packet.
+    pub(super) fn schedule_housekeeping(&mut self, now: Instant) {
+        if self.housekeeping_at.is_none()
+            && self.is_established()
+            && self.sender.all_done()
+            && self.control.is_empty()
+            && (self.tx_spare.capacity() != 0
+                || self.sender.holds_buffers()
+                || self.receiver.as_ref().is_some_and(Receiver::holds_buffers))
+        {
+            self.housekeeping_at = Some(now + HOUSEKEEPING_INTERVAL);
+        }
+    }
+
+    /// Returns buffers kept for reuse (the spare packet buffer, emptied
+    /// queues, scratch lists) to the allocator if no data is queued or in
+    /// flight; true if the association was idle. Runs by itself about a
+    /// second after activity.
+    pub fn release_idle_buffers(&mut self) -> bool {
+        if !self.sender.all_done() {
+            return false;
+        }
+        self.sender.release_idle_buffers();
+        if self.control.is_empty() {
+            self.control = VecDeque::new();
+            self.tx_spare = Vec::new();
+        }
+        self.gap_scratch = Vec::new();
+        self.dup_scratch = Vec::new();
+        if let Some(r) = self.receiver.as_mut() {
+            r.release_idle_buffers();
+        }
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        if self.reset_queue.is_empty() {
+            self.reset_queue = Vec::new();
+        }
+        true
+    }
+
+    /// A random heartbeat nonce (RFC 9260 §8.3); the key moves on with
+    /// every draw.
+    fn next_nonce(&mut self) -> u64 {
+        let mut stream = StdRng::from_seed(self.nonce_key);
+        let nonce = stream.next_u64();
+        stream.fill_bytes(&mut self.nonce_key);
+        nonce
+    }
+
+    fn send_heartbeat(&mut self, now: Instant) {
+        let nonce = self.next_nonce();
+        let mut info = [0u8; 16];
+        info[..8].copy_from_slice(&nonce.to_be_bytes());
+        let ms = now.saturating_duration_since(self.epoch).as_millis() as u64;
+        info[8..].copy_from_slice(&ms.to_be_bytes());
+        self.queue_chunk(&Chunk::Heartbeat { info: &info });
+        self.hb_outstanding = Some((nonce, now + self.sender.rto));
+        self.hb_next = self
+            .config
+            .heartbeat_interval
+            .map(|i| now + i + self.sender.rto);
+    }
+
+    pub(super) fn on_heartbeat_ack(&mut self, now: Instant, info: &[u8]) {
+        let Some((nonce, _)) = self.hb_outstanding else {
+            return;
+        };
+        let Some(got) = info.get(..8) else { return };
+        if got != nonce.to_be_bytes() {
+            return;
+        }
+        let mut ms = [0u8; 8];
+        if let Some(b) = info.get(8..16) {
+            ms.copy_from_slice(b);
+        }
+        let sent = self.epoch + Duration::from_millis(u64::from_be_bytes(ms));
+        self.hb_outstanding = None;
+        self.error_count = 0;
+        self.sender.rtt_sample(now.saturating_duration_since(sent));
+    }
+}
