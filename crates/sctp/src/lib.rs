@@ -58,7 +58,8 @@ pub mod packet;
 pub mod param;
 
 pub use association::{
-    Association, CloseReason, Config, Event, Message, SendOptions, State, Stats,
+    AbortCause, Association, CloseReason, Config, Event, Message, ProtocolViolation,
+    RetransmissionLimit, SendOptions, State, Stats,
 };
 pub use chunk::{Chunk, Data, ForwardTsn, Init, Sack, UnknownChunk, UnknownChunkAction};
 pub use error::Error;

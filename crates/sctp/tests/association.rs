@@ -623,12 +623,16 @@ fn abort_reaches_peer_with_cause() {
     p.connect_both();
     p.a.abort();
     assert!(p.drive_until(Duration::from_secs(5), |p| p.b.state() == State::Closed));
-    assert!(p
-        .b_events
-        .contains(&Event::Closed(CloseReason::PeerAbort(Some(
-            cause_code::USER_INITIATED_ABORT
-        )))));
-    assert!(p.a_events.contains(&Event::Closed(CloseReason::LocalAbort)));
+    let peer_abort = CloseReason::PeerAbort(Some(AbortCause {
+        code: cause_code::USER_INITIATED_ABORT,
+        info: Vec::new(),
+    }));
+    assert!(p.b_events.contains(&Event::Closed(peer_abort.clone())));
+    assert_eq!(p.b.close_reason(), Some(&peer_abort));
+    assert!(peer_abort.is_peer_failure());
+    assert!(p.a_events.contains(&Event::Closed(CloseReason::UserAbort)));
+    assert_eq!(p.a.close_reason(), Some(&CloseReason::UserAbort));
+    assert!(!CloseReason::UserAbort.is_peer_failure());
 }
 
 #[test]
@@ -643,7 +647,41 @@ fn peer_disappears_mid_transfer_times_out() {
     p.ab.up = false;
     p.ba.up = false;
     assert!(p.drive_until(Duration::from_secs(3600), |p| p.a.state() == State::Closed));
-    assert!(p.a_events.contains(&Event::Closed(CloseReason::Timeout)));
+    let reason = CloseReason::Timeout(RetransmissionLimit::Association);
+    assert!(p.a_events.contains(&Event::Closed(reason.clone())));
+    assert_eq!(p.a.close_reason(), Some(&reason));
+}
+
+#[test]
+fn idle_peer_that_stops_answering_heartbeats_times_out() {
+    let config = Config {
+        heartbeat_interval: Some(Duration::from_secs(1)),
+        ..Config::default()
+    };
+    let mut p = Pair::new(44, config.clone(), config, 0.0, 0.0);
+    p.connect_both();
+    p.ab.up = false;
+    p.ba.up = false;
+    assert!(p.drive_until(Duration::from_secs(3600), |p| p.a.state() == State::Closed));
+    assert_eq!(
+        p.a.close_reason(),
+        Some(&CloseReason::Timeout(RetransmissionLimit::Association))
+    );
+    assert_eq!(p.a.stats().t3_expirations, 0, "heartbeats alone");
+}
+
+#[test]
+fn shutdown_never_answered_times_out() {
+    let mut p = Pair::default(43, 0.0, 0.0);
+    p.connect_both();
+    p.ab.up = false;
+    p.ba.up = false;
+    p.a.shutdown(p.now).unwrap();
+    assert_eq!(p.a.state(), State::ShutdownSent);
+    assert!(p.drive_until(Duration::from_secs(3600), |p| p.a.state() == State::Closed));
+    let reason = CloseReason::Timeout(RetransmissionLimit::Shutdown);
+    assert!(p.a_events.contains(&Event::Closed(reason.clone())));
+    assert!(reason.is_peer_failure());
 }
 
 #[test]
@@ -652,7 +690,9 @@ fn init_never_answered_times_out() {
     p.ab.up = false;
     p.a.connect(p.now).unwrap();
     assert!(p.drive_until(Duration::from_secs(3600), |p| p.a.state() == State::Closed));
-    assert!(p.a_events.contains(&Event::Closed(CloseReason::Timeout)));
+    let reason = CloseReason::Timeout(RetransmissionLimit::Init);
+    assert!(p.a_events.contains(&Event::Closed(reason.clone())));
+    assert_eq!(p.a.close_reason(), Some(&reason));
 }
 
 #[test]
@@ -958,6 +998,113 @@ fn forged_cookie_is_ignored_and_good_one_accepted() {
     assert_eq!(b.poll_event(), Some(Event::Connected));
 }
 
+/// The TSN of the next DATA chunk `assoc` sends: a one-byte message on
+/// stream 0 is queued, and its packet built and dropped (it is
+/// retransmitted later).
+fn first_tsn_of(assoc: &mut Association) -> u32 {
+    let now = Instant::now();
+    assoc
+        .send(now, 0, 53, Bytes::from_static(b"f"), SendOptions::default())
+        .unwrap();
+    let mut buf = Vec::new();
+    while assoc.poll_transmit_into(now, &mut buf) {
+        for c in Packet::parse(&buf).unwrap().chunks() {
+            if let Ok(Chunk::Data(d)) = c {
+                return d.tsn;
+            }
+        }
+    }
+    panic!("no DATA sent");
+}
+
+/// The first error cause of the ABORT `assoc` sends next.
+fn abort_cause_sent(assoc: &mut Association, now: Instant) -> (u16, Vec<u8>) {
+    let mut buf = Vec::new();
+    while assoc.poll_transmit_into(now, &mut buf) {
+        for c in Packet::parse(&buf).unwrap().chunks() {
+            if let Ok(Chunk::Abort { causes, .. }) = c {
+                let cause = causes.iter().next().unwrap().unwrap();
+                return (cause.code, cause.info.to_vec());
+            }
+        }
+    }
+    panic!("no ABORT sent");
+}
+
+#[test]
+fn sack_of_unsent_tsn_aborts_with_protocol_violation() {
+    let mut p = Pair::default(45, 0.0, 0.0);
+    p.connect_both();
+    let tag = tag_for_b(&mut p);
+    // b has sent nothing: acknowledging its first TSN is a lie.
+    let unsent = first_tsn_of(&mut p.b).wrapping_add(1);
+    let sack = Chunk::Sack(Sack {
+        cumulative_tsn_ack: unsent,
+        a_rwnd: 65536,
+        gap_blocks: List::empty(),
+        duplicate_tsns: List::empty(),
+    });
+    p.b.handle_receive(p.now, forge(tag, &[sack]));
+    let reason = CloseReason::ProtocolViolation(ProtocolViolation::AckOfUnsentTsn);
+    assert_eq!(p.b.state(), State::Closed);
+    assert_eq!(p.b.close_reason(), Some(&reason));
+    assert!(reason.is_peer_failure());
+    let (code, _) = abort_cause_sent(&mut p.b, p.now);
+    assert_eq!(code, cause_code::PROTOCOL_VIOLATION);
+    p.drain_events();
+    assert!(p.b_events.contains(&Event::Closed(reason)));
+}
+
+#[test]
+fn data_without_user_data_aborts_with_no_user_data() {
+    let mut p = Pair::default(47, 0.0, 0.0);
+    p.connect_both();
+    let tag = tag_for_b(&mut p);
+    // RFC 9260 §6.2: a DATA chunk of length 16 (TSN 0x01020304) must be
+    // answered with ABORT and the No User Data cause naming its TSN.
+    let mut buf = Vec::new();
+    let mut w = PacketWriter::new(&mut buf, 5000, 5000, tag);
+    w.buffer()
+        .extend_from_slice(&[0, 3, 0, 16, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 53]);
+    w.finish(false);
+    p.b.handle_receive(p.now, Bytes::from(buf));
+    assert_eq!(
+        p.b.close_reason(),
+        Some(&CloseReason::ProtocolViolation(
+            ProtocolViolation::NoUserData
+        ))
+    );
+    let abort = abort_cause_sent(&mut p.b, p.now);
+    assert_eq!(abort, (cause_code::NO_USER_DATA, vec![1, 2, 3, 4]));
+}
+
+#[test]
+fn shutdown_acknowledging_unsent_tsn_aborts_and_the_peer_learns_why() {
+    let mut p = Pair::default(48, 0.0, 0.0);
+    p.connect_both();
+    let tag = tag_for_b(&mut p);
+    let unsent = first_tsn_of(&mut p.b).wrapping_add(7);
+    let shutdown = Chunk::Shutdown {
+        cumulative_tsn_ack: unsent,
+    };
+    p.b.handle_receive(p.now, forge(tag, &[shutdown]));
+    assert_eq!(
+        p.b.close_reason(),
+        Some(&CloseReason::ProtocolViolation(
+            ProtocolViolation::AckOfUnsentTsn
+        ))
+    );
+    assert!(p.drive_until(Duration::from_secs(5), |p| p.a.state() == State::Closed));
+    let Some(CloseReason::PeerAbort(Some(cause))) = p.a.close_reason() else {
+        panic!("{:?}", p.a.close_reason());
+    };
+    assert_eq!(cause.code, cause_code::PROTOCOL_VIOLATION);
+    assert_eq!(
+        &cause.info[..],
+        b"cumulative TSN ack beyond the highest TSN sent"
+    );
+}
+
 /// The verification tag that `b` expects, learned from a packet `a` sends.
 fn tag_for_b(p: &mut Pair) -> u32 {
     p.a.send(
@@ -1111,12 +1258,14 @@ fn bogus_sack_and_forward_tsn_do_not_derail() {
     let mut p = Pair::default(42, 0.0, 0.0);
     p.connect_both();
     let tag = tag_for_b(&mut p);
-    // A SACK acknowledging TSNs never sent, and gap blocks past the end.
+    // A SACK with a gap block past the end and made-up duplicates (its
+    // cumulative ack is just below b's first TSN, the one TSN b has sent,
+    // so the block covers only TSNs never sent).
     let sack = Chunk::Sack(Sack {
-        cumulative_tsn_ack: 0xFFFF_0000,
+        cumulative_tsn_ack: first_tsn_of(&mut p.b).wrapping_sub(1),
         a_rwnd: 0,
         gap_blocks: List::Items(&[GapAckBlock {
-            start: 1,
+            start: 2,
             end: 65535,
         }]),
         duplicate_tsns: List::Items(&[1, 2, 3]),
@@ -1150,11 +1299,24 @@ fn bogus_sack_and_forward_tsn_do_not_derail() {
         )
         .unwrap();
     }
+    // b's "f" (built and dropped above) arrives by retransmission first.
     assert!(
         p.drive_until(Duration::from_secs(30), |p| count_messages(&p.b_events)
             == 21
-            && count_messages(&p.a_events) == 20)
+            && count_messages(&p.a_events) == 21)
     );
+    let from_b: Vec<_> = p
+        .a_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => Some(m.data.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(&from_b[0][..], b"f");
+    for (i, m) in from_b[1..].iter().enumerate() {
+        assert_eq!(m[0], i as u8);
+    }
     let got = p.b_messages();
     assert_eq!(&got[0].data[..], b"t");
     for (i, m) in got[1..].iter().enumerate() {

@@ -7,12 +7,13 @@ use bytes::Bytes;
 
 use crate::chunk::{chunk_type, Chunk, Sack, UnknownChunkAction};
 use crate::error::Error;
-use crate::list::TlvList;
+use crate::list::{pad4, TlvList};
 use crate::packet::Packet;
 use crate::param::{cause_code, ErrorCause};
 
+use super::event::MAX_ABORT_INFO;
 use super::recv::DataOutcome;
-use super::{ramp_packets, Association, CloseReason, State};
+use super::{ramp_packets, AbortCause, Association, CloseReason, ProtocolViolation, State};
 
 impl Association {
     /// Feeds one SCTP packet (the payload of one DTLS record). Messages that
@@ -85,6 +86,31 @@ impl Association {
         }
         let accept_zero = self.config.zero_checksum && self.state != State::Closed;
         pkt.verify_checksum(accept_zero)?;
+        match self.dispatch_chunks(now, &pkt, shared) {
+            // RFC 9260 §6.2: DATA without user data ends the association.
+            Err(Error::EmptyData) if self.is_established() => {
+                let tsn = empty_data_tsn(pkt.chunk_bytes());
+                let info = tsn.to_be_bytes();
+                self.abort_for(
+                    ProtocolViolation::NoUserData,
+                    ErrorCause {
+                        code: cause_code::NO_USER_DATA,
+                        info: &info,
+                    },
+                );
+                Err(Error::EmptyData)
+            }
+            r => r,
+        }
+    }
+
+    /// The chunks of a packet whose header checked out, in order.
+    fn dispatch_chunks(
+        &mut self,
+        now: Instant,
+        pkt: &Packet<'_>,
+        shared: Option<&Bytes>,
+    ) -> Result<(), Error> {
         let vtag = pkt.verification_tag();
         let mut chunks = pkt.chunks();
         let mut had_data = false;
@@ -92,8 +118,8 @@ impl Association {
         let mut first = None;
         if let Some(&(chunk_type::DATA | chunk_type::SACK)) = chunks.remaining().first() {
             // The data path: leading DATA and SACK chunks decoded where they
-            // are used (neither can close the association, which ends the
-            // loop below).
+            // are used (a SACK acknowledging what was never sent closes the
+            // association, which ends the loop).
             if vtag != self.my_vtag {
                 return Err(Error::InvalidField("verification tag"));
             }
@@ -104,6 +130,9 @@ impl Association {
                     self.on_data(&d, shared);
                 } else if let Some(s) = chunks.next_sack() {
                     self.on_sack(now, &s);
+                    if self.state == State::Closed {
+                        return Ok(());
+                    }
                 } else {
                     break;
                 }
@@ -145,8 +174,14 @@ impl Association {
                 Chunk::HeartbeatAck { info } => self.on_heartbeat_ack(now, info),
                 Chunk::Abort { causes, .. } => {
                     if self.state != State::Closed {
-                        let code = causes.iter().next().and_then(Result::ok).map(|c| c.code);
-                        self.close(CloseReason::PeerAbort(code));
+                        let cause = causes.iter().next().and_then(Result::ok).map(|c| {
+                            let info = c.info.get(..MAX_ABORT_INFO).unwrap_or(c.info);
+                            AbortCause {
+                                code: c.code,
+                                info: info.to_vec(),
+                            }
+                        });
+                        self.close(CloseReason::PeerAbort(cause));
                         self.control.clear();
                     }
                     return Ok(());
@@ -232,6 +267,10 @@ impl Association {
 
     pub(super) fn on_sack(&mut self, now: Instant, s: &Sack<'_>) {
         if self.is_established() || self.state == State::ShutdownAckSent {
+            if self.sender.acks_unsent(s.cumulative_tsn_ack) {
+                self.abort_for_unsent_ack();
+                return;
+            }
             let advanced = self.sender.on_sack(now, s, &mut self.stats);
             if advanced {
                 self.error_count = 0;
@@ -271,4 +310,20 @@ impl Association {
             self.stats.duplicate_tsns += 1;
         }
     }
+}
+
+/// The TSN of the first DATA chunk without user data among `chunks` (0 if
+/// there is none), for the No User Data cause (RFC 9260 §3.3.10.9).
+fn empty_data_tsn(mut chunks: &[u8]) -> u32 {
+    while let [ty, _, l0, l1, ref rest @ ..] = *chunks {
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        if let (chunk_type::DATA, 16, [t0, t1, t2, t3, ..]) = (ty, len, rest) {
+            return u32::from_be_bytes([*t0, *t1, *t2, *t3]);
+        }
+        match chunks.get(pad4(len.max(4))..) {
+            Some(next) => chunks = next,
+            None => break,
+        }
+    }
+    0
 }

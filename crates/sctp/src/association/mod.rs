@@ -34,7 +34,9 @@ use crate::packet::COMMON_HEADER_LEN;
 use crate::param::reconfig_result;
 
 pub use config::{Config, SendOptions};
-pub use event::{CloseReason, Event, Message};
+pub use event::{
+    AbortCause, CloseReason, Event, Message, ProtocolViolation, RetransmissionLimit, MAX_ABORT_INFO,
+};
 use reconfig::ReconfigRequest;
 use recv::Receiver;
 use send::Sender;
@@ -162,6 +164,8 @@ pub struct Association {
     /// When buffers kept for reuse are handed back if the association is
     /// idle by then (see [`Association::release_idle_buffers`]).
     housekeeping_at: Option<Instant>,
+    /// Why the association last closed.
+    close_reason: Option<CloseReason>,
     stats: Stats,
 }
 
@@ -234,6 +238,7 @@ impl Association {
             peer_last_result: reconfig_result::SUCCESS_NOTHING_TO_DO,
             reset_queue: Vec::new(),
             housekeeping_at: None,
+            close_reason: None,
             reconfig_outstanding: None,
             reconfig_timer: None,
             stats: Stats {
@@ -242,6 +247,12 @@ impl Association {
             },
             config,
         }
+    }
+
+    /// Why the association closed, once it has (also carried by
+    /// [`Event::Closed`]): who ended it and how.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.close_reason.as_ref()
     }
 
     /// The current state.

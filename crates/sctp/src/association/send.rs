@@ -503,6 +503,12 @@ impl Sender {
         };
     }
 
+    /// Whether a cumulative TSN ack names a TSN not sent yet: the peer
+    /// acknowledges what it cannot have received.
+    pub(crate) fn acks_unsent(&self, cum: u32) -> bool {
+        unwrap_near(self.cum_acked, cum) >= self.next_tsn
+    }
+
     pub(crate) fn on_cum_ack(&mut self, now: Instant, cum: u32, stats: &mut Stats) -> bool {
         let sack = Sack {
             cumulative_tsn_ack: cum,

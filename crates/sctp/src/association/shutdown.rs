@@ -9,7 +9,7 @@ use crate::list::TlvList;
 use crate::param::{cause_code, ErrorCause};
 
 use super::recv::Receiver;
-use super::{Association, CloseReason, Event, State};
+use super::{Association, CloseReason, Event, ProtocolViolation, State};
 
 impl Association {
     /// Starts a graceful SHUTDOWN (RFC 9260 §9.2) after outstanding data.
@@ -21,7 +21,7 @@ impl Association {
                 Ok(())
             }
             State::Closed | State::CookieWait | State::CookieEchoed => {
-                self.close(CloseReason::LocalAbort);
+                self.close(CloseReason::UserAbort);
                 Ok(())
             }
             _ => Ok(()),
@@ -41,7 +41,30 @@ impl Association {
             t: false,
             causes: TlvList::Items(&causes),
         });
-        self.close(CloseReason::LocalAbort);
+        self.close(CloseReason::UserAbort);
+    }
+
+    /// The peer broke the protocol: sends ABORT with `cause` (its code and
+    /// information) and closes at once.
+    pub(super) fn abort_for(&mut self, violation: ProtocolViolation, cause: ErrorCause<'_>) {
+        let causes = [cause];
+        self.control.clear();
+        self.queue_chunk(&Chunk::Abort {
+            t: false,
+            causes: TlvList::Items(&causes),
+        });
+        self.close(CloseReason::ProtocolViolation(violation));
+    }
+
+    /// A SACK or SHUTDOWN acknowledged a TSN we never sent.
+    pub(super) fn abort_for_unsent_ack(&mut self) {
+        self.abort_for(
+            ProtocolViolation::AckOfUnsentTsn,
+            ErrorCause {
+                code: cause_code::PROTOCOL_VIOLATION,
+                info: b"cumulative TSN ack beyond the highest TSN sent",
+            },
+        );
     }
 
     pub(super) fn close(&mut self, reason: CloseReason) {
@@ -54,11 +77,16 @@ impl Association {
         self.sack_now = false;
         self.reconfig_timer = None;
         self.sender.clear();
+        self.close_reason = Some(reason.clone());
         self.events.push_back(Event::Closed(reason));
     }
 
     pub(super) fn on_shutdown(&mut self, now: Instant, cum: u32) {
         if !self.is_established() {
+            return;
+        }
+        if self.sender.acks_unsent(cum) {
+            self.abort_for_unsent_ack();
             return;
         }
         self.sender.on_cum_ack(now, cum, &mut self.stats);

@@ -11,7 +11,7 @@ use rand::{RngCore, SeedableRng};
 use crate::chunk::Chunk;
 
 use super::recv::Receiver;
-use super::{Association, CloseReason, State};
+use super::{Association, CloseReason, RetransmissionLimit, State};
 
 /// How long after activity the buffers of an idle association are returned.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
@@ -22,7 +22,7 @@ impl Association {
         if self.t1.is_some_and(|t| t <= now) {
             self.t1_count += 1;
             if self.t1_count > self.config.max_init_retransmits {
-                self.close(CloseReason::Timeout);
+                self.close(CloseReason::Timeout(RetransmissionLimit::Init));
                 return;
             }
             let backoff = self
@@ -43,7 +43,7 @@ impl Association {
         if self.t2.is_some_and(|t| t <= now) {
             self.t2_count += 1;
             if self.t2_count > self.config.max_association_retransmits {
-                self.close(CloseReason::Timeout);
+                self.close(CloseReason::Timeout(RetransmissionLimit::Shutdown));
                 return;
             }
             self.t2 = Some(now + self.sender.rto);
@@ -63,7 +63,7 @@ impl Association {
             self.error_count += 1;
             self.sender.backoff_rto();
             if self.error_count > self.config.max_association_retransmits {
-                self.close(CloseReason::Timeout);
+                self.close(CloseReason::Timeout(RetransmissionLimit::Association));
                 return;
             }
         }
@@ -82,7 +82,7 @@ impl Association {
             self.stats.t3_expirations += 1;
             self.error_count += 1;
             if self.error_count > self.config.max_association_retransmits {
-                self.close(CloseReason::Timeout);
+                self.close(CloseReason::Timeout(RetransmissionLimit::Association));
                 return;
             }
             self.sender.on_t3_expired(now, &mut self.stats);
