@@ -16,6 +16,9 @@ pub struct TransactionConfig {
     pub max_transmissions: u32,
     /// Rm: after the last transmission, wait `rm * rto` before failing.
     pub last_wait_factor: u32,
+    /// Cap on every wait, the doubled ones and the last (RFC 8489 §6.2.1
+    /// allows an upper bound on RTO; ICE checks cap it, RFC 8445 §14.3).
+    pub max_rto: Duration,
 }
 
 impl Default for TransactionConfig {
@@ -25,6 +28,7 @@ impl Default for TransactionConfig {
             rto: Duration::from_millis(500),
             max_transmissions: 7,
             last_wait_factor: 16,
+            max_rto: MAX_RTO,
         }
     }
 }
@@ -37,6 +41,7 @@ impl TransactionConfig {
             rto: Duration::from_millis(39_500),
             max_transmissions: 1,
             last_wait_factor: 1,
+            max_rto: MAX_RTO,
         }
     }
 
@@ -47,12 +52,19 @@ impl TransactionConfig {
             ..Self::default()
         }
     }
+
+    /// Caps every wait at `max_rto`.
+    pub fn with_max_rto(mut self, max_rto: Duration) -> Self {
+        self.max_rto = max_rto;
+        self
+    }
 }
 
 /// Longest RTO and largest Rc/Rm honoured, so that deadlines stay representable.
 const MAX_RTO: Duration = Duration::from_secs(600);
 const MAX_TRANSMISSIONS: u32 = 32;
 const MAX_DOUBLINGS: u32 = 16;
+const MAX_LAST_WAIT_FACTOR: u32 = 1 << MAX_DOUBLINGS;
 
 /// The retransmission state of one client transaction.
 ///
@@ -77,6 +89,7 @@ const MAX_DOUBLINGS: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct ClientTransaction {
     rto: Duration,
+    max_rto: Duration,
     max_transmissions: u32,
     last_wait_factor: u32,
     transmissions: u32,
@@ -100,8 +113,9 @@ impl ClientTransaction {
     pub fn new(now: Instant, config: TransactionConfig) -> Self {
         ClientTransaction {
             rto: config.rto.min(MAX_RTO),
+            max_rto: config.max_rto.min(MAX_RTO),
             max_transmissions: config.max_transmissions.clamp(1, MAX_TRANSMISSIONS),
-            last_wait_factor: config.last_wait_factor.clamp(1, MAX_TRANSMISSIONS),
+            last_wait_factor: config.last_wait_factor.clamp(1, MAX_LAST_WAIT_FACTOR),
             transmissions: 0,
             due_at: now,
             next_at: now,
@@ -123,7 +137,7 @@ impl ClientTransaction {
         } else {
             self.rto * self.last_wait_factor
         };
-        self.next_at = self.due_at + wait;
+        self.next_at = self.due_at + wait.min(self.max_rto);
         true
     }
 
@@ -235,7 +249,29 @@ mod tests {
             rto: Duration::MAX,
             max_transmissions: u32::MAX,
             last_wait_factor: u32::MAX,
+            max_rto: Duration::MAX,
         });
         assert_eq!(sends.len(), MAX_TRANSMISSIONS as usize);
+    }
+
+    #[test]
+    fn max_rto_caps_every_wait_including_the_last() {
+        // ICE's use: RTO 500 ms doubling to a 2 s cap, the last wait
+        // continuing the doubling (RFC 8445 §14.3).
+        let config = TransactionConfig {
+            rto: Duration::from_millis(500),
+            max_transmissions: 5,
+            last_wait_factor: 1 << 4,
+            max_rto: Duration::from_secs(2),
+        };
+        let (sends, end) = run(config);
+        assert_eq!(sends, vec![0, 500, 1500, 3500, 5500]);
+        assert_eq!(end, 7500);
+        assert_eq!(
+            TransactionConfig::default()
+                .with_max_rto(Duration::from_secs(1))
+                .max_rto,
+            Duration::from_secs(1)
+        );
     }
 }

@@ -341,8 +341,37 @@ impl IceAgent {
         let rto = self
             .config
             .rto
-            .max(self.config.ta * u32::try_from(active).unwrap_or(u32::MAX / 2).min(100))
-            .min(self.config.max_rto.max(self.config.rto));
+            .max(self.config.ta * u32::try_from(active).unwrap_or(u32::MAX / 2).min(100));
+        self.push_transaction(
+            now,
+            id,
+            kind,
+            (source, destination),
+            payload,
+            rto,
+            max_transmissions,
+            priority,
+        );
+    }
+
+    /// Sends a request now and keeps it for retransmission with an initial
+    /// RTO of `rto`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn push_transaction(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        kind: TxKind,
+        (source, destination): (SocketAddr, SocketAddr),
+        payload: Vec<u8>,
+        rto: Duration,
+        max_transmissions: u32,
+        priority: u32,
+    ) {
+        let mut timer = ClientTransaction::new(now, self.retransmission(rto, max_transmissions));
+        if !timer.poll_transmit() {
+            return;
+        }
         self.count_request(kind, now);
         self.send(source, destination, payload.clone());
         push_compact(
@@ -354,16 +383,26 @@ impl IceAgent {
                 source,
                 destination,
                 first_sent: now,
-                last_sent: now,
-                next_at: now + rto,
-                rto,
-                transmissions: 1,
-                max_transmissions: max_transmissions.max(1),
+                timer,
                 cancelled: false,
                 role: self.role,
                 priority,
             },
         );
+    }
+
+    /// RFC 8489 §6.2.1 timing for one request: `max_transmissions` (Rc)
+    /// sends, the RTO doubling from `rto` up to the configured cap, and the
+    /// last wait continuing the doubling under that cap.
+    fn retransmission(&self, rto: Duration, max_transmissions: u32) -> TransactionConfig {
+        let max_rto = self.config.max_rto.max(self.config.rto);
+        let rc = max_transmissions.max(1);
+        TransactionConfig {
+            rto: rto.min(max_rto),
+            max_transmissions: rc,
+            last_wait_factor: 1 << (rc - 1).min(16),
+            max_rto,
+        }
     }
 
     pub(super) fn count_request(&mut self, kind: TxKind, now: Instant) {
@@ -406,24 +445,23 @@ impl IceAgent {
     pub(super) fn run_transactions(&mut self, now: Instant) {
         let mut resend = Vec::new();
         let mut failed = Vec::new();
-        let max_rto = self.config.max_rto.max(self.config.rto);
         self.transactions.retain_mut(|t| {
-            if t.next_at > now {
+            if t.timer.poll_timeout().is_some_and(|due| due > now) {
                 return true;
             }
-            if t.cancelled || t.transmissions >= t.max_transmissions {
-                if !t.cancelled {
-                    failed.push(t.kind);
-                }
+            if t.cancelled {
+                // Kept until its next deadline only to match a late response.
                 return false;
             }
-            t.transmissions += 1;
-            t.last_sent = now;
-            t.rto = (t.rto * 2).min(max_rto);
-            // After the last transmission, wait one (capped) RTO more.
-            t.next_at = now + t.rto;
-            resend.push((t.kind, t.source, t.destination, t.payload.clone()));
-            true
+            t.timer.handle_timeout(now);
+            if t.timer.poll_transmit() {
+                resend.push((t.kind, t.source, t.destination, t.payload.clone()));
+                return true;
+            }
+            if t.timer.is_timed_out() {
+                failed.push(t.kind);
+            }
+            !t.timer.is_finished()
         });
         for (kind, s, d, p) in resend {
             self.count_request(kind, now);

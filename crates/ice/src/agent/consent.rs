@@ -70,30 +70,18 @@ impl IceAgent {
             if self.transactions.len() >= MAX_TRANSACTIONS {
                 continue;
             }
-            self.count_request(TxKind::Consent { component }, now);
-            self.send(src, dst, payload.clone());
             // Retransmitted like any STUN request over UDP (RFC 7675 §5.1
             // defers to RFC 8489's timers); its timeout is not itself a
             // failure: only the 30 s without any response is.
-            let rto = self.config.rto;
-            push_compact(
-                &mut self.transactions,
-                Transaction {
-                    id,
-                    kind: TxKind::Consent { component },
-                    payload,
-                    source: src,
-                    destination: dst,
-                    first_sent: now,
-                    last_sent: now,
-                    next_at: now + rto,
-                    rto,
-                    transmissions: 1,
-                    max_transmissions: self.config.max_transmissions,
-                    cancelled: false,
-                    role: self.role,
-                    priority: prio,
-                },
+            self.push_transaction(
+                now,
+                id,
+                TxKind::Consent { component },
+                (src, dst),
+                payload,
+                self.config.rto,
+                self.config.max_transmissions,
+                prio,
             );
         }
         for (src, dst) in keepalive {

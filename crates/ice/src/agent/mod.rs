@@ -9,6 +9,7 @@ use fulmar_stun::attributes::{
     ErrorCode, IceControlled, IceControlling, MappedAddress, Priority, UnknownAttributes,
     UseCandidate, Username, XorMappedAddress,
 };
+use fulmar_stun::transaction::{ClientTransaction, TransactionConfig};
 use fulmar_stun::{
     classify, AttributeType, Class, IntegrityKey, Message, MessageBuilder, Method, PacketKind,
     TransactionId,
@@ -116,11 +117,8 @@ struct Transaction {
     source: SocketAddr,
     destination: SocketAddr,
     first_sent: Instant,
-    last_sent: Instant,
-    next_at: Instant,
-    rto: Duration,
-    transmissions: u32,
-    max_transmissions: u32,
+    /// When to retransmit and when to give up (fulmar-stun's RFC 8489 timer).
+    timer: ClientTransaction,
     /// No more retransmissions and no failure on timeout (RFC 8445 §7.2.5.4).
     cancelled: bool,
     /// The role the request claimed (for 487 handling, RFC 8445 §7.2.5.1).
@@ -530,7 +528,9 @@ impl IceAgent {
             }
         };
         for t in &self.transactions {
-            at(t.next_at);
+            if let Some(d) = t.timer.poll_timeout() {
+                at(d);
+            }
         }
         if self.has_paced_work() {
             if let Some(t) = self.next_paced.or(self.last_now) {
