@@ -12,8 +12,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fulmar_dtls::srtp::EXPORTER_LABEL;
 use fulmar_dtls::{Certificate, Config, Connection, Event, Fingerprint};
+
+/// The DTLS-SRTP exporter label (RFC 5764 §4.2).
+const EXPORTER_LABEL: &[u8] = b"EXTRACTOR-dtls_srtp";
 
 fn main() {
     if let Err(e) = run() {

@@ -497,11 +497,6 @@ impl KeyExchange {
         })
     }
 
-    /// The group.
-    pub fn group(&self) -> NamedGroup {
-        self.group
-    }
-
     /// Our public key in wire form.
     pub fn public(&self) -> &[u8] {
         &self.public

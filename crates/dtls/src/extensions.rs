@@ -3,8 +3,6 @@
 use crate::codec::{end_len, put_u16, start_len, Reader};
 use crate::error::{Error, Result};
 
-/// server_name (RFC 6066).
-pub const SERVER_NAME: u16 = 0;
 /// supported_groups (RFC 8422 §5.1.1).
 pub const SUPPORTED_GROUPS: u16 = 10;
 /// ec_point_formats (RFC 8422 §5.1.2).

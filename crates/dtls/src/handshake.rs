@@ -125,11 +125,6 @@ impl<'a> HandshakeFragment<'a> {
         ))
     }
 
-    /// Whether this fragment is a whole message.
-    pub fn is_complete(&self) -> bool {
-        self.fragment_offset == 0 && self.body.len() == self.length as usize
-    }
-
     /// Appends this fragment (header and body) to `out`.
     pub fn emit(&self, out: &mut Vec<u8>) {
         out.push(self.msg_type.to_u8());

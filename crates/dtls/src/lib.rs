@@ -1,23 +1,21 @@
 //! Sans-IO DTLS 1.2 (RFC 6347) client and server for WebRTC.
 //!
-//! - Record layer: zero-copy [`record::Record`] views, epochs, 48-bit
-//!   sequence numbers, a sliding anti-replay window ([`replay::ReplayWindow`]),
-//!   every datagram within a configurable MTU.
-//! - Handshake: message codecs ([`handshake`]), reassembly of out-of-order,
-//!   overlapping and duplicate fragments ([`reassembly::Reassembler`]),
-//!   flights with retransmission (RFC 6347 §4.2.4), HelloVerifyRequest
-//!   cookies, alerts and close_notify.
+//! - Record layer: zero-copy record views, epochs, 48-bit sequence numbers,
+//!   a sliding anti-replay window, every datagram within a configurable MTU.
+//! - Handshake: message codecs, reassembly of out-of-order, overlapping and
+//!   duplicate fragments, flights with retransmission (RFC 6347 §4.2.4),
+//!   HelloVerifyRequest cookies, alerts and close_notify.
 //! - ECDHE_ECDSA with AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305; X25519,
 //!   P-256 and P-384; extended master secret (RFC 7627); use_srtp (RFC 5764)
 //!   and the RFC 5705 exporter; peers authenticated by certificate
 //!   fingerprint, as in WebRTC.
 //!
-//! Room for DTLS 1.3 (RFC 9147) was left at each layer: [`record::Record`]
+//! Room for DTLS 1.3 (RFC 9147) was left at each layer: the record parser
 //! rejects the unified header by its first byte, so a 1.3 parser can branch
-//! there; [`handshake::HandshakeType`] and [`extensions::Extensions`] already
-//! carry 1.3 types (supported_versions, key_share); the crypto seam
-//! ([`crypto`]) names hashes and AEADs independently of TLS 1.2's PRF; and
-//! handshake states are separate types, so 1.3 states can join [`State`].
+//! there; the handshake and extension codecs already carry 1.3 types
+//! (supported_versions, key_share); the crypto seam names hashes and AEADs
+//! independently of TLS 1.2's PRF; and handshake states are separate types,
+//! so 1.3 states can join them.
 //! Today a ClientHello offering 1.3 and 1.2 is answered with 1.2.
 //!
 //! The [`Connection`] never touches a socket or a clock: feed it datagrams with
@@ -54,23 +52,27 @@
 //! # Ok::<(), fulmar_dtls::Error>(())
 //! ```
 
-pub mod alert;
-pub mod cert;
-pub mod codec;
-pub mod config;
-pub mod connection;
-pub mod crypto;
-pub mod error;
-pub mod extensions;
-pub mod handshake;
-pub mod reassembly;
-pub mod record;
-pub mod replay;
-pub mod srtp;
+mod alert;
+mod cert;
+mod codec;
+mod config;
+mod connection;
+mod crypto;
+mod error;
+mod extensions;
+#[doc(hidden)]
+pub mod fuzzing;
+mod handshake;
+mod reassembly;
+mod record;
+mod replay;
+mod srtp;
+#[cfg(test)]
+mod tests;
 
 pub use alert::{Alert, AlertDescription, AlertLevel};
 pub use cert::{Certificate, Fingerprint};
-pub use config::Config;
+pub use config::{Config, DEFAULT_MTU};
 pub use connection::{Connection, Event, Role, State, Stats};
 pub use crypto::{CipherSuite, HashAlgorithm, NamedGroup};
 pub use error::{Error, Result};

@@ -95,6 +95,7 @@ pub struct Reassembler {
 
 impl Reassembler {
     /// A reassembler expecting message_seq `next_seq` first.
+    #[cfg(test)]
     pub fn new(next_seq: u16) -> Self {
         Reassembler {
             next_seq,
@@ -125,6 +126,7 @@ impl Reassembler {
     }
 
     /// The next message_seq expected.
+    #[cfg(test)]
     pub fn next_seq(&self) -> u16 {
         self.next_seq
     }

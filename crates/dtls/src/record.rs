@@ -64,8 +64,6 @@ impl ProtocolVersion {
     pub const DTLS1_0: Self = ProtocolVersion(0xfeff);
     /// DTLS 1.2 (0xfefd).
     pub const DTLS1_2: Self = ProtocolVersion(0xfefd);
-    /// DTLS 1.3 (0xfefc), only ever seen in supported_versions.
-    pub const DTLS1_3: Self = ProtocolVersion(0xfefc);
 
     /// Whether this is a DTLS version (major byte 0xfe).
     pub fn is_dtls(self) -> bool {

@@ -444,7 +444,8 @@ impl Connection {
     }
 
     /// **Test and fuzzing hook, not part of the supported API.** Appends to
-    /// `out` one record of `content_type` carrying `payload` as is, sealed
+    /// `out` one record of `content_type` (20 to 23: change_cipher_spec,
+    /// alert, handshake, application_data) carrying `payload` as is, sealed
     /// with this side's epoch-1 write keys and its next sequence number,
     /// whatever the state and whatever the payload (an alert, a handshake
     /// message after the handshake, a malformed ChangeCipherSpec, more than
@@ -455,10 +456,12 @@ impl Connection {
     #[doc(hidden)]
     pub fn seal_record_for_fuzzing(
         &mut self,
-        content_type: ContentType,
+        content_type: u8,
         payload: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<()> {
+        let content_type =
+            ContentType::from_u8(content_type).ok_or(Error::InvalidState("content type"))?;
         if self.write_cipher.is_none() {
             return Err(Error::InvalidState("no keys for epoch 1"));
         }

@@ -1,21 +1,20 @@
 //! Chromium 156's real first flight: a DTLS-1.3-offering ClientHello of 1413
 //! bytes fragmented over two datagrams (see shared/INTEROP.md).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use fulmar_dtls::handshake::{
+use crate::handshake::{
     fragments, ClientHello, HandshakeFragment, HandshakeType, HelloVerifyRequest, ServerHello,
 };
-use fulmar_dtls::reassembly::{Inserted, Reassembler};
-use fulmar_dtls::record::{ContentType, ProtocolVersion, Records};
-use fulmar_dtls::{Certificate, Config, Connection, Event};
+use crate::reassembly::{Inserted, Reassembler};
+use crate::record::{ContentType, ProtocolVersion, Records};
+use crate::{Certificate, Config, Connection, Event};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-const D1: &[u8] = include_bytes!("fixtures/chromium156-dtls-clienthello-datagram1.bin");
-const D2: &[u8] = include_bytes!("fixtures/chromium156-dtls-clienthello-datagram2.bin");
+const D1: &[u8] = include_bytes!("../../tests/fixtures/chromium156-dtls-clienthello-datagram1.bin");
+const D2: &[u8] = include_bytes!("../../tests/fixtures/chromium156-dtls-clienthello-datagram2.bin");
 
 fn reassemble(datagrams: &[&[u8]]) -> Vec<u8> {
     let mut r = Reassembler::floating(0);

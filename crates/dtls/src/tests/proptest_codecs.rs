@@ -1,14 +1,13 @@
 //! Property tests for the record and handshake codecs, reassembly and the replay window.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use fulmar_dtls::extensions::{ExtensionWriter, Extensions};
-use fulmar_dtls::handshake::{
+use crate::extensions::{ExtensionWriter, Extensions};
+use crate::handshake::{
     CertificateMsg, CertificateRequest, CertificateVerify, ClientHello, ClientKeyExchange,
     HandshakeFragment, HandshakeType, HelloVerifyRequest, ServerHello, ServerKeyExchange,
 };
-use fulmar_dtls::reassembly::Reassembler;
-use fulmar_dtls::record::{write_header, ContentType, ProtocolVersion, Record, Records};
-use fulmar_dtls::replay::ReplayWindow;
+use crate::reassembly::Reassembler;
+use crate::record::{write_header, ContentType, ProtocolVersion, Record, Records};
+use crate::replay::ReplayWindow;
 use proptest::prelude::*;
 
 fn content_type() -> impl Strategy<Value = ContentType> {
