@@ -72,9 +72,10 @@ fn allocate(
     );
     let pump = |client: &mut Client, server: &mut Server| loop {
         let mut moved = false;
-        while let Some(t) = client.poll_transmit() {
+        let mut buf = Vec::new();
+        while client.poll_transmit(now, &mut buf).is_some() {
             moved = true;
-            server.handle_client(now, ft, &t.payload);
+            server.handle_client(now, ft, &buf);
         }
         while let Some(t) = server.poll_transmit() {
             moved = true;

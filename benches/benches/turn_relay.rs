@@ -270,8 +270,9 @@ fn drive(
         if now > deadline {
             return Err("timed out".into());
         }
-        while let Some(t) = client.poll_transmit() {
-            sock.send_to(&t.payload, t.destination)
+        let mut out = Vec::new();
+        while let Some(t) = client.poll_transmit(now, &mut out) {
+            sock.send_to(&out, t.destination)
                 .map_err(|e| e.to_string())?;
         }
         while let Some(e) = client.poll_event() {
@@ -322,14 +323,14 @@ fn allocate(server: SocketAddr, peer: SocketAddr, i: u64) -> Result<Allocation, 
         ClientEvent::ChannelBindFailed { .. } => Some(false),
         _ => None,
     })?;
-    let mut buf = [0u8; 2048];
-    let n = client
-        .encode_to_peer(peer, &[0xA5; PAYLOAD], &mut buf)
+    let mut frame = Vec::new();
+    client
+        .send_to(Instant::now(), peer, &[0xA5; PAYLOAD], &mut frame)
         .map_err(|e| e.to_string())?;
     Ok(Allocation {
         sock,
         relayed,
-        frame: buf[..n].to_vec(),
+        frame,
     })
 }
 

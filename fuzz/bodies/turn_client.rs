@@ -55,9 +55,10 @@ fn run(data: &[u8]) {
         for _ in 0..16 {
             let mut moved = false;
             for (client, ft) in clients.iter_mut().zip(tuples) {
-                while let Some(t) = client.poll_transmit() {
+                let mut buf = Vec::new();
+                while client.poll_transmit(now, &mut buf).is_some() {
                     moved = true;
-                    let _ = server.handle_client(now, ft, &t.payload);
+                    let _ = server.handle_client(now, ft, &buf);
                 }
             }
             while let Some(t) = server.poll_transmit() {
@@ -130,7 +131,12 @@ fn run(data: &[u8]) {
             }
             3 => {
                 for c in clients.iter_mut() {
-                    let _ = c.send_to(now, peer, chunk);
+                    let mut out = Vec::new();
+                    if let Ok(t) = c.send_to(now, peer, chunk, &mut out) {
+                        // The wrapped data is whole and fits the frame limit.
+                        assert_eq!(t.len, out.len());
+                        assert!(t.len <= 65_536 + 36, "{}", t.len);
+                    }
                     let _ = c.create_permission(now, peer.ip());
                     let _ = c.bind_channel(now, peer);
                 }
@@ -145,9 +151,10 @@ fn run(data: &[u8]) {
         }
         for c in clients.iter_mut() {
             let mut n = 0;
-            while let Some(t) = c.poll_transmit() {
+            let mut buf = Vec::new();
+            while let Some(t) = c.poll_transmit(now, &mut buf) {
                 n += 1;
-                assert!(t.payload.len() <= 65_536 + 36, "{}", t.payload.len());
+                assert!(t.len <= 65_536 + 36, "{}", t.len);
             }
             assert!(n <= 64, "{n} transmits from one step");
             while c.poll_event().is_some() {}

@@ -42,9 +42,10 @@ fn run(data: &[u8]) {
     let pump = |client: &mut Client, server: &mut Server, now: Instant| {
         for _ in 0..16 {
             let mut moved = false;
-            while let Some(t) = client.poll_transmit() {
+            let mut buf = Vec::new();
+            while client.poll_transmit(now, &mut buf).is_some() {
                 moved = true;
-                let _ = server.handle_client(now, a, &t.payload);
+                let _ = server.handle_client(now, a, &buf);
             }
             while let Some(t) = server.poll_transmit() {
                 moved = true;
@@ -103,7 +104,8 @@ fn run(data: &[u8]) {
         }
         while server.poll_event().is_some() {}
         client.handle_timeout(now);
-        while client.poll_transmit().is_some() {}
+        let mut buf = Vec::new();
+        while client.poll_transmit(now, &mut buf).is_some() {}
         let g = server.gauges(now);
         assert!(g.allocations <= 4);
         assert!(g.permissions <= 4 * 8);

@@ -49,9 +49,10 @@ fn run(data: &[u8]) {
     let _ = client.allocate(now);
     for _ in 0..8 {
         let mut moved = false;
-        while let Some(t) = client.poll_transmit() {
+        let mut buf = Vec::new();
+        while client.poll_transmit(now, &mut buf).is_some() {
             moved = true;
-            let _ = server.handle_client(now, tuple, &t.payload);
+            let _ = server.handle_client(now, tuple, &buf);
         }
         while let Some(t) = server.poll_transmit() {
             moved = true;

@@ -851,7 +851,7 @@ fn flush(shared: &Arc<Shared>, g: &mut Inner) {
             g.pending.push_back(t);
         }
         let more = g.pending.len() >= MAX_PENDING;
-        relay::drain_transmits(shared, g);
+        relay::drain_transmits(shared, g, now);
         if !send_pending(g) || !more {
             break;
         }

@@ -194,7 +194,7 @@ pub(crate) fn start(
                 else {
                     continue;
                 };
-                (config, Link::Udp { local: ep.local })
+                (config.with_local(ep.local), Link::Udp { local: ep.local })
             }
             TurnTransport::Tcp | TurnTransport::Tls => {
                 let tls = match s.transport {
@@ -456,8 +456,10 @@ pub(crate) fn poll_events(g: &mut Inner, now: Instant) -> bool {
     told
 }
 
-/// Wraps a core datagram sent from a relayed address; gives it back if it
-/// is not one.
+/// Wraps a core datagram sent from a relayed address for the TURN server
+/// (ChannelData or a Send indication): over UDP it comes back addressed to
+/// the server from the relay's socket, over a stream it joins the stream's
+/// queue. A datagram that is not from a relayed address comes back as it is.
 pub(crate) fn wrap(g: &mut Inner, now: Instant, t: Transmit) -> Option<Transmit> {
     let Some(r) = g.relays.iter_mut().find(|r| r.relayed == Some(t.source)) else {
         return Some(t);
@@ -470,15 +472,32 @@ pub(crate) fn wrap(g: &mut Inner, now: Instant, t: Transmit) -> Option<Transmit>
         r.channels.push(t.destination);
         let _ = r.client.bind_channel(now, t.destination);
     }
-    let _ = r.client.send_to(now, t.destination, &t.payload);
-    None
+    let mut out = Vec::new();
+    let wrapped = r
+        .client
+        .send_to(now, t.destination, &t.payload, &mut out)
+        .ok()?;
+    match &r.link {
+        Link::Udp { local } => Some(Transmit {
+            source: *local,
+            destination: wrapped.destination,
+            payload: out,
+        }),
+        // A full queue drops the frame, as a full socket would.
+        Link::Stream { tx: Some(tx) } => {
+            let _ = tx.try_send(out);
+            None
+        }
+        Link::Stream { tx: None } => None,
+    }
 }
 
 /// Moves the TURN clients' messages to the send queue (UDP) or to their
 /// stream's queue.
-pub(crate) fn drain_transmits(shared: &Arc<Shared>, g: &mut Inner) {
+pub(crate) fn drain_transmits(shared: &Arc<Shared>, g: &mut Inner, now: Instant) {
     for r in &mut g.relays {
-        while let Some(t) = r.client.poll_transmit() {
+        let mut buf = Vec::new();
+        while let Some(t) = r.client.poll_transmit(now, &mut buf) {
             match &r.link {
                 Link::Udp { local } => {
                     if let Some(ep) = g.endpoints.iter().find(|e| e.local == *local) {
@@ -488,13 +507,13 @@ pub(crate) fn drain_transmits(shared: &Arc<Shared>, g: &mut Inner) {
                         g.pending.push_back(Transmit {
                             source: *local,
                             destination: t.destination,
-                            payload: t.payload,
+                            payload: std::mem::take(&mut buf),
                         });
                     }
                 }
                 // A full queue drops the frame, as a full socket would.
                 Link::Stream { tx: Some(tx) } => {
-                    let _ = tx.try_send(t.payload);
+                    let _ = tx.try_send(std::mem::take(&mut buf));
                 }
                 Link::Stream { tx: None } => {}
             }

@@ -37,14 +37,19 @@
 //!
 //! // Move messages until quiet: Allocate, 401, Allocate with credentials, 200.
 //! client.allocate(now)?;
+//! let mut buf = Vec::new();
+//! let mut deliver = |client: &mut Client, server: &mut Server, datagram: &[u8]| {
+//!     if let Some(relay) = server.handle_client(now, ft, datagram) {
+//!         assert_eq!((relay.peer, relay.data), (peer, &b"hello"[..]));
+//!     }
+//!     while let Some(r) = server.poll_transmit() {
+//!         client.handle_receive(now, server_addr, &r.payload);
+//!     }
+//! };
 //! let mut pump = |client: &mut Client, server: &mut Server| {
-//!     while let Some(t) = client.poll_transmit() {
-//!         if let Some(relay) = server.handle_client(now, ft, &t.payload) {
-//!             assert_eq!((relay.peer, relay.data), (peer, &b"hello"[..]));
-//!         }
-//!         while let Some(r) = server.poll_transmit() {
-//!             client.handle_receive(now, server_addr, &r.payload);
-//!         }
+//!     while let Some(t) = client.poll_transmit(now, &mut buf) {
+//!         assert_eq!(t.destination, server_addr);
+//!         deliver(client, server, &buf);
 //!     }
 //! };
 //! pump(&mut client, &mut server);
@@ -53,8 +58,9 @@
 //! // Data to a peer: a permission first, then a Send indication.
 //! client.create_permission(now, peer.ip())?;
 //! pump(&mut client, &mut server);
-//! client.send_to(now, peer, b"hello")?;
-//! pump(&mut client, &mut server);
+//! let mut out = Vec::new();
+//! client.send_to(now, peer, b"hello", &mut out)?;
+//! deliver(&mut client, &mut server, &out);
 //!
 //! // The peer answers; the server wraps it in a Data indication.
 //! let relayed = client.relayed_address().ok_or("not allocated")?;
@@ -76,13 +82,13 @@ mod url;
 pub use auth::{time_limited_credentials, time_limited_password};
 pub use client::{
     Client, ClientConfig, ClientEvent, ClientState, ClientStats, ClientTransport, Received,
-    Transmit, CHANNEL_LIFETIME, MAX_PENDING, MAX_PERMISSIONS, PERMISSION_LIFETIME,
-    SEND_INDICATION_OVERHEAD,
+    CHANNEL_LIFETIME, MAX_PENDING, MAX_PERMISSIONS, PERMISSION_LIFETIME, SEND_INDICATION_OVERHEAD,
 };
 pub use error::Error;
 pub use framing::{frame_len, StreamFramer, MAX_FRAME_LEN};
 pub use fulmar_stun::attributes::AddressFamily;
 pub use fulmar_stun::channel_data::MAX_LEGACY_CHANNEL;
+pub use fulmar_stun::Transmit;
 pub use server::{
     FiveTuple, PeerPolicy, PortPool, RelayAllocator, RelayToPeer, RelayedAddresses, Server,
     ServerConfig, ServerEvent, ServerGauges, ServerStats, ServerTransmit, TransportProtocol,

@@ -100,40 +100,58 @@ impl Harness {
         )
     }
 
+    /// Carries bytes client `i` wrote to the server (through the stream
+    /// framer, in uneven pieces, for a stream client).
+    fn carry_to_server(&mut self, i: usize, bytes: &[u8]) {
+        if self.blackhole {
+            return;
+        }
+        let ft = self.eps[i].ft;
+        let frames: Vec<Vec<u8>> = if ft.protocol.is_stream() {
+            // Deliver in two uneven pieces through the framer.
+            let f = &mut self.eps[i].to_server;
+            let cut = bytes.len() / 3;
+            f.push(&bytes[..cut]);
+            let mut out = Vec::new();
+            while let Some(fr) = f.next_frame().unwrap() {
+                out.push(fr.to_vec());
+            }
+            f.push(&bytes[cut..]);
+            while let Some(fr) = f.next_frame().unwrap() {
+                out.push(fr.to_vec());
+            }
+            out
+        } else {
+            vec![bytes.to_vec()]
+        };
+        for fr in frames {
+            if let Some(r) = self.server.handle_client(self.now, ft, &fr) {
+                self.to_peers.push((r.relayed, r.peer, r.data.to_vec()));
+            }
+        }
+    }
+
+    /// Client `i` sends `data` to `peer` through its allocation.
+    fn send(&mut self, i: usize, peer: SocketAddr, data: &[u8]) {
+        let mut out = Vec::new();
+        let t = self.eps[i]
+            .client
+            .send_to(self.now, peer, data, &mut out)
+            .unwrap();
+        assert_eq!((t.destination, t.len), (server_addr(), out.len()));
+        self.carry_to_server(i, &out);
+    }
+
     /// Move messages until nothing is in flight.
     fn pump(&mut self) {
+        let mut buf = Vec::new();
         for _ in 0..1000 {
             let mut moved = false;
             for i in 0..self.eps.len() {
-                while let Some(t) = self.eps[i].client.poll_transmit() {
+                while let Some(t) = self.eps[i].client.poll_transmit(self.now, &mut buf) {
                     moved = true;
                     assert_eq!(t.destination, server_addr());
-                    if self.blackhole {
-                        continue;
-                    }
-                    let ft = self.eps[i].ft;
-                    let frames: Vec<Vec<u8>> = if ft.protocol.is_stream() {
-                        // Deliver in two uneven pieces through the framer.
-                        let f = &mut self.eps[i].to_server;
-                        let cut = t.payload.len() / 3;
-                        f.push(&t.payload[..cut]);
-                        let mut out = Vec::new();
-                        while let Some(fr) = f.next_frame().unwrap() {
-                            out.push(fr.to_vec());
-                        }
-                        f.push(&t.payload[cut..]);
-                        while let Some(fr) = f.next_frame().unwrap() {
-                            out.push(fr.to_vec());
-                        }
-                        out
-                    } else {
-                        vec![t.payload]
-                    };
-                    for fr in frames {
-                        if let Some(r) = self.server.handle_client(self.now, ft, &fr) {
-                            self.to_peers.push((r.relayed, r.peer, r.data.to_vec()));
-                        }
-                    }
+                    self.carry_to_server(i, &buf);
                 }
             }
             while let Some(t) = self.server.poll_transmit() {
@@ -257,10 +275,10 @@ fn rfc8656_allocate_challenge_sha256_and_relay_both_ways() {
     assert!(!h.peer_sends(relayed, peer(), b"too early"));
 
     // Send indication path (permission requested automatically).
-    h.eps[a].client.send_to(h.now, peer(), b"one").unwrap();
+    h.send(a, peer(), b"one");
     h.pump();
     // The first Send raced the CreatePermission; the second one flows.
-    h.eps[a].client.send_to(h.now, peer(), b"two").unwrap();
+    h.send(a, peer(), b"two");
     h.pump();
     assert!(h.ep(a).client.has_permission(peer().ip()));
     assert!(h.to_peers.contains(&(relayed, peer(), b"two".to_vec())));
@@ -278,12 +296,13 @@ fn rfc8656_allocate_challenge_sha256_and_relay_both_ways() {
         channel: ch
     }));
     assert_eq!(h.ep(a).client.channel(peer()), Some(ch));
-    let mut buf = [0u8; 1300];
+    let mut buf = Vec::new();
     let payload = [0xA5u8; 1200];
     let n = h.eps[a]
         .client
-        .encode_to_peer(peer(), &payload, &mut buf)
-        .unwrap();
+        .send_to(h.now, peer(), &payload, &mut buf)
+        .unwrap()
+        .len;
     assert_eq!(n, 1204, "ChannelData: 4-byte header");
     assert_eq!(&buf[..2], &ch.to_be_bytes());
     let r = h
@@ -560,11 +579,12 @@ fn twenty_minute_call_keeps_allocation_permission_and_channel() {
             h.peer_sends(relayed, peer(), payload.as_bytes()),
             "minute {minute}"
         );
-        let mut buf = [0u8; 64];
+        let mut buf = Vec::new();
         let n = h.eps[a]
             .client
-            .encode_to_peer(peer(), b"up", &mut buf)
-            .unwrap();
+            .send_to(h.now, peer(), b"up", &mut buf)
+            .unwrap()
+            .len;
         assert_eq!(n, 6, "still on the channel at minute {minute}");
         assert!(h
             .server
@@ -704,13 +724,14 @@ fn bandwidth_limit_drops_excess() {
     h.eps[a].client.bind_channel(h.now, peer()).unwrap();
     h.pump();
     let payload = [1u8; 1200];
-    let mut buf = [0u8; 1300];
+    let mut buf = Vec::new();
     let mut relayed_count = 0;
     for _ in 0..50 {
         let n = h.eps[a]
             .client
-            .encode_to_peer(peer(), &payload, &mut buf)
-            .unwrap();
+            .send_to(h.now, peer(), &payload, &mut buf)
+            .unwrap()
+            .len;
         if h.server
             .handle_client(h.now, h.ep(a).ft, &buf[..n])
             .is_some()
@@ -916,13 +937,13 @@ fn stream_transport_pads_channel_data_and_frames() {
     let ch = h.eps[a].client.bind_channel(h.now, peer()).unwrap();
     h.pump();
     assert_eq!(h.ep(a).client.channel(peer()), Some(ch));
-    h.eps[a].client.send_to(h.now, peer(), b"abcde").unwrap();
-    let t = h.eps[a].client.poll_transmit().unwrap();
-    assert_eq!(t.payload.len(), 12, "ChannelData padded to 4 over a stream");
-    let r = h
-        .server
-        .handle_client(h.now, h.ep(a).ft, &t.payload)
+    let mut out = Vec::new();
+    let t = h.eps[a]
+        .client
+        .send_to(h.now, peer(), b"abcde", &mut out)
         .unwrap();
+    assert_eq!(t.len, 12, "ChannelData padded to 4 over a stream");
+    let r = h.server.handle_client(h.now, h.ep(a).ft, &out).unwrap();
     assert_eq!(r.data, b"abcde");
     let mut out = [0u8; 64];
     let (_, n) = h
@@ -1060,7 +1081,7 @@ fn rfc8656_7_2_requested_address_family_ipv6() {
     // An IPv6 peer relays both ways, over a channel.
     h.eps[a].client.bind_channel(h.now, v6_peer()).unwrap();
     h.pump();
-    h.eps[a].client.send_to(h.now, v6_peer(), b"to v6").unwrap();
+    h.send(a, v6_peer(), b"to v6");
     h.pump();
     assert_eq!(h.to_peers, vec![(relayed, v6_peer(), b"to v6".to_vec())]);
     assert!(h.peer_sends(relayed, v6_peer(), b"from v6"));
@@ -1104,7 +1125,7 @@ fn rfc8656_7_2_dual_allocation_relays_each_family_from_its_own_address() {
     for p in [peer(), v6_peer()] {
         h.eps[a].client.bind_channel(h.now, p).unwrap();
         h.pump();
-        h.eps[a].client.send_to(h.now, p, b"hi").unwrap();
+        h.send(a, p, b"hi");
         h.pump();
     }
     assert_eq!(

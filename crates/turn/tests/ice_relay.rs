@@ -138,7 +138,9 @@ impl Peer {
         while let Some(t) = self.agent.poll_transmit() {
             if Some(t.source) == self.turn.relayed_address() {
                 if self.turn.state() == ClientState::Allocated {
-                    self.turn.send_to(now, t.destination, &t.payload).unwrap();
+                    let mut out = Vec::new();
+                    let s = self.turn.send_to(now, t.destination, &t.payload, &mut out);
+                    self.carry_to_server(s.unwrap(), out);
                 }
             } else {
                 self.out.push(Datagram {
@@ -148,20 +150,28 @@ impl Peer {
                 });
             }
         }
-        while let Some(t) = self.turn.poll_transmit() {
-            self.out.push(Datagram {
-                source: self.local,
-                destination: t.destination,
-                payload: t.payload,
-            });
+        let mut buf = Vec::new();
+        while let Some(t) = self.turn.poll_transmit(now, &mut buf) {
+            self.carry_to_server(t, std::mem::take(&mut buf));
         }
+    }
+
+    /// What the TURN client wrote for its server goes out from our socket.
+    fn carry_to_server(&mut self, t: fulmar_turn::Transmit, payload: Vec<u8>) {
+        self.out.push(Datagram {
+            source: self.local,
+            destination: t.destination,
+            payload,
+        });
     }
 
     /// Application data over the selected pair.
     fn send_app(&mut self, now: Instant, data: &[u8]) {
         let pair = self.agent.selected_pair(1).unwrap().clone();
         if Some(pair.source) == self.turn.relayed_address() {
-            self.turn.send_to(now, pair.destination, data).unwrap();
+            let mut out = Vec::new();
+            let t = self.turn.send_to(now, pair.destination, data, &mut out);
+            self.carry_to_server(t.unwrap(), out);
         } else {
             self.out.push(Datagram {
                 source: pair.source,

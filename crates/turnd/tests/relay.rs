@@ -89,8 +89,9 @@ fn drive(
     let mut buf = [0u8; 2048];
     loop {
         assert!(Instant::now() < deadline, "timed out; events {seen:?}");
-        while let Some(t) = client.poll_transmit() {
-            sock.send_to(&t.payload, t.destination).unwrap();
+        let mut out = Vec::new();
+        while let Some(t) = client.poll_transmit(Instant::now(), &mut out) {
+            sock.send_to(&out, t.destination).unwrap();
         }
         while let Some(e) = client.poll_event() {
             let verdict = want(&e);
@@ -128,9 +129,12 @@ fn bind(client: &mut Client, sock: &UdpSocket, peer: SocketAddr) {
 fn relay_both_ways(client: &mut Client, sock: &UdpSocket, peer: &UdpSocket, relayed: SocketAddr) {
     let p = peer.local_addr().unwrap();
     let mut buf = [0u8; 2048];
-    let n = client.encode_to_peer(p, b"ping", &mut buf).unwrap();
-    assert_eq!(n, 8, "ChannelData");
-    sock.send_to(&buf[..n], client.config().server).unwrap();
+    let mut out = Vec::new();
+    let t = client
+        .send_to(Instant::now(), p, b"ping", &mut out)
+        .unwrap();
+    assert_eq!(t.len, 8, "ChannelData");
+    sock.send_to(&out, t.destination).unwrap();
     peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let (n, from) = peer.recv_from(&mut buf).unwrap();
     assert_eq!((&buf[..n], from), (&b"ping"[..], relayed));

@@ -1,6 +1,8 @@
 //! How a client is configured: the server, credentials, transport and
 //! address families.
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use super::*;
 
 /// How the client reaches the server.
@@ -19,6 +21,11 @@ pub enum ClientTransport {
 pub struct ClientConfig {
     /// The TURN server's transport address.
     pub server: SocketAddr,
+    /// The local transport address the client sends from (its socket's),
+    /// reported as the source of every [`crate::Transmit`]; the unspecified
+    /// address of the server's family until set with
+    /// [`ClientConfig::with_local`].
+    pub local: SocketAddr,
     /// Long-term credential user name (or `expiry:user` for time-limited credentials).
     pub username: String,
     /// Long-term credential password.
@@ -41,8 +48,14 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// A UDP client of `server` with long-term credentials.
     pub fn new(server: SocketAddr, username: &str, password: &str) -> Self {
+        let unspecified: IpAddr = if server.is_ipv4() {
+            Ipv4Addr::UNSPECIFIED.into()
+        } else {
+            Ipv6Addr::UNSPECIFIED.into()
+        };
         ClientConfig {
             server,
+            local: SocketAddr::new(unspecified, 0),
             username: username.to_owned(),
             password: password.to_owned(),
             transport: ClientTransport::Udp,
@@ -62,6 +75,12 @@ impl ClientConfig {
     /// The same, asking for both an IPv4 and an IPv6 relayed address.
     pub fn with_dual_allocation(mut self) -> Self {
         self.dual_allocation = true;
+        self
+    }
+
+    /// The same, sending from the local transport address `local`.
+    pub fn with_local(mut self, local: SocketAddr) -> Self {
+        self.local = local;
         self
     }
 

@@ -3,15 +3,6 @@
 
 use super::*;
 
-/// A message for the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// The server's address (the one in [`ClientConfig::server`]).
-    pub destination: SocketAddr,
-    /// The bytes: a STUN message or a ChannelData message.
-    pub payload: Vec<u8>,
-}
-
 /// What the application learns from the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

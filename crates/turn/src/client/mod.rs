@@ -14,7 +14,7 @@ use fulmar_stun::channel_data::{ChannelData, MAX_CHANNEL, MIN_CHANNEL};
 use fulmar_stun::transaction::{ClientTransaction, TransactionConfig};
 use fulmar_stun::{
     classify, Attribute, Class, IntegrityKey, Message, MessageBuilder, Method, PacketKind,
-    TransactionId, HEADER_LEN,
+    TransactionId, Transmit, HEADER_LEN,
 };
 use rand_core::RngCore;
 
@@ -47,7 +47,7 @@ mod request;
 mod response;
 
 pub use config::{ClientConfig, ClientTransport};
-pub use events::{ClientEvent, ClientState, ClientStats, Received, Transmit};
+pub use events::{ClientEvent, ClientState, ClientStats, Received};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Request {
@@ -106,7 +106,8 @@ pub struct Client {
     state: ClientState,
     auth: Option<Auth>,
     pending: Vec<Pending>,
-    transmits: VecDeque<Transmit>,
+    /// Requests for the server waiting for [`Client::poll_transmit`].
+    transmits: VecDeque<Vec<u8>>,
     events: VecDeque<ClientEvent>,
     relayed: Option<SocketAddr>,
     additional_relayed: Option<SocketAddr>,
@@ -273,36 +274,39 @@ impl Client {
         Ok(channel)
     }
 
-    /// Queue `data` for `peer` through the relay: ChannelData if a channel is
-    /// bound, else a Send indication. A permission for the peer's IP is
-    /// requested first if there is none (data sent before it is installed
-    /// may be dropped by the server).
-    pub fn send_to(&mut self, now: Instant, peer: SocketAddr, data: &[u8]) -> Result<(), Error> {
+    /// Wraps `data` for `peer` into `out` (its contents replaced; no
+    /// allocation once `out` has grown to fit): a ChannelData message when a
+    /// channel is bound, else a Send indication (RFC 8656 §10.1, §12). Send
+    /// the returned [`Transmit`] at once. A permission for the peer's IP is
+    /// requested first if there is none (through [`Client::poll_transmit`];
+    /// data sent before it is installed may be dropped by the server).
+    pub fn send_to(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Transmit, Error> {
         self.check_allocated()?;
         if !self.permissions.contains_key(&peer.ip()) {
             self.create_permission(now, peer.ip())?;
         }
-        let mut buf = vec![0u8; data.len() + 64];
-        let n = self.encode_to_peer(peer, data, &mut buf)?;
-        buf.truncate(n);
-        self.transmits.push_back(Transmit {
+        // A Send indication is the larger wrapping (ChannelData adds 4 + 3).
+        let need = data.len() + SEND_INDICATION_OVERHEAD;
+        if out.len() < need {
+            out.resize(need, 0);
+        }
+        let len = self.wrap(peer, data, out)?;
+        out.truncate(len);
+        Ok(Transmit {
+            source: self.config.local,
             destination: self.config.server,
-            payload: buf,
-        });
-        Ok(())
+            len,
+        })
     }
 
-    /// Write what carries `data` to `peer` into `out` (no allocation): a
-    /// ChannelData message when a channel is bound, else a Send indication
-    /// (RFC 8656 §10.1). Returns its length; send it to the server. Needs
-    /// about `data.len() + 48` bytes.
-    pub fn encode_to_peer(
-        &mut self,
-        peer: SocketAddr,
-        data: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Error> {
-        self.check_allocated()?;
+    /// Writes what carries `data` to `peer` into `out`; returns its length.
+    fn wrap(&mut self, peer: SocketAddr, data: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         if let Some(channel) = self.channel(peer) {
             let cd = ChannelData::new(channel, data)?;
             return Ok(cd.encode(out, self.config.transport == ClientTransport::Stream)?);
@@ -371,10 +375,7 @@ impl Client {
             p.tx.handle_timeout(now);
             if p.tx.poll_transmit() {
                 self.stats.retransmissions += 1;
-                self.transmits.push_back(Transmit {
-                    destination: self.config.server,
-                    payload: p.bytes.clone(),
-                });
+                self.transmits.push_back(p.bytes.clone());
             }
             if p.tx.is_timed_out() {
                 failed.push(p.request);
@@ -440,9 +441,18 @@ impl Client {
         self.pending.iter().any(|p| f(p.request))
     }
 
-    /// The next message for the server.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+    /// Writes the next request for the server into `buf` (its contents
+    /// replaced) and says where it goes: from [`ClientConfig::local`] to
+    /// [`ClientConfig::server`].
+    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let request = self.transmits.pop_front()?;
+        buf.clear();
+        buf.extend_from_slice(&request);
+        Some(Transmit {
+            source: self.config.local,
+            destination: self.config.server,
+            len: buf.len(),
+        })
     }
 
     /// The next event.

@@ -25,10 +25,7 @@ impl Client {
         let bytes = self.build(request, tid)?;
         let mut tx = ClientTransaction::new(now, self.transaction_config());
         if tx.poll_transmit() {
-            self.transmits.push_back(Transmit {
-                destination: self.config.server,
-                payload: bytes.clone(),
-            });
+            self.transmits.push_back(bytes.clone());
         }
         self.pending.push(Pending {
             request,

@@ -125,24 +125,43 @@ struct Probe {
 
 impl Probe {
     fn flush(&mut self) -> Result<(), String> {
-        while let Some(t) = self.client.poll_transmit() {
-            match &mut self.conn {
-                Conn::Udp(s) => {
-                    s.send_to(&t.payload, t.destination)
-                        .map_err(|e| e.to_string())?;
-                }
-                Conn::Tcp(s, _) => s.write_all(&t.payload).map_err(|e| e.to_string())?,
-                Conn::Tls(s, _) => {
-                    s.write_all(&t.payload).map_err(|e| e.to_string())?;
-                    s.flush().map_err(|e| e.to_string())?;
-                }
-            }
+        let mut buf = Vec::new();
+        while self
+            .client
+            .poll_transmit(Instant::now(), &mut buf)
+            .is_some()
+        {
+            self.write(&buf)?;
         }
         while let Some(e) = self.client.poll_event() {
             println!("event: {e:?}");
             self.events.push(e);
         }
         Ok(())
+    }
+
+    /// Sends bytes to the server over the probe's connection.
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        match &mut self.conn {
+            Conn::Udp(s) => {
+                s.send_to(bytes, self.server).map_err(|e| e.to_string())?;
+            }
+            Conn::Tcp(s, _) => s.write_all(bytes).map_err(|e| e.to_string())?,
+            Conn::Tls(s, _) => {
+                s.write_all(bytes).map_err(|e| e.to_string())?;
+                s.flush().map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `data` to `peer` through the allocation.
+    fn send_to_peer(&mut self, peer: SocketAddr, data: &[u8]) -> Result<(), String> {
+        let mut out = Vec::new();
+        self.client
+            .send_to(Instant::now(), peer, data, &mut out)
+            .map_err(|e| e.to_string())?;
+        self.write(&out)
     }
 
     /// Receive for up to `wait`, feeding the client.
@@ -276,9 +295,7 @@ fn run(cli: Cli) -> Result<(), String> {
     let mut sent: Vec<Vec<u8>> = Vec::new();
     for i in 0..cli.count {
         let msg = format!("indication {i}").into_bytes();
-        p.client
-            .send_to(Instant::now(), peer_addr, &msg)
-            .map_err(|e| e.to_string())?;
+        p.send_to_peer(peer_addr, &msg)?;
         p.flush()?;
         sent.push(msg);
         std::thread::sleep(Duration::from_millis(2));
@@ -293,9 +310,7 @@ fn run(cli: Cli) -> Result<(), String> {
     p.wait_for("channel", |e| matches!(e, ClientEvent::ChannelBound { .. }))?;
     for i in 0..cli.count {
         let msg = vec![i as u8; 1200];
-        p.client
-            .send_to(Instant::now(), peer_addr, &msg)
-            .map_err(|e| e.to_string())?;
+        p.send_to_peer(peer_addr, &msg)?;
         p.flush()?;
         sent.push(msg);
         std::thread::sleep(Duration::from_millis(2));
