@@ -1,6 +1,7 @@
 //! RTP header extensions in the one-byte and two-byte forms (RFC 8285 §4).
 
 mod types;
+pub mod uri;
 pub use types::*;
 
 use crate::{Error, Result};

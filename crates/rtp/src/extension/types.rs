@@ -3,6 +3,7 @@
 //! Each type knows its extmap URI ([`ExtensionValue::URI`]), parses from the
 //! element data and writes into a caller buffer.
 
+use super::uri;
 use crate::wire::{u16_at, u24_at, u64_at};
 use crate::{Error, Result};
 
@@ -54,17 +55,17 @@ macro_rules! sdes_ext {
 sdes_ext!(
     /// The media identification of a BUNDLE group (RFC 9143 §15.2, "mid").
     SdesMid,
-    "urn:ietf:params:rtp-hdrext:sdes:mid"
+    uri::MID
 );
 sdes_ext!(
     /// The RTP stream identifier (RFC 8852 §3.1, "rid").
     RtpStreamId,
-    "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+    uri::RID
 );
 sdes_ext!(
     /// The RTP stream identifier a redundancy stream repairs (RFC 8852 §3.2).
     RepairedRtpStreamId,
-    "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+    uri::REPAIRED_RID
 );
 
 /// Absolute send time: 24-bit 6.18 fixed-point seconds, the middle bits of
@@ -84,7 +85,7 @@ impl AbsSendTime {
 }
 
 impl ExtensionValue<'_> for AbsSendTime {
-    const URI: &'static str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+    const URI: &'static str = uri::ABS_SEND_TIME;
     fn parse(data: &[u8]) -> Result<Self> {
         if data.len() != 3 {
             return Err(Error::Malformed("abs-send-time length"));
@@ -106,8 +107,7 @@ impl ExtensionValue<'_> for AbsSendTime {
 pub struct TransportSequenceNumber(pub u16);
 
 impl ExtensionValue<'_> for TransportSequenceNumber {
-    const URI: &'static str =
-        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+    const URI: &'static str = uri::TRANSPORT_CC;
     fn parse(data: &[u8]) -> Result<Self> {
         if data.len() < 2 {
             return Err(Error::Malformed("transport-wide sequence number length"));
@@ -132,7 +132,7 @@ pub struct AudioLevel {
 }
 
 impl ExtensionValue<'_> for AudioLevel {
-    const URI: &'static str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+    const URI: &'static str = uri::AUDIO_LEVEL;
     fn parse(data: &[u8]) -> Result<Self> {
         let b = *data.first().ok_or(Error::Malformed("audio level length"))?;
         Ok(AudioLevel {
@@ -170,7 +170,7 @@ impl VideoOrientation {
 }
 
 impl ExtensionValue<'_> for VideoOrientation {
-    const URI: &'static str = "urn:3gpp:video-orientation";
+    const URI: &'static str = uri::VIDEO_ORIENTATION;
     fn parse(data: &[u8]) -> Result<Self> {
         let b = *data
             .first()
@@ -201,7 +201,7 @@ pub struct PlayoutDelay {
 }
 
 impl ExtensionValue<'_> for PlayoutDelay {
-    const URI: &'static str = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
+    const URI: &'static str = uri::PLAYOUT_DELAY;
     fn parse(data: &[u8]) -> Result<Self> {
         if data.len() != 3 {
             return Err(Error::Malformed("playout delay length"));
@@ -235,7 +235,7 @@ pub struct AbsCaptureTime {
 }
 
 impl ExtensionValue<'_> for AbsCaptureTime {
-    const URI: &'static str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time";
+    const URI: &'static str = uri::ABS_CAPTURE_TIME;
     fn parse(data: &[u8]) -> Result<Self> {
         match data.len() {
             8 => Ok(AbsCaptureTime {

@@ -1,8 +1,9 @@
 //! Transceivers, codecs and header extensions: the media half of the SDP
 //! (RFC 9429 §5.2.1 for offers, §5.3.1 for answers): codec matching by
 //! name, clock rate and format parameters, RTX by `apt`, extensions by URI.
-//! Moving the media is `streams.rs`.
+//! Moving the media is [`crate::media`].
 
+use fulmar_rtp::extension::uri;
 use fulmar_sdp::builder::{MediaBuilder, RtpCodec};
 use fulmar_sdp::{Direction, MediaDescription};
 
@@ -154,21 +155,15 @@ pub fn default_codecs(kind: MediaKind) -> Vec<CodecParams> {
 /// Header extensions Fulmar understands (RFC 8285), with the ids it offers.
 pub fn default_extensions(kind: MediaKind) -> Vec<(u16, String)> {
     let mut v = vec![
-        (
-            2,
-            "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-        ),
-        (
-            3,
-            "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
-        ),
-        (4, "urn:ietf:params:rtp-hdrext:sdes:mid"),
+        (2, uri::ABS_SEND_TIME),
+        (3, uri::TRANSPORT_CC),
+        (4, uri::MID),
     ];
     match kind {
-        MediaKind::Audio => v.insert(0, (1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level")),
+        MediaKind::Audio => v.insert(0, (1, uri::AUDIO_LEVEL)),
         MediaKind::Video => {
-            v.push((10, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"));
-            v.push((11, "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"));
+            v.push((10, uri::RID));
+            v.push((11, uri::REPAIRED_RID));
         }
     }
     v.into_iter().map(|(i, u)| (i, u.to_owned())).collect()

@@ -1,0 +1,235 @@
+//! ICE: local candidates, trickled remote candidates and the agent's events.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use fulmar_ice::{IceAgent, IceConfig, IceConnectionState, IceEvent, IceGatheringState, IceRole};
+use fulmar_sdp::SessionDescription as Sdp;
+
+use crate::transport::MAX_TRANSMITS;
+use crate::{Error, Event, PeerConnection, RelayProtocol, Transmit};
+
+/// The ICE agent, created by the first description, and the candidates
+/// gathered before it exists.
+pub(crate) struct Ice {
+    pub(crate) agent: Option<IceAgent>,
+    pub(crate) state: IceConnectionState,
+    pub(crate) pending_hosts: Vec<SocketAddr>,
+    pub(crate) pending_relays: Vec<(SocketAddr, SocketAddr, IpAddr, RelayProtocol)>,
+    /// Local gathering is complete (`a=end-of-candidates`).
+    pub(crate) end_of_candidates: bool,
+}
+
+impl Default for Ice {
+    fn default() -> Self {
+        Ice {
+            agent: None,
+            state: IceConnectionState::New,
+            pending_hosts: Vec::new(),
+            pending_relays: Vec::new(),
+            end_of_candidates: false,
+        }
+    }
+}
+
+impl PeerConnection {
+    /// Adds a host candidate: a local UDP socket bound to `addr`.
+    pub fn add_host_candidate(&mut self, now: Instant, addr: SocketAddr) -> Result<(), Error> {
+        self.now = Some(now);
+        match self.ice.agent.as_mut() {
+            Some(ice) => {
+                ice.add_host_candidate(now, 1, addr)?;
+            }
+            None => {
+                if !self.ice.pending_hosts.contains(&addr) {
+                    self.ice.pending_hosts.push(addr);
+                }
+            }
+        }
+        self.drain_ice(now);
+        Ok(())
+    }
+
+    /// Adds a relayed candidate (RFC 8445 §5.1.1.2): `relayed` is the
+    /// address a TURN server allocated, `mapped` the server-reflexive address
+    /// it saw, `server` the TURN server. The caller owns the TURN client and
+    /// feeds what arrives on the allocation to [`Self::handle_receive`] with
+    /// `relayed` as the destination; transmits whose source is `relayed` go
+    /// through the allocation.
+    pub fn add_relayed_candidate(
+        &mut self,
+        now: Instant,
+        relayed: SocketAddr,
+        mapped: SocketAddr,
+        server: IpAddr,
+    ) -> Result<(), Error> {
+        self.add_relayed_candidate_over(now, relayed, mapped, server, RelayProtocol::Udp)
+    }
+
+    /// [`Self::add_relayed_candidate`] for a TURN server reached over
+    /// `protocol`, which ranks the candidate (UDP before TCP before TLS).
+    pub fn add_relayed_candidate_over(
+        &mut self,
+        now: Instant,
+        relayed: SocketAddr,
+        mapped: SocketAddr,
+        server: IpAddr,
+        protocol: RelayProtocol,
+    ) -> Result<(), Error> {
+        self.now = Some(now);
+        match self.ice.agent.as_mut() {
+            Some(ice) => {
+                ice.add_relayed_candidate_over(now, 1, relayed, mapped, server, protocol)?;
+            }
+            None => {
+                if !self.ice.pending_relays.iter().any(|r| r.0 == relayed) {
+                    self.ice
+                        .pending_relays
+                        .push((relayed, mapped, server, protocol));
+                }
+            }
+        }
+        self.drain_ice(now);
+        Ok(())
+    }
+
+    /// Declares local gathering complete (`a=end-of-candidates`).
+    pub fn end_of_local_candidates(&mut self, now: Instant) {
+        self.now = Some(now);
+        self.ice.end_of_candidates = true;
+        if let Some(ice) = self.ice.agent.as_mut() {
+            ice.end_of_local_candidates(now);
+        }
+        self.drain_ice(now);
+    }
+
+    /// Adds a trickled remote candidate (`candidate:...`); an empty string
+    /// means end-of-candidates (RFC 8838 §4.4).
+    pub fn add_ice_candidate(&mut self, now: Instant, candidate: &str) -> Result<(), Error> {
+        let ice = self
+            .ice
+            .agent
+            .as_mut()
+            .ok_or(Error::InvalidState("add_ice_candidate"))?;
+        let c = candidate.trim();
+        if c.is_empty() || c == "a=end-of-candidates" {
+            ice.end_of_remote_candidates(now);
+        } else {
+            let cand = fulmar_ice::Candidate::parse(c)?;
+            if cand.component == 1 {
+                ice.add_remote_candidate(now, cand)?;
+            }
+        }
+        self.drain_ice(now);
+        Ok(())
+    }
+
+    pub(crate) fn ensure_ice(&mut self, role: IceRole) {
+        if self.ice.agent.is_some() {
+            return;
+        }
+        let mut cfg = IceConfig::new(role);
+        cfg.stun_servers = self.config.stun_servers.clone();
+        let rng = self.sub_rng();
+        self.ice.agent = Some(IceAgent::new(cfg, rng));
+        if let Some(now) = self.now {
+            self.add_pending_hosts(now);
+        }
+    }
+
+    fn add_pending_hosts(&mut self, now: Instant) {
+        if let Some(ice) = self.ice.agent.as_mut() {
+            for addr in self.ice.pending_hosts.drain(..) {
+                let _ = ice.add_host_candidate(now, 1, addr);
+            }
+            for (relayed, mapped, server, protocol) in self.ice.pending_relays.drain(..) {
+                let _ = ice.add_relayed_candidate_over(now, 1, relayed, mapped, server, protocol);
+            }
+            if self.ice.end_of_candidates {
+                ice.end_of_local_candidates(now);
+            }
+        }
+    }
+
+    pub(crate) fn drain_ice(&mut self, now: Instant) {
+        if (!self.ice.pending_hosts.is_empty() || !self.ice.pending_relays.is_empty())
+            && self.ice.agent.is_some()
+        {
+            self.add_pending_hosts(now);
+        }
+        let Some(ice) = self.ice.agent.as_mut() else {
+            return;
+        };
+        let mut events = Vec::new();
+        while let Some(e) = ice.poll_event() {
+            events.push(e);
+        }
+        while let Some(t) = ice.poll_transmit() {
+            if self.transport.transmits.len() < MAX_TRANSMITS {
+                self.transport.transmits.push_back(Transmit {
+                    source: t.source,
+                    destination: t.destination,
+                    payload: t.payload,
+                });
+            }
+        }
+        for e in events {
+            match e {
+                IceEvent::LocalCandidate(c) => {
+                    self.events.push_back(Event::LocalCandidate(c.to_string()))
+                }
+                IceEvent::GatheringComplete => self.events.push_back(Event::GatheringComplete),
+                IceEvent::GatheringStateChange(s) => {
+                    self.events.push_back(Event::IceGatheringStateChange(s))
+                }
+                IceEvent::ConnectionStateChange(s) => {
+                    self.ice.state = s;
+                    self.events.push_back(Event::IceConnectionStateChange(s));
+                    self.update_state();
+                }
+                IceEvent::SelectedPairChange { component: 1, pair } => {
+                    self.transport.selected = pair.map(|p| (p.source, p.destination));
+                    self.maybe_start_dtls(now);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(crate) fn restart_ice_agent(&mut self) {
+        if let (Some(ice), Some(now)) = (self.ice.agent.as_mut(), self.now) {
+            ice.restart(now);
+            if self.ice.end_of_candidates {
+                ice.end_of_local_candidates(now);
+            }
+        }
+    }
+
+    /// Writes the gathered candidates (and end-of-candidates) into every
+    /// bundled section, as a non-trickle description carries them.
+    pub(crate) fn add_local_candidates(&self, sdp: &mut Sdp) {
+        let Some(ice) = self.ice.agent.as_ref() else {
+            return;
+        };
+        let cands: Vec<fulmar_sdp::Candidate> = ice
+            .local_candidates()
+            .iter()
+            .filter_map(|c| fulmar_sdp::Candidate::parse(&c.to_string()).ok())
+            .collect();
+        let complete = ice.gathering_state() == IceGatheringState::Complete;
+        for m in sdp.media_mut() {
+            if m.port() == 0 {
+                continue;
+            }
+            let existing: Vec<String> = m.candidates().map(|c| c.to_string()).collect();
+            for c in &cands {
+                if !existing.contains(&c.to_string()) {
+                    let _ = m.push_candidate(c);
+                }
+            }
+            if complete && !m.end_of_candidates() {
+                let _ = m.push_attribute("end-of-candidates", None);
+            }
+        }
+    }
+}

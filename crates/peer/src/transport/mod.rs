@@ -1,0 +1,479 @@
+//! The transport stack under one 5-tuple: ICE, DTLS, SRTP keying and SCTP,
+//! demultiplexed by first byte (RFC 7983), and the sans-IO verbs.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fulmar_datachannel::{DataChannels, DtlsRole};
+use fulmar_dtls::Fingerprint;
+use fulmar_ice::{IceAgent, IceConnectionState};
+use fulmar_stun::{classify, PacketKind};
+
+use crate::due::DuePackets;
+use crate::{
+    media, DtlsState, Event, PeerConnection, PeerConnectionState, SignalingState, Transmit,
+};
+
+#[cfg(test)]
+mod tests;
+mod transmit;
+
+/// SRTP contexts for sending (local) and receiving (remote).
+pub struct SrtpContexts {
+    /// Protects what we send.
+    pub local: fulmar_srtp::Context,
+    /// Unprotects what we receive.
+    pub remote: fulmar_srtp::Context,
+}
+
+/// The transport stack: DTLS on the selected path, SRTP keyed from it, and
+/// the datagrams waiting to be polled.
+pub(crate) struct Transport {
+    /// Our DTLS role, once `a=setup` decided it (RFC 8842).
+    pub(crate) dtls_role: Option<DtlsRole>,
+    pub(crate) dtls: Option<fulmar_dtls::Connection>,
+    pub(crate) dtls_state: DtlsState,
+    /// Where DTLS records came from before ICE selected a pair.
+    pub(crate) dtls_peer: Option<(SocketAddr, SocketAddr)>,
+    /// The selected candidate pair, local then remote address.
+    pub(crate) selected: Option<(SocketAddr, SocketAddr)>,
+    /// Keyed on first need: a session without media holds none.
+    pub(crate) srtp: Option<Box<SrtpContexts>>,
+    /// The SCTP packet being handed to DTLS.
+    pub(crate) sctp_tx: Vec<u8>,
+    /// SCTP packets (SACKs) that fell due before a poll, sealed when polled.
+    pub(crate) due_sctp: DuePackets,
+    pub(crate) transmits: VecDeque<Transmit>,
+    /// Datagram buffers handed back ([`PeerConnection::recycle`], or copied
+    /// out by `poll_transmit_into`) for the next records sealed.
+    pub(crate) spare_payloads: Vec<Vec<u8>>,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport {
+            dtls_role: None,
+            dtls: None,
+            dtls_state: DtlsState::New,
+            dtls_peer: None,
+            selected: None,
+            srtp: None,
+            sctp_tx: Vec::new(),
+            due_sctp: DuePackets::default(),
+            transmits: VecDeque::new(),
+            spare_payloads: Vec::new(),
+        }
+    }
+}
+
+/// Bound of queued outgoing datagrams.
+pub(crate) const MAX_TRANSMITS: usize = 4096;
+/// How long a connection is quiet before its timers hand back idle buffers.
+const IDLE_RELEASE_AFTER: Duration = Duration::from_secs(1);
+
+/// A received datagram, borrowed or handed over to be decrypted in place.
+enum Received<'a> {
+    Shared(&'a [u8]),
+    Owned(&'a mut [u8]),
+}
+
+impl Received<'_> {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Received::Shared(b) => b,
+            Received::Owned(b) => b,
+        }
+    }
+}
+
+impl PeerConnection {
+    /// Our DTLS certificate's fingerprint (as in `a=fingerprint`).
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.certificate.fingerprint()
+    }
+
+    /// The aggregate connection state.
+    pub fn connection_state(&self) -> PeerConnectionState {
+        self.state
+    }
+
+    /// The ICE connection state.
+    pub fn ice_connection_state(&self) -> IceConnectionState {
+        self.ice.state
+    }
+
+    /// The DTLS transport state.
+    pub fn dtls_state(&self) -> DtlsState {
+        self.transport.dtls_state
+    }
+
+    /// SRTP contexts, once DTLS connected with use_srtp (RFC 5764 §4.2).
+    pub fn srtp_contexts(&mut self) -> Option<&mut SrtpContexts> {
+        self.ensure_srtp()
+    }
+
+    /// Closes the connection: SCTP abort, DTLS close_notify, ICE stops.
+    pub fn close(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        if let Some(dc) = self.data.sctp.get_mut() {
+            dc.association_mut().abort();
+        }
+        self.pump(now);
+        // The ABORT goes out before close_notify, not when next polled.
+        self.seal_sctp_now(now);
+        if let Some(d) = self.transport.dtls.as_mut() {
+            d.close();
+        }
+        self.flush_dtls();
+        if let Some(ice) = self.ice.agent.as_mut() {
+            ice.close();
+        }
+        self.close_all_channels();
+        self.set_dtls_state(DtlsState::Closed);
+        self.set_signaling(SignalingState::Closed);
+        self.set_state(PeerConnectionState::Closed);
+    }
+
+    /// Handles a datagram from `source` received on local `destination`,
+    /// demultiplexed by its first byte (RFC 7983 §7).
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        datagram: &[u8],
+    ) {
+        self.receive(now, source, destination, Received::Shared(datagram));
+    }
+
+    /// Like [`Self::handle_receive`], for a caller that owns the datagram's
+    /// buffer and has no further use for its contents: DTLS application
+    /// data is decrypted where it lies and handed straight to SCTP, which
+    /// saves a copy and a buffer per record. The contents of `datagram`
+    /// are unspecified afterwards.
+    pub fn handle_receive_in_place(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        datagram: &mut [u8],
+    ) {
+        self.receive(now, source, destination, Received::Owned(datagram));
+    }
+
+    fn receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        datagram: Received<'_>,
+    ) {
+        if self.is_closed() {
+            return;
+        }
+        let bytes = datagram.bytes();
+        self.last_activity = Some(now);
+        self.stats.packets_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
+        match classify(bytes) {
+            PacketKind::Stun => {
+                if let Some(ice) = self.ice.agent.as_mut() {
+                    ice.handle_receive(now, source, destination, bytes);
+                }
+                self.drain_ice(now);
+            }
+            PacketKind::Dtls => {
+                if self.transport.dtls_peer.is_none() || self.transport.selected.is_none() {
+                    self.transport.dtls_peer = Some((destination, source));
+                }
+                self.maybe_start_dtls(now);
+                if let Some(d) = self.transport.dtls.as_mut() {
+                    match datagram {
+                        Received::Shared(bytes) => d.handle_receive(now, bytes),
+                        Received::Owned(bytes) => {
+                            let sctp = &mut self.data.sctp;
+                            d.handle_receive_in_place(now, bytes, |plaintext| {
+                                if let Some(dc) = sctp.get_mut() {
+                                    dc.handle_receive_slice(now, plaintext);
+                                }
+                            });
+                        }
+                    }
+                }
+            }
+            PacketKind::Rtp => {
+                self.stats.rtp_packets_received += 1;
+                self.ensure_srtp();
+                if let Some((m, mut io)) = self.media_io() {
+                    m.handle_receive(&mut io, now, bytes);
+                }
+                // Media never drives DTLS or SCTP: no pump needed.
+                return;
+            }
+            _ => self.stats.unknown_packets += 1,
+        }
+        self.pump(now);
+    }
+
+    /// Handles the passing of the deadline from [`Self::poll_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        let quiet = self
+            .last_activity
+            .is_none_or(|t| now.saturating_duration_since(t) >= IDLE_RELEASE_AFTER);
+        if quiet {
+            // Our own queues before the timers refill them (the application
+            // drained them since the last call)...
+            self.release_idle_buffers();
+        }
+        if let Some(ice) = self.ice.agent.as_mut() {
+            ice.handle_timeout(now);
+        }
+        self.drain_ice(now);
+        if let Some(d) = self.transport.dtls.as_mut() {
+            if d.poll_timeout().is_some_and(|t| t <= now) {
+                d.handle_timeout(now);
+            }
+        }
+        if let Some(dc) = self.data.sctp.get_mut() {
+            if dc.poll_timeout().is_some_and(|t| t <= now) {
+                dc.handle_timeout(now);
+            }
+        }
+        if self
+            .media
+            .engine
+            .as_deref()
+            .is_some_and(|m| m.report_due(now))
+        {
+            // Once per report interval: the ICE round-trip time spaces NACK
+            // retries until RTCP measures one (a receive-only peer never does).
+            if let (Some(rtt), Some(m)) = (self.stats_rtt(), self.media.engine.as_deref_mut()) {
+                m.set_rtt(rtt);
+            }
+        }
+        if let Some((m, mut io)) = self.media_io() {
+            m.handle_timeout(&mut io, now);
+        }
+        self.pump(now);
+        if quiet {
+            // ...and DTLS's and SCTP's once `pump` has drained them.
+            self.release_inner_idle_buffers();
+        }
+    }
+
+    /// Returns the buffers of drained queues to the allocator; run from
+    /// timers once the connection has been quiet for [`IDLE_RELEASE_AFTER`],
+    /// so an idle connection holds only its state and a busy one reallocates
+    /// nothing per packet.
+    pub(crate) fn release_idle_buffers(&mut self) {
+        if self.transport.transmits.is_empty() {
+            self.transport.transmits = VecDeque::new();
+        }
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        self.transport.spare_payloads = Vec::new();
+        self.release_inner_idle_buffers();
+    }
+
+    /// The same for the DTLS connection and the SCTP association.
+    fn release_inner_idle_buffers(&mut self) {
+        if let Some(d) = self.transport.dtls.as_mut() {
+            d.release_idle_buffers();
+        }
+        if let Some(dc) = self.data.sctp.get_mut() {
+            dc.release_idle_buffers();
+        }
+        self.transport.sctp_tx = Vec::new();
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Self::handle_timeout`] is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_closed() {
+            return None;
+        }
+        [
+            self.ice.agent.as_ref().and_then(IceAgent::poll_timeout),
+            self.transport
+                .dtls
+                .as_ref()
+                .and_then(fulmar_dtls::Connection::poll_timeout),
+            self.data.sctp.get().and_then(DataChannels::poll_timeout),
+            self.transport
+                .srtp
+                .as_ref()
+                .and(self.media.engine.as_deref())
+                .and_then(media::Media::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub(crate) fn maybe_start_dtls(&mut self, now: Instant) {
+        if self.transport.dtls.is_some()
+            || self.jsep.remote.fingerprints.is_empty()
+            || self.is_closed()
+        {
+            return;
+        }
+        let Some(role) = self.transport.dtls_role else {
+            return;
+        };
+        let mut cfg = fulmar_dtls::Config::new(
+            self.certificate.clone(),
+            self.jsep.remote.fingerprints.clone(),
+        );
+        // No HelloVerifyRequest: ICE already proved the peer's address
+        // (what browsers do too).
+        cfg.hello_verify_cookie = false;
+        cfg.srtp_profiles = self
+            .config
+            .srtp_profiles
+            .iter()
+            .filter_map(|p| fulmar_dtls::SrtpProfile::from_id(p.id()))
+            .collect();
+        let rng = self.sub_rng();
+        let conn = match role {
+            // The client waits for ICE so its ClientHello has a path.
+            DtlsRole::Client if self.transport.selected.is_some() => {
+                fulmar_dtls::Connection::client(Arc::new(cfg), now, rng)
+            }
+            DtlsRole::Client => return,
+            DtlsRole::Server => fulmar_dtls::Connection::server(Arc::new(cfg), rng),
+        };
+        self.transport.dtls = Some(conn);
+        self.set_dtls_state(DtlsState::Connecting);
+    }
+
+    /// Moves DTLS events up (SCTP packets into the association), a due SACK
+    /// down, SCTP events up and DTLS records out. Other SCTP packets are
+    /// built when polled ([`Self::build_data_datagram`]).
+    pub(crate) fn pump(&mut self, now: Instant) {
+        self.now = Some(now);
+        // One event at a time: handling one may need `self` whole.
+        while let Some(e) = self
+            .transport
+            .dtls
+            .as_mut()
+            .and_then(fulmar_dtls::Connection::poll_event)
+        {
+            match e {
+                fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
+                fulmar_dtls::Event::ApplicationData(data) => {
+                    if let Some(dc) = self.data.sctp.get_mut() {
+                        dc.handle_receive_slice(now, &data);
+                    }
+                    // SCTP copied what it keeps: the buffer takes the
+                    // next record.
+                    if let Some(d) = self.transport.dtls.as_mut() {
+                        d.recycle(data);
+                    }
+                }
+                fulmar_dtls::Event::Closed => {
+                    self.set_dtls_state(DtlsState::Closed);
+                    self.close_all_channels();
+                    self.set_state(PeerConnectionState::Closed);
+                }
+                fulmar_dtls::Event::Failed(_) => {
+                    self.set_dtls_state(DtlsState::Failed);
+                    self.set_state(PeerConnectionState::Failed);
+                }
+                _ => {}
+            }
+        }
+        // A SACK the peer counts is built now, so that each one reaches
+        // it; another waits for the poll, and the last one due stands for
+        // them all.
+        self.queue_due_sctp(now);
+        self.drain_sctp_events();
+        self.flush_dtls();
+    }
+
+    fn flush_dtls(&mut self) {
+        let Some(d) = self.transport.dtls.as_mut() else {
+            return;
+        };
+        let Some((src, dst)) = self.transport.selected.or(self.transport.dtls_peer) else {
+            return;
+        };
+        while let Some(p) = d.poll_transmit() {
+            if self.transport.transmits.len() < MAX_TRANSMITS {
+                self.transport.transmits.push_back(Transmit {
+                    source: src,
+                    destination: dst,
+                    payload: p,
+                });
+            }
+        }
+    }
+
+    /// The SRTP contexts, keyed from the DTLS exporter (RFC 5764 §4.2) on
+    /// first need; the media engine starts with them.
+    pub(crate) fn ensure_srtp(&mut self) -> Option<&mut SrtpContexts> {
+        if self.transport.srtp.is_none() {
+            let role = self.transport.dtls_role?;
+            let d = self.transport.dtls.as_ref().filter(|d| d.is_connected())?;
+            let p = d.srtp_profile()?;
+            let km = d.srtp_keying_material().ok()?;
+            let profile = fulmar_srtp::ProtectionProfile::from_id(p.id()).ok()?;
+            let material = fulmar_srtp::KeyingMaterial {
+                client_key: &km.client_key,
+                server_key: &km.server_key,
+                client_salt: &km.client_salt,
+                server_salt: &km.server_salt,
+            };
+            let srole = match role {
+                DtlsRole::Client => fulmar_srtp::Role::Client,
+                DtlsRole::Server => fulmar_srtp::Role::Server,
+            };
+            let (local, remote) = material
+                .contexts(profile, srole, fulmar_srtp::Config::default())
+                .ok()?;
+            self.transport.srtp = Some(Box::new(SrtpContexts { local, remote }));
+            if let Some(now) = self.now {
+                self.media_mut().start(now);
+            }
+        }
+        self.transport.srtp.as_deref_mut()
+    }
+
+    pub(crate) fn set_dtls_state(&mut self, s: DtlsState) {
+        if self.transport.dtls_state != s {
+            self.transport.dtls_state = s;
+            self.events.push_back(Event::DtlsStateChange(s));
+        }
+    }
+
+    fn set_state(&mut self, s: PeerConnectionState) {
+        if self.state != s && self.state != PeerConnectionState::Closed {
+            self.state = s;
+            self.events.push_back(Event::ConnectionStateChange(s));
+        }
+    }
+
+    pub(crate) fn update_state(&mut self) {
+        use IceConnectionState as I;
+        let s = match (self.ice.state, self.transport.dtls_state) {
+            (I::Closed, _) | (_, DtlsState::Closed) => PeerConnectionState::Closed,
+            (I::Failed, _) | (_, DtlsState::Failed) => PeerConnectionState::Failed,
+            (I::Disconnected, _) => PeerConnectionState::Disconnected,
+            (I::Connected | I::Completed, DtlsState::Connected) => PeerConnectionState::Connected,
+            (I::New, DtlsState::New) => PeerConnectionState::New,
+            _ => PeerConnectionState::Connecting,
+        };
+        self.set_state(s);
+    }
+}

@@ -1,0 +1,335 @@
+//! The lazy transport state: buffers, SACK batching, close order, SRTP on demand.
+
+use super::*;
+use crate::{ChannelId, Config, TransmitPath};
+use bytes::Bytes;
+use fulmar_datachannel::ChannelConfig;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+/// Two peers with an open data channel, wired back to back in memory.
+fn open_pair() -> (PeerConnection, PeerConnection) {
+    let now = Instant::now();
+    let new = |seed| PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed));
+    let (mut a, mut b) = (new(1).unwrap(), new(2).unwrap());
+    a.add_host_candidate(now, "127.0.0.1:4000".parse().unwrap())
+        .unwrap();
+    b.add_host_candidate(now, "127.0.0.1:5000".parse().unwrap())
+        .unwrap();
+    let ch = a.create_data_channel(ChannelConfig::new("x")).unwrap();
+    let offer = a.create_offer().unwrap();
+    a.set_local_description(now, offer.clone()).unwrap();
+    b.set_remote_description(now, offer).unwrap();
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(now, answer.clone()).unwrap();
+    a.set_remote_description(now, answer).unwrap();
+    let (mut t, mut a_open, mut b_open) = (now, false, false);
+    for _ in 0..1000 {
+        while let Some(x) = a.poll_transmit() {
+            b.handle_receive(t, x.source, x.destination, &x.payload);
+        }
+        while let Some(x) = b.poll_transmit() {
+            a.handle_receive(t, x.source, x.destination, &x.payload);
+        }
+        while let Some(e) = a.poll_event() {
+            a_open |= e == Event::DataChannelOpen(ch);
+        }
+        while let Some(e) = b.poll_event() {
+            b_open |= matches!(e, Event::DataChannelOpen(_));
+        }
+        if a_open && b_open {
+            return (a, b);
+        }
+        if let Some(d) = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+        {
+            t = t.max(d);
+        }
+        a.handle_timeout(t);
+        b.handle_timeout(t);
+    }
+    panic!("channel did not open");
+}
+
+/// [`open_pair`] with nothing left in flight, its time and its channel.
+fn quiet_pair() -> (PeerConnection, PeerConnection, Instant, ChannelId) {
+    let (mut a, mut b) = open_pair();
+    while a.poll_transmit().is_some() {}
+    while b.poll_transmit().is_some() {}
+    let now = a.now.unwrap();
+    let ch = a
+        .data
+        .channels
+        .keys()
+        .copied()
+        .next()
+        .map(ChannelId)
+        .unwrap();
+    (a, b, now, ch)
+}
+
+#[test]
+fn quiet_connection_releases_buffers_and_keeps_working() {
+    let (mut a, mut b) = open_pair();
+    let t = a.now.unwrap() + IDLE_RELEASE_AFTER;
+    // Whatever the last timers queued (a consent check) goes out first.
+    while let Some(x) = a.poll_transmit() {
+        b.handle_receive(t, x.source, x.destination, &x.payload);
+    }
+    a.release_idle_buffers();
+    assert_eq!(a.transport.transmits.capacity(), 0);
+    assert_eq!(a.events.capacity(), 0);
+    let ch = a
+        .data
+        .channels
+        .keys()
+        .copied()
+        .next()
+        .map(ChannelId)
+        .unwrap();
+    a.send_text(t, ch, "after idle").unwrap();
+    while let Some(x) = a.poll_transmit() {
+        b.handle_receive(t, x.source, x.destination, &x.payload);
+    }
+    let got = core::iter::from_fn(|| b.poll_event())
+        .any(|e| matches!(e, Event::DataChannelMessage { data, .. } if &data[..] == b"after idle"));
+    assert!(got);
+}
+
+/// Hands a datagram `a` built into `buf` to `b`, decrypted in place or
+/// from a shared borrow.
+fn deliver(
+    b: &mut PeerConnection,
+    now: Instant,
+    path: TransmitPath,
+    buf: &mut [u8],
+    in_place: bool,
+) {
+    if in_place {
+        b.handle_receive_in_place(now, path.source, path.destination, buf);
+    } else {
+        b.handle_receive(now, path.source, path.destination, buf);
+    }
+}
+
+/// Moves `bytes` from `a` to `b`, polling each side after every
+/// datagram, so that `b` acknowledges every second packet; 3 MiB
+/// carry it past the peer's slow start (twice its 1 MiB window).
+fn move_polled_each(
+    a: &mut PeerConnection,
+    b: &mut PeerConnection,
+    now: Instant,
+    ch: ChannelId,
+    bytes: usize,
+) {
+    let (mut buf, mut back) = (Vec::new(), Vec::new());
+    let (mut sent, mut received) = (0, 0);
+    for _ in 0..100_000 {
+        if received >= bytes {
+            return;
+        }
+        while sent < bytes && a.buffered_amount(ch) < 256 << 10 {
+            a.send(now, ch, Bytes::from(vec![1u8; 64 << 10]), true)
+                .unwrap();
+            sent += 64 << 10;
+        }
+        while let Some(path) = a.poll_transmit_into(&mut buf) {
+            b.handle_receive_in_place(now, path.source, path.destination, &mut buf);
+            while let Some(p) = b.poll_transmit_into(&mut back) {
+                a.handle_receive_in_place(now, p.source, p.destination, &mut back);
+            }
+        }
+        while let Some(e) = b.poll_event() {
+            if let Event::DataChannelMessage { data, .. } = e {
+                received += data.len();
+            }
+        }
+        while a.poll_event().is_some() {}
+    }
+    panic!("moved {received} of {bytes} bytes");
+}
+
+/// Sends a 60 kB message as a batch of datagrams `b` reads before it
+/// is polled, and checks the SACKs and the message: one SACK per two
+/// packets while `a` may be in slow start, one for the whole batch
+/// once past it.
+fn batch_then_deliver(in_place: bool, past_slow_start: bool) {
+    let (mut a, mut b, now, ch) = quiet_pair();
+    if past_slow_start {
+        move_polled_each(&mut a, &mut b, now, ch, 3 << 20);
+    }
+    let msg: Bytes = (0..60_000u32).map(|i| (i % 251) as u8).collect();
+    a.send(now, ch, msg.clone(), true).unwrap();
+    assert!(
+        a.transport.transmits.is_empty(),
+        "nothing is sealed before a poll"
+    );
+    // Everything the window allows, into one reused buffer, handed to b
+    // without polling b in between (as a driver reading a batch does).
+    let mut buf = Vec::new();
+    let mut data_packets = 0;
+    while let Some(path) = a.poll_transmit_into(&mut buf) {
+        deliver(&mut b, now, path, &mut buf, in_place);
+        data_packets += 1;
+    }
+    assert!(data_packets >= 2, "{data_packets}");
+    // During slow start each SACK was built when due (RFC 9260 §6.2),
+    // each acknowledging what had arrived by then, and waits to be
+    // sealed; past it, one SACK built when b is polled stands for all.
+    let due = if past_slow_start { 0 } else { data_packets / 2 };
+    assert_eq!(b.transport.due_sctp.len(), due);
+    assert!(b.transport.transmits.is_empty());
+    let mut sacks = 0;
+    while let Some(path) = b.poll_transmit_into(&mut buf) {
+        deliver(&mut a, now, path, &mut buf, in_place);
+        sacks += 1;
+    }
+    assert_eq!(sacks, due.max(1), "SACKs for {data_packets} packets");
+    let mut got = None;
+    for _ in 0..200 {
+        while let Some(path) = b.poll_transmit_into(&mut buf) {
+            deliver(&mut a, now, path, &mut buf, in_place);
+        }
+        while let Some(path) = a.poll_transmit_into(&mut buf) {
+            deliver(&mut b, now, path, &mut buf, in_place);
+        }
+        while let Some(e) = b.poll_event() {
+            if let Event::DataChannelMessage { data, .. } = e {
+                got = Some(data);
+            }
+        }
+        if got.is_some() {
+            break;
+        }
+    }
+    assert_eq!(got, Some(msg));
+}
+
+#[test]
+fn a_batch_past_slow_start_is_acknowledged_by_one_sack() {
+    batch_then_deliver(false, true);
+    batch_then_deliver(true, true);
+}
+
+#[test]
+fn data_packets_are_built_when_polled_and_sacks_leave_at_once() {
+    batch_then_deliver(false, false);
+}
+
+#[test]
+fn datagrams_opened_in_place_carry_data_and_sacks_alike() {
+    batch_then_deliver(true, false);
+}
+
+/// Hands `b` the datagrams `a` has to send but the `lost`-th, without
+/// polling `b`; returns how many reached it.
+fn batch_with_one_lost(
+    a: &mut PeerConnection,
+    b: &mut PeerConnection,
+    now: Instant,
+    lost: usize,
+) -> usize {
+    let mut buf = Vec::new();
+    let mut delivered = 0;
+    let mut n = 0;
+    while let Some(path) = a.poll_transmit_into(&mut buf) {
+        if n != lost {
+            b.handle_receive_in_place(now, path.source, path.destination, &mut buf);
+            delivered += 1;
+        }
+        n += 1;
+    }
+    delivered
+}
+
+#[test]
+fn sacks_reporting_a_gap_are_each_kept_for_the_sender_to_count() {
+    let (mut a, mut b, now, ch) = quiet_pair();
+    move_polled_each(&mut a, &mut b, now, ch, 3 << 20);
+    let msg: Bytes = (0..30_000u32).map(|i| (i % 251) as u8).collect();
+    a.send(now, ch, msg.clone(), true).unwrap();
+    // Past slow start, but the second packet is lost: every packet
+    // after it reports the gap (RFC 9260 §6.7), and each of those
+    // SACKs is built at once.
+    let delivered = batch_with_one_lost(&mut a, &mut b, now, 1);
+    assert!(delivered >= 3, "{delivered}");
+    assert_eq!(b.transport.due_sctp.len(), delivered - 1);
+    let sacks = core::iter::from_fn(|| b.poll_transmit()).count();
+    assert_eq!(sacks, delivered - 1);
+}
+
+#[test]
+fn recycled_datagrams_carry_the_next_packets() {
+    let (mut a, mut b, now, ch) = quiet_pair();
+    a.send(now, ch, Bytes::from(vec![5u8; 3000]), true).unwrap();
+    let first = a.poll_transmit().unwrap();
+    let ptr = first.payload.as_ptr();
+    b.handle_receive(now, first.source, first.destination, &first.payload);
+    a.recycle(first.payload);
+    // The next data packet is sealed into the buffer handed back.
+    let second = a.poll_transmit().unwrap();
+    assert_eq!(second.payload.as_ptr(), ptr);
+    b.handle_receive(now, second.source, second.destination, &second.payload);
+}
+
+#[test]
+fn close_sends_the_sctp_abort_before_close_notify() {
+    let (mut a, _b, now, _) = quiet_pair();
+    a.close(now);
+    // First byte of a DTLS record: 23 application data, 21 alert.
+    let kinds: Vec<u8> = core::iter::from_fn(|| a.poll_transmit())
+        .filter_map(|t| t.payload.first().copied())
+        .collect();
+    assert_eq!(kinds, [23, 21], "ABORT in a record, then close_notify");
+}
+
+#[test]
+fn close_seals_the_sacks_still_due_before_close_notify() {
+    let (mut a, mut b, now, ch) = quiet_pair();
+    a.send(now, ch, Bytes::from(vec![9u8; 20_000]), true)
+        .unwrap();
+    // A lost packet makes the SACKs after it due at once.
+    batch_with_one_lost(&mut a, &mut b, now, 0);
+    let due = b.transport.due_sctp.len();
+    assert!(due >= 2, "{due}");
+    b.close(now);
+    // First byte of a DTLS record: 23 application data, 21 alert.
+    let kinds: Vec<u8> = core::iter::from_fn(|| b.poll_transmit())
+        .filter_map(|t| t.payload.first().copied())
+        .collect();
+    let mut want = vec![23; due + 1];
+    want.push(21);
+    assert_eq!(kinds, want, "the due SACKs, the ABORT, then close_notify");
+}
+
+#[test]
+fn data_only_session_keys_srtp_only_on_demand() {
+    let (mut a, mut b) = open_pair();
+    assert!(
+        a.transport.srtp.is_none() && b.transport.srtp.is_none(),
+        "no media, no SRTP"
+    );
+    assert!(a.jsep.snapshot.is_none() && b.jsep.snapshot.is_none());
+    assert!(
+        a.media.engine.is_none() && b.media.engine.is_none(),
+        "no media engine"
+    );
+    // The exporter still keys them when asked (RFC 5764 §4.2).
+    let rtp = [
+        0x80u8, 0x60, 0, 1, 0, 0, 0, 10, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3,
+    ];
+    let mut packet = rtp.to_vec();
+    a.srtp_contexts()
+        .unwrap()
+        .local
+        .protect_rtp(&mut packet)
+        .unwrap();
+    b.srtp_contexts()
+        .unwrap()
+        .remote
+        .unprotect_rtp(&mut packet)
+        .unwrap();
+    assert_eq!(packet, rtp);
+}
