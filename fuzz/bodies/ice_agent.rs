@@ -30,11 +30,12 @@ fn ice_agent_setup() -> (
         let _ = c.add_remote_candidate(now, hb);
     }
     for _ in 0..50 {
-        while let Some(t) = a.poll_transmit() {
-            b.handle_receive(now, t.source, t.destination, &t.payload);
+        let mut buf = Vec::new();
+        while let Some(t) = a.poll_transmit(now, &mut buf) {
+            b.handle_receive(now, t.source, t.destination, &buf);
         }
-        while let Some(t) = b.poll_transmit() {
-            a.handle_receive(now, t.source, t.destination, &t.payload);
+        while let Some(t) = b.poll_transmit(now, &mut buf) {
+            a.handle_receive(now, t.source, t.destination, &buf);
         }
         if a.selected_pair(1).is_some() && b.selected_pair(1).is_some() {
             break;
@@ -69,8 +70,9 @@ fn run(data: &[u8]) {
                 Some(c) => c.socket_addr().unwrap_or(from),
                 None => from,
             };
-            while let Some(t) = agent.poll_transmit() {
-                if let Ok(m) = Message::parse(&t.payload) {
+            let mut buf = Vec::new();
+            while agent.poll_transmit(now, &mut buf).is_some() {
+                if let Ok(m) = Message::parse(&buf) {
                     if m.class() == Class::Request && tids.len() < 64 {
                         tids.push(m.transaction_id());
                     }

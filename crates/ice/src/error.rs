@@ -2,7 +2,7 @@
 
 /// Everything that can go wrong in fulmar-ice.
 ///
-/// Malformed input (a candidate line that does not parse) is separated from
+/// Malformed input (credentials with bad characters) is separated from
 /// API misuse (a call that makes no sense in the agent's current state).
 /// Datagrams from the network never produce errors: they are dropped and
 /// counted (see [`crate::AgentStats`]).
@@ -10,12 +10,6 @@
 #[non_exhaustive]
 pub enum Error {
     // ----- malformed input -----
-    /// A candidate line is malformed (RFC 8839 §5.1); says which field.
-    #[error("malformed candidate: {0}")]
-    InvalidCandidate(&'static str),
-    /// A candidate uses a transport other than UDP or TCP.
-    #[error("unsupported candidate transport")]
-    UnsupportedTransport,
     /// ice-ufrag or ice-pwd has bad characters or length (RFC 8839 §5.4).
     #[error("invalid ICE credentials: {0}")]
     InvalidCredentials(&'static str),

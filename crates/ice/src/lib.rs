@@ -11,8 +11,9 @@
 //! [`MdnsResolver`] hook.
 //!
 //! It never touches a socket or a clock: feed it datagrams and time, drain
-//! datagrams and events, sleep until its deadline. ICE stands below SDP:
-//! [`Candidate`] parses and writes RFC 8839 `candidate` attributes itself.
+//! datagrams and events, sleep until its deadline. The [`Candidate`] it
+//! works with is fulmar-sdp's typed candidate (re-exported here), which owns
+//! the RFC 8839 grammar; the agent adds priorities and foundations.
 //!
 //! ```
 //! use std::net::SocketAddr;
@@ -33,8 +34,9 @@
 //!
 //! // A zero-delay "network": move datagrams between the two agents.
 //! for _ in 0..100 {
-//!     while let Some(t) = a.poll_transmit() { b.handle_receive(now, t.source, t.destination, &t.payload); }
-//!     while let Some(t) = b.poll_transmit() { a.handle_receive(now, t.source, t.destination, &t.payload); }
+//!     let mut buf = Vec::new();
+//!     while let Some(t) = a.poll_transmit(now, &mut buf) { b.handle_receive(now, t.source, t.destination, &buf); }
+//!     while let Some(t) = b.poll_transmit(now, &mut buf) { a.handle_receive(now, t.source, t.destination, &buf); }
 //!     let next = [a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min();
 //!     now = next.map_or(now, |t| t.max(now));
 //!     a.handle_timeout(now);
@@ -56,12 +58,13 @@ mod types;
 
 pub use agent::IceAgent;
 pub use candidate::{
-    candidate_priority, compute_foundation, compute_relay_foundation, pair_priority, Candidate,
-    CandidateAddress, CandidateKind, RelayProtocol, Transport, MAX_EXTENSIONS, MAX_FOUNDATION_LEN,
-    MAX_HOSTNAME_LEN, MAX_LINE_LEN,
+    candidate_priority, compute_foundation, compute_relay_foundation, pair_priority,
+    type_preference, Candidate, CandidateAddress, CandidateType, RelayProtocol, Transport,
+    MAX_FOUNDATION_LEN,
 };
 pub use error::Error;
+pub use fulmar_stun::Transmit;
 pub use types::{
     AgentStats, Credentials, IceConfig, IceConnectionState, IceEvent, IceGatheringState, IceRole,
-    MdnsResolution, MdnsResolver, PairState, PairStats, SelectedPair, Transmit,
+    MdnsResolution, MdnsResolver, PairState, PairStats, SelectedPair,
 };

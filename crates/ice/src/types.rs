@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use rand::RngCore;
 
-use crate::candidate::{is_ice_char, Candidate, CandidateKind};
+use crate::candidate::{is_ice_char, Candidate, CandidateType};
 use crate::Error;
 
 /// The agent's role (RFC 8445 §6.1.1).
@@ -219,20 +219,12 @@ impl IceConfig {
     }
 }
 
-/// A datagram the agent wants sent.
-///
-/// Send `payload` from the local socket bound to `source` (a host
-/// candidate's base) to `destination`. When `source` is a relayed candidate,
-/// hand it to the TURN client owning that allocation, which wraps it in a Send
-/// indication or ChannelData towards `destination`.
+/// A STUN message waiting for [`crate::IceAgent::poll_transmit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// The local transport address to send from.
-    pub source: SocketAddr,
-    /// Where to send.
-    pub destination: SocketAddr,
-    /// The STUN message.
-    pub payload: Vec<u8>,
+pub(crate) struct Queued {
+    pub(crate) source: SocketAddr,
+    pub(crate) destination: SocketAddr,
+    pub(crate) payload: Vec<u8>,
 }
 
 /// The pair selected for a component: where application data goes.
@@ -310,9 +302,9 @@ pub struct PairStats {
     /// The remote address.
     pub remote: SocketAddr,
     /// The local candidate type.
-    pub local_kind: CandidateKind,
+    pub local_type: CandidateType,
     /// The remote candidate type.
-    pub remote_kind: CandidateKind,
+    pub remote_type: CandidateType,
     /// The pair state.
     pub state: PairState,
     /// The pair priority (RFC 8445 §6.1.2.3).

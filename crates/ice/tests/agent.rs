@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fulmar_ice::{
-    candidate_priority, compute_foundation, CandidateKind, IceAgent, IceConfig, IceConnectionState,
+    candidate_priority, compute_foundation, CandidateType, IceAgent, IceConfig, IceConnectionState,
     IceEvent, IceRole, MdnsResolution, MdnsResolver, PairState, RelayProtocol,
 };
 use fulmar_stun::attributes::{
@@ -18,6 +18,26 @@ const LOCAL: &str = "192.0.2.1:5000";
 const REMOTE: &str = "192.0.2.2:6000";
 const REMOTE_UFRAG: &str = "rfrg";
 const REMOTE_PWD: &str = "remotepassword0123456789";
+
+/// A datagram the agent wrote, with its bytes.
+#[derive(Debug)]
+struct Sent {
+    source: SocketAddr,
+    destination: SocketAddr,
+    payload: Vec<u8>,
+}
+
+/// The agent's next datagram (the sans-IO `poll_transmit` into a buffer).
+fn poll(agent: &mut IceAgent) -> Option<Sent> {
+    let mut payload = Vec::new();
+    let t = agent.poll_transmit(Instant::now(), &mut payload)?;
+    assert_eq!(t.len, payload.len());
+    Some(Sent {
+        source: t.source,
+        destination: t.destination,
+        payload,
+    })
+}
 
 fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -32,8 +52,8 @@ fn agent(config: IceConfig, now: Instant) -> IceAgent {
 }
 
 fn host(addr: &str, prio: u32, foundation: &str) -> fulmar_ice::Candidate {
-    fulmar_ice::Candidate::new(
-        CandidateKind::Host,
+    fulmar_ice::Candidate::udp(
+        CandidateType::Host,
         1,
         sa(addr),
         prio,
@@ -88,7 +108,7 @@ fn answers_valid_check_with_signed_xor_mapped_address() {
         b.add(&IceControlling(1));
     });
     assert!(a.handle_receive(now, sa(REMOTE), sa(LOCAL), &req));
-    let t = a.poll_transmit().unwrap();
+    let t = poll(&mut a).unwrap();
     assert_eq!((t.source, t.destination), (sa(LOCAL), sa(REMOTE)));
     let m = Message::parse(&t.payload).unwrap();
     assert_eq!(m.class(), Class::SuccessResponse);
@@ -99,11 +119,11 @@ fn answers_valid_check_with_signed_xor_mapped_address() {
     // The unknown source became a peer-reflexive remote candidate.
     let r = a.remote_candidates();
     assert_eq!(r.len(), 1);
-    assert_eq!(r[0].kind, CandidateKind::PeerReflexive);
+    assert_eq!(r[0].typ, CandidateType::PeerReflexive);
     assert_eq!(r[0].priority, 1_845_501_695);
     // And a triggered check goes back to it, signed with the remote password.
     a.handle_timeout(now);
-    let check = a.poll_transmit().expect("triggered check");
+    let check = poll(&mut a).expect("triggered check");
     let m = Message::parse(&check.payload).unwrap();
     assert_eq!(m.class(), Class::Request);
     assert_eq!(
@@ -123,11 +143,11 @@ fn rejects_unauthenticated_checks_with_400_and_401() {
     // No USERNAME: 400.
     let r = request(&a, None, Some(&pwd), |_| {});
     a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
-    assert_eq!(error_code(&a.poll_transmit().unwrap().payload), Some(400));
+    assert_eq!(error_code(&poll(&mut a).unwrap().payload), Some(400));
     // No MESSAGE-INTEGRITY: 400.
     let r = request(&a, Some(good_username(&a)), None, |_| {});
     a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
-    assert_eq!(error_code(&a.poll_transmit().unwrap().payload), Some(400));
+    assert_eq!(error_code(&poll(&mut a).unwrap().payload), Some(400));
     // Wrong password: 401.
     let r = request(
         &a,
@@ -136,11 +156,11 @@ fn rejects_unauthenticated_checks_with_400_and_401() {
         |_| {},
     );
     a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
-    assert_eq!(error_code(&a.poll_transmit().unwrap().payload), Some(401));
+    assert_eq!(error_code(&poll(&mut a).unwrap().payload), Some(401));
     // Wrong ufrag: 401.
     let r = request(&a, Some("nope:rfrg".into()), Some(&pwd), |_| {});
     a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
-    assert_eq!(error_code(&a.poll_transmit().unwrap().payload), Some(401));
+    assert_eq!(error_code(&poll(&mut a).unwrap().payload), Some(401));
     assert_eq!(a.stats().unauthenticated, 4);
     assert!(
         a.remote_candidates().is_empty(),
@@ -149,7 +169,7 @@ fn rejects_unauthenticated_checks_with_400_and_401() {
     // For an address that is not ours: dropped silently.
     let r = request(&a, Some(good_username(&a)), Some(&pwd), |_| {});
     a.handle_receive(now, sa(REMOTE), sa("192.0.2.99:1"), &r);
-    assert!(a.poll_transmit().is_none());
+    assert!(poll(&mut a).is_none());
     assert_eq!(a.stats().unknown_destination, 1);
     // Not STUN: the application's.
     assert!(!a.handle_receive(now, sa(REMOTE), sa(LOCAL), &[0x80, 0, 0, 0]));
@@ -175,17 +195,17 @@ fn role_conflict_487_and_switch() {
     let r = request(&a, Some(good_username(&a)), Some(&pwd), |b| {
         b.add(&IceControlled(0));
     });
-    while a.poll_transmit().is_some() {}
+    while poll(&mut a).is_some() {}
     a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
     assert_eq!(a.role(), IceRole::Controlling);
     // Controlling meeting controlling with tie-breaker 0: we keep the role
     // and answer 487 (RFC 8445 §7.3.1.1).
-    while a.poll_transmit().is_some() {}
+    while poll(&mut a).is_some() {}
     let r = request(&a, Some(good_username(&a)), Some(&pwd), |b| {
         b.add(&IceControlling(0));
     });
     a.handle_receive(now, sa(REMOTE), sa(LOCAL), &r);
-    let t = a.poll_transmit().unwrap();
+    let t = poll(&mut a).unwrap();
     assert_eq!(error_code(&t.payload), Some(487));
     Message::parse(&t.payload)
         .unwrap()
@@ -198,7 +218,7 @@ fn role_conflict_487_and_switch() {
 fn drain_checks(a: &mut IceAgent, until: Instant, mut now: Instant) -> Vec<(Instant, SocketAddr)> {
     let mut out = Vec::new();
     loop {
-        while let Some(t) = a.poll_transmit() {
+        while let Some(t) = poll(a) {
             out.push((now, t.destination));
         }
         match a.poll_timeout() {
@@ -295,7 +315,7 @@ fn frozen_pairs_wait_for_their_foundation() {
     );
     // Answer the first check: its foundation's Frozen pair unfreezes.
     a.handle_timeout(t0);
-    let t = a.poll_transmit().unwrap();
+    let t = poll(&mut a).unwrap();
     assert_eq!(t.destination.port(), 6001);
     let req = Message::parse(&t.payload).unwrap();
     let mut buf = [0u8; 256];
@@ -328,7 +348,7 @@ fn responses_from_the_wrong_address_or_unsigned_do_not_count() {
     a.add_remote_candidate(t0, host(REMOTE, 2_000, "x"))
         .unwrap();
     a.handle_timeout(t0);
-    let t = a.poll_transmit().unwrap();
+    let t = poll(&mut a).unwrap();
     let tid = Message::parse(&t.payload).unwrap().transaction_id();
     let resp = |pwd: &str| {
         let mut buf = [0u8; 256];
@@ -412,13 +432,13 @@ fn relayed_candidates_send_from_the_relayed_address() {
             "198.51.100.50".parse().unwrap(),
         )
         .unwrap();
-    assert_eq!(c.kind, CandidateKind::Relayed);
-    assert_eq!(c.related, Some(sa("203.0.113.5:1234")));
+    assert_eq!(c.typ, CandidateType::Relay);
+    assert_eq!(c.related_socket_addr(), Some(sa("203.0.113.5:1234")));
     assert_eq!(c.priority >> 24, 0, "type preference 0 for relayed");
     a.add_remote_candidate(t0, host(REMOTE, 2_000, "x"))
         .unwrap();
     a.handle_timeout(t0);
-    let t = a.poll_transmit().unwrap();
+    let t = poll(&mut a).unwrap();
     assert_eq!((t.source, t.destination), (relayed, sa(REMOTE)));
     // Lite agents have no relayed candidates.
     let mut lite = IceAgent::new(IceConfig::lite(), StdRng::seed_from_u64(1));
@@ -447,11 +467,11 @@ fn relays_rank_udp_then_tcp_then_tls_with_their_own_foundations() {
     assert!(udp.priority > tcp.priority && tcp.priority > tls.priority);
     assert_eq!(
         udp.priority,
-        candidate_priority(CandidateKind::Relayed, 65535, 1)
+        candidate_priority(&CandidateType::Relay, 65535, 1)
     );
     assert_eq!(
         udp.foundation,
-        compute_foundation(CandidateKind::Relayed, mapped.ip(), Some(server)),
+        compute_foundation(&CandidateType::Relay, mapped.ip(), Some(server)),
         "UDP relays keep the foundation they always had"
     );
     assert_ne!(udp.foundation, tcp.foundation);
@@ -473,16 +493,16 @@ fn controlled_agent_follows_use_candidate_and_lite_agent_never_checks() {
             b.add(&IceControlling(5)).add(&UseCandidate);
         });
         a.handle_receive(t0, sa(REMOTE), sa(LOCAL), &r);
-        let _ = a.poll_transmit(); // the response
+        let _ = poll(&mut a); // the response
         a.handle_timeout(t0);
         if lite {
-            assert!(a.poll_transmit().is_none(), "a lite agent sends no checks");
+            assert!(poll(&mut a).is_none(), "a lite agent sends no checks");
             assert_eq!(a.selected_pair(1).unwrap().destination, sa(REMOTE));
             assert_eq!(a.state(), IceConnectionState::Connected);
         } else {
             // Nominated before our own check succeeded: selection waits.
             assert!(a.selected_pair(1).is_none());
-            let t = a.poll_transmit().expect("triggered check");
+            let t = poll(&mut a).expect("triggered check");
             let tid = Message::parse(&t.payload).unwrap().transaction_id();
             let mut buf = [0u8; 256];
             let mut b = MessageBuilder::new(&mut buf, Class::SuccessResponse, Method::BINDING, tid);
@@ -547,10 +567,10 @@ fn two_components_each_get_a_selected_pair() {
         Err(fulmar_ice::Error::NoSuchComponent(3))
     );
     for _ in 0..200 {
-        while let Some(t) = a.poll_transmit() {
+        while let Some(t) = poll(&mut a) {
             b.handle_receive(now, t.source, t.destination, &t.payload);
         }
-        while let Some(t) = b.poll_transmit() {
+        while let Some(t) = poll(&mut b) {
             a.handle_receive(now, t.source, t.destination, &t.payload);
         }
         if a.state() == IceConnectionState::Connected && b.state() == IceConnectionState::Connected

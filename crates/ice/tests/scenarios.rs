@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Scenario, Side};
-use fulmar_ice::{CandidateKind, IceConnectionState, IceRole};
+use fulmar_ice::{CandidateType, IceConnectionState, IceRole};
 use fulmar_netsim::LinkConfig;
 
 fn ms(v: u64) -> Duration {
@@ -34,8 +34,8 @@ fn lan_both_roles_connect_within_two_rtt_plus_pacing() {
         println!("{ra:?}/{rb:?}: connected after {t:?} (RTT 50 ms, Ta 50 ms)");
         assert!(t <= ms(2 * 50 + 50), "took {t:?}");
         let sel = s.selected(s.a).unwrap();
-        assert_eq!(sel.local.kind, CandidateKind::Host);
-        assert_eq!(sel.remote.kind, CandidateKind::Host);
+        assert_eq!(sel.local.typ, CandidateType::Host);
+        assert_eq!(sel.remote.typ, CandidateType::Host);
         // Both ends end up Completed (end-of-candidates was signalled).
         assert!(s.run_until(Duration::from_secs(1), |s| s
             .both(IceConnectionState::Completed)));
@@ -452,7 +452,7 @@ fn candidates_trickled_late() {
     let remotes = s.peer(s.a).agent.remote_candidates();
     assert!(remotes
         .iter()
-        .any(|c| c.kind == CandidateKind::ServerReflexive));
+        .any(|c| c.typ == CandidateType::ServerReflexive));
     assert!(s.run_until(Duration::from_secs(5), |s| s
         .both(IceConnectionState::Completed)));
 }
@@ -483,8 +483,8 @@ fn full_agent_facing_a_lite_peer() {
         .any(|p| p.selected && p.requests_received >= 1));
     // Its selected pair points at the full agent's NAT mapping (prflx).
     assert_eq!(
-        s.selected(b).unwrap().remote.kind,
-        CandidateKind::PeerReflexive
+        s.selected(b).unwrap().remote.typ,
+        CandidateType::PeerReflexive
     );
     s.assert_data_flows();
     // Consent from the full side keeps going; the lite side sends keepalives.
@@ -535,8 +535,8 @@ fn same_private_lan_uses_host_candidates() {
     );
     assert!(net_s.run_until(Duration::from_secs(5), |s| s.both_connected()));
     assert_eq!(
-        net_s.selected(net_s.a).unwrap().remote.kind,
-        CandidateKind::Host
+        net_s.selected(net_s.a).unwrap().remote.typ,
+        CandidateType::Host
     );
 }
 
@@ -617,7 +617,7 @@ fn same_nat_without_host_candidates_needs_hairpinning() {
             with_stun(IceRole::Controlling),
             with_stun(IceRole::Controlled),
         );
-        s.signal_filter = |c| c.kind != CandidateKind::Host;
+        s.signal_filter = |c| c.typ != CandidateType::Host;
         let done = s.run_until(Duration::from_secs(30), |s| {
             s.both_connected() || s.both(IceConnectionState::Failed)
         });
@@ -625,8 +625,8 @@ fn same_nat_without_host_candidates_needs_hairpinning() {
         assert_eq!(s.both_connected(), hairpin, "hairpinning {hairpin}");
         if hairpin {
             assert_eq!(
-                s.selected(s.a).unwrap().remote.kind,
-                CandidateKind::ServerReflexive
+                s.selected(s.a).unwrap().remote.typ,
+                CandidateType::ServerReflexive
             );
             s.assert_data_flows();
         }

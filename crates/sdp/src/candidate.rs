@@ -2,7 +2,7 @@
 //! `a=candidate:` lines and for trickled candidate strings (RFC 8840).
 
 use core::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::attributes::TypedAttribute;
 use crate::util::{fields, next_field, parse_u16, parse_u32};
@@ -187,8 +187,57 @@ fn is_ice_char(b: u8) -> bool {
 }
 
 impl Candidate {
-    /// Parses a candidate from its value, `candidate:<value>` or `a=candidate:<value>`.
+    /// Longest candidate text [`Candidate::parse`] accepts, in bytes: far
+    /// above what browsers write, and a bound on what a trickled candidate
+    /// from the network can make us allocate.
+    pub const MAX_LEN: usize = 1024;
+
+    /// A UDP candidate at `addr`, as an ICE agent creates its own: `related`
+    /// is the base of a reflexive candidate or the mapped address of a
+    /// relayed one (written as `raddr`/`rport`).
+    pub fn udp(
+        typ: CandidateType,
+        component: u16,
+        addr: SocketAddr,
+        priority: u32,
+        foundation: String,
+        related: Option<SocketAddr>,
+    ) -> Self {
+        Candidate {
+            foundation,
+            component,
+            transport: Transport::Udp,
+            priority,
+            address: CandidateAddress::Ip(addr.ip()),
+            port: addr.port(),
+            typ,
+            related_address: related.map(|r| CandidateAddress::Ip(r.ip())),
+            related_port: related.map(|r| r.port()),
+            tcp_type: None,
+            extensions: Vec::new(),
+        }
+    }
+
+    /// The transport address, if the connection address is an IP address
+    /// (not a name still to resolve).
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        self.address.ip().map(|ip| SocketAddr::new(ip, self.port))
+    }
+
+    /// `raddr`/`rport` as a transport address, when `raddr` is an IP address
+    /// (browsers hide it behind a name or `0.0.0.0` for mDNS candidates); a
+    /// missing `rport` reads as 0.
+    pub fn related_socket_addr(&self) -> Option<SocketAddr> {
+        let ip = self.related_address.as_ref()?.ip()?;
+        Some(SocketAddr::new(ip, self.related_port.unwrap_or(0)))
+    }
+
+    /// Parses a candidate from its value, `candidate:<value>` or
+    /// `a=candidate:<value>`, of at most [`Candidate::MAX_LEN`] bytes.
     pub fn parse(s: &str) -> Result<Self, SyntaxError> {
+        if s.len() > Self::MAX_LEN {
+            return Err(SyntaxError::InvalidField("candidate length"));
+        }
         let s = s.strip_prefix("a=").unwrap_or(s);
         let s = s.strip_prefix("candidate:").unwrap_or(s);
         let s = s.trim_end_matches(['\r', '\n']);

@@ -155,3 +155,42 @@ fn malformed_candidates() {
         SyntaxError::InvalidField("foundation")
     );
 }
+
+#[test]
+fn socket_addresses_and_the_udp_constructor() {
+    let base: std::net::SocketAddr = "10.0.1.1:8998".parse().unwrap();
+    let mapped: std::net::SocketAddr = "192.0.2.3:45664".parse().unwrap();
+    let c = Candidate::udp(
+        CandidateType::ServerReflexive,
+        1,
+        mapped,
+        1_694_498_815,
+        "2".into(),
+        Some(base),
+    );
+    assert_eq!(
+        c.to_string(),
+        "candidate:2 1 udp 1694498815 192.0.2.3 45664 typ srflx raddr 10.0.1.1 rport 8998"
+    );
+    assert_eq!(Candidate::parse(&c.to_string()).unwrap(), c);
+    assert_eq!((c.socket_addr(), c.related_socket_addr()), (Some(mapped), Some(base)));
+
+    // A name has no socket address until resolved; a hidden related address
+    // (a name) has none either; a missing rport reads as 0.
+    let m = Candidate::parse(
+        "candidate:1 1 udp 1 6f1b7bcb-3a26-4b5e-8c1d-2d4f1e9a7c00.local 54321 typ srflx raddr x.local rport 9",
+    )
+    .unwrap();
+    assert_eq!((m.socket_addr(), m.related_socket_addr()), (None, None));
+    let r = Candidate::parse("candidate:1 1 udp 1 192.0.2.3 1 typ srflx raddr 0.0.0.0").unwrap();
+    assert_eq!(r.related_socket_addr(), Some("0.0.0.0:0".parse().unwrap()));
+}
+
+#[test]
+fn over_long_candidates_are_refused() {
+    let long = format!("candidate:1 1 udp 1 1.2.3.4 1 typ host {}", "x y ".repeat(300));
+    assert!(long.len() > Candidate::MAX_LEN);
+    assert!(Candidate::parse(&long).is_err());
+    let fits = format!("candidate:1 1 udp 1 1.2.3.4 1 typ host {}", "x y ".repeat(200));
+    assert_eq!(Candidate::parse(&fits).unwrap().extensions.len(), 200);
+}

@@ -17,7 +17,7 @@ impl IceAgent {
         self.check_usable(component)?;
         self.touch(now);
         if let Some(l) = self.locals.iter().find(|l| {
-            l.cand.kind == CandidateKind::Host && l.addr == addr && l.cand.component == component
+            l.cand.typ == CandidateType::Host && l.addr == addr && l.cand.component == component
         }) {
             return Ok(l.cand.clone());
         }
@@ -27,17 +27,17 @@ impl IceAgent {
         let same_family = self
             .locals
             .iter()
-            .filter(|l| l.cand.kind == CandidateKind::Host && l.addr.is_ipv4() == addr.is_ipv4())
+            .filter(|l| l.cand.typ == CandidateType::Host && l.addr.is_ipv4() == addr.is_ipv4())
             .count();
         // RFC 8421: prefer IPv6 over IPv4; then the order of addition.
         let base_pref: u16 = if addr.is_ipv6() { 65535 } else { 65535 - 1024 };
         let local_pref = base_pref.saturating_sub(u16::try_from(same_family).unwrap_or(1000));
-        let cand = Candidate::new(
-            CandidateKind::Host,
+        let cand = Candidate::udp(
+            CandidateType::Host,
             component,
             addr,
-            candidate_priority(CandidateKind::Host, local_pref, component),
-            compute_foundation(CandidateKind::Host, addr.ip(), None),
+            candidate_priority(&CandidateType::Host, local_pref, component),
+            compute_foundation(&CandidateType::Host, addr.ip(), None),
             None,
         );
         push_compact(
@@ -109,11 +109,11 @@ impl IceAgent {
             return Err(Error::TooMany("local candidates"));
         }
         let local_pref = protocol.local_preference();
-        let cand = Candidate::new(
-            CandidateKind::Relayed,
+        let cand = Candidate::udp(
+            CandidateType::Relay,
             component,
             relayed,
-            candidate_priority(CandidateKind::Relayed, local_pref, component),
+            candidate_priority(&CandidateType::Relay, local_pref, component),
             compute_relay_foundation(mapped.ip(), server, protocol),
             Some(mapped),
         );
@@ -159,6 +159,10 @@ impl IceAgent {
         self.touch(now);
         if candidate.transport != Transport::Udp {
             self.ignore(candidate, "transport other than UDP");
+            return Ok(());
+        }
+        if !is_known_type(&candidate.typ) {
+            self.ignore(candidate, "unknown candidate type");
             return Ok(());
         }
         if let (Some(u), Some(c)) = (candidate.extension("ufrag"), &self.remote_creds) {
@@ -251,8 +255,8 @@ impl IceAgent {
             // A signalled candidate replaces the peer-reflexive one learned
             // earlier from a check (RFC 8838 §11 / RFC 8445 §7.3.1.3).
             if let Some(r) = self.remotes.get_mut(i) {
-                if r.cand.kind == CandidateKind::PeerReflexive
-                    && candidate.kind != CandidateKind::PeerReflexive
+                if r.cand.typ == CandidateType::PeerReflexive
+                    && candidate.typ != CandidateType::PeerReflexive
                 {
                     r.cand = candidate;
                 }
@@ -323,18 +327,22 @@ impl IceAgent {
         let Some(host) = self
             .locals
             .iter()
-            .find(|l| l.addr == base && l.cand.kind == CandidateKind::Host)
+            .find(|l| l.addr == base && l.cand.typ == CandidateType::Host)
             .cloned()
         else {
             return;
         };
         let component = host.cand.component;
-        let cand = Candidate::new(
-            CandidateKind::ServerReflexive,
+        let cand = Candidate::udp(
+            CandidateType::ServerReflexive,
             component,
             mapped,
-            candidate_priority(CandidateKind::ServerReflexive, host.local_pref, component),
-            compute_foundation(CandidateKind::ServerReflexive, base.ip(), Some(server.ip())),
+            candidate_priority(&CandidateType::ServerReflexive, host.local_pref, component),
+            compute_foundation(
+                &CandidateType::ServerReflexive,
+                base.ip(),
+                Some(server.ip()),
+            ),
             Some(base),
         );
         push_compact(

@@ -21,7 +21,7 @@ impl IceAgent {
         let (lc, rc) = (self.locals.get(l)?, self.remotes.get(r)?);
         if lc.cand.component != rc.cand.component
             || lc.addr.is_ipv4() != rc.addr.is_ipv4()
-            || !matches!(lc.cand.kind, CandidateKind::Host | CandidateKind::Relayed)
+            || !matches!(lc.cand.typ, CandidateType::Host | CandidateType::Relay)
         {
             return None;
         }
@@ -257,7 +257,7 @@ impl IceAgent {
     ) -> Option<(Vec<u8>, u32)> {
         let creds = self.remote_creds.as_ref()?;
         let l = self.locals.get(local)?;
-        let prio = candidate_priority(CandidateKind::PeerReflexive, l.local_pref, component);
+        let prio = candidate_priority(&CandidateType::PeerReflexive, l.local_pref, component);
         let username = format!("{}:{}", creds.ufrag, self.local_creds.ufrag);
         let key = self.remote_key.as_ref()?;
         let mut buf = [0u8; BUF];

@@ -12,17 +12,17 @@ use fulmar_stun::attributes::{
 use fulmar_stun::transaction::{ClientTransaction, TransactionConfig};
 use fulmar_stun::{
     classify, AttributeType, Class, IntegrityKey, Message, MessageBuilder, Method, PacketKind,
-    TransactionId,
+    TransactionId, Transmit,
 };
 use rand::{Rng, RngCore};
 
 use crate::candidate::{
-    candidate_priority, compute_foundation, compute_relay_foundation, pair_priority, Candidate,
-    CandidateAddress, CandidateKind, RelayProtocol, Transport,
+    candidate_priority, compute_foundation, compute_relay_foundation, is_known_type, pair_priority,
+    Candidate, CandidateAddress, CandidateType, RelayProtocol, Transport,
 };
 use crate::types::{
     AgentStats, Credentials, IceConfig, IceConnectionState, IceEvent, IceGatheringState, IceRole,
-    MdnsResolution, MdnsResolver, PairState, PairStats, SelectedPair, Transmit,
+    MdnsResolution, MdnsResolver, PairState, PairStats, Queued, SelectedPair,
 };
 use crate::Error;
 
@@ -181,7 +181,7 @@ pub struct IceAgent {
     state: IceConnectionState,
     next_paced: Option<Instant>,
     last_now: Option<Instant>,
-    transmits: VecDeque<Transmit>,
+    transmits: VecDeque<Queued>,
     events: VecDeque<IceEvent>,
     stats: AgentStats,
     prflx_counter: u32,
@@ -297,7 +297,7 @@ impl IceAgent {
     pub fn local_candidates(&self) -> Vec<Candidate> {
         self.locals
             .iter()
-            .filter(|l| l.cand.kind != CandidateKind::PeerReflexive)
+            .filter(|l| l.cand.typ != CandidateType::PeerReflexive)
             .map(|l| l.cand.clone())
             .collect()
     }
@@ -330,8 +330,8 @@ impl IceAgent {
                     component: p.component,
                     local: l.base,
                     remote: r.addr,
-                    local_kind: l.cand.kind,
-                    remote_kind: r.cand.kind,
+                    local_type: l.cand.typ.clone(),
+                    remote_type: r.cand.typ.clone(),
                     state: p.state,
                     priority: self.priority_of(p),
                     nominated: p.nominated,
@@ -493,14 +493,26 @@ impl IceAgent {
         }
     }
 
-    /// The next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let t = self.transmits.pop_front();
-        if t.is_none() && self.transmits.capacity() != 0 {
-            // Only STUN goes through here: an idle agent keeps no buffer.
-            self.transmits = VecDeque::new();
-        }
-        t
+    /// Writes the next datagram into `buf` (replacing its contents) and says
+    /// where it goes: from the local socket bound to `source` (a host
+    /// candidate's base) to `destination`. When `source` is a relayed
+    /// candidate, hand the bytes to the TURN client owning that allocation,
+    /// which wraps them in a Send indication or ChannelData.
+    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let Some(q) = self.transmits.pop_front() else {
+            if self.transmits.capacity() != 0 {
+                // Only STUN goes through here: an idle agent keeps no buffer.
+                self.transmits = VecDeque::new();
+            }
+            return None;
+        };
+        buf.clear();
+        buf.extend_from_slice(&q.payload);
+        Some(Transmit {
+            source: q.source,
+            destination: q.destination,
+            len: buf.len(),
+        })
     }
 
     /// The next event for the application.
@@ -580,7 +592,7 @@ impl IceAgent {
         self.consent_lost = false;
         // Re-gather server-reflexive candidates and re-announce the locals.
         self.locals
-            .retain(|l| matches!(l.cand.kind, CandidateKind::Host | CandidateKind::Relayed));
+            .retain(|l| matches!(l.cand.typ, CandidateType::Host | CandidateType::Relay));
         self.gather_queue.clear();
         self.transactions.clear();
         self.gathering = IceGatheringState::New;
@@ -590,7 +602,7 @@ impl IceAgent {
         }
         if !self.config.lite {
             for l in self.locals.clone() {
-                if l.cand.kind != CandidateKind::Host {
+                if l.cand.typ != CandidateType::Host {
                     continue;
                 }
                 for server in self.config.stun_servers.clone() {
@@ -646,7 +658,7 @@ impl IceAgent {
         if self.transmits.len() >= MAX_TRANSMITS {
             self.transmits.pop_front();
         }
-        self.transmits.push_back(Transmit {
+        self.transmits.push_back(Queued {
             source,
             destination,
             payload,
@@ -661,7 +673,7 @@ impl IceAgent {
         self.transactions
             .retain(|t| matches!(t.kind, TxKind::Gather { .. }));
         self.locals
-            .retain(|l| l.cand.kind != CandidateKind::PeerReflexive);
+            .retain(|l| l.cand.typ != CandidateType::PeerReflexive);
         self.pending_mdns.clear();
         self.remote_eoc = false;
         self.consent_lost = false;

@@ -13,7 +13,7 @@ impl IceAgent {
     ) {
         let Some(local) = self.locals.iter().position(|l| {
             l.base == destination
-                && matches!(l.cand.kind, CandidateKind::Host | CandidateKind::Relayed)
+                && matches!(l.cand.typ, CandidateType::Host | CandidateType::Relay)
         }) else {
             self.stats.unknown_destination += 1;
             return;
@@ -115,8 +115,8 @@ impl IceAgent {
                     return;
                 }
                 self.prflx_counter = self.prflx_counter.wrapping_add(1);
-                let cand = Candidate::new(
-                    CandidateKind::PeerReflexive,
+                let cand = Candidate::udp(
+                    CandidateType::PeerReflexive,
                     component,
                     source,
                     prio,

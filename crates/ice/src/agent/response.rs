@@ -148,12 +148,12 @@ impl IceAgent {
             Some(m) => Some(m),
             None if self.locals.len() < MAX_LOCAL_CANDIDATES * 2 => {
                 let local_pref = self.locals.get(local).map_or(0, |l| l.local_pref);
-                let cand = Candidate::new(
-                    CandidateKind::PeerReflexive,
+                let cand = Candidate::udp(
+                    CandidateType::PeerReflexive,
                     component,
                     mapped,
                     tx.priority,
-                    compute_foundation(CandidateKind::PeerReflexive, base.ip(), None),
+                    compute_foundation(&CandidateType::PeerReflexive, base.ip(), None),
                     Some(base),
                 );
                 push_compact(

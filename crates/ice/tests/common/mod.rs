@@ -79,11 +79,13 @@ impl Endpoint for IcePeer {
         self.agent.handle_timeout(now);
         self.drain(now);
     }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        self.agent.poll_transmit().map(|t| Datagram {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        let mut payload = Vec::new();
+        let t = self.agent.poll_transmit(now, &mut payload)?;
+        Some(Datagram {
             source: t.source,
             destination: t.destination,
-            payload: t.payload,
+            payload,
         })
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
