@@ -97,8 +97,9 @@ fn run(role: IceRole) -> Result<bool, Box<dyn std::error::Error>> {
         if agent.poll_timeout().is_some_and(|t| t <= now) {
             agent.handle_timeout(now);
         }
-        while let Some(t) = agent.poll_transmit() {
-            socket.send_to(&t.payload, t.destination)?;
+        let mut out = Vec::new();
+        while let Some(t) = agent.poll_transmit(now, &mut out) {
+            socket.send_to(&out, t.destination)?;
         }
         while let Some(e) = agent.poll_event() {
             match e {
@@ -135,8 +136,9 @@ fn run(role: IceRole) -> Result<bool, Box<dyn std::error::Error>> {
                     agent.handle_receive(now, from, local, buf.get(..n).unwrap_or(&[]));
                 }
                 agent.handle_timeout(now);
-                while let Some(t) = agent.poll_transmit() {
-                    socket.send_to(&t.payload, t.destination)?;
+                let mut out = Vec::new();
+                while let Some(t) = agent.poll_transmit(now, &mut out) {
+                    socket.send_to(&out, t.destination)?;
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }

@@ -94,9 +94,10 @@ impl Peer {
         })
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        while let Some(t) = self.agent.poll_transmit() {
-            self.socket.send_to(&t.payload, t.destination)?;
+    fn flush(&mut self, now: Instant) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        while let Some(t) = self.agent.poll_transmit(now, &mut out) {
+            self.socket.send_to(&out, t.destination)?;
         }
         Ok(())
     }
@@ -162,7 +163,7 @@ fn self_test() -> std::io::Result<bool> {
             if p.agent.poll_timeout().is_some_and(|t| t <= now) {
                 p.agent.handle_timeout(now);
             }
-            p.flush()?;
+            p.flush(now)?;
         }
         // Trickle: each side's events go to the other (signaling is a function call here).
         let mut to_b = Vec::new();
@@ -192,7 +193,7 @@ fn self_test() -> std::io::Result<bool> {
                     _ => {}
                 }
             }
-            p.flush()?;
+            p.flush(now)?;
         }
         let connected = |s: IceConnectionState| {
             matches!(

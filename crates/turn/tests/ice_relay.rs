@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use fulmar_ice::{CandidateKind, IceAgent, IceConfig, IceConnectionState, IceRole};
+use fulmar_ice::{CandidateType, IceAgent, IceConfig, IceConnectionState, IceRole};
 use fulmar_netsim::{Datagram, Endpoint, HostId, Link, LinkConfig, NatConfig, Network, INTERNET};
 use fulmar_turn::{
     Client, ClientConfig, ClientEvent, ClientState, FiveTuple, Received, Server, ServerConfig,
@@ -135,18 +135,19 @@ impl Peer {
             self.turn_events.push(e);
         }
         // What ICE sends from the relayed candidate goes through the TURN client.
-        while let Some(t) = self.agent.poll_transmit() {
+        let mut buf = Vec::new();
+        while let Some(t) = self.agent.poll_transmit(now, &mut buf) {
             if Some(t.source) == self.turn.relayed_address() {
                 if self.turn.state() == ClientState::Allocated {
                     let mut out = Vec::new();
-                    let s = self.turn.send_to(now, t.destination, &t.payload, &mut out);
+                    let s = self.turn.send_to(now, t.destination, &buf, &mut out);
                     self.carry_to_server(s.unwrap(), out);
                 }
             } else {
                 self.out.push(Datagram {
                     source: t.source,
                     destination: t.destination,
-                    payload: t.payload,
+                    payload: std::mem::take(&mut buf),
                 });
             }
         }
@@ -287,13 +288,13 @@ fn symmetric_nats_connect_through_turn_and_stay_up_for_twenty_minutes() {
     let now = net.now();
     let cands_a = peer_mut(&mut net, a).agent.local_candidates();
     let cands_b = peer_mut(&mut net, b).agent.local_candidates();
-    assert!(cands_a.iter().any(|c| c.kind == CandidateKind::Relayed));
+    assert!(cands_a.iter().any(|c| c.typ == CandidateType::Relay));
     for (id, remote) in [(a, &cands_b), (b, &cands_a)] {
         let p = peer_mut(&mut net, id);
         for c in remote {
             p.agent.add_remote_candidate(now, c.clone()).unwrap();
             let addr = c.socket_addr().unwrap();
-            if c.kind == CandidateKind::Relayed {
+            if c.typ == CandidateType::Relay {
                 p.turn.bind_channel(now, addr).unwrap();
             } else {
                 p.turn.create_permission(now, addr.ip()).unwrap();
