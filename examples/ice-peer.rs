@@ -113,8 +113,11 @@ fn run(role: IceRole) -> Result<bool, Box<dyn std::error::Error>> {
                 }
                 IceEvent::SelectedPairChange { pair: Some(p), .. } => {
                     eprintln!(
-                        "ice-peer: selected {} ({:?}) -> {} ({:?})",
-                        p.source, p.local.kind, p.destination, p.remote.kind
+                        "ice-peer: selected {} ({}) -> {} ({})",
+                        p.source,
+                        p.local.typ.as_str(),
+                        p.destination,
+                        p.remote.typ.as_str()
                     );
                 }
                 IceEvent::RoleChange(r) => eprintln!("ice-peer: role now {r:?}"),

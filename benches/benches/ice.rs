@@ -62,7 +62,8 @@ fn benches(c: &mut Criterion) {
     // and queues a triggered check; drain everything once.
     agent.handle_receive(now, remote, local, &request);
     agent.handle_timeout(now);
-    while agent.poll_transmit().is_some() {}
+    let mut out = Vec::new();
+    while agent.poll_transmit(now, &mut out).is_some() {}
     while agent.poll_event().is_some() {}
 
     let mut g = c.benchmark_group("ice_check_handled");
@@ -70,8 +71,8 @@ fn benches(c: &mut Criterion) {
     g.bench_function("fulmar-ice agent", |bn| {
         bn.iter(|| {
             agent.handle_receive(now, remote, local, black_box(&request));
-            let t = agent.poll_transmit().unwrap();
-            black_box(t.payload.len());
+            let t = agent.poll_transmit(now, &mut out).unwrap();
+            black_box(t.len);
         })
     });
 

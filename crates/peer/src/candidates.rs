@@ -164,12 +164,13 @@ impl PeerConnection {
         while let Some(e) = ice.poll_event() {
             events.push(e);
         }
-        while let Some(t) = ice.poll_transmit() {
+        let mut payload = Vec::new();
+        while let Some(t) = ice.poll_transmit(now, &mut payload) {
             if self.transport.transmits.len() < MAX_TRANSMITS {
                 self.transport.transmits.push_back(Transmit {
                     source: t.source,
                     destination: t.destination,
-                    payload: t.payload,
+                    payload: std::mem::take(&mut payload),
                 });
             }
         }
@@ -211,19 +212,15 @@ impl PeerConnection {
         let Some(ice) = self.ice.agent.as_ref() else {
             return;
         };
-        let cands: Vec<fulmar_sdp::Candidate> = ice
-            .local_candidates()
-            .iter()
-            .filter_map(|c| fulmar_sdp::Candidate::parse(&c.to_string()).ok())
-            .collect();
+        let cands = ice.local_candidates();
         let complete = ice.gathering_state() == IceGatheringState::Complete;
         for m in sdp.media_mut() {
             if m.port() == 0 {
                 continue;
             }
-            let existing: Vec<String> = m.candidates().map(|c| c.to_string()).collect();
+            let existing: Vec<fulmar_sdp::Candidate> = m.candidates().collect();
             for c in &cands {
-                if !existing.contains(&c.to_string()) {
+                if !existing.contains(c) {
                     let _ = m.push_candidate(c);
                 }
             }

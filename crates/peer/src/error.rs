@@ -13,6 +13,9 @@ pub enum Error {
     /// The call is not valid in the current signaling state (RFC 9429 §4.1.8).
     #[error("invalid signaling state for {0}")]
     InvalidState(&'static str),
+    /// A trickled candidate does not follow the RFC 8839 grammar.
+    #[error("candidate: {0}")]
+    Candidate(#[from] fulmar_sdp::SyntaxError),
     /// ICE refused (bad credentials or candidate).
     #[error("ICE: {0}")]
     Ice(#[from] fulmar_ice::Error),

@@ -173,7 +173,10 @@ fn socket_addresses_and_the_udp_constructor() {
         "candidate:2 1 udp 1694498815 192.0.2.3 45664 typ srflx raddr 10.0.1.1 rport 8998"
     );
     assert_eq!(Candidate::parse(&c.to_string()).unwrap(), c);
-    assert_eq!((c.socket_addr(), c.related_socket_addr()), (Some(mapped), Some(base)));
+    assert_eq!(
+        (c.socket_addr(), c.related_socket_addr()),
+        (Some(mapped), Some(base))
+    );
 
     // A name has no socket address until resolved; a hidden related address
     // (a name) has none either; a missing rport reads as 0.
@@ -188,9 +191,15 @@ fn socket_addresses_and_the_udp_constructor() {
 
 #[test]
 fn over_long_candidates_are_refused() {
-    let long = format!("candidate:1 1 udp 1 1.2.3.4 1 typ host {}", "x y ".repeat(300));
+    let long = format!(
+        "candidate:1 1 udp 1 1.2.3.4 1 typ host {}",
+        "x y ".repeat(300)
+    );
     assert!(long.len() > Candidate::MAX_LEN);
     assert!(Candidate::parse(&long).is_err());
-    let fits = format!("candidate:1 1 udp 1 1.2.3.4 1 typ host {}", "x y ".repeat(200));
+    let fits = format!(
+        "candidate:1 1 udp 1 1.2.3.4 1 typ host {}",
+        "x y ".repeat(200)
+    );
     assert_eq!(Candidate::parse(&fits).unwrap().extensions.len(), 200);
 }

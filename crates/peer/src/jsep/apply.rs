@@ -203,16 +203,10 @@ impl PeerConnection {
         let mut seen = std::collections::HashSet::new();
         for m in sdp.media() {
             for c in m.candidates() {
-                let line = c.to_string();
-                if !seen.insert(line.clone()) {
-                    continue;
-                }
-                match fulmar_ice::Candidate::parse(&line) {
-                    Ok(cand) if cand.component == 1 => {
-                        // Unusable candidates (e.g. TCP) are ignored, not fatal.
-                        let _ = ice.add_remote_candidate(now, cand);
-                    }
-                    _ => {}
+                // Component 2 is RTCP without rtcp-mux, which BUNDLE excludes;
+                // unusable candidates (e.g. TCP) are ignored, not fatal.
+                if c.component == 1 && seen.insert(c.clone()) {
+                    let _ = ice.add_remote_candidate(now, c);
                 }
             }
             end |= m.end_of_candidates();
