@@ -5,14 +5,14 @@
 //! ```
 //! use std::time::Instant;
 //! use bytes::Bytes;
-//! use fulmar_datachannel::{ChannelConfig, DataChannels, DtlsRole, Event, MessageKind};
+//! use fulmar_datachannel::{ChannelConfig, DataChannels, Event, MessageKind, StreamParity};
 //! use fulmar_sctp::{Association, Config};
 //! use rand::SeedableRng;
 //!
 //! let now = Instant::now();
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-//! let mut a = DataChannels::new(Association::new(Config::default(), &mut rng, now), DtlsRole::Client);
-//! let mut b = DataChannels::new(Association::new(Config::default(), &mut rng, now), DtlsRole::Server);
+//! let mut a = DataChannels::new(Association::new(Config::default(), &mut rng, now), StreamParity::Even);
+//! let mut b = DataChannels::new(Association::new(Config::default(), &mut rng, now), StreamParity::Odd);
 //! a.connect(now)?;
 //! b.connect(now)?;
 //! let id = a.open(now, ChannelConfig::new("chat"))?;
@@ -86,13 +86,35 @@ pub enum Error {
     Sctp(#[from] fulmar_sctp::Error),
 }
 
-/// Our DTLS role, which decides stream-id parity (RFC 8832 §6).
+/// The stream ids this end picks for the channels it opens (RFC 8832 §6):
+/// the DTLS client takes even ids and the DTLS server odd ones, so the two
+/// ends never pick the same id. The owner of the DTLS connection maps its
+/// role to this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DtlsRole {
-    /// DTLS client: even stream ids.
-    Client,
-    /// DTLS server: odd stream ids.
-    Server,
+pub enum StreamParity {
+    /// Even stream ids (the DTLS client).
+    Even,
+    /// Odd stream ids (the DTLS server).
+    Odd,
+}
+
+impl StreamParity {
+    /// The parity of `id`.
+    pub fn of(id: u16) -> Self {
+        if id % 2 == 0 {
+            StreamParity::Even
+        } else {
+            StreamParity::Odd
+        }
+    }
+
+    /// The lowest stream id of this parity.
+    fn first(self) -> u16 {
+        match self {
+            StreamParity::Even => 0,
+            StreamParity::Odd => 1,
+        }
+    }
 }
 
 /// How to open a channel.
@@ -221,7 +243,7 @@ impl Channel {
 #[derive(Debug)]
 pub struct DataChannels {
     assoc: Association,
-    role: DtlsRole,
+    parity: StreamParity,
     channels: HashMap<u16, Channel>,
     events: VecDeque<Event>,
     scratch: Vec<u8>,
@@ -229,11 +251,12 @@ pub struct DataChannels {
 }
 
 impl DataChannels {
-    /// Wraps an association (not yet connected).
-    pub fn new(assoc: Association, role: DtlsRole) -> Self {
+    /// Wraps an association (not yet connected); the channels we open take
+    /// stream ids of `parity`.
+    pub fn new(assoc: Association, parity: StreamParity) -> Self {
         DataChannels {
             assoc,
-            role,
+            parity,
             channels: HashMap::new(),
             events: VecDeque::new(),
             scratch: Vec::new(),
@@ -279,7 +302,7 @@ impl DataChannels {
     }
 
     fn is_ours(&self, id: u16) -> bool {
-        (id % 2 == 0) == (self.role == DtlsRole::Client)
+        StreamParity::of(id) == self.parity
     }
 
     fn free_id(&self) -> Option<u16> {
@@ -287,8 +310,7 @@ impl DataChannels {
             0 => 65535,
             n => n,
         };
-        let start = if self.role == DtlsRole::Client { 0 } else { 1 };
-        (start..max)
+        (self.parity.first()..max)
             .step_by(2)
             .find(|id| !self.channels.contains_key(id))
     }

@@ -27,11 +27,11 @@ impl Pair {
         let mut rng = StdRng::seed_from_u64(seed);
         let a = DataChannels::new(
             Association::new(Config::default(), &mut rng, now),
-            DtlsRole::Client,
+            StreamParity::Even,
         );
         let b = DataChannels::new(
             Association::new(Config::default(), &mut rng, now),
-            DtlsRole::Server,
+            StreamParity::Odd,
         );
         let mut p = Pair {
             a,
@@ -154,10 +154,10 @@ fn open_ack_and_channel_properties() {
         negotiated: None,
     };
     let id = p.a.open(p.now, cfg).unwrap();
-    assert_eq!(id % 2, 0, "client uses even ids");
+    assert_eq!(StreamParity::of(id), StreamParity::Even, "a opens even ids");
     assert_eq!(p.a.channel(id).unwrap().state, ChannelState::Connecting);
     let id_b = p.b.open(p.now, ChannelConfig::new("from-b")).unwrap();
-    assert_eq!(id_b % 2, 1, "server uses odd ids");
+    assert_eq!(StreamParity::of(id_b), StreamParity::Odd, "b opens odd ids");
     assert!(p.drive(Duration::from_secs(5), |p| p
         .a_events
         .contains(&Event::ChannelAcked(id))
