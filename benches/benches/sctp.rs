@@ -51,20 +51,22 @@ mod fulmar {
 
         fn pump(&mut self, received: &mut usize) -> bool {
             let mut moved = false;
-            while self.a.poll_transmit_into(self.now, &mut self.buf) {
+            // One reused buffer; `poll_transmit` appends, so it starts empty.
+            self.buf.clear();
+            while self.a.poll_transmit(self.now, &mut self.buf).is_some() {
                 moved = true;
-                self.b
-                    .handle_receive(self.now, Bytes::copy_from_slice(&self.buf));
+                self.b.handle_receive(self.now, &self.buf);
+                self.buf.clear();
             }
             while let Some(ev) = self.b.poll_event() {
                 if let Event::Message(m) = ev {
                     *received += m.data.len();
                 }
             }
-            while self.b.poll_transmit_into(self.now, &mut self.buf) {
+            while self.b.poll_transmit(self.now, &mut self.buf).is_some() {
                 moved = true;
-                self.a
-                    .handle_receive(self.now, Bytes::copy_from_slice(&self.buf));
+                self.a.handle_receive(self.now, &self.buf);
+                self.buf.clear();
             }
             while self.a.poll_event().is_some() {}
             moved

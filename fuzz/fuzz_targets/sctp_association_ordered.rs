@@ -1,3 +1,3 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| run(data));
-include!("../bodies/sctp_association_ordered.rs");
+libfuzzer_sys::fuzz_target!(|data: &[u8]| run_ordered(data));
+include!("../bodies/sctp_association.rs");

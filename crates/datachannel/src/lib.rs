@@ -17,11 +17,13 @@
 //! b.connect(now)?;
 //! let id = a.open(now, ChannelConfig::new("chat"))?;
 //! a.send(now, id, Bytes::from_static(b"hello"), MessageKind::Text)?;
-//! // Move packets until idle (a real driver also honours poll_timeout).
+//! // Move packets until idle (a real driver also honours poll_timeout),
+//! // each written into a buffer of its own (`poll_transmit` appends).
 //! let mut got = None;
 //! for _ in 0..20 {
-//!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, p.into()); }
-//!     while let Some(p) = b.poll_transmit(now) { a.handle_receive(now, p.into()); }
+//!     let mut p = Vec::new();
+//!     while a.poll_transmit(now, &mut p).is_some() { b.handle_receive(now, &p); p.clear(); }
+//!     while b.poll_transmit(now, &mut p).is_some() { a.handle_receive(now, &p); p.clear(); }
 //!     while let Some(e) = b.poll_event() {
 //!         if let Event::Message { data, kind, .. } = e { got = Some((data, kind)); }
 //!     }
@@ -246,7 +248,6 @@ pub struct DataChannels {
     parity: StreamParity,
     channels: HashMap<u16, Channel>,
     events: VecDeque<Event>,
-    scratch: Vec<u8>,
     last_now: Option<Instant>,
 }
 
@@ -259,7 +260,6 @@ impl DataChannels {
             parity,
             channels: HashMap::new(),
             events: VecDeque::new(),
-            scratch: Vec::new(),
             last_now: None,
         }
     }
@@ -267,17 +267,6 @@ impl DataChannels {
     /// The association underneath.
     pub fn association(&self) -> &Association {
         &self.assoc
-    }
-
-    /// Returns buffers kept for reuse (emptied event queue, DCEP scratch and
-    /// those of the association) to the allocator when no data is queued or
-    /// in flight; true if idle. For connections that have been quiet a while.
-    pub fn release_idle_buffers(&mut self) -> bool {
-        if self.events.is_empty() {
-            self.events = VecDeque::new();
-        }
-        self.scratch = Vec::new();
-        self.assoc.release_idle_buffers()
     }
 
     /// The association underneath, mutably (for shutdown, stats, ...).
@@ -329,16 +318,16 @@ impl DataChannels {
             None => self.free_id().ok_or(Error::NoStreamAvailable)?,
         };
         if config.negotiated.is_none() {
-            self.scratch.clear();
-            DcepMessage::Open(Open {
+            let open = DcepMessage::Open(Open {
                 ordered: config.ordered,
                 reliability: config.reliability,
                 priority: config.priority,
                 label: config.label.as_bytes(),
                 protocol: config.protocol.as_bytes(),
-            })
-            .emit(&mut self.scratch)?;
-            let msg = Bytes::copy_from_slice(&self.scratch);
+            });
+            let mut msg = Vec::new();
+            open.emit(&mut msg)?;
+            let msg = Bytes::from(msg);
             self.assoc
                 .send(now, id, ppid::DCEP, msg, SendOptions::default())?;
         }
@@ -414,16 +403,11 @@ impl DataChannels {
         self.assoc.set_buffered_amount_low_threshold(id, threshold);
     }
 
-    /// Feeds one SCTP packet (see [`fulmar_sctp::Association::handle_receive`]).
-    pub fn handle_receive(&mut self, now: Instant, packet: Bytes) {
+    /// Feeds one SCTP packet, parsed where it lies; what is kept is copied
+    /// out, so the caller may reuse the buffer at once (see
+    /// [`fulmar_sctp::Association::handle_receive`]).
+    pub fn handle_receive(&mut self, now: Instant, packet: &[u8]) {
         self.assoc.handle_receive(now, packet);
-        self.pump(now);
-    }
-
-    /// Feeds one SCTP packet from a buffer the caller reuses (see
-    /// [`fulmar_sctp::Association::handle_receive_slice`]).
-    pub fn handle_receive_slice(&mut self, now: Instant, packet: &[u8]) {
-        self.assoc.handle_receive_slice(now, packet);
         self.pump(now);
     }
 
@@ -433,19 +417,10 @@ impl DataChannels {
         self.pump(now);
     }
 
-    /// Next SCTP packet to send.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        self.assoc.poll_transmit(now)
-    }
-
-    /// Next SCTP packet to send, written into `out`.
-    pub fn poll_transmit_into(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
-        self.assoc.poll_transmit_into(now, out)
-    }
-
-    /// Appends the next SCTP packet after what `out` holds.
-    pub fn poll_transmit_append(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
-        self.assoc.poll_transmit_append(now, out)
+    /// Writes the next SCTP packet at the end of `buf` and returns its
+    /// length (see [`fulmar_sctp::Association::poll_transmit`]).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+        self.assoc.poll_transmit(now, buf)
     }
 
     /// Next deadline.

@@ -56,23 +56,27 @@ impl Pair {
     fn step(&mut self) -> bool {
         let mut progressed = false;
         let delay = Duration::from_millis(5);
-        while let Some(pkt) = self.a.poll_transmit(self.now) {
+        let mut pkt = Vec::new();
+        while self.a.poll_transmit(self.now, &mut pkt).is_some() {
             progressed = true;
+            let pkt = Bytes::from(std::mem::take(&mut pkt));
             if !self.rng.gen_bool(self.loss) {
-                self.ab.push((self.now + delay, pkt.into()));
+                self.ab.push((self.now + delay, pkt));
             }
         }
-        while let Some(pkt) = self.b.poll_transmit(self.now) {
+        let mut pkt = Vec::new();
+        while self.b.poll_transmit(self.now, &mut pkt).is_some() {
             progressed = true;
+            let pkt = Bytes::from(std::mem::take(&mut pkt));
             if !self.rng.gen_bool(self.loss) {
-                self.ba.push((self.now + delay, pkt.into()));
+                self.ba.push((self.now + delay, pkt));
             }
         }
         let now = self.now;
         for (at, p) in std::mem::take(&mut self.ab) {
             if at <= now {
                 progressed = true;
-                self.b.handle_receive(now, p);
+                self.b.handle_receive(now, &p);
             } else {
                 self.ab.push((at, p));
             }
@@ -80,7 +84,7 @@ impl Pair {
         for (at, p) in std::mem::take(&mut self.ba) {
             if at <= now {
                 progressed = true;
-                self.a.handle_receive(now, p);
+                self.a.handle_receive(now, &p);
             } else {
                 self.ba.push((at, p));
             }

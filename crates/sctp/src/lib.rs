@@ -18,7 +18,11 @@
 //! ```
 //!
 //! Two associations talking in memory (a real driver carries the packets
-//! in DTLS records and sleeps until `poll_timeout`):
+//! in DTLS records and sleeps until `poll_timeout`). The association
+//! follows the stack's sans-IO contract: `handle_receive(now, &[u8])`,
+//! `poll_transmit(now, &mut Vec<u8>) -> Option<usize>`, `poll_event`,
+//! `poll_timeout` and `handle_timeout`; the application's input comes
+//! through `connect`, `send`, `reset_streams`, `shutdown` and `abort`.
 //!
 //! ```
 //! use std::time::Instant;
@@ -33,10 +37,12 @@
 //! a.connect(now)?;
 //! b.connect(now)?; // both send INIT, as browsers do (RFC 9260 §5.2.1)
 //! a.send(now, 0, 51, Bytes::from_static(b"hi"), SendOptions::default())?;
-//! let mut got = Vec::new();
+//! let (mut got, mut buf) = (Vec::new(), Vec::new());
 //! for _ in 0..10 {
-//!     while let Some(p) = a.poll_transmit(now) { b.handle_receive(now, Bytes::from(p)); }
-//!     while let Some(p) = b.poll_transmit(now) { a.handle_receive(now, Bytes::from(p)); }
+//!     // One reused buffer: `poll_transmit` appends (a DTLS layer reserves
+//!     // room for its record header first), so each packet starts empty.
+//!     while a.poll_transmit(now, &mut buf).is_some() { b.handle_receive(now, &buf); buf.clear(); }
+//!     while b.poll_transmit(now, &mut buf).is_some() { a.handle_receive(now, &buf); buf.clear(); }
 //!     while let Some(e) = b.poll_event() {
 //!         if let Event::Message(m) = e { got.push(m.data); }
 //!     }

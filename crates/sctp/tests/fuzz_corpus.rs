@@ -10,17 +10,14 @@ mod sctp_packet {
     }
 }
 
+/// One body for both association targets.
 mod sctp_association {
     include!("../../../fuzz/bodies/sctp_association.rs");
     pub fn entry(data: &[u8]) {
         run(data)
     }
-}
-
-mod sctp_association_ordered {
-    include!("../../../fuzz/bodies/sctp_association_ordered.rs");
-    pub fn entry(data: &[u8]) {
-        run(data)
+    pub fn entry_ordered(data: &[u8]) {
+        run_ordered(data)
     }
 }
 
@@ -38,7 +35,7 @@ fn sctp_association_corpus() {
 
 #[test]
 fn sctp_association_ordered_corpus() {
-    replay("sctp_association_ordered", sctp_association_ordered::entry);
+    replay("sctp_association_ordered", sctp_association::entry_ordered);
 }
 
 /// Seeds of `sctp_association_ordered`: the `sctp_association` seeds (real
@@ -126,13 +123,14 @@ fn generate_seed_corpus() {
         if round == 20 {
             a.shutdown(now).unwrap();
         }
-        while let Some(p) = a.poll_transmit(now) {
-            packets.push(p.clone());
-            b.handle_receive(now, Bytes::from(p));
+        let mut p = Vec::new();
+        while a.poll_transmit(now, &mut p).is_some() {
+            b.handle_receive(now, &p);
+            packets.push(std::mem::take(&mut p));
         }
-        while let Some(p) = b.poll_transmit(now) {
-            packets.push(p.clone());
-            a.handle_receive(now, Bytes::from(p));
+        while b.poll_transmit(now, &mut p).is_some() {
+            a.handle_receive(now, &p);
+            packets.push(std::mem::take(&mut p));
         }
         while a.poll_event().is_some() {}
         while b.poll_event().is_some() {}

@@ -3,8 +3,6 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
-
 use crate::chunk::{chunk_type, Chunk, Sack, UnknownChunkAction};
 use crate::error::Error;
 use crate::list::{pad4, TlvList};
@@ -16,23 +14,32 @@ use super::recv::DataOutcome;
 use super::{ramp_packets, AbortCause, Association, CloseReason, ProtocolViolation, State};
 
 impl Association {
-    /// Feeds one SCTP packet (the payload of one DTLS record). Messages that
-    /// arrive whole share its buffer; fragments are copied together.
-    pub fn handle_receive(&mut self, now: Instant, packet: Bytes) {
-        self.receive(now, &packet, Some(&packet));
-    }
-
-    /// Feeds one SCTP packet from a borrowed buffer, which the caller may
-    /// reuse at once: what is kept is copied out of it.
-    pub fn handle_receive_slice(&mut self, now: Instant, packet: &[u8]) {
-        self.receive(now, packet, None);
-    }
-
-    fn receive(&mut self, now: Instant, packet: &[u8], shared: Option<&Bytes>) {
-        if self.process_packet(now, packet, shared).is_err() {
+    /// Feeds one SCTP packet (the payload of one DTLS record).
+    ///
+    /// The packet is parsed where it lies and never modified, so a shared
+    /// borrow is enough: a caller holding `&mut [u8]` (a record DTLS just
+    /// decrypted in place) passes it as is. What is kept (message payloads,
+    /// which outlive the caller's buffer) is copied out once, fragments
+    /// straight into the message they belong to; the caller may reuse the
+    /// buffer at once. Malformed packets are dropped and counted in
+    /// [`Stats::packets_dropped`](super::Stats::packets_dropped).
+    ///
+    /// A due SACK the peer counts on (while it may be in slow start, or one
+    /// reporting gaps or duplicates) is built now, acknowledging what has
+    /// arrived so far, and waits for [`Self::poll_transmit`]; any other due
+    /// SACK is built when polled, so a batch of packets received before a
+    /// poll is acknowledged by one SACK (see RFC 9260 §6.2 and
+    /// [`Self::poll_transmit`]).
+    pub fn handle_receive(&mut self, now: Instant, packet: &[u8]) {
+        if self.process_packet(now, packet).is_err() {
             self.stats.packets_dropped += 1;
         } else {
             self.stats.packets_received += 1;
+        }
+        if self.due_sack_cannot_wait() {
+            let mut due = core::mem::take(&mut self.due);
+            while self.due_sack_cannot_wait() && due.push_with(|b| self.write_packet(now, b)) {}
+            self.due = due;
         }
         self.schedule_housekeeping(now);
     }
@@ -72,12 +79,7 @@ impl Association {
         Ok(())
     }
 
-    fn process_packet(
-        &mut self,
-        now: Instant,
-        packet: &[u8],
-        shared: Option<&Bytes>,
-    ) -> Result<(), Error> {
+    fn process_packet(&mut self, now: Instant, packet: &[u8]) -> Result<(), Error> {
         let pkt = Packet::parse(packet)?;
         if pkt.destination_port() != self.config.local_port
             || pkt.source_port() != self.config.remote_port
@@ -86,7 +88,7 @@ impl Association {
         }
         let accept_zero = self.config.zero_checksum && self.state != State::Closed;
         pkt.verify_checksum(accept_zero)?;
-        match self.dispatch_chunks(now, &pkt, shared) {
+        match self.dispatch_chunks(now, &pkt) {
             // RFC 9260 §6.2: DATA without user data ends the association.
             Err(Error::EmptyData) if self.is_established() => {
                 let tsn = empty_data_tsn(pkt.chunk_bytes());
@@ -105,12 +107,7 @@ impl Association {
     }
 
     /// The chunks of a packet whose header checked out, in order.
-    fn dispatch_chunks(
-        &mut self,
-        now: Instant,
-        pkt: &Packet<'_>,
-        shared: Option<&Bytes>,
-    ) -> Result<(), Error> {
+    fn dispatch_chunks(&mut self, now: Instant, pkt: &Packet<'_>) -> Result<(), Error> {
         let vtag = pkt.verification_tag();
         let mut chunks = pkt.chunks();
         let mut had_data = false;
@@ -127,7 +124,7 @@ impl Association {
                 if let Some(d) = chunks.next_data() {
                     had_data = true;
                     immediate |= d.immediate();
-                    self.on_data(&d, shared);
+                    self.on_data(&d);
                 } else if let Some(s) = chunks.next_sack() {
                     self.on_sack(now, &s);
                     if self.state == State::Closed {
@@ -155,7 +152,7 @@ impl Association {
                 Chunk::Data(d) => {
                     had_data = true;
                     immediate |= d.immediate();
-                    self.on_data(&d, shared);
+                    self.on_data(&d);
                 }
                 Chunk::Init(init) => self.on_init(now, &init),
                 Chunk::InitAck(init) => self.on_init_ack(now, &init),
@@ -279,7 +276,7 @@ impl Association {
         }
     }
 
-    pub(super) fn on_data(&mut self, d: &crate::chunk::Data<'_>, packet: Option<&Bytes>) {
+    pub(super) fn on_data(&mut self, d: &crate::chunk::Data<'_>) {
         if !self.is_established() {
             return;
         }
@@ -306,7 +303,7 @@ impl Association {
         let Some(r) = self.receiver.as_mut() else {
             return;
         };
-        if r.on_data(d, packet, &mut self.events) == DataOutcome::Duplicate {
+        if r.on_data(d, &mut self.events) == DataOutcome::Duplicate {
             self.stats.duplicate_tsns += 1;
         }
     }

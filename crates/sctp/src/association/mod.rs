@@ -11,6 +11,7 @@
 mod config;
 mod cookie;
 mod dispatch;
+mod due;
 mod event;
 mod handshake;
 mod pool;
@@ -140,9 +141,9 @@ pub struct Association {
     last_data_at: Option<Instant>,
     gap_scratch: Vec<crate::param::GapAckBlock>,
     dup_scratch: Vec<u32>,
-    /// Buffer for the next [`Association::poll_transmit`] packet, kept when
-    /// there was nothing to send so that an empty poll allocates nothing.
-    tx_spare: Vec<u8>,
+    /// Packets built when a SACK the peer counts on fell due, waiting for
+    /// [`Association::poll_transmit`].
+    due: due::DuePackets,
     // T1-init / T1-cookie.
     t1: Option<Instant>,
     t1_count: u32,
@@ -224,7 +225,7 @@ impl Association {
             last_data_at: None,
             gap_scratch: Vec::new(),
             dup_scratch: Vec::new(),
-            tx_spare: Vec::new(),
+            due: due::DuePackets::default(),
             t1: None,
             t1_count: 0,
             cookie_echo: None,
@@ -271,16 +272,9 @@ impl Association {
         )
     }
 
-    /// Whether a SACK is due now (RFC 9260 §6.2: for at least every second
-    /// DATA packet, at once on gaps or duplicates). It goes out with the
-    /// next [`Association::poll_transmit`].
-    pub fn sack_due(&self) -> bool {
-        self.sack_now
-    }
-
-    /// Whether the due SACK is one the peer counts on, so that an owner
-    /// reading several datagrams before polling should build it at once
-    /// rather than let a later SACK stand for it:
+    /// Whether the due SACK is one the peer counts on, so that it is built
+    /// as soon as it falls due rather than let a later SACK stand for it
+    /// (see [`due`]):
     /// - it reports gaps or duplicate TSNs, which the peer counts towards
     ///   fast retransmit (RFC 9260 §7.2.4); or
     /// - the peer may still be in slow start, where it grows cwnd by at
@@ -294,7 +288,7 @@ impl Association {
     /// Any other due SACK can wait for the poll: the last one due by then
     /// acknowledges everything the others would have, and all of them
     /// would have left together.
-    pub fn due_sack_cannot_wait(&self) -> bool {
+    fn due_sack_cannot_wait(&self) -> bool {
         self.sack_now
             && (self.ramp_packets_left > 0
                 || self

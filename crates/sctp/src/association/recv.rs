@@ -136,18 +136,13 @@ impl Receiver {
         self.pool.release();
     }
 
-    /// Takes a DATA chunk whose payload is `d.payload`. Fragments arriving
-    /// in sequence are copied into the message being reassembled; what is
-    /// kept whole (a complete message, a fragment out of sequence) shares
-    /// `packet` when the payload lies in it, and is copied otherwise.
-    pub(crate) fn on_data(
-        &mut self,
-        d: &Data<'_>,
-        packet: Option<&Bytes>,
-        events: &mut VecDeque<Event>,
-    ) -> DataOutcome {
+    /// Takes a DATA chunk whose payload is `d.payload`, in the caller's
+    /// buffer. Fragments arriving in sequence are copied into the message
+    /// being reassembled; what is kept whole (a complete message, a
+    /// fragment out of sequence) is copied out once.
+    pub(crate) fn on_data(&mut self, d: &Data<'_>, events: &mut VecDeque<Event>) -> DataOutcome {
         let payload = d.payload;
-        let keep = |p: &[u8]| packet.map_or_else(|| Bytes::copy_from_slice(p), |b| b.slice_ref(p));
+        let keep = Bytes::copy_from_slice;
         let t = unwrap_near(self.cum, d.tsn);
         if t <= self.cum || self.ahead.contains(&t) {
             if self.dups.len() < MAX_DUPS {
@@ -576,22 +571,22 @@ mod tests {
         let mut r = Receiver::new(100, 1 << 20);
         let mut ev = VecDeque::new();
         let d = data(102, DATA_FLAG_E, 0, b"c");
-        assert_eq!(r.on_data(&d, None, &mut ev), DataOutcome::New);
+        assert_eq!(r.on_data(&d, &mut ev), DataOutcome::New);
         let mut gaps = Vec::new();
         r.gap_blocks(&mut gaps);
         assert_eq!(gaps, vec![GapAckBlock { start: 3, end: 3 }]);
         let d = data(100, DATA_FLAG_B, 0, b"a");
-        r.on_data(&d, None, &mut ev);
+        r.on_data(&d, &mut ev);
         assert!(ev.is_empty());
         let d = data(101, 0, 0, b"b");
-        r.on_data(&d, None, &mut ev);
+        r.on_data(&d, &mut ev);
         assert_eq!(r.cum_tsn(), 102);
         let Some(Event::Message(m)) = ev.pop_front() else {
             panic!()
         };
         assert_eq!(&m.data[..], b"abc");
         let d = data(101, 0, 0, b"b");
-        assert_eq!(r.on_data(&d, None, &mut ev), DataOutcome::Duplicate);
+        assert_eq!(r.on_data(&d, &mut ev), DataOutcome::Duplicate);
         let mut dups = Vec::new();
         r.take_dups(&mut dups);
         assert_eq!(dups, vec![101]);
@@ -602,6 +597,6 @@ mod tests {
         let mut r = Receiver::new(0, 1 << 20);
         let mut ev = VecDeque::new();
         let d = data(1 << 20, DATA_FLAG_B | DATA_FLAG_E, 0, b"x");
-        assert_eq!(r.on_data(&d, None, &mut ev), DataOutcome::Dropped);
+        assert_eq!(r.on_data(&d, &mut ev), DataOutcome::Dropped);
     }
 }

@@ -111,7 +111,8 @@ impl Association {
             && self.is_established()
             && self.sender.all_done()
             && self.control.is_empty()
-            && (self.tx_spare.capacity() != 0
+            && (self.control.capacity() != 0
+                || self.gap_scratch.capacity() != 0
                 || self.sender.holds_buffers()
                 || self.receiver.as_ref().is_some_and(Receiver::holds_buffers))
         {
@@ -119,18 +120,17 @@ impl Association {
         }
     }
 
-    /// Returns buffers kept for reuse (the spare packet buffer, emptied
-    /// queues, scratch lists) to the allocator if no data is queued or in
-    /// flight; true if the association was idle. Runs by itself about a
-    /// second after activity.
-    pub fn release_idle_buffers(&mut self) -> bool {
+    /// Returns buffers kept for reuse (emptied queues, scratch lists, the
+    /// buffers of reassembled messages) to the allocator if no data is
+    /// queued or in flight. Runs from the housekeeping timer about a second
+    /// after activity, so the owner never has to.
+    fn release_idle_buffers(&mut self) {
         if !self.sender.all_done() {
-            return false;
+            return;
         }
         self.sender.release_idle_buffers();
         if self.control.is_empty() {
             self.control = VecDeque::new();
-            self.tx_spare = Vec::new();
         }
         self.gap_scratch = Vec::new();
         self.dup_scratch = Vec::new();
@@ -143,7 +143,6 @@ impl Association {
         if self.reset_queue.is_empty() {
             self.reset_queue = Vec::new();
         }
-        true
     }
 
     /// A random heartbeat nonce (RFC 9260 §8.3); the key moves on with
@@ -185,5 +184,70 @@ impl Association {
         self.hb_outstanding = None;
         self.error_count = 0;
         self.sender.rtt_sample(now.saturating_duration_since(sent));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use fulmar_netsim::{Pair, Party};
+    use rand::SeedableRng;
+
+    use super::super::{Config, Event, SendOptions};
+    use super::*;
+
+    /// The association on fulmar-netsim's link: its verbs are the contract's.
+    impl Party for Association {
+        type Event = Event;
+        fn handle_receive(&mut self, now: Instant, datagram: &mut [u8]) {
+            Association::handle_receive(self, now, datagram);
+        }
+        fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+            buf.clear();
+            Association::poll_transmit(self, now, buf)
+        }
+        fn poll_event(&mut self) -> Option<Event> {
+            Association::poll_event(self)
+        }
+        fn handle_timeout(&mut self, now: Instant) {
+            Association::handle_timeout(self, now);
+        }
+        fn poll_timeout(&self) -> Option<Instant> {
+            Association::poll_timeout(self)
+        }
+    }
+
+    #[test]
+    fn housekeeping_returns_the_buffers_of_an_idle_association() {
+        let now = Instant::now();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let a = Association::new(Config::default(), &mut rng, now);
+        let b = Association::new(Config::default(), &mut rng, now);
+        let mut p = Pair::new(now, a, b, 3);
+        p.a.connect(now).unwrap();
+        p.b.connect(now).unwrap();
+        assert!(p.run_until(Duration::from_secs(1), |p| p.a.is_established()
+            && p.b.is_established()));
+        let message = Bytes::from(vec![7; 20_000]);
+        p.a.send(p.now(), 1, 53, message, SendOptions::default())
+            .unwrap();
+        assert!(p.run_until(Duration::from_secs(1), |p| p
+            .events_b
+            .iter()
+            .any(|e| matches!(e, Event::Message(_)))));
+        p.events_b.clear();
+        p.run_for(Duration::from_millis(300));
+        // Busy a moment ago: the buffers are kept for the next messages.
+        assert!(p.b.receiver.as_ref().is_some_and(Receiver::holds_buffers));
+        assert!(p.a.sender.holds_buffers());
+        assert!(p.b.housekeeping_at.is_some());
+        p.run_for(2 * HOUSEKEEPING_INTERVAL);
+        // A second of quiet later, they are gone.
+        assert!(!p.b.receiver.as_ref().is_some_and(Receiver::holds_buffers));
+        assert!(!p.a.sender.holds_buffers());
+        assert_eq!(p.a.control.capacity() + p.a.gap_scratch.capacity(), 0);
+        assert!(p.a.housekeeping_at.is_none() && p.b.housekeeping_at.is_none());
     }
 }

@@ -44,16 +44,30 @@ impl Association {
         self.use_zero_checksum()
     }
 
-    /// Writes the next packet to send into `out` (cleared first); returns
-    /// false when there is nothing to send.
-    pub fn poll_transmit_into(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
-        out.clear();
-        self.poll_transmit_append(now, out)
+    /// Writes the next SCTP packet to send at the end of `buf`, after what
+    /// it already holds, and returns the packet's length; `None` when there
+    /// is nothing to send now (cwnd and the peer's window allowing).
+    ///
+    /// Appending lets the layer below reserve room for its header and seal
+    /// the packet where it lies (DTLS: clear `buf`, resize it to the record
+    /// header, poll, seal in place); a caller that wants the packet alone
+    /// clears `buf` first. The packet is built when polled, straight into
+    /// the caller's buffer, so a caller that reuses one buffer allocates
+    /// nothing per packet. SACKs the peer counts on that fell due while
+    /// packets were being received come out first (see
+    /// [`Self::handle_receive`]).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+        if let Some(packet) = self.due.pop() {
+            buf.extend_from_slice(packet);
+            return Some(packet.len());
+        }
+        let start = buf.len();
+        self.write_packet(now, buf).then(|| buf.len() - start)
     }
 
-    /// Like [`Self::poll_transmit_into`], appending the packet after what
-    /// `out` holds (room for a lower layer's header).
-    pub fn poll_transmit_append(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+    /// Appends the next packet to `out`; false (and `out` as it was) when
+    /// there is nothing to send.
+    pub(super) fn write_packet(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
         let start = out.len();
         // Chunks with their own verification tag go alone (INIT, INIT-ACK).
         if let Some(ControlChunk {
@@ -122,19 +136,6 @@ impl Association {
         w.finish(zero);
         self.stats.packets_sent += 1;
         true
-    }
-
-    /// The next packet to send, if any (allocates; see
-    /// [`Association::poll_transmit_into`] for the buffer-reusing form).
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let mut out = core::mem::take(&mut self.tx_spare);
-        out.reserve(self.config.mtu);
-        if self.poll_transmit_into(now, &mut out) {
-            Some(out)
-        } else {
-            self.tx_spare = out;
-            None
-        }
     }
 
     fn write_sack(&mut self, w: &mut PacketWriter<'_>) {
