@@ -11,8 +11,9 @@
 //! SACK, and SACKs reporting gaps or duplicates count towards fast
 //! retransmit. Those are built at once, each acknowledging what had arrived
 //! by then, and kept here in one buffer, each behind its length: no
-//! allocation per packet, and the buffer is freed once drained, so an idle
-//! association holds nothing.
+//! allocation per packet. The buffer is kept for the next ones once
+//! drained, and released by the association's housekeeping once it is
+//! idle.
 
 /// Most packets held (a bound on what a peer can make us queue).
 const MAX_PACKETS: usize = 4096;
@@ -59,12 +60,25 @@ impl DuePackets {
         self.len
     }
 
-    /// Takes the oldest packet. Once none is left the buffer is freed, so
-    /// an idle association holds nothing; a burst costs a few
-    /// reallocations.
+    /// Whether the buffer holds memory.
+    pub(super) fn holds_buffers(&self) -> bool {
+        self.bytes.capacity() != 0
+    }
+
+    /// Lets the buffer go if no packet waits in it.
+    pub(super) fn release_if_empty(&mut self) {
+        if self.len == 0 {
+            *self = DuePackets::default();
+        }
+    }
+
+    /// Takes the oldest packet. Once none is left the buffer is emptied
+    /// for the next ones.
     pub(super) fn pop(&mut self) -> Option<&[u8]> {
         let Some(&[hi, lo]) = self.bytes.get(self.read..self.read + 2) else {
-            *self = DuePackets::default();
+            self.bytes.clear();
+            self.read = 0;
+            self.len = 0;
             return None;
         };
         let start = self.read + 2;
@@ -87,7 +101,7 @@ mod tests {
     }
 
     #[test]
-    fn packets_come_out_in_order_and_the_buffer_is_freed() {
+    fn packets_come_out_in_order_and_the_buffer_is_kept_until_released() {
         let mut due = DuePackets::default();
         push(&mut due, b"first");
         assert!(!due.push_with(|b| {
@@ -102,7 +116,14 @@ mod tests {
         assert_eq!(due.pop(), Some(&b"late"[..]));
         assert_eq!(due.len(), 0);
         assert_eq!(due.pop(), None);
-        assert_eq!(due.bytes.capacity(), 0, "freed once drained");
+        assert!(due.holds_buffers(), "kept for the next ones");
+        push(&mut due, b"again");
+        due.release_if_empty();
+        assert!(due.holds_buffers(), "not while a packet waits");
+        assert_eq!(due.pop(), Some(&b"again"[..]));
+        assert_eq!(due.pop(), None);
+        due.release_if_empty();
+        assert!(!due.holds_buffers());
     }
 
     #[test]

@@ -113,6 +113,7 @@ impl Association {
             && self.control.is_empty()
             && (self.control.capacity() != 0
                 || self.gap_scratch.capacity() != 0
+                || self.due.holds_buffers()
                 || self.sender.holds_buffers()
                 || self.receiver.as_ref().is_some_and(Receiver::holds_buffers))
         {
@@ -134,6 +135,7 @@ impl Association {
         }
         self.gap_scratch = Vec::new();
         self.dup_scratch = Vec::new();
+        self.due.release_if_empty();
         if let Some(r) = self.receiver.as_mut() {
             r.release_idle_buffers();
         }
@@ -242,11 +244,16 @@ mod tests {
         // Busy a moment ago: the buffers are kept for the next messages.
         assert!(p.b.receiver.as_ref().is_some_and(Receiver::holds_buffers));
         assert!(p.a.sender.holds_buffers());
+        assert!(
+            p.b.due.holds_buffers(),
+            "due SACKs were built in slow start"
+        );
         assert!(p.b.housekeeping_at.is_some());
         p.run_for(2 * HOUSEKEEPING_INTERVAL);
         // A second of quiet later, they are gone.
         assert!(!p.b.receiver.as_ref().is_some_and(Receiver::holds_buffers));
         assert!(!p.a.sender.holds_buffers());
+        assert!(!p.b.due.holds_buffers());
         assert_eq!(p.a.control.capacity() + p.a.gap_scratch.capacity(), 0);
         assert!(p.a.housekeeping_at.is_none() && p.b.housekeeping_at.is_none());
     }
