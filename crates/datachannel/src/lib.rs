@@ -411,10 +411,16 @@ impl DataChannels {
         self.pump(now);
     }
 
-    /// Runs due timers.
+    /// Runs due timers. An emptied event queue returns its buffer here, as
+    /// the association's queues do from its housekeeping timer, so an idle
+    /// connection holds none (timers are far apart: a busy one does not
+    /// reallocate per message).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.assoc.handle_timeout(now);
         self.pump(now);
+        if self.events.is_empty() && self.events.capacity() != 0 {
+            self.events = VecDeque::new();
+        }
     }
 
     /// Writes the next SCTP packet at the end of `buf` and returns its
