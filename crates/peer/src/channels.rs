@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use bytes::Bytes;
-use fulmar_datachannel::{ChannelConfig, DataChannels, MessageKind};
+use fulmar_datachannel::{ChannelConfig, DataChannels, MessageKind, StreamParity};
 
 use crate::{Error, Event, PeerConnection};
 
@@ -237,7 +237,12 @@ impl PeerConnection {
         cfg.remote_port = remote_port;
         cfg.max_send_message_size = self.jsep.remote.max_message_size;
         let assoc = fulmar_sctp::Association::new(cfg, &mut self.rng, now);
-        let mut dc = DataChannels::new(assoc, role);
+        // RFC 8832 §6: the DTLS client opens even stream ids, the server odd.
+        let parity = match role {
+            fulmar_dtls::Role::Client => StreamParity::Even,
+            fulmar_dtls::Role::Server => StreamParity::Odd,
+        };
+        let mut dc = DataChannels::new(assoc, parity);
         let _ = dc.connect(now);
         let mut ids: Vec<u32> = self.data.channels.keys().copied().collect();
         ids.sort_unstable();

@@ -66,7 +66,6 @@
 mod candidates;
 mod channels;
 mod config;
-mod due;
 mod error;
 mod event;
 mod jsep;

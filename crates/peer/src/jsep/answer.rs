@@ -1,6 +1,6 @@
 //! Answers (RFC 9429 §5.3).
 
-use fulmar_datachannel::DtlsRole;
+use fulmar_dtls::Role;
 use fulmar_sdp::Setup;
 
 use super::section::Section;
@@ -22,7 +22,7 @@ impl PeerConnection {
             .clone()
             .ok_or(Error::InvalidState("create_answer"))?;
         let setup = match self.transport.dtls_role {
-            Some(DtlsRole::Server) => Setup::Passive,
+            Some(Role::Server) => Setup::Passive,
             _ => Setup::Active,
         };
         let mut sections = Vec::new();

@@ -2,8 +2,7 @@
 
 use std::time::Instant;
 
-use fulmar_datachannel::DtlsRole;
-use fulmar_dtls::Fingerprint;
+use fulmar_dtls::{Fingerprint, Role};
 use fulmar_ice::IceRole;
 use fulmar_sdp::{Direction, SessionDescription as Sdp, Setup};
 
@@ -33,8 +32,8 @@ impl PeerConnection {
                 let setup = desc.sdp.media().first().and_then(|m| desc.sdp.setup_for(m));
                 if self.transport.dtls.is_none() {
                     self.transport.dtls_role = Some(match setup {
-                        Some(Setup::Passive) => DtlsRole::Server,
-                        _ => DtlsRole::Client,
+                        Some(Setup::Passive) => Role::Server,
+                        _ => Role::Client,
                     });
                 }
                 self.apply_negotiated(&desc.sdp);
@@ -135,8 +134,8 @@ impl PeerConnection {
             // Roles of a running association never change (RFC 8842 §5.5).
         } else if desc.kind == SdpType::Answer {
             self.transport.dtls_role = Some(match remote_setup {
-                Some(Setup::Active) => DtlsRole::Server,
-                Some(Setup::Passive) => DtlsRole::Client,
+                Some(Setup::Active) => Role::Server,
+                Some(Setup::Passive) => Role::Client,
                 _ => {
                     return Err(Error::InvalidDescription(
                         "answer a=setup must be active or passive",
@@ -144,9 +143,9 @@ impl PeerConnection {
                 }
             });
         } else if remote_setup == Some(Setup::Active) {
-            self.transport.dtls_role = Some(DtlsRole::Server);
+            self.transport.dtls_role = Some(Role::Server);
         } else if remote_setup == Some(Setup::Passive) {
-            self.transport.dtls_role = Some(DtlsRole::Client);
+            self.transport.dtls_role = Some(Role::Client);
         }
         // Data section and transceivers.
         let mut data_seen = false;

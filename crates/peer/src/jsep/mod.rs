@@ -1,7 +1,6 @@
 //! JSEP (RFC 9429): descriptions, the signaling state and rollback.
 
-use fulmar_datachannel::DtlsRole;
-use fulmar_dtls::Fingerprint;
+use fulmar_dtls::{Fingerprint, Role};
 use fulmar_sdp::SessionDescription as Sdp;
 
 use crate::channels::DataSection;
@@ -55,7 +54,7 @@ pub(crate) struct Snapshot {
     pub(crate) data_section: DataSection,
     next_mid: u32,
     mids: Vec<Option<String>>,
-    dtls_role: Option<DtlsRole>,
+    dtls_role: Option<Role>,
 }
 
 /// Default `a=max-message-size` when the peer writes none (RFC 8841 §6.1).

@@ -6,12 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fulmar_datachannel::{DataChannels, DtlsRole};
-use fulmar_dtls::Fingerprint;
+use fulmar_datachannel::DataChannels;
+use fulmar_dtls::{Fingerprint, Role};
 use fulmar_ice::{IceAgent, IceConnectionState};
 use fulmar_stun::{classify, PacketKind};
 
-use crate::due::DuePackets;
 use crate::{
     media, DtlsState, Event, PeerConnection, PeerConnectionState, SignalingState, Transmit,
 };
@@ -32,7 +31,7 @@ pub struct SrtpContexts {
 /// the datagrams waiting to be polled.
 pub(crate) struct Transport {
     /// Our DTLS role, once `a=setup` decided it (RFC 8842).
-    pub(crate) dtls_role: Option<DtlsRole>,
+    pub(crate) dtls_role: Option<Role>,
     pub(crate) dtls: Option<fulmar_dtls::Connection>,
     pub(crate) dtls_state: DtlsState,
     /// Where DTLS records came from before ICE selected a pair.
@@ -41,10 +40,6 @@ pub(crate) struct Transport {
     pub(crate) selected: Option<(SocketAddr, SocketAddr)>,
     /// Keyed on first need: a session without media holds none.
     pub(crate) srtp: Option<Box<SrtpContexts>>,
-    /// The SCTP packet being handed to DTLS.
-    pub(crate) sctp_tx: Vec<u8>,
-    /// SCTP packets (SACKs) that fell due before a poll, sealed when polled.
-    pub(crate) due_sctp: DuePackets,
     pub(crate) transmits: VecDeque<Transmit>,
     /// Datagram buffers handed back ([`PeerConnection::recycle`], or copied
     /// out by `poll_transmit_into`) for the next records sealed.
@@ -60,8 +55,6 @@ impl Default for Transport {
             dtls_peer: None,
             selected: None,
             srtp: None,
-            sctp_tx: Vec::new(),
-            due_sctp: DuePackets::default(),
             transmits: VecDeque::new(),
             spare_payloads: Vec::new(),
         }
@@ -198,7 +191,7 @@ impl PeerConnection {
                             let sctp = &mut self.data.sctp;
                             d.handle_receive_in_place(now, bytes, |plaintext| {
                                 if let Some(dc) = sctp.get_mut() {
-                                    dc.handle_receive_slice(now, plaintext);
+                                    dc.handle_receive(now, plaintext);
                                 }
                             });
                         }
@@ -283,15 +276,12 @@ impl PeerConnection {
         self.release_inner_idle_buffers();
     }
 
-    /// The same for the DTLS connection and the SCTP association.
+    /// The same for the DTLS connection (the SCTP association returns its
+    /// buffers by itself, from its housekeeping timer).
     fn release_inner_idle_buffers(&mut self) {
         if let Some(d) = self.transport.dtls.as_mut() {
             d.release_idle_buffers();
         }
-        if let Some(dc) = self.data.sctp.get_mut() {
-            dc.release_idle_buffers();
-        }
-        self.transport.sctp_tx = Vec::new();
     }
 
     /// The next event.
@@ -348,19 +338,19 @@ impl PeerConnection {
         let rng = self.sub_rng();
         let conn = match role {
             // The client waits for ICE so its ClientHello has a path.
-            DtlsRole::Client if self.transport.selected.is_some() => {
+            Role::Client if self.transport.selected.is_some() => {
                 fulmar_dtls::Connection::client(Arc::new(cfg), now, rng)
             }
-            DtlsRole::Client => return,
-            DtlsRole::Server => fulmar_dtls::Connection::server(Arc::new(cfg), rng),
+            Role::Client => return,
+            Role::Server => fulmar_dtls::Connection::server(Arc::new(cfg), rng),
         };
         self.transport.dtls = Some(conn);
         self.set_dtls_state(DtlsState::Connecting);
     }
 
-    /// Moves DTLS events up (SCTP packets into the association), a due SACK
-    /// down, SCTP events up and DTLS records out. Other SCTP packets are
-    /// built when polled ([`Self::build_data_datagram`]).
+    /// Moves DTLS events up (SCTP packets into the association), SCTP events
+    /// up and DTLS records out. SCTP packets, due SACKs included, are built
+    /// when polled ([`Self::build_data_datagram`]).
     pub(crate) fn pump(&mut self, now: Instant) {
         self.now = Some(now);
         // One event at a time: handling one may need `self` whole.
@@ -374,7 +364,7 @@ impl PeerConnection {
                 fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
                 fulmar_dtls::Event::ApplicationData(data) => {
                     if let Some(dc) = self.data.sctp.get_mut() {
-                        dc.handle_receive_slice(now, &data);
+                        dc.handle_receive(now, &data);
                     }
                     // SCTP copied what it keeps: the buffer takes the
                     // next record.
@@ -394,10 +384,6 @@ impl PeerConnection {
                 _ => {}
             }
         }
-        // A SACK the peer counts is built now, so that each one reaches
-        // it; another waits for the poll, and the last one due stands for
-        // them all.
-        self.queue_due_sctp(now);
         self.drain_sctp_events();
         self.flush_dtls();
     }
@@ -436,8 +422,8 @@ impl PeerConnection {
                 server_salt: &km.server_salt,
             };
             let srole = match role {
-                DtlsRole::Client => fulmar_srtp::Role::Client,
-                DtlsRole::Server => fulmar_srtp::Role::Server,
+                Role::Client => fulmar_srtp::Role::Client,
+                Role::Server => fulmar_srtp::Role::Server,
             };
             let (local, remote) = material
                 .contexts(profile, srole, fulmar_srtp::Config::default())

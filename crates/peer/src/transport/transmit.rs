@@ -1,5 +1,5 @@
-//! Datagrams out: queued ones, due SACKs, and data-channel packets built
-//! and sealed when polled.
+//! Datagrams out: queued ones, and data-channel packets (due SACKs first)
+//! built and sealed when polled.
 
 use std::time::Instant;
 
@@ -29,10 +29,6 @@ impl PeerConnection {
     /// [`Self::poll_transmit_into`] for the form that reuses one).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(t) = self.transport.transmits.pop_front() {
-            self.count_sent(t.payload.len());
-            return Some(t);
-        }
-        if let Some(t) = self.seal_due_sctp() {
             self.count_sent(t.payload.len());
             return Some(t);
         }
@@ -67,10 +63,6 @@ impl PeerConnection {
                 destination: t.destination,
             });
         }
-        if let Some(path) = self.seal_due_sctp_into(buf) {
-            self.count_sent(buf.len());
-            return Some(path);
-        }
         self.build_data_datagram(buf)
     }
 
@@ -99,8 +91,9 @@ impl PeerConnection {
         self.stats.bytes_sent += len as u64;
     }
 
-    /// Builds the next SCTP packet the association may send (cwnd and the
-    /// peer's window allowing) and seals it as one DTLS record into `buf`.
+    /// Builds the next SCTP packet the association may send (a due SACK
+    /// first, then what cwnd and the peer's window allow) and seals it as
+    /// one DTLS record into `buf`.
     pub(crate) fn build_data_datagram(&mut self, buf: &mut Vec<u8>) -> Option<TransmitPath> {
         let now = self.now.filter(|_| !self.is_closed())?;
         let path = self.seal_next_sctp(now, buf)?;
@@ -121,9 +114,7 @@ impl PeerConnection {
         let room = d.record_prefix_len()?;
         buf.clear();
         buf.resize(room, 0);
-        if !dc.poll_transmit_append(now, buf) {
-            return None;
-        }
+        dc.poll_transmit(now, buf)?;
         d.seal_application_data_in_place(buf).ok()?;
         Some(TransmitPath {
             source,
@@ -131,42 +122,9 @@ impl PeerConnection {
         })
     }
 
-    /// Builds a due SACK the peer counts on into [`Self::due_sctp`], to be
-    /// sealed when polled.
-    ///
-    /// A receiver owes a SACK for every second packet (RFC 9260 §6.2). When
-    /// the application hands in a batch of datagrams before polling, all
-    /// the SACKs falling due in between leave together at the poll, and the
-    /// last one acknowledges everything the others did. Each of the others
-    /// costs a record to seal here and one to open at the peer. So an
-    /// in-order SACK is built when polled, standing for the whole batch,
-    /// unless the peer counts SACKs: while it may be in slow start, which
-    /// grows cwnd per SACK, and for SACKs reporting gaps or duplicates,
-    /// which count towards fast retransmit (see
-    /// `fulmar_sctp::Association::due_sack_cannot_wait`). Those are
-    /// built at once, each acknowledging what had arrived by then.
-    /// This is acknowledgement compression as TCP receivers do it with
-    /// GRO; an application that polls after each datagram still
-    /// acknowledges every second one.
-    pub(crate) fn queue_due_sctp(&mut self, now: Instant) {
-        let Some(dc) = self.data.sctp.get_mut() else {
-            return;
-        };
-        while dc.association().due_sack_cannot_wait()
-            && dc.poll_transmit_into(now, &mut self.transport.sctp_tx)
-        {
-            self.transport.due_sctp.push(&self.transport.sctp_tx);
-        }
-    }
-
-    /// Seals the due SCTP packets, then all SCTP has to send, into the
-    /// transmit queue now instead of when polled (before close_notify).
+    /// Seals all SCTP has to send (due SACKs first) into the transmit queue
+    /// now instead of when polled (before close_notify).
     pub(crate) fn seal_sctp_now(&mut self, now: Instant) {
-        while let Some(t) = self.seal_due_sctp() {
-            if self.transport.transmits.len() < MAX_TRANSMITS {
-                self.transport.transmits.push_back(t);
-            }
-        }
         let capacity = self.config.sctp.mtu + DATAGRAM_OVERHEAD;
         loop {
             let mut payload = take_spare(&mut self.transport.spare_payloads, capacity);
@@ -182,37 +140,5 @@ impl PeerConnection {
                 });
             }
         }
-    }
-
-    /// Seals the oldest due SCTP packet into a new datagram.
-    fn seal_due_sctp(&mut self) -> Option<Transmit> {
-        let mut payload = Vec::new();
-        let path = self.seal_due_sctp_into(&mut payload)?;
-        Some(Transmit {
-            source: path.source,
-            destination: path.destination,
-            payload,
-        })
-    }
-
-    /// Seals the oldest due SCTP packet into `buf` (replacing its
-    /// contents); a packet DTLS cannot seal any more is dropped.
-    fn seal_due_sctp_into(&mut self, buf: &mut Vec<u8>) -> Option<TransmitPath> {
-        while let Some(packet) = self.transport.due_sctp.pop() {
-            let (Some(d), Some((source, destination))) = (
-                self.transport.dtls.as_mut(),
-                self.transport.selected.or(self.transport.dtls_peer),
-            ) else {
-                continue;
-            };
-            buf.clear();
-            if d.seal_application_data(packet, buf).is_ok() {
-                return Some(TransmitPath {
-                    source,
-                    destination,
-                });
-            }
-        }
-        None
     }
 }
