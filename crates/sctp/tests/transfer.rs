@@ -55,8 +55,9 @@ fn large_messages_ordered_and_unordered() {
 
 /// An application that leaves a full window of messages unread closes the
 /// window to the peer's DATA, but the association still takes the peer's
-/// SACKs for its own data; reading makes it announce the reopened window
-/// at once, with a SACK (RFC 9260 §6.2), and the peer's data flows again.
+/// SACKs for its own data; reading reopens the window at once: a window
+/// update SACK (RFC 9260 §6.2), on which the peer retransmits its dropped
+/// zero-window probe rather than wait for its backed-off T3-rtx.
 #[test]
 fn unread_bytes_close_the_window_but_not_the_sack_path() {
     let mut p = pair(21, 0.0, 0.0);
@@ -101,6 +102,12 @@ fn unread_bytes_close_the_window_but_not_the_sack_path() {
     assert!(
         p.run_until(Duration::from_secs(10), |p| count_messages(&p.events_b)
             == 32)
+    );
+    assert!(
+        p.now() - reopened < Duration::from_secs(1),
+        "window reopened late: {:?} (the peer's RTO {:?})",
+        p.now() - reopened,
+        p.a.assoc.stats().rto
     );
     // The first thing b sends is a SACK announcing the window, at once.
     let first = &p.trace()[0];

@@ -209,6 +209,7 @@ impl Sender {
             }
         }
         self.peer_a_rwnd = sack.a_rwnd as usize;
+        self.recover_window_probe();
         self.peer_rwnd = self.peer_a_rwnd.saturating_sub(self.flight_size);
         if self.inflight.is_empty() {
             self.t3 = None;
@@ -217,5 +218,35 @@ impl Sender {
         }
         self.update_adv_point();
         advanced
+    }
+
+    /// A zero-window probe the peer dropped would wait for T3-rtx, backed
+    /// off by then, although the peer has announced room (a window update
+    /// SACK when its application read, RFC 9260 §6.2): once a SACK
+    /// announces room for it and it is still unacknowledged, it is marked
+    /// for retransmission at once, without a congestion response (it was
+    /// not lost to congestion; usrsctp's window probe recovery). A probe
+    /// that crossed the SACK is merely sent twice.
+    fn recover_window_probe(&mut self) {
+        let Some(tsn) = self.window_probe else {
+            return;
+        };
+        let probe = tsn
+            .checked_sub(self.cum_acked + 1)
+            .and_then(|i| self.inflight.get_mut(usize::try_from(i).ok()?));
+        let Some(s) = probe.filter(|s| s.in_flight && !s.rtx && !s.gap_acked && !s.abandoned)
+        else {
+            // Acknowledged, abandoned or marked already.
+            self.window_probe = None;
+            return;
+        };
+        if self.peer_a_rwnd < s.data.len() {
+            return;
+        }
+        s.in_flight = false;
+        s.rtx = true;
+        self.flight_size -= s.data.len();
+        self.rtx_marked += 1;
+        self.window_probe = None;
     }
 }

@@ -126,6 +126,9 @@ pub(crate) struct Sender {
     /// Ordered messages abandoned after some fragments were sent and acked:
     /// their SSN must still be skipped at the receiver (sent a few times).
     fwd_extra: Vec<(StreamSsn, u8)>,
+    /// The TSN of the chunk last sent into a window the peer had closed (a
+    /// zero-window probe, RFC 9260 §6.1 rule A), while it is unacked.
+    window_probe: Option<u64>,
 }
 
 impl Sender {
@@ -164,6 +167,7 @@ impl Sender {
             next_msg_id: 0,
             fwd_tsn_pending: false,
             fwd_extra: Vec::new(),
+            window_probe: None,
         }
     }
 
@@ -480,8 +484,19 @@ impl Sender {
                     self.cwnd_limited = true;
                     break;
                 }
-                let tsn = (self.cum_acked + 1 + i as u64) as u32;
-                emit_data(w.buffer(), s.flags, tsn, s.stream, s.ssn, s.ppid, &s.data);
+                let tsn = self.cum_acked + 1 + i as u64;
+                if len > self.peer_rwnd {
+                    self.window_probe = Some(tsn);
+                }
+                emit_data(
+                    w.buffer(),
+                    s.flags,
+                    tsn as u32,
+                    s.stream,
+                    s.ssn,
+                    s.ppid,
+                    &s.data,
+                );
                 if let Some(s) = self.inflight.get_mut(i) {
                     s.rtx = false;
                     s.in_flight = true;
@@ -559,6 +574,9 @@ impl Sender {
             let payload = msg.data.slice(msg.offset..end);
             let tsn = self.next_tsn;
             self.next_tsn += 1;
+            if n > self.peer_rwnd {
+                self.window_probe = Some(tsn);
+            }
             emit_data(
                 w.buffer(),
                 flags,
