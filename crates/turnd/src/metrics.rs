@@ -1,12 +1,21 @@
 //! Prometheus text exposition of the server's counters and gauges, served
-//! over a minimal HTTP/1.1 endpoint.
+//! by axum at `GET /metrics`.
 
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
 use fulmar_turn::{ServerGauges, ServerStats};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+/// The path the page is served at.
+pub const PATH: &str = "/metrics";
+/// The Prometheus text exposition format, version 0.0.4.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
 /// The metrics page.
 pub fn render(s: &ServerStats, g: &ServerGauges) -> String {
@@ -157,25 +166,20 @@ pub fn render(s: &ServerStats, g: &ServerGauges) -> String {
     o
 }
 
-/// Answer every HTTP request on `l` with the current page.
+/// The metrics route: `GET /metrics` answers with the last published page.
+pub fn router(text: Arc<Mutex<String>>) -> Router {
+    Router::new().route(PATH, get(page)).with_state(text)
+}
+
+async fn page(State(text): State<Arc<Mutex<String>>>) -> impl IntoResponse {
+    let body = text.lock().map(|t| t.clone()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body)
+}
+
+/// Serve [`router`] on `l` until the task is aborted.
 pub async fn serve(l: TcpListener, text: Arc<Mutex<String>>) {
-    loop {
-        let Ok((mut s, _)) = l.accept().await else {
-            continue;
-        };
-        let text = text.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 4096];
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf)).await;
-            let body = text.lock().map(|t| t.clone()).unwrap_or_default();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes()).await;
-            let _ = s.write_all(body.as_bytes()).await;
-            let _ = s.shutdown().await;
-        });
+    if let Err(e) = axum::serve(l, router(text)).await {
+        tracing::warn!(error = %e, "metrics server stopped");
     }
 }
 
@@ -192,5 +196,30 @@ mod tests {
         let t = render(&s, &ServerGauges::default());
         assert!(t.contains("fulmar_turn_packets_to_peer_total 7\n"));
         assert!(t.contains("# TYPE fulmar_turn_allocations gauge"));
+    }
+
+    #[tokio::test]
+    async fn serves_the_published_page_at_metrics() {
+        let text = Arc::new(Mutex::new(String::new()));
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        let server = tokio::spawn(serve(l, text.clone()));
+        *text.lock().unwrap() = render(
+            &ServerStats {
+                bytes_to_client: 42,
+                ..ServerStats::default()
+            },
+            &ServerGauges::default(),
+        );
+        let client = reqwest::Client::new();
+        let res = client.get(format!("{base}/metrics")).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], CONTENT_TYPE);
+        let body = res.text().await.unwrap();
+        assert_eq!(body, *text.lock().unwrap());
+        assert!(body.contains("fulmar_turn_bytes_to_client_total 42\n"));
+        let res = client.get(format!("{base}/other")).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
+        server.abort();
     }
 }
