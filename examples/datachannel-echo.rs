@@ -10,8 +10,11 @@
 
 use std::time::Duration;
 
+use axum::response::{Html, Response};
+use axum::routing::post;
+use axum::Router;
 use fulmar::{Config, PeerConnection};
-use fulmar_examples::http::{self, Request, Response};
+use fulmar_examples::http;
 use tokio::net::TcpListener;
 
 const PAGE: &str = r#"<!doctype html><title>Fulmar echo</title>
@@ -35,19 +38,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     let listener = TcpListener::bind(&addr).await?;
     println!("open http://{}", listener.local_addr()?);
-    http::serve(listener, serve).await?;
+    let app = Router::new()
+        .route("/offer", post(offer))
+        .fallback(|| async { Html(PAGE) });
+    http::serve(listener, app).await?;
     Ok(())
 }
 
-/// One HTTP/1.1 request: `POST /offer`, or the page for anything else.
-async fn serve(request: Request) -> Response {
-    if request.method == "POST" && request.path == "/offer" {
-        match answer(&request.body).await {
-            Ok(sdp) => Response::ok("application/sdp", sdp),
-            Err(e) => Response::bad_request(e.to_string()),
-        }
-    } else {
-        Response::ok("text/html", PAGE.to_owned())
+/// `POST /offer`: the answer, or why there is none.
+async fn offer(body: String) -> Response {
+    match answer(&body).await {
+        Ok(sdp) => http::sdp(sdp),
+        Err(e) => http::bad_request(e),
     }
 }
 

@@ -12,8 +12,12 @@
 
 use std::sync::Arc;
 
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
 use fulmar::{ChannelConfig, Config, DataChannel, Message, PeerConnection, SessionDescription};
-use fulmar_examples::http::{self, Request, Response};
+use fulmar_examples::http;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
@@ -26,38 +30,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "127.0.0.1:8081".into());
     let listener = TcpListener::bind(&addr).await?;
     println!("GET http://{}/offer", listener.local_addr()?);
-    let session = Session::default();
-    http::serve(listener, move |request| serve(request, session.clone())).await?;
+    let app = Router::new()
+        .route("/offer", get(new_offer))
+        .route("/answer", post(apply_answer))
+        .route("/candidate", post(add_candidate))
+        .with_state(Session::default());
+    http::serve(listener, app).await?;
     Ok(())
 }
 
-async fn serve(request: Request, session: Session) -> Response {
-    let body = request.body;
+/// `GET /offer`: a new connection (replacing the last one) and its offer.
+async fn new_offer(State(session): State<Session>) -> Response {
     let mut s = session.lock().await;
-    let result: Result<String, fulmar::Error> = match request.path.as_str() {
-        "/offer" => offer().await.map(|(pc, sdp)| {
-            *s = Some(pc);
-            sdp
-        }),
-        "/answer" => match s.as_ref() {
-            Some(pc) => match SessionDescription::answer(&body) {
-                Ok(a) => pc.set_remote_description(a).await.map(|()| String::new()),
-                Err(e) => Err(e.into()),
-            },
-            None => Err(fulmar::Error::Closed),
-        },
-        "/candidate" => match s.as_ref() {
-            Some(pc) => pc
-                .add_ice_candidate(body.trim())
-                .await
-                .map(|()| String::new()),
-            None => Err(fulmar::Error::Closed),
-        },
-        _ => Ok(String::new()),
+    reply(offer().await.map(|(pc, sdp)| {
+        *s = Some(pc);
+        sdp
+    }))
+}
+
+/// `POST /answer`: the browser's answer to the last offer.
+async fn apply_answer(State(session): State<Session>, body: String) -> Response {
+    let s = session.lock().await;
+    let Some(pc) = s.as_ref() else {
+        return reply(Err(fulmar::Error::Closed));
     };
+    reply(match SessionDescription::answer(&body) {
+        Ok(a) => pc.set_remote_description(a).await.map(|()| String::new()),
+        Err(e) => Err(e.into()),
+    })
+}
+
+/// `POST /candidate`: one trickled candidate; an empty body is
+/// end-of-candidates.
+async fn add_candidate(State(session): State<Session>, body: String) -> Response {
+    let s = session.lock().await;
+    let Some(pc) = s.as_ref() else {
+        return reply(Err(fulmar::Error::Closed));
+    };
+    reply(pc.add_ice_candidate(body.trim()).await.map(|()| String::new()))
+}
+
+fn reply(result: Result<String, fulmar::Error>) -> Response {
     match result {
-        Ok(r) => Response::ok("application/sdp", r),
-        Err(e) => Response::bad_request(e.to_string()),
+        Ok(sdp) => http::sdp(sdp),
+        Err(e) => http::bad_request(e),
     }
 }
 

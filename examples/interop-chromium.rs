@@ -35,7 +35,11 @@ use fulmar::{
     rustls, Config, DataChannel, LocalTrack, Message, PeerConnection, ReceiveMode,
     SessionDescription, TurnServer,
 };
-use fulmar_examples::http::{self, Request, Response};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use fulmar_examples::http;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
@@ -67,30 +71,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "127.0.0.1:8082".into());
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    let sessions = Sessions::default();
-    http::serve(listener, move |request| serve(request, sessions.clone())).await?;
+    let app = Router::new()
+        .route("/{session}/{verb}", any(serve))
+        .fallback(|| async { http::bad_request("bad session name") })
+        .with_state(Sessions::default());
+    http::serve(listener, app).await?;
     Ok(())
 }
 
-async fn serve(request: Request, sessions: Sessions) -> Response {
-    let (path, body) = (request.path, request.body);
-    let (session, verb) = path
-        .trim_start_matches('/')
-        .split_once('/')
-        .unwrap_or(("", ""));
+/// `/<session>/<verb>`, whatever the method.
+async fn serve(
+    State(sessions): State<Sessions>,
+    Path((session, verb)): Path<(String, String)>,
+    body: String,
+) -> Response {
     let valid = !session.is_empty()
         && session.len() <= 32
         && session
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-');
     let result = if valid {
-        route(&sessions, session, verb, &body).await
+        route(&sessions, &session, &verb, &body).await
     } else {
         Err("bad session name".into())
     };
     match result {
-        Ok((kind, r)) => Response::ok(kind, r),
-        Err(e) => Response::bad_request(e),
+        Ok((kind, r)) => ([(axum::http::header::CONTENT_TYPE, kind)], r).into_response(),
+        Err(e) => http::bad_request(e),
     }
 }
 
