@@ -67,7 +67,11 @@ async fn add_candidate(State(session): State<Session>, body: String) -> Response
     let Some(pc) = s.as_ref() else {
         return reply(Err(fulmar::Error::Closed));
     };
-    reply(pc.add_ice_candidate(body.trim()).await.map(|()| String::new()))
+    reply(
+        pc.add_ice_candidate(body.trim())
+            .await
+            .map(|()| String::new()),
+    )
 }
 
 fn reply(result: Result<String, fulmar::Error>) -> Response {

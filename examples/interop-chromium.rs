@@ -31,14 +31,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use fulmar::{
-    rustls, Config, DataChannel, LocalTrack, Message, PeerConnection, ReceiveMode,
-    SessionDescription, TurnServer,
-};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use fulmar::{
+    rustls, Config, DataChannel, LocalTrack, Message, PeerConnection, ReceiveMode,
+    SessionDescription, TurnServer,
+};
 use fulmar_examples::http;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;

@@ -1,7 +1,8 @@
 // Fuzz body: arbitrary bytes through fulmar-sdp's parser. What parses must be
 // written back, re-parse to an equal description and write identically; every
 // typed getter must run without panicking. Each line is also tried as a
-// standalone ICE candidate (the trickle path), which must round-trip too.
+// standalone ICE candidate (the trickle path), which must round-trip too, and
+// the whole text as a trickle-ICE SDP fragment (RFC 8840 §9).
 
 fn run(data: &[u8]) {
     use fulmar_sdp::{Candidate, Limits, SessionDescription};
@@ -22,6 +23,19 @@ fn run(data: &[u8]) {
         touch(&sdp);
     }
     if let Ok(text) = std::str::from_utf8(data) {
+        // The same text as an RFC 8840 SDP fragment: what parses writes back
+        // to a fragment that parses equal.
+        if let Ok(frag) = SessionDescription::parse_fragment(text) {
+            let written = frag.to_string();
+            match SessionDescription::parse_fragment(&written) {
+                Ok(again) => assert_eq!(again, frag),
+                // Mixed line endings are written as CRLF, which may outgrow the limit.
+                Err(fulmar_sdp::Error::TooLarge { .. }) => {}
+                Err(e) => panic!("written fragment does not parse: {e}\n{written:?}"),
+            }
+            let _ = frag.first_ice_ufrag();
+            touch(&frag);
+        }
         for line in text.lines().take(64) {
             if let Ok(c) = Candidate::parse(line) {
                 let written = c.to_string();

@@ -504,11 +504,7 @@ impl PeerConnection {
             .map_err(Error::from)
             .and_then(|()| g.pc.local_description().ok_or(Error::Closed));
         if let Ok(d) = &desc {
-            let sdp = d.sdp.to_string();
-            let ufrag = sdp
-                .lines()
-                .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
-                .map(|u| u.trim().to_owned());
+            let ufrag = d.sdp.first_ice_ufrag().map(str::to_owned);
             if let Some(u) = ufrag {
                 if g.ufrag.as_deref() != Some(&u) {
                     for e in &g.endpoints {

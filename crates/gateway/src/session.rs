@@ -3,7 +3,6 @@
 //! or by a connect timeout.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -89,6 +88,9 @@ pub enum TrickleError {
     /// An ICE restart (new ufrag) was asked for; not supported.
     #[error("ICE restart is not supported")]
     RestartUnsupported,
+    /// The body is not an SDP fragment (RFC 8840 §9).
+    #[error("bad SDP fragment: {0}")]
+    BadFragment(String),
     /// A candidate line was refused.
     #[error("bad candidate: {0}")]
     BadCandidate(String),
@@ -121,16 +123,6 @@ impl std::fmt::Debug for Gateway {
             .field("sessions", &self.session_count())
             .finish()
     }
-}
-
-/// The value of the first `a=<name>:` line of an SDP text.
-fn sdp_attribute<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
-    sdp.lines().find_map(|l| {
-        l.trim_end()
-            .strip_prefix("a=")?
-            .strip_prefix(name)?
-            .strip_prefix(':')
-    })
 }
 
 /// 128 random bits in hex: session ids and entity tags.
@@ -175,6 +167,7 @@ impl Gateway {
         }
         let pc = PeerConnection::new(self.config.peer.clone()).await?;
         let offer = SessionDescription::offer(offer_sdp).map_err(fulmar::Error::from)?;
+        let remote_ufrag = offer.sdp.first_ice_ufrag().map(str::to_owned);
         pc.set_remote_description(offer).await?;
         let (id, etag) = (random_token(), random_token());
         // Local tracks go in before the answer so that it is sendrecv/sendonly.
@@ -207,7 +200,7 @@ impl Gateway {
             pending: media::Pending::default(),
             pc: pc.clone(),
             etag: etag.clone(),
-            remote_ufrag: sdp_attribute(offer_sdp, "ice-ufrag").map(str::to_owned),
+            remote_ufrag,
             created: Instant::now(),
         };
         let admitted = {
@@ -252,6 +245,8 @@ impl Gateway {
         if_match: Option<&str>,
         fragment: &str,
     ) -> Result<(), TrickleError> {
+        let fragment = fulmar::sdp::SessionDescription::parse_fragment(fragment)
+            .map_err(|e| TrickleError::BadFragment(e.to_string()))?;
         let pc = {
             let sessions = self.lock();
             let s = sessions
@@ -264,22 +259,27 @@ impl Gateway {
                     return Err(TrickleError::PreconditionFailed);
                 }
             }
-            if let Some(ufrag) = sdp_attribute(fragment, "ice-ufrag") {
-                if s.remote_ufrag.as_deref() != Some(ufrag.trim()) {
+            if let Some(ufrag) = fragment.first_ice_ufrag() {
+                if s.remote_ufrag.as_deref() != Some(ufrag) {
                     return Err(TrickleError::RestartUnsupported);
                 }
             }
             s.pc.clone()
         };
-        for line in fragment.lines().map(str::trim) {
-            let candidate = if let Some(c) = line.strip_prefix("a=candidate:") {
-                format!("candidate:{c}")
-            } else if line == "a=end-of-candidates" {
-                String::new()
-            } else {
-                continue;
-            };
-            pc.add_ice_candidate(&candidate)
+        // RFC 8840 §9 puts candidates in the m= sections; some clients send
+        // bare `a=candidate` lines, which land at the session level.
+        let session_level = fragment.attribute_values("candidate");
+        let mut lines: Vec<String> = session_level.map(|c| format!("candidate:{c}")).collect();
+        let mut end = fragment.has_attribute("end-of-candidates");
+        for m in fragment.media() {
+            lines.extend(m.candidates().map(|c| c.to_string()));
+            end |= m.end_of_candidates();
+        }
+        if end {
+            lines.push(String::new());
+        }
+        for line in lines {
+            pc.add_ice_candidate(&line)
                 .await
                 .map_err(|e| TrickleError::BadCandidate(e.to_string()))?;
         }
@@ -417,37 +417,47 @@ impl Gateway {
 
     /// The sessions as a JSON array (for `GET /sessions`).
     pub fn sessions_json(&self) -> String {
-        let mut out = String::from("[");
-        for (i, s) in self.sessions().iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let st = &s.stats;
-            let rtt = st.rtt.map_or("null".to_owned(), |r| {
-                format!("{:.3}", r.as_secs_f64() * 1000.0)
-            });
-            let _ = write!(
-                out,
-                "{{\"id\":\"{}\",\"kind\":\"{}\",\"state\":\"{:?}\",\"age_ms\":{},\
-                 \"packets_sent\":{},\"bytes_sent\":{},\"packets_received\":{},\
-                 \"bytes_received\":{},\"rtp_packets_received\":{},\"messages_sent\":{},\
-                 \"messages_received\":{},\"rtt_ms\":{}}}",
-                s.id,
-                s.kind.as_str(),
-                s.state,
-                s.age.as_millis(),
-                st.packets_sent,
-                st.bytes_sent,
-                st.packets_received,
-                st.bytes_received,
-                st.rtp_packets_received,
-                st.messages_sent,
-                st.messages_received,
-                rtt
-            );
+        let sessions = self.sessions();
+        let list: Vec<SessionJson<'_>> = sessions.iter().map(SessionJson::from).collect();
+        serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_owned())
+    }
+}
+
+/// One session as `GET /sessions` lists it.
+#[derive(serde::Serialize)]
+struct SessionJson<'a> {
+    id: &'a str,
+    kind: &'static str,
+    state: String,
+    age_ms: u128,
+    packets_sent: u64,
+    bytes_sent: u64,
+    packets_received: u64,
+    bytes_received: u64,
+    rtp_packets_received: u64,
+    messages_sent: u64,
+    messages_received: u64,
+    /// Milliseconds, to the microsecond; `null` before the first sample.
+    rtt_ms: Option<f64>,
+}
+
+impl<'a> From<&'a SessionInfo> for SessionJson<'a> {
+    fn from(s: &'a SessionInfo) -> Self {
+        let st = &s.stats;
+        SessionJson {
+            id: &s.id,
+            kind: s.kind.as_str(),
+            state: format!("{:?}", s.state),
+            age_ms: s.age.as_millis(),
+            packets_sent: st.packets_sent,
+            bytes_sent: st.bytes_sent,
+            packets_received: st.packets_received,
+            bytes_received: st.bytes_received,
+            rtp_packets_received: st.rtp_packets_received,
+            messages_sent: st.messages_sent,
+            messages_received: st.messages_received,
+            rtt_ms: st.rtt.map(|r| r.as_micros() as f64 / 1000.0),
         }
-        out.push(']');
-        out
     }
 }
 
@@ -470,15 +480,6 @@ pub fn echo_data_channels(pc: PeerConnection) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sdp_attribute_finds_first_value() {
-        let sdp = "v=0\r\na=ice-ufrag:abcd\r\na=ice-pwd:xyz\r\na=ice-ufrag:other\r\n";
-        assert_eq!(sdp_attribute(sdp, "ice-ufrag"), Some("abcd"));
-        assert_eq!(sdp_attribute(sdp, "ice-pwd"), Some("xyz"));
-        assert_eq!(sdp_attribute(sdp, "ice"), None);
-        assert_eq!(sdp_attribute(sdp, "mid"), None);
-    }
 
     #[test]
     fn tokens_are_128_bit_hex_and_distinct() {

@@ -100,8 +100,16 @@ async fn offer_answers_and_echoes_data_channel_messages() {
         .text()
         .await
         .unwrap();
-    assert!(json.contains("\"kind\":\"echo\""), "{json}");
-    assert!(json.contains("\"state\":\"Connected\""), "{json}");
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let session = &list[0];
+    assert_eq!(session["kind"], "echo", "{json}");
+    assert_eq!(session["state"], "Connected", "{json}");
+    assert!(session["packets_received"].as_u64().unwrap() > 0, "{json}");
+    assert!(session["messages_received"].as_u64().unwrap() > 0, "{json}");
+    assert!(
+        session["rtt_ms"].is_null() || session["rtt_ms"].is_f64(),
+        "{json}"
+    );
     assert_eq!(gateway.session_count(), 1);
     // The peer goes away: the reaper ends the session.
     pc.close().await;

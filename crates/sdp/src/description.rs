@@ -138,6 +138,19 @@ impl SessionDescription {
         Parser::new(text, limits).run()
     }
 
+    /// Parses an SDP fragment (`application/trickle-ice-sdpfrag`, RFC 8840
+    /// §9), as WHIP/WHEP clients PATCH and trickle-ICE signaling carries:
+    /// session-level `a=` lines (`ice-ufrag`, `ice-pwd`, `ice-options`) then
+    /// `m=` sections with their `a=mid`, `a=candidate` and
+    /// `a=end-of-candidates`. Only `a=` and `m=` lines are allowed; an empty
+    /// fragment is valid. Read it with the usual accessors
+    /// ([`SessionDescription::ice_ufrag_for`], [`MediaDescription::candidates`]).
+    pub fn parse_fragment(text: &str) -> Result<Self, Error> {
+        let limits = Limits::DEFAULT;
+        check_len(text.len(), &limits)?;
+        Parser::fragment(text, &limits).run()
+    }
+
     /// Starts a description the way JSEP does (RFC 9429 §5.2.1):
     /// `v=0`, `o=- <session_id> <session_version> IN IP4 127.0.0.1`, `s=-`, `t=0 0`.
     pub fn new(session_id: u64, session_version: u64) -> Self {
@@ -297,6 +310,16 @@ impl SessionDescription {
     /// session-level one (RFC 8839 §5.4).
     pub fn ice_ufrag_for<'s>(&'s self, media: &'s MediaDescription) -> Option<&'s str> {
         media.ice_ufrag().or_else(|| self.ice_ufrag())
+    }
+
+    /// The ICE ufrag of the first media section (its own, else the
+    /// session-level one), or the session-level one when there is no media:
+    /// with BUNDLE, the ufrag of the one ICE transport.
+    pub fn first_ice_ufrag(&self) -> Option<&str> {
+        match self.media.first() {
+            Some(m) => self.ice_ufrag_for(m),
+            None => self.ice_ufrag(),
+        }
     }
 
     /// The ICE password that applies to `media` (media level, else session level).

@@ -105,6 +105,9 @@ pub enum SyntaxError {
     /// A session-level-only line type inside a media section.
     #[error("{0}= is not allowed in a media section")]
     NotAllowedInMedia(char),
+    /// A line other than `a=` or `m=` in an SDP fragment (RFC 8840 §9).
+    #[error("{0}= is not allowed in an SDP fragment")]
+    NotAllowedInFragment(char),
     /// The line is not `<type>=<value>`.
     #[error("expected <type>=<value>")]
     MissingEquals,

@@ -18,6 +18,8 @@ pub(crate) fn check_len(len: usize, limits: &Limits) -> Result<(), Error> {
 pub(crate) struct Parser<'t> {
     text: &'t str,
     limits: &'t Limits,
+    /// An RFC 8840 §9 fragment: `a=` and `m=` lines only, no `v=`, `o=`, `s=`.
+    fragment: bool,
     line_no: usize,
     seen_o: bool,
     seen_s: bool,
@@ -34,6 +36,7 @@ impl<'t> Parser<'t> {
         Parser {
             text,
             limits,
+            fragment: false,
             line_no: 0,
             seen_o: false,
             seen_s: false,
@@ -42,6 +45,15 @@ impl<'t> Parser<'t> {
             lines: Vec::with_capacity(32),
             session: None,
             media: Vec::new(),
+        }
+    }
+
+    /// A parser of an SDP fragment (`application/trickle-ice-sdpfrag`,
+    /// RFC 8840 §9) rather than a whole description.
+    pub(crate) fn fragment(text: &'t str, limits: &'t Limits) -> Self {
+        Parser {
+            fragment: true,
+            ..Parser::new(text, limits)
         }
     }
 
@@ -76,10 +88,11 @@ impl<'t> Parser<'t> {
             let line = text.get(pos..end).unwrap_or("");
             let lb = line.as_bytes();
             if lb.is_empty() {
-                if rest.bytes().all(|b| b == b'\r' || b == b'\n') && self.line_no > 1 {
+                let only_newlines_left = rest.bytes().all(|b| b == b'\r' || b == b'\n');
+                if only_newlines_left && (self.line_no > 1 || self.fragment) {
                     break;
                 }
-                return Err(err(if self.line_no == 1 {
+                return Err(err(if self.line_no == 1 && !self.fragment {
                     SyntaxError::MissingVersion
                 } else {
                     SyntaxError::EmptyLine
@@ -94,7 +107,7 @@ impl<'t> Parser<'t> {
                 return Err(err(SyntaxError::ForbiddenCharacter));
             }
             if lb.get(1) != Some(&b'=') {
-                return Err(err(if self.line_no == 1 {
+                return Err(err(if self.line_no == 1 && !self.fragment {
                     SyntaxError::MissingVersion
                 } else {
                     SyntaxError::MissingEquals
@@ -102,7 +115,11 @@ impl<'t> Parser<'t> {
             }
             let kind = lb.first().copied().unwrap_or(0);
             let value = line.get(2..).unwrap_or("");
-            if self.line_no == 1 && kind != b'v' {
+            if self.fragment {
+                if kind != b'a' && kind != b'm' {
+                    return Err(err(SyntaxError::NotAllowedInFragment(char::from(kind))));
+                }
+            } else if self.line_no == 1 && kind != b'v' {
                 return Err(err(SyntaxError::MissingVersion));
             }
             let in_media = self.session.is_some();
@@ -143,10 +160,12 @@ impl<'t> Parser<'t> {
             });
             pos = next;
         }
-        if self.line_no == 0 {
+        if self.line_no == 0 && !self.fragment {
             return Err(syntax(1)(SyntaxError::MissingVersion));
         }
-        self.check_required()?;
+        if !self.fragment {
+            self.check_required()?;
+        }
         self.finish_section(text.len());
         self.media.shrink_to_fit();
         Ok(SessionDescription {
@@ -167,7 +186,7 @@ impl<'t> Parser<'t> {
     }
 
     fn start_media(&mut self, pos: usize) -> Result<(), Error> {
-        if self.session.is_none() {
+        if self.session.is_none() && !self.fragment {
             self.check_required()?;
         }
         self.finish_section(pos);

@@ -240,6 +240,36 @@ proptest! {
     }
 
     #[test]
+    fn fragments_round_trip(
+        ufrag in "[a-zA-Z0-9+/]{4,16}",
+        cands in proptest::collection::vec(candidate(), 0..4),
+        end in any::<bool>(),
+    ) {
+        let mut text = format!("a=ice-ufrag:{ufrag}\r\na=ice-pwd:0123456789abcdefghijkl\r\n");
+        text.push_str("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n");
+        for c in &cands {
+            text.push_str(&format!("a={c}\r\n"));
+        }
+        if end {
+            text.push_str("a=end-of-candidates\r\n");
+        }
+        let frag = SessionDescription::parse_fragment(&text).unwrap();
+        prop_assert_eq!(frag.first_ice_ufrag(), Some(ufrag.as_str()));
+        let m = &frag.media()[0];
+        prop_assert_eq!(m.candidates().collect::<Vec<_>>(), cands);
+        prop_assert_eq!(m.end_of_candidates(), end);
+        prop_assert_eq!(frag.to_string(), text);
+    }
+
+    #[test]
+    fn arbitrary_fragments_never_panic(text in "([am]=[^\n]{0,30}\r?\n){0,12}") {
+        if let Ok(frag) = SessionDescription::parse_fragment(&text) {
+            let written = frag.to_string();
+            prop_assert_eq!(SessionDescription::parse_fragment(&written).unwrap(), frag);
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = SessionDescription::parse_bytes(&bytes);
         if let Ok(s) = std::str::from_utf8(&bytes) {
