@@ -557,6 +557,16 @@ impl PeerConnection {
         self.with(|pc| Ok(pc.add_ice_candidate(Instant::now(), candidate)?))
     }
 
+    /// Adds a remote candidate already parsed (from an SDP fragment, say).
+    pub async fn add_remote_candidate(&self, candidate: sdp::Candidate) -> Result<(), Error> {
+        self.with(|pc| Ok(pc.add_remote_candidate(Instant::now(), candidate)?))
+    }
+
+    /// The remote peer has no more candidates to trickle (RFC 8838 §4.4).
+    pub async fn end_of_remote_candidates(&self) -> Result<(), Error> {
+        self.with(|pc| Ok(pc.end_of_remote_candidates(Instant::now())?))
+    }
+
     /// The next local candidate to trickle to the peer (`candidate:...`, for
     /// m-line 0 / the BUNDLE group), as the core gathers them after the first
     /// `create_offer` or `set_remote_description`; `None` once gathering is

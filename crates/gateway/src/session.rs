@@ -268,20 +268,21 @@ impl Gateway {
         };
         // RFC 8840 §9 puts candidates in the m= sections; some clients send
         // bare `a=candidate` lines, which land at the session level.
-        let session_level = fragment.attribute_values("candidate");
-        let mut lines: Vec<String> = session_level.map(|c| format!("candidate:{c}")).collect();
+        let bad = |e: fulmar::Error| TrickleError::BadCandidate(e.to_string());
+        for value in fragment.attribute_values("candidate") {
+            let candidate = fulmar::sdp::Candidate::parse(value)
+                .map_err(|e| TrickleError::BadCandidate(e.to_string()))?;
+            pc.add_remote_candidate(candidate).await.map_err(bad)?;
+        }
         let mut end = fragment.has_attribute("end-of-candidates");
         for m in fragment.media() {
-            lines.extend(m.candidates().map(|c| c.to_string()));
+            for candidate in m.candidates() {
+                pc.add_remote_candidate(candidate).await.map_err(bad)?;
+            }
             end |= m.end_of_candidates();
         }
         if end {
-            lines.push(String::new());
-        }
-        for line in lines {
-            pc.add_ice_candidate(&line)
-                .await
-                .map_err(|e| TrickleError::BadCandidate(e.to_string()))?;
+            pc.end_of_remote_candidates().await.map_err(bad)?;
         }
         Ok(())
     }

@@ -106,20 +106,41 @@ impl PeerConnection {
     /// Adds a trickled remote candidate (`candidate:...`); an empty string
     /// means end-of-candidates (RFC 8838 §4.4).
     pub fn add_ice_candidate(&mut self, now: Instant, candidate: &str) -> Result<(), Error> {
+        let c = candidate.trim();
+        if c.is_empty() || c == "a=end-of-candidates" {
+            self.end_of_remote_candidates(now)
+        } else {
+            self.add_remote_candidate(now, fulmar_sdp::Candidate::parse(c)?)
+        }
+    }
+
+    /// Adds a remote candidate already parsed (from an SDP fragment, say).
+    /// Component 2 (RTCP without rtcp-mux, which BUNDLE excludes) is ignored.
+    pub fn add_remote_candidate(
+        &mut self,
+        now: Instant,
+        candidate: fulmar_sdp::Candidate,
+    ) -> Result<(), Error> {
         let ice = self
             .ice
             .agent
             .as_mut()
-            .ok_or(Error::InvalidState("add_ice_candidate"))?;
-        let c = candidate.trim();
-        if c.is_empty() || c == "a=end-of-candidates" {
-            ice.end_of_remote_candidates(now);
-        } else {
-            let cand = fulmar_ice::Candidate::parse(c)?;
-            if cand.component == 1 {
-                ice.add_remote_candidate(now, cand)?;
-            }
+            .ok_or(Error::InvalidState("add_remote_candidate"))?;
+        if candidate.component == 1 {
+            ice.add_remote_candidate(now, candidate)?;
         }
+        self.drain_ice(now);
+        Ok(())
+    }
+
+    /// The peer has no more candidates to trickle (RFC 8838 §4.4).
+    pub fn end_of_remote_candidates(&mut self, now: Instant) -> Result<(), Error> {
+        let ice = self
+            .ice
+            .agent
+            .as_mut()
+            .ok_or(Error::InvalidState("end_of_remote_candidates"))?;
+        ice.end_of_remote_candidates(now);
         self.drain_ice(now);
         Ok(())
     }
