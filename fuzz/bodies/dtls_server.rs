@@ -5,7 +5,9 @@
 //
 // Without the top bit (0x80) the rest is a list of raw datagrams, each
 // prefixed by its length (u16, big-endian); time advances 700 ms after each.
-// Datagrams of odd length are decrypted in place.
+// After a datagram of odd length the application data it carried is
+// drained (each range checked to lie in the datagram); after an even one it
+// is left for the next datagram to forget.
 //
 // With the top bit, for the established victims (3 and 4), the rest is a list
 // of records `[op][len: u16 BE][payload]` that the victim's peer (the other
@@ -19,7 +21,8 @@
 //             `seal_record_for_fuzzing` hook);
 //   bit 2:    the payload is a raw datagram instead, not sealed;
 //   bit 3:    hold: the record joins the next one in the same datagram;
-//   bit 4:    deliver through `handle_receive_in_place`;
+//   bit 4:    leave the application data undrained (the next datagram
+//             forgets it);
 //   bit 5:    deliver the datagram twice (a replay);
 //   bit 6:    the victim then sends application data to its peer;
 //   bit 7:    time does not advance after this datagram.
@@ -78,18 +81,19 @@ fn run(data: &[u8]) {
         }
         2 => {
             let mut c = Connection::client(client_cfg, now, Rng(3));
-            while c.poll_transmit().is_some() {}
+            while c.poll_transmit(now, &mut Vec::new()).is_some() {}
             c
         }
         m => {
             let mut c = Connection::client(client_cfg, now, Rng(4));
             let mut s = Connection::server(server_cfg, Rng(5));
+            let mut buf = Vec::new();
             for _ in 0..8 {
-                while let Some(d) = c.poll_transmit() {
-                    s.handle_receive(now, &d);
+                while c.poll_transmit(now, &mut buf).is_some() {
+                    s.handle_receive(now, &mut buf);
                 }
-                while let Some(d) = s.poll_transmit() {
-                    c.handle_receive(now, &d);
+                while s.poll_transmit(now, &mut buf).is_some() {
+                    c.handle_receive(now, &mut buf);
                 }
             }
             assert!(c.is_connected() && s.is_connected());
@@ -107,35 +111,47 @@ fn run(data: &[u8]) {
                 let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
                 let body = &rest[2..];
                 let take = len.min(body.len());
-                // Odd lengths take the in-place path (application data handed over
-                // where it was decrypted), even ones the copying path.
+                let mut datagram = body[..take].to_vec();
+                victim.handle_receive(now, &mut datagram);
+                // Odd lengths drain the application data, even ones leave it
+                // for the next datagram to forget.
                 if take % 2 == 1 {
-                    let mut datagram = body[..take].to_vec();
-                    victim.handle_receive_in_place(now, &mut datagram, |d| assert!(d.len() <= 16384));
-                } else {
-                    victim.handle_receive(now, &body[..take]);
+                    drain_data(&mut victim, &datagram);
                 }
                 rest = &body[take..];
                 now += Duration::from_millis(700);
                 victim.handle_timeout(now);
+                let mut out = Vec::new();
                 match &mut peer {
                     // The established victim's answers go to its peer.
                     Some(peer) => {
-                        while let Some(d) = victim.poll_transmit() {
-                            peer.handle_receive(now, &d);
+                        while victim.poll_transmit(now, &mut out).is_some() {
+                            peer.handle_receive(now, &mut out);
                         }
                     }
-                    None => while victim.poll_transmit().is_some() {},
+                    None => while victim.poll_transmit(now, &mut out).is_some() {},
                 }
                 while victim.poll_event().is_some() {}
                 if victim.is_connected() {
-                    let _ = victim.send(b"fuzz");
+                    out.clear();
+                    let _ = victim.seal_application_data(b"fuzz", &mut out);
+                    if let Some(peer) = &mut peer {
+                        peer.handle_receive(now, &mut out);
+                    }
                 }
             }
         }
     }
     if let Some(peer) = &mut peer {
         check_data_flows(&mut victim, peer, now);
+    }
+}
+
+/// Drains the application data of `datagram`, just received by `c`.
+fn drain_data(c: &mut fulmar_dtls::Connection, datagram: &[u8]) {
+    while let Some(r) = c.poll_application_data() {
+        assert!(r.start <= r.end && r.end <= datagram.len(), "{r:?} outside the datagram");
+        assert!(r.len() <= 16384);
     }
 }
 
@@ -146,9 +162,9 @@ fn run_sealed(
     now: &mut std::time::Instant,
     mut rest: &[u8],
 ) {
-    use fulmar_dtls::Event;
     use std::time::Duration;
     let mut datagram = Vec::new();
+    let mut out = Vec::new();
     while rest.len() >= 3 {
         let op = rest[0];
         let len = usize::from(u16::from_be_bytes([rest[1], rest[2]]));
@@ -176,11 +192,10 @@ fn run_sealed(
         }
         let copies = if op & 0x20 != 0 { 2 } else { 1 };
         for _ in 0..copies {
-            if op & 0x10 != 0 {
-                let mut copy = datagram.clone();
-                victim.handle_receive_in_place(*now, &mut copy, |d| assert!(d.len() <= 16384));
-            } else {
-                victim.handle_receive(*now, &datagram);
+            let mut copy = datagram.clone();
+            victim.handle_receive(*now, &mut copy);
+            if op & 0x10 == 0 {
+                drain_data(victim, &copy);
             }
         }
         datagram.clear();
@@ -190,17 +205,16 @@ fn run_sealed(
         victim.handle_timeout(*now);
         peer.handle_timeout(*now);
         if op & 0x40 != 0 && victim.is_connected() {
-            let _ = victim.send(payload);
-        }
-        while let Some(d) = victim.poll_transmit() {
-            peer.handle_receive(*now, &d);
-        }
-        while let Some(e) = victim.poll_event() {
-            if let Event::ApplicationData(d) = e {
-                assert!(d.len() <= 16384);
+            out.clear();
+            if victim.seal_application_data(payload, &mut out).is_ok() {
+                peer.handle_receive(*now, &mut out);
             }
         }
-        while peer.poll_transmit().is_some() {}
+        while victim.poll_transmit(*now, &mut out).is_some() {
+            peer.handle_receive(*now, &mut out);
+        }
+        while victim.poll_event().is_some() {}
+        while peer.poll_transmit(*now, &mut out).is_some() {}
         while peer.poll_event().is_some() {}
     }
 }
@@ -211,9 +225,9 @@ fn check_data_flows(
     peer: &mut fulmar_dtls::Connection,
     now: std::time::Instant,
 ) {
-    use fulmar_dtls::Event;
-    while peer.poll_transmit().is_some() {}
-    while victim.poll_transmit().is_some() {}
+    let mut buf = Vec::new();
+    while peer.poll_transmit(now, &mut buf).is_some() {}
+    while victim.poll_transmit(now, &mut buf).is_some() {}
     while peer.poll_event().is_some() {}
     while victim.poll_event().is_some() {}
     if !(victim.is_connected() && peer.is_connected()) {
@@ -221,14 +235,15 @@ fn check_data_flows(
     }
     for victim_sends in [false, true] {
         let (from, to) = if victim_sends { (&mut *victim, &mut *peer) } else { (&mut *peer, &mut *victim) };
-        from.send(b"still flowing").expect("a connected end sends");
-        while let Some(d) = from.poll_transmit() {
-            to.handle_receive(now, &d);
-        }
-        let mut got = false;
-        while let Some(e) = to.poll_event() {
-            got |= e == Event::ApplicationData(b"still flowing".to_vec());
-        }
-        assert!(got, "application data lost after the fuzz input");
+        buf.clear();
+        from.seal_application_data(b"still flowing", &mut buf)
+            .expect("a connected end sends");
+        to.handle_receive(now, &mut buf);
+        let got = to.poll_application_data().map(|r| buf[r].to_vec());
+        assert_eq!(
+            got.as_deref(),
+            Some(&b"still flowing"[..]),
+            "application data lost after the fuzz input"
+        );
     }
 }

@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fulmar_dtls::{Certificate, Config, Connection, Event, Fingerprint};
-
-/// The DTLS-SRTP exporter label (RFC 5764 §4.2).
-const EXPORTER_LABEL: &[u8] = b"EXTRACTOR-dtls_srtp";
+use fulmar_srtp::{ProtectionProfile, DTLS_SRTP_EXPORTER_LABEL};
 
 fn main() {
     if let Err(e) = run() {
@@ -76,6 +74,10 @@ fn run() -> Result<(), String> {
     let mut cfg = Config::new(cert, expected);
     cfg.insecure_accept_any_peer_certificate = accept_any;
     cfg.hello_verify_cookie = cookie;
+    // use_srtp offers fulmar-srtp's profiles, by IANA id, in WebRTC's order.
+    cfg.srtp_profiles = ProtectionProfile::PREFERRED
+        .map(ProtectionProfile::id)
+        .to_vec();
     let cfg = Arc::new(cfg);
 
     let start = Instant::now();
@@ -94,6 +96,7 @@ fn run() -> Result<(), String> {
         return Err(format!("unknown role {role}"));
     };
     let mut buf = vec![0u8; 65536];
+    let mut out = Vec::with_capacity(2048);
     let mut sent_greeting = false;
     let mut closed = false;
     loop {
@@ -102,8 +105,8 @@ fn run() -> Result<(), String> {
             break;
         }
         if let Some(p) = peer {
-            while let Some(d) = conn.poll_transmit() {
-                sock.send_to(&d, p).map_err(|e| e.to_string())?;
+            while conn.poll_transmit(now, &mut out).is_some() {
+                sock.send_to(&out, p).map_err(|e| e.to_string())?;
             }
         }
         while let Some(ev) = conn.poll_event() {
@@ -113,22 +116,15 @@ fn run() -> Result<(), String> {
                     println!(
                         "connected: suite={:?} srtp={:?} ems={}",
                         conn.cipher_suite(),
-                        conn.srtp_profile(),
+                        conn.srtp_profile()
+                            .and_then(|id| ProtectionProfile::from_id(id).ok()),
                         conn.extended_master_secret()
                     );
-                    let km = conn
-                        .export_keying_material(EXPORTER_LABEL, None, export_len)
+                    let mut km = vec![0u8; export_len];
+                    conn.export_keying_material(DTLS_SRTP_EXPORTER_LABEL, None, &mut km)
                         .map_err(|e| e.to_string())?;
                     let hex: String = km.iter().map(|b| format!("{b:02X}")).collect();
                     println!("Keying material: {hex}");
-                }
-                Event::ApplicationData(d) => {
-                    let text = String::from_utf8_lossy(&d).trim_end().to_string();
-                    println!("received: {text}");
-                    if echo {
-                        conn.send(format!("echo: {text}\n").as_bytes())
-                            .map_err(|e| e.to_string())?;
-                    }
                 }
                 Event::Closed => {
                     println!("closed by peer");
@@ -143,9 +139,11 @@ fn run() -> Result<(), String> {
         }
         if conn.is_connected() && !sent_greeting {
             sent_greeting = true;
-            if let Some(s) = &send {
-                conn.send(format!("{s}\n").as_bytes())
+            if let (Some(s), Some(p)) = (&send, peer) {
+                out.clear();
+                conn.seal_application_data(format!("{s}\n").as_bytes(), &mut out)
                     .map_err(|e| e.to_string())?;
+                sock.send_to(&out, p).map_err(|e| e.to_string())?;
                 continue;
             }
         }
@@ -163,7 +161,21 @@ fn run() -> Result<(), String> {
                     peer = Some(from);
                 }
                 if Some(from) == peer {
-                    conn.handle_receive(Instant::now(), &buf[..n]);
+                    let datagram = &mut buf[..n];
+                    conn.handle_receive(Instant::now(), datagram);
+                    while let Some(r) = conn.poll_application_data() {
+                        let text = String::from_utf8_lossy(&datagram[r]).trim_end().to_string();
+                        println!("received: {text}");
+                        if echo {
+                            out.clear();
+                            conn.seal_application_data(
+                                format!("echo: {text}\n").as_bytes(),
+                                &mut out,
+                            )
+                            .map_err(|e| e.to_string())?;
+                            sock.send_to(&out, from).map_err(|e| e.to_string())?;
+                        }
+                    }
                 }
             }
             Err(e)
@@ -180,8 +192,8 @@ fn run() -> Result<(), String> {
     }
     conn.close();
     if let Some(p) = peer {
-        while let Some(d) = conn.poll_transmit() {
-            let _ = sock.send_to(&d, p);
+        while conn.poll_transmit(Instant::now(), &mut out).is_some() {
+            let _ = sock.send_to(&out, p);
         }
     }
     Ok(())

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::cert::{Certificate, Fingerprint};
 use crate::crypto::{CipherSuite, NamedGroup};
-use crate::srtp::SrtpProfile;
 
 /// Default MTU: every datagram we send fits in it (WebRTC's usual 1200).
 pub const DEFAULT_MTU: usize = 1200;
@@ -25,8 +24,10 @@ pub struct Config {
     pub cipher_suites: Vec<CipherSuite>,
     /// ECDHE groups in preference order.
     pub groups: Vec<NamedGroup>,
-    /// SRTP profiles in preference order; empty disables use_srtp.
-    pub srtp_profiles: Vec<SrtpProfile>,
+    /// DTLS-SRTP protection profiles (RFC 5764 §4.1.2) by IANA id, in
+    /// preference order; empty (the default) disables use_srtp. The ids
+    /// and what they mean are fulmar-srtp's (`ProtectionProfile::id`).
+    pub srtp_profiles: Vec<u16>,
     /// Largest datagram we send.
     pub mtu: usize,
     /// Initial retransmission timeout (RFC 6347 §4.2.4.1: 1 s).
@@ -52,7 +53,7 @@ impl Config {
             insecure_accept_any_peer_certificate: false,
             cipher_suites: CipherSuite::ALL.to_vec(),
             groups: NamedGroup::ALL.to_vec(),
-            srtp_profiles: SrtpProfile::DEFAULT.to_vec(),
+            srtp_profiles: Vec::new(),
             mtu: DEFAULT_MTU,
             initial_retransmit_timeout: Duration::from_secs(1),
             max_retransmit_timeout: Duration::from_secs(60),

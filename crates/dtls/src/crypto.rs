@@ -6,8 +6,7 @@ use ring::{aead, agreement, digest, hmac, signature};
 
 use crate::error::{Error, Result};
 use crate::record::{
-    additional_data, record_header, ContentType, ProtocolVersion, Record, RecordFields,
-    RECORD_HEADER_LEN,
+    additional_data, record_header, ContentType, ProtocolVersion, RecordFields, RECORD_HEADER_LEN,
 };
 
 /// Hash algorithms used by PRF, transcripts and fingerprints.
@@ -382,28 +381,6 @@ impl RecordCipher {
         ))
     }
 
-    /// Opens a protected record into `buf` (reused scratch), returning the plaintext.
-    pub fn open<'b>(&self, record: &Record<'_>, buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
-        let fields = RecordFields::of(record);
-        let OpenParts { nonce, ct, tag } = self.open_parts(&fields, record.fragment)?;
-        let aad = Self::aad(&fields, ct.len());
-        buf.clear();
-        buf.extend_from_slice(&record.fragment[ct]);
-        let plain = self
-            .key
-            .open_in_place_separate_tag(nonce, aad, tag, buf, 0..)
-            .map_err(|_| Error::BadRecordMac)?;
-        Ok(plain)
-    }
-
-    /// Opens a protected record into `buf` (its contents replaced, its
-    /// allocation kept), which is returned holding just the plaintext: one
-    /// copy of the payload.
-    pub fn open_into_vec(&self, record: &Record<'_>, mut buf: Vec<u8>) -> Result<Vec<u8>> {
-        self.open(record, &mut buf)?;
-        Ok(buf)
-    }
-
     /// Opens the protected `fragment` of the record with header `rec` where
     /// it lies, returning the plaintext (moved to the fragment's start): no
     /// copy at all. On failure the fragment's contents are unspecified.
@@ -650,9 +627,12 @@ mod tests {
             in_place.extend_from_slice(&plaintext);
             c.seal_in_place(&mut in_place, 0, ct, v, 1, 5).unwrap();
             assert_eq!(&copied[14..], &in_place[..]);
-            let (rec, rest) = Record::parse(&in_place).unwrap();
+            let (rec, rest) = crate::record::Record::parse(&in_place).unwrap();
             assert!(rest.is_empty());
-            assert_eq!(c.open(&rec, &mut Vec::new()).unwrap(), &plaintext[..]);
+            let fields = RecordFields::of(&rec);
+            let fragment = &mut in_place[RECORD_HEADER_LEN..];
+            let opened = c.open_in_place(&fields, fragment).unwrap();
+            assert_eq!(opened, &plaintext[..]);
         }
     }
 

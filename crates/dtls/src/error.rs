@@ -5,7 +5,8 @@ use crate::alert::AlertDescription;
 /// Everything that can go wrong in fulmar-dtls.
 ///
 /// Variants separate malformed input (dropped, not fatal), peer misbehaviour
-/// (fatal, answered with an alert), alerts received and local misuse.
+/// (fatal, answered with an alert) and local misuse. How a connection ended
+/// is a [`Failure`], which names the side that misbehaved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -32,15 +33,9 @@ pub enum Error {
         /// What went wrong.
         reason: &'static str,
     },
-    /// The peer sent a fatal alert.
-    #[error("peer sent alert {0:?}")]
-    AlertReceived(AlertDescription),
     /// The peer's certificate fingerprint matches none of those expected.
     #[error("peer certificate fingerprint mismatch")]
     FingerprintMismatch,
-    /// The handshake did not complete before giving up on retransmissions.
-    #[error("handshake timed out")]
-    HandshakeTimeout,
     /// A cryptographic operation failed locally (key generation, bad key).
     #[error("crypto failure: {0}")]
     Crypto(&'static str),
@@ -70,6 +65,56 @@ impl Error {
             Error::Truncated(_) | Error::Malformed(_) | Error::TooLarge(_) => {
                 Some(AlertDescription::DecodeError)
             }
+            _ => None,
+        }
+    }
+}
+
+/// Why a connection failed, naming the side that misbehaved (carried by
+/// [`crate::Event::Failed`] and [`crate::Connection::failure`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The peer gave up: it sent this fatal alert.
+    #[error("the peer sent the fatal alert {0:?}")]
+    AlertReceived(AlertDescription),
+    /// We gave up and sent the peer `alert`: `reason` says why (malformed
+    /// or unexpected input and bad signatures are the peer's doing; a
+    /// [`Error::Crypto`] failure is ours).
+    #[error("we sent the fatal alert {alert:?}: {reason}")]
+    AlertSent {
+        /// The alert sent to the peer.
+        alert: AlertDescription,
+        /// What the peer did (or what failed locally).
+        reason: Error,
+    },
+    /// The peer's certificate matches none of the fingerprints expected
+    /// from signalling; we sent bad_certificate.
+    #[error("the peer's certificate matches no expected fingerprint")]
+    FingerprintMismatch,
+    /// The peer went silent: our flight was retransmitted
+    /// [`crate::Config::max_retransmissions`] times without an answer.
+    #[error("the handshake timed out")]
+    HandshakeTimeout,
+}
+
+impl Failure {
+    /// The failure for an error we detected (answered with an alert).
+    pub(crate) fn from_error(e: Error) -> Self {
+        match e {
+            Error::FingerprintMismatch => Failure::FingerprintMismatch,
+            e => Failure::AlertSent {
+                alert: e.alert().unwrap_or(AlertDescription::InternalError),
+                reason: e,
+            },
+        }
+    }
+
+    /// The fatal alert we sent the peer, if we did.
+    pub fn alert_sent(&self) -> Option<AlertDescription> {
+        match self {
+            Failure::AlertSent { alert, .. } => Some(*alert),
+            Failure::FingerprintMismatch => Some(AlertDescription::BadCertificate),
             _ => None,
         }
     }

@@ -20,6 +20,7 @@ pub const REPLAY_WINDOW: u64 = 64;
 
 impl ReplayWindow {
     /// An empty window.
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
     }

@@ -5,21 +5,21 @@ mod common;
 
 use std::time::Duration;
 
-use common::{configs, Link, Pair};
-use fulmar_dtls::{AlertDescription, CipherSuite, Error, Event, NamedGroup, SrtpProfile};
+use common::{configs, receive, sealed, srtp_keys, Link, Pair, SRTP_PROFILES};
+use fulmar_dtls::{AlertDescription, CipherSuite, Error, Event, Failure, NamedGroup};
 
 fn assert_connected(p: &Pair) {
     assert!(
         p.client.is_connected(),
         "client not connected: {:?} {:?}",
         p.client_events,
-        p.client.state()
+        p.client.failure()
     );
     assert!(
         p.server.is_connected(),
         "server not connected: {:?} {:?}",
         p.server_events,
-        p.server.state()
+        p.server.failure()
     );
 }
 
@@ -33,7 +33,9 @@ fn handshake_app_data_and_exporter() {
         p.client.cipher_suite(),
         Some(CipherSuite::EcdheEcdsaAes128GcmSha256)
     );
-    assert_eq!(p.client.srtp_profile(), Some(SrtpProfile::AeadAes128Gcm));
+    // The server picks its first profile that the client offers.
+    assert_eq!(p.client.srtp_profile(), Some(0x0007));
+    assert_eq!(p.server.srtp_profile(), Some(0x0007));
     assert!(p.client.extended_master_secret() && p.server.extended_master_secret());
     // No retransmission was needed on a perfect link.
     assert_eq!(p.client.stats().retransmissions, 0);
@@ -45,33 +47,29 @@ fn handshake_app_data_and_exporter() {
         .server_events
         .iter()
         .any(|e| matches!(e, Event::PeerCertificateVerified(_))));
-    let ck = p.client.srtp_keying_material().unwrap();
-    let sk = p.server.srtp_keying_material().unwrap();
-    assert_eq!(ck, sk);
-    assert_eq!(ck.client_key.len(), 16);
-    assert_eq!(ck.client_salt.len(), 12);
-    assert_ne!(ck.client_key, ck.server_key);
-    let e1 = p
-        .client
-        .export_keying_material(b"EXPORTER-test", Some(b"ctx"), 40)
+    let ck = srtp_keys(&p.client);
+    assert_eq!(ck, srtp_keys(&p.server));
+    assert_ne!(ck[..16], ck[16..32], "client and server write keys differ");
+    let (mut e1, mut e2) = ([0u8; 40], [0u8; 40]);
+    p.client
+        .export_keying_material(b"EXPORTER-test", Some(b"ctx"), &mut e1)
         .unwrap();
-    let e2 = p
-        .server
-        .export_keying_material(b"EXPORTER-test", Some(b"ctx"), 40)
+    p.server
+        .export_keying_material(b"EXPORTER-test", Some(b"ctx"), &mut e2)
         .unwrap();
     assert_eq!(e1, e2);
+    assert_ne!(e1[..], ck[..40], "the label and context count");
+    let mut big = vec![0u8; 16 * 1024 + 1];
+    assert!(p
+        .client
+        .export_keying_material(b"EXPORTER-test", None, &mut big)
+        .is_err());
 
-    p.client.send(b"ping from client").unwrap();
-    p.server.send(b"pong from server").unwrap();
+    p.send_from_client(b"ping from client").unwrap();
+    p.send_from_server(b"pong from server").unwrap();
     p.flush();
-    assert_eq!(
-        Pair::data(&p.server_events),
-        vec![b"ping from client".to_vec()]
-    );
-    assert_eq!(
-        Pair::data(&p.client_events),
-        vec![b"pong from server".to_vec()]
-    );
+    assert_eq!(p.server_data, vec![b"ping from client".to_vec()]);
+    assert_eq!(p.client_data, vec![b"pong from server".to_vec()]);
 }
 
 #[test]
@@ -85,13 +83,10 @@ fn every_suite_and_group() {
             p.drive(Duration::from_secs(10));
             assert_connected(&p);
             assert_eq!(p.server.cipher_suite(), Some(suite));
-            assert_eq!(
-                p.client.srtp_keying_material().unwrap(),
-                p.server.srtp_keying_material().unwrap()
-            );
-            p.server.send(&[7u8; 1000]).unwrap();
+            assert_eq!(srtp_keys(&p.client), srtp_keys(&p.server));
+            p.send_from_server(&[7u8; 1000]).unwrap();
             p.flush();
-            assert_eq!(Pair::data(&p.client_events), vec![vec![7u8; 1000]]);
+            assert_eq!(p.client_data, vec![vec![7u8; 1000]]);
         }
     }
 }
@@ -99,22 +94,35 @@ fn every_suite_and_group() {
 #[test]
 fn srtp_profile_preference_and_fallback() {
     let (mut c, mut s) = configs();
-    c.srtp_profiles = vec![
-        SrtpProfile::Aes128CmHmacSha1_32,
-        SrtpProfile::Aes128CmHmacSha1_80,
-    ];
-    s.srtp_profiles = SrtpProfile::DEFAULT.to_vec();
+    // SRTP_AES128_CM_HMAC_SHA1_32, then _80.
+    c.srtp_profiles = vec![0x0002, 0x0001];
+    s.srtp_profiles = SRTP_PROFILES.to_vec();
     let mut p = Pair::new(c, s, Link::perfect(), 3);
     p.drive(Duration::from_secs(10));
     assert_connected(&p);
     // The server picks in its own preference order among those offered.
-    assert_eq!(
-        p.server.srtp_profile(),
-        Some(SrtpProfile::Aes128CmHmacSha1_80)
-    );
-    let k = p.client.srtp_keying_material().unwrap();
-    assert_eq!(k.client_key.len() + k.client_salt.len(), 30);
-    assert_eq!(k, p.server.srtp_keying_material().unwrap());
+    assert_eq!(p.server.srtp_profile(), Some(0x0001));
+    assert_eq!(p.client.srtp_profile(), Some(0x0001));
+    assert_eq!(srtp_keys(&p.client), srtp_keys(&p.server));
+}
+
+#[test]
+fn use_srtp_is_optional() {
+    // Nothing offered (the default): no use_srtp, no profile.
+    let (mut c, mut s) = configs();
+    c.srtp_profiles.clear();
+    let mut p = Pair::new(c.clone(), s.clone(), Link::perfect(), 34);
+    p.drive(Duration::from_secs(10));
+    assert_connected(&p);
+    assert_eq!(p.server.srtp_profile(), None);
+    assert_eq!(p.client.srtp_profile(), None);
+    // Offered but none in common: the handshake goes on without it.
+    c.srtp_profiles = vec![0x0001];
+    s.srtp_profiles = vec![0x0007];
+    let mut p = Pair::new(c, s, Link::perfect(), 35);
+    p.drive(Duration::from_secs(10));
+    assert_connected(&p);
+    assert_eq!(p.client.srtp_profile(), None);
 }
 
 #[test]
@@ -172,11 +180,7 @@ fn lossy_run(loss: f64, seeds: std::ops::Range<u64>) {
         let mut p = Pair::new(c, s, Link::lossy(loss), seed);
         p.drive(Duration::from_secs(300));
         assert_connected(&p);
-        assert_eq!(
-            p.client.srtp_keying_material().unwrap(),
-            p.server.srtp_keying_material().unwrap(),
-            "seed {seed}"
-        );
+        assert_eq!(srtp_keys(&p.client), srtp_keys(&p.server), "seed {seed}");
     }
 }
 
@@ -212,7 +216,8 @@ fn retransmission_timer_doubles() {
     let times: Vec<u64> = p.sent.0.iter().map(|(t, _)| t.as_millis() as u64).collect();
     // Sent at 0, then retransmitted after 1, 2, 4, 8 s.
     assert_eq!(times, vec![0, 1000, 3000, 7000, 15000]);
-    assert_eq!(p.client_failure(), Some(Error::HandshakeTimeout));
+    assert_eq!(p.client_failure(), Some(Failure::HandshakeTimeout));
+    assert_eq!(p.client.failure(), Some(&Failure::HandshakeTimeout));
 }
 
 #[test]
@@ -242,10 +247,14 @@ fn wrong_fingerprint_fails_with_bad_certificate() {
     c.expected_fingerprints = vec![other.fingerprint()];
     let mut p = Pair::new(c, s, Link::perfect(), 9);
     p.drive(Duration::from_secs(10));
-    assert_eq!(p.client_failure(), Some(Error::FingerprintMismatch));
+    assert_eq!(p.client_failure(), Some(Failure::FingerprintMismatch));
+    assert_eq!(
+        p.client_failure().and_then(|f| f.alert_sent()),
+        Some(AlertDescription::BadCertificate)
+    );
     assert_eq!(
         p.server_failure(),
-        Some(Error::AlertReceived(AlertDescription::BadCertificate))
+        Some(Failure::AlertReceived(AlertDescription::BadCertificate))
     );
     assert!(!p.client.is_connected() && !p.server.is_connected());
 }
@@ -257,10 +266,10 @@ fn server_rejects_wrong_client_certificate() {
     s.expected_fingerprints = vec![other.fingerprint()];
     let mut p = Pair::new(c, s, Link::perfect(), 10);
     p.drive(Duration::from_secs(10));
-    assert_eq!(p.server_failure(), Some(Error::FingerprintMismatch));
+    assert_eq!(p.server_failure(), Some(Failure::FingerprintMismatch));
     assert_eq!(
         p.client_failure(),
-        Some(Error::AlertReceived(AlertDescription::BadCertificate))
+        Some(Failure::AlertReceived(AlertDescription::BadCertificate))
     );
 }
 
@@ -273,14 +282,17 @@ fn no_common_cipher_suite_fails_with_handshake_failure() {
     p.drive(Duration::from_secs(10));
     assert!(matches!(
         p.server_failure(),
-        Some(Error::Protocol {
+        Some(Failure::AlertSent {
             alert: AlertDescription::HandshakeFailure,
-            ..
+            reason: Error::Protocol {
+                alert: AlertDescription::HandshakeFailure,
+                reason: "no cipher suite in common"
+            },
         })
     ));
     assert_eq!(
         p.client_failure(),
-        Some(Error::AlertReceived(AlertDescription::HandshakeFailure))
+        Some(Failure::AlertReceived(AlertDescription::HandshakeFailure))
     );
 }
 
@@ -293,8 +305,9 @@ fn close_notify_both_ways() {
     p.client.close();
     p.flush();
     assert!(p.server_events.contains(&Event::Closed));
-    assert!(p.server.send(b"x").is_err());
-    assert!(p.client.send(b"x").is_err());
+    assert!(p.send_from_server(b"x").is_err());
+    assert!(p.send_from_client(b"x").is_err());
+    assert_eq!(p.client.failure(), None, "closed, not failed");
 }
 
 #[test]
@@ -303,24 +316,15 @@ fn application_data_is_not_replayed_and_bad_mac_is_dropped() {
     let mut p = Pair::new(c, s, Link::perfect(), 13);
     p.drive(Duration::from_secs(10));
     assert_connected(&p);
-    p.client.send(b"once").unwrap();
-    let d = p.client.poll_transmit().unwrap();
+    let d = sealed(&mut p.client, b"once");
     let now = p.now;
-    p.server.handle_receive(now, &d);
-    p.server.handle_receive(now, &d);
-    let mut tampered = d.clone();
-    let last = tampered.len() - 1;
-    tampered[last] ^= 1;
-    p.client.send(b"twice").unwrap();
-    let mut d2 = p.client.poll_transmit().unwrap();
+    assert_eq!(receive(&mut p.server, now, &d), vec![b"once".to_vec()]);
+    assert!(receive(&mut p.server, now, &d).is_empty(), "replayed");
+    let mut d2 = sealed(&mut p.client, b"twice");
     let l2 = d2.len() - 1;
     d2[l2] ^= 0x80;
-    p.server.handle_receive(now, &d2);
-    let mut got = Vec::new();
-    while let Some(e) = p.server.poll_event() {
-        got.push(e);
-    }
-    assert_eq!(got, vec![Event::ApplicationData(b"once".to_vec())]);
+    assert!(receive(&mut p.server, now, &d2).is_empty(), "bad MAC");
+    assert_eq!(p.server.poll_event(), None);
     assert!(
         p.server.is_connected(),
         "a bad record is dropped, not fatal"
@@ -420,9 +424,9 @@ fn finished_before_client_key_exchange_is_buffered() {
     assert!(has_epoch1_record(flight5.last().unwrap()));
     let now = p.now;
     for d in flight5.iter().rev() {
-        p.server.handle_receive(now, d);
+        receive(&mut p.server, now, d);
     }
-    assert!(p.server.is_connected(), "{:?}", p.server.state());
+    assert!(p.server.is_connected(), "{:?}", p.server.failure());
     p.drive(Duration::from_secs(10));
     assert_connected(&p);
 }
@@ -436,10 +440,7 @@ fn server_without_client_certificate_request() {
     assert_connected(&p);
     assert!(p.server.peer_certificate().is_none());
     assert!(p.client.peer_certificate().is_some());
-    assert_eq!(
-        p.client.srtp_keying_material().unwrap(),
-        p.server.srtp_keying_material().unwrap()
-    );
+    assert_eq!(srtp_keys(&p.client), srtp_keys(&p.server));
 }
 
 /// A pair connected over a perfect link, and its time.
@@ -453,77 +454,59 @@ fn connected_pair(seed: u64) -> (Pair, std::time::Instant) {
 }
 
 #[test]
-fn recycled_buffer_takes_the_next_record() {
+fn application_data_is_a_range_of_the_callers_buffer() {
     let (mut p, now) = connected_pair(23);
-    let received = |p: &mut Pair, data: &[u8]| {
-        p.client.send(data).unwrap();
-        let d = p.client.poll_transmit().unwrap();
-        p.server.handle_receive(now, &d);
-        match p.server.poll_event() {
-            Some(Event::ApplicationData(v)) => v,
-            other => panic!("{other:?}"),
-        }
-    };
-    let first = received(&mut p, &[1; 1000]);
-    let (ptr, capacity) = (first.as_ptr(), first.capacity());
-    p.server.recycle(first);
-    // Decrypted into the returned allocation: no allocation per record.
-    let second = received(&mut p, &[2; 900]);
-    assert_eq!(second, vec![2; 900]);
-    assert_eq!((second.as_ptr(), second.capacity()), (ptr, capacity));
-    // Without a recycled buffer the next record gets one of its own.
-    let third = received(&mut p, &[3; 10]);
-    assert_eq!(third, vec![3; 10]);
-    assert_ne!(third.as_ptr(), second.as_ptr());
+    let mut d = sealed(&mut p.client, &[1; 1000]);
+    let buf = d.as_ptr();
+    p.server.handle_receive(now, &mut d);
+    // Opened where it lies, after the record header and explicit nonce:
+    // no copy and no buffer of the connection's own.
+    let r = p.server.poll_application_data().unwrap();
+    assert_eq!(r.len(), 1000);
+    assert!(r.start >= 13 && r.end <= d.len());
+    assert_eq!(&d[r], &[1; 1000][..]);
+    assert_eq!(d.as_ptr(), buf);
+    assert_eq!(p.server.poll_application_data(), None);
+    // The next datagram forgets the ranges of the last one.
+    let mut d = sealed(&mut p.client, &[2; 10]);
+    p.server.handle_receive(now, &mut d);
+    let mut other = sealed(&mut p.client, &[3; 10]);
+    p.server.handle_receive(now, &mut other);
+    let r = p.server.poll_application_data().unwrap();
+    assert_eq!(&other[r], &[3; 10][..]);
+    assert_eq!(p.server.poll_application_data(), None);
 }
 
 /// Two records of application data in one datagram, as the client sealed them.
 fn two_records(p: &mut Pair, first: &[u8], second: &[u8]) -> Vec<u8> {
-    p.client.send(first).unwrap();
-    p.client.send(second).unwrap();
-    let mut datagram = p.client.poll_transmit().unwrap();
-    datagram.extend_from_slice(&p.client.poll_transmit().unwrap());
+    let mut datagram = Vec::new();
+    p.client
+        .seal_application_data(first, &mut datagram)
+        .unwrap();
+    p.client
+        .seal_application_data(second, &mut datagram)
+        .unwrap();
     datagram
 }
 
 #[test]
-fn data_opened_in_place_is_handed_over_without_an_event() {
+fn every_record_of_a_datagram_is_opened_in_place() {
     let (mut p, now) = connected_pair(29);
-    let sealed = two_records(&mut p, &[7; 1000], b"second");
-    let mut datagram = sealed.clone();
-    let mut got = Vec::new();
-    p.server
-        .handle_receive_in_place(now, &mut datagram, |d| got.push(d.to_vec()));
-    assert_eq!(got, vec![vec![7; 1000], b"second".to_vec()]);
+    let datagram = two_records(&mut p, &[7; 1000], b"second");
+    assert_eq!(
+        receive(&mut p.server, now, &datagram),
+        vec![vec![7; 1000], b"second".to_vec()]
+    );
     assert_eq!(p.server.poll_event(), None);
-
     // A replay of both records, and a record with a flipped bit, are dropped.
     let dropped = p.server.stats().dropped_records;
-    let mut replay = sealed.clone();
-    p.server
-        .handle_receive_in_place(now, &mut replay, |d| panic!("replayed {d:?}"));
-    p.client.send(b"third").unwrap();
-    let mut forged = p.client.poll_transmit().unwrap();
+    assert!(receive(&mut p.server, now, &datagram).is_empty());
+    let mut forged = sealed(&mut p.client, b"third");
     if let Some(b) = forged.last_mut() {
         *b ^= 1;
     }
-    p.server
-        .handle_receive_in_place(now, &mut forged, |d| panic!("forged {d:?}"));
+    assert!(receive(&mut p.server, now, &forged).is_empty());
     assert_eq!(p.server.stats().dropped_records, dropped + 3);
-}
-
-#[test]
-fn data_opened_in_place_waits_behind_events_not_yet_polled() {
-    let (mut p, now) = connected_pair(31);
-    p.client.send(b"queued").unwrap();
-    let d = p.client.poll_transmit().unwrap();
-    p.server.handle_receive(now, &d);
-    let mut datagram = two_records(&mut p, b"behind", b"it");
-    p.server
-        .handle_receive_in_place(now, &mut datagram, |d| panic!("overtook: {d:?}"));
-    let events: Vec<_> = std::iter::from_fn(|| p.server.poll_event()).collect();
-    let want = [&b"queued"[..], b"behind", b"it"].map(|d| Event::ApplicationData(d.to_vec()));
-    assert_eq!(events, want);
 }
 
 #[test]
@@ -533,9 +516,21 @@ fn data_sealed_in_place_reaches_the_peer() {
     let mut buf = vec![0u8; room];
     buf.extend_from_slice(b"sealed where it lies");
     p.client.seal_application_data_in_place(&mut buf).unwrap();
-    p.server.handle_receive(now, &buf);
     assert_eq!(
-        p.server.poll_event(),
-        Some(Event::ApplicationData(b"sealed where it lies".to_vec()))
+        receive(&mut p.server, now, &buf),
+        vec![b"sealed where it lies".to_vec()]
     );
+}
+
+#[test]
+fn data_and_close_notify_in_one_datagram() {
+    let (mut p, now) = connected_pair(38);
+    let mut d = sealed(&mut p.client, b"last words");
+    p.client.close();
+    d.extend(common::transmits(&mut p.client, now).concat());
+    assert_eq!(
+        receive(&mut p.server, now, &d),
+        vec![b"last words".to_vec()]
+    );
+    assert_eq!(p.server.poll_event(), Some(Event::Closed));
 }

@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{configs, find_handshake, Link, Pair};
-use fulmar_dtls::{AlertDescription, Error};
+use common::{configs, find_handshake, receive, sealed, Link, Pair};
+use fulmar_dtls::{AlertDescription, Error, Failure};
 
 #[test]
 fn tampered_certificate_request_breaks_the_client_signature() {
@@ -24,14 +24,17 @@ fn tampered_certificate_request_breaks_the_client_signature() {
     p.drive(Duration::from_secs(10));
     assert_eq!(
         p.server_failure(),
-        Some(Error::Protocol {
+        Some(Failure::AlertSent {
             alert: AlertDescription::DecryptError,
-            reason: "bad signature"
+            reason: Error::Protocol {
+                alert: AlertDescription::DecryptError,
+                reason: "bad signature"
+            }
         })
     );
     assert_eq!(
         p.client_failure(),
-        Some(Error::AlertReceived(AlertDescription::DecryptError))
+        Some(Failure::AlertReceived(AlertDescription::DecryptError))
     );
 }
 
@@ -50,14 +53,14 @@ fn tampered_server_key_exchange_fails_signature_check() {
     p.drive(Duration::from_secs(10));
     assert!(matches!(
         p.client_failure(),
-        Some(Error::Protocol {
+        Some(Failure::AlertSent {
             alert: AlertDescription::DecryptError,
-            ..
+            reason: Error::Protocol { .. },
         })
     ));
     assert_eq!(
         p.server_failure(),
-        Some(Error::AlertReceived(AlertDescription::DecryptError))
+        Some(Failure::AlertReceived(AlertDescription::DecryptError))
     );
 }
 
@@ -77,14 +80,14 @@ fn downgraded_client_hello_is_refused() {
     p.drive(Duration::from_secs(10));
     assert!(matches!(
         p.server_failure(),
-        Some(Error::Protocol {
+        Some(Failure::AlertSent {
             alert: AlertDescription::ProtocolVersion,
-            ..
+            reason: Error::Protocol { .. },
         })
     ));
     assert_eq!(
         p.client_failure(),
-        Some(Error::AlertReceived(AlertDescription::ProtocolVersion))
+        Some(Failure::AlertReceived(AlertDescription::ProtocolVersion))
     );
 }
 
@@ -103,14 +106,14 @@ fn downgraded_server_hello_is_refused() {
     p.drive(Duration::from_secs(10));
     assert!(matches!(
         p.client_failure(),
-        Some(Error::Protocol {
+        Some(Failure::AlertSent {
             alert: AlertDescription::ProtocolVersion,
-            ..
+            reason: Error::Protocol { .. },
         })
     ));
     assert_eq!(
         p.server_failure(),
-        Some(Error::AlertReceived(AlertDescription::ProtocolVersion))
+        Some(Failure::AlertReceived(AlertDescription::ProtocolVersion))
     );
 }
 
@@ -130,9 +133,12 @@ fn server_requires_extended_master_secret() {
     p.drive(Duration::from_secs(10));
     assert_eq!(
         p.server_failure(),
-        Some(Error::Protocol {
+        Some(Failure::AlertSent {
             alert: AlertDescription::HandshakeFailure,
-            reason: "extended master secret required"
+            reason: Error::Protocol {
+                alert: AlertDescription::HandshakeFailure,
+                reason: "extended master secret required"
+            }
         })
     );
 }
@@ -144,30 +150,28 @@ fn truncated_oversized_and_garbage_records_are_dropped() {
     p.drive(Duration::from_secs(10));
     assert!(p.client.is_connected() && p.server.is_connected());
     let now = p.now;
-    p.client.send(b"payload").unwrap();
-    let good = p.client.poll_transmit().unwrap();
+    let good = sealed(&mut p.client, b"payload");
     // Truncated: the header announces more than the datagram holds.
-    p.server.handle_receive(now, &good[..good.len() - 5]);
+    receive(&mut p.server, now, &good[..good.len() - 5]);
     // Oversized: a length beyond 2^14 + 2048.
     let mut big = good[..13].to_vec();
     big[11..13].copy_from_slice(&20000u16.to_be_bytes());
     big.resize(13 + 20000, 0);
-    p.server.handle_receive(now, &big);
+    receive(&mut p.server, now, &big);
     // Garbage and an unknown content type.
-    p.server.handle_receive(now, &[0xff; 40]);
-    p.server.handle_receive(now, &[]);
+    receive(&mut p.server, now, &[0xff; 40]);
+    receive(&mut p.server, now, &[]);
     // Epoch 2, which does not exist.
     let mut e2 = good.clone();
     e2[4] = 2;
-    p.server.handle_receive(now, &e2);
+    assert!(receive(&mut p.server, now, &e2).is_empty());
     assert!(p.server.is_connected());
     assert!(p.server.poll_event().is_none());
     assert_eq!(p.server.stats().dropped_records, 4);
     // The intact record still gets through afterwards.
-    p.server.handle_receive(now, &good);
     assert_eq!(
-        p.server.poll_event(),
-        Some(fulmar_dtls::Event::ApplicationData(b"payload".to_vec()))
+        receive(&mut p.server, now, &good),
+        vec![b"payload".to_vec()]
     );
 }
 
@@ -179,6 +183,6 @@ fn forged_plaintext_alert_after_handshake_is_ignored() {
     let now = p.now;
     // alert(21), DTLS 1.2, epoch 0, seq 99, fatal handshake_failure.
     let forged = [21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 99, 0, 2, 2, 40];
-    p.server.handle_receive(now, &forged);
+    receive(&mut p.server, now, &forged);
     assert!(p.server.is_connected());
 }

@@ -86,7 +86,7 @@ impl Stream {
 /// [`Config::max_streams`]; for received packets only once a packet has
 /// authenticated, so forged packets cannot fill it. Protecting and unprotecting
 /// keep separate state, but a context normally serves one direction: DTLS-SRTP
-/// gives each direction its own master key (see [`crate::dtls_srtp_contexts`]).
+/// gives each direction its own master key (see [`crate::KeyingMaterial`]).
 #[derive(Clone)]
 pub struct Context {
     profile: ProtectionProfile,

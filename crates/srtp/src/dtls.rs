@@ -1,39 +1,73 @@
-//! Keying from DTLS-SRTP (RFC 5764 §4.2).
+//! Keying from DTLS-SRTP (RFC 5764 §4.2): the exporter label, and the split
+//! of the exported block into the client's and the server's write keys.
+//! Which of the two protects what we send depends on our DTLS role, which
+//! the caller knows: the client sends with `client_write`, the server with
+//! `server_write`.
 
 use crate::{Config, Context, Error, ProtectionProfile};
 
-/// Which end of the DTLS handshake we were.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// The DTLS client: protects with the client write key.
-    Client,
-    /// The DTLS server: protects with the server write key.
-    Server,
-}
+/// The label of the DTLS exporter (RFC 5705) that DTLS-SRTP keys come from
+/// (RFC 5764 §4.2); export [`ProtectionProfile::keying_material_len`] bytes.
+pub const DTLS_SRTP_EXPORTER_LABEL: &[u8] = b"EXTRACTOR-dtls_srtp";
 
-/// The four master keys and salts of a DTLS-SRTP exporter output, borrowed.
+/// The longest DTLS-SRTP keying material of any profile (AES-256-GCM's 88
+/// bytes), for a buffer on the stack.
+pub const MAX_KEYING_MATERIAL_LEN: usize = 88;
+
+/// One direction's SRTP master key and master salt, borrowed.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct KeyingMaterial<'a> {
-    /// `client_write_SRTP_master_key`.
-    pub client_key: &'a [u8],
-    /// `server_write_SRTP_master_key`.
-    pub server_key: &'a [u8],
-    /// `client_write_SRTP_master_salt`.
-    pub client_salt: &'a [u8],
-    /// `server_write_SRTP_master_salt`.
-    pub server_salt: &'a [u8],
+pub struct MasterKey<'a> {
+    /// The master key.
+    pub key: &'a [u8],
+    /// The master salt.
+    pub salt: &'a [u8],
 }
 
-impl core::fmt::Debug for KeyingMaterial<'_> {
+impl core::fmt::Debug for MasterKey<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("KeyingMaterial").finish_non_exhaustive()
+        f.debug_struct("MasterKey").finish_non_exhaustive()
     }
+}
+
+impl MasterKey<'_> {
+    /// A context keyed with this master key and salt for `profile`.
+    pub fn context(&self, profile: ProtectionProfile, config: Config) -> Result<Context, Error> {
+        Context::new(profile, self.key, self.salt, config)
+    }
+}
+
+/// The DTLS-SRTP exporter output split into the two directions' keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyingMaterial<'a> {
+    /// `client_write_SRTP_master_key` and `_salt`: what the DTLS client sends with.
+    pub client_write: MasterKey<'a>,
+    /// `server_write_SRTP_master_key` and `_salt`: what the DTLS server sends with.
+    pub server_write: MasterKey<'a>,
 }
 
 impl<'a> KeyingMaterial<'a> {
     /// Splits the output of the `EXTRACTOR-dtls_srtp` exporter, which is
-    /// `client key || server key || client salt || server salt` (RFC 5764 §4.2),
-    /// of length [`ProtectionProfile::keying_material_len`].
+    /// `client key || server key || client salt || server salt` (RFC 5764
+    /// §4.2), of length [`ProtectionProfile::keying_material_len`].
+    ///
+    /// ```
+    /// use fulmar_srtp::{Config, KeyingMaterial, ProtectionProfile};
+    ///
+    /// let profile = ProtectionProfile::AeadAes128Gcm;
+    /// // What the DTLS exporter gave both ends.
+    /// let material: Vec<u8> = (0..profile.keying_material_len() as u8).collect();
+    /// let keys = KeyingMaterial::split(profile, &material)?;
+    /// // The DTLS client sends with the client's write key; the server
+    /// // receives with it.
+    /// let mut client_tx = keys.client_write.context(profile, Config::default())?;
+    /// let mut server_rx = keys.client_write.context(profile, Config::default())?;
+    /// let rtp = [0x80, 0x60, 0, 1, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44, b'h', b'i'];
+    /// let mut packet = rtp.to_vec();
+    /// client_tx.protect_rtp(&mut packet)?;
+    /// server_rx.unprotect_rtp(&mut packet)?;
+    /// assert_eq!(packet, rtp);
+    /// # Ok::<(), fulmar_srtp::Error>(())
+    /// ```
     pub fn split(profile: ProtectionProfile, material: &'a [u8]) -> Result<Self, Error> {
         let key = profile.master_key_len();
         let salt = profile.master_salt_len();
@@ -48,72 +82,14 @@ impl<'a> KeyingMaterial<'a> {
         let (server_key, rest) = rest.split_at(key);
         let (client_salt, server_salt) = rest.split_at(salt);
         Ok(Self {
-            client_key,
-            server_key,
-            client_salt,
-            server_salt,
+            client_write: MasterKey {
+                key: client_key,
+                salt: client_salt,
+            },
+            server_write: MasterKey {
+                key: server_key,
+                salt: server_salt,
+            },
         })
     }
-
-    /// The (master key, master salt) this `role` protects outgoing packets with.
-    pub fn local(&self, role: Role) -> (&'a [u8], &'a [u8]) {
-        match role {
-            Role::Client => (self.client_key, self.client_salt),
-            Role::Server => (self.server_key, self.server_salt),
-        }
-    }
-
-    /// The (master key, master salt) the peer of `role` protects with.
-    pub fn remote(&self, role: Role) -> (&'a [u8], &'a [u8]) {
-        match role {
-            Role::Client => (self.server_key, self.server_salt),
-            Role::Server => (self.client_key, self.client_salt),
-        }
-    }
-
-    /// Builds the `(local, remote)` contexts for `role` from keys and salts
-    /// already split (as a DTLS stack hands them over), without
-    /// re-concatenating them; each length is checked against `profile`.
-    ///
-    /// ```
-    /// use fulmar_srtp::{Config, KeyingMaterial, ProtectionProfile, Role};
-    ///
-    /// let (client_key, server_key) = ([1u8; 16], [2u8; 16]);
-    /// let (client_salt, server_salt) = ([3u8; 12], [4u8; 12]);
-    /// let keys = KeyingMaterial {
-    ///     client_key: &client_key,
-    ///     server_key: &server_key,
-    ///     client_salt: &client_salt,
-    ///     server_salt: &server_salt,
-    /// };
-    /// let (tx, rx) = keys.contexts(ProtectionProfile::AeadAes128Gcm, Role::Server, Config::default())?;
-    /// assert_eq!(tx.profile(), rx.profile());
-    /// # Ok::<(), fulmar_srtp::Error>(())
-    /// ```
-    pub fn contexts(
-        &self,
-        profile: ProtectionProfile,
-        role: Role,
-        config: Config,
-    ) -> Result<(Context, Context), Error> {
-        let (local_key, local_salt) = self.local(role);
-        let (remote_key, remote_salt) = self.remote(role);
-        Ok((
-            Context::new(profile, local_key, local_salt, config)?,
-            Context::new(profile, remote_key, remote_salt, config)?,
-        ))
-    }
-}
-
-/// Builds the `(local, remote)` contexts from DTLS-SRTP keying material: the
-/// local one protects what we send, the remote one unprotects what we receive.
-/// `material` is the exporter output as one slice; when the keys and salts
-/// come already split, use [`KeyingMaterial::contexts`].
-pub fn dtls_srtp_contexts(
-    profile: ProtectionProfile,
-    material: &[u8],
-    role: Role,
-    config: Config,
-) -> Result<(Context, Context), Error> {
-    KeyingMaterial::split(profile, material)?.contexts(profile, role, config)
 }

@@ -1,10 +1,10 @@
 //! SRTP and SRTCP (RFC 3711) with the AES-CM/HMAC-SHA1 profiles and the
 //! AEAD AES-GCM profiles of RFC 7714, for DTLS-SRTP (RFC 5764).
 //!
-//! A [`Context`] is keyed once from a master key and salt (or straight from
-//! DTLS-SRTP keying material with [`dtls_srtp_contexts`]) and then protects or
-//! unprotects packets in place in the caller's buffer: no allocation per
-//! packet. It tracks per-SSRC rollover counters (RFC 3711 Appendix A), replay
+//! A [`Context`] is keyed once from a master key and salt (for DTLS-SRTP,
+//! one direction of the exporter's output as [`KeyingMaterial::split`]
+//! divides it) and then protects or unprotects packets in place in the
+//! caller's buffer: no allocation per packet. It tracks per-SSRC rollover counters (RFC 3711 Appendix A), replay
 //! windows (default 64 packets, configurable) and SRTCP indices.
 //!
 //! The crate stands alone: it reads just the RTP and RTCP header fields that
@@ -12,16 +12,23 @@
 //! and key derivation rates other than 0 are not supported (DTLS-SRTP uses
 //! neither).
 //!
-//! ```
-//! use fulmar_srtp::{dtls_srtp_contexts, Config, ProtectionProfile, Role};
+//! This crate alone knows the protection profiles: their IANA ids (which a
+//! DTLS stack negotiates in use_srtp, RFC 5764 §4.1.2), their key and salt
+//! lengths, and the split of the exported keying material (§4.2).
 //!
-//! let profile = ProtectionProfile::AeadAes128Gcm;
-//! // The 56 bytes a DTLS exporter gave both ends (RFC 5764 §4.2).
+//! ```
+//! use fulmar_srtp::{Config, KeyingMaterial, ProtectionProfile};
+//!
+//! // The profile DTLS agreed on, by its IANA id.
+//! let profile = ProtectionProfile::from_id(0x0007)?;
+//! // The 56 bytes both ends' DTLS exporters gave for
+//! // `DTLS_SRTP_EXPORTER_LABEL` (RFC 5764 §4.2).
 //! let material: Vec<u8> = (0..profile.keying_material_len() as u8).collect();
-//! let (mut client_tx, _client_rx) =
-//!     dtls_srtp_contexts(profile, &material, Role::Client, Config::default())?;
-//! let (_server_tx, mut server_rx) =
-//!     dtls_srtp_contexts(profile, &material, Role::Server, Config::default())?;
+//! let keys = KeyingMaterial::split(profile, &material)?;
+//! // The DTLS client sends with the client's write key, the server receives
+//! // with it (and the other way round with the server's).
+//! let mut client_tx = keys.client_write.context(profile, Config::default())?;
+//! let mut server_rx = keys.client_write.context(profile, Config::default())?;
 //!
 //! // An RTP packet: 12-byte header (seq 1, SSRC 0x11223344), then the payload.
 //! let rtp = [0x80, 0x60, 0x00, 0x01, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44, b'h', b'i'];
@@ -56,7 +63,7 @@ mod ssrc_map;
 
 pub use buffer::PacketBuffer;
 pub use context::{Config, Context};
-pub use dtls::{dtls_srtp_contexts, KeyingMaterial, Role};
+pub use dtls::{KeyingMaterial, MasterKey, DTLS_SRTP_EXPORTER_LABEL, MAX_KEYING_MATERIAL_LEN};
 pub use error::Error;
 pub use header::{RtcpHeader, RtpHeader, RTCP_HEADER_LEN, RTP_FIXED_HEADER_LEN};
 pub use keys::{derive_key, SessionKeys};

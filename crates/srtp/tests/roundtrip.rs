@@ -5,7 +5,7 @@
 
 use bytes::BytesMut;
 use fulmar_srtp::{
-    dtls_srtp_contexts, Config, Context, Error, KeyingMaterial, ProtectionProfile, Role,
+    Config, Context, Error, KeyingMaterial, MasterKey, ProtectionProfile, MAX_KEYING_MATERIAL_LEN,
 };
 use proptest::prelude::*;
 
@@ -155,28 +155,25 @@ proptest! {
 }
 
 #[test]
-fn dtls_srtp_keying_material_by_role() {
+fn dtls_srtp_keying_material_split() {
     for profile in ProtectionProfile::ALL {
         let material: Vec<u8> = (0..profile.keying_material_len() as u8).collect();
+        assert!(material.len() <= MAX_KEYING_MATERIAL_LEN);
         let keys = KeyingMaterial::split(profile, &material).unwrap();
         let (k, s) = (profile.master_key_len(), profile.master_salt_len());
-        assert_eq!(keys.client_key, &material[..k]);
-        assert_eq!(keys.server_key, &material[k..2 * k]);
-        assert_eq!(keys.client_salt, &material[2 * k..2 * k + s]);
-        assert_eq!(keys.server_salt, &material[2 * k + s..]);
-        assert_eq!(
-            keys.local(Role::Client),
-            (keys.client_key, keys.client_salt)
-        );
-        assert_eq!(
-            keys.remote(Role::Client),
-            (keys.server_key, keys.server_salt)
-        );
+        // RFC 5764 §4.2: client key, server key, client salt, server salt.
+        assert_eq!(keys.client_write.key, &material[..k]);
+        assert_eq!(keys.server_write.key, &material[k..2 * k]);
+        assert_eq!(keys.client_write.salt, &material[2 * k..2 * k + s]);
+        assert_eq!(keys.server_write.salt, &material[2 * k + s..]);
 
-        let (mut client_tx, mut client_rx) =
-            dtls_srtp_contexts(profile, &material, Role::Client, Config::default()).unwrap();
-        let (mut server_tx, mut server_rx) =
-            dtls_srtp_contexts(profile, &material, Role::Server, Config::default()).unwrap();
+        // The client sends with client_write and receives with server_write;
+        // the server the other way round.
+        let cfg = Config::default();
+        let mut client_tx = keys.client_write.context(profile, cfg).unwrap();
+        let mut client_rx = keys.server_write.context(profile, cfg).unwrap();
+        let mut server_tx = keys.server_write.context(profile, cfg).unwrap();
+        let mut server_rx = keys.client_write.context(profile, cfg).unwrap();
         let rtp = vec![0x80, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 1, 2, 3];
         let mut p = rtp.clone();
         client_tx.protect_rtp(&mut p).unwrap();
@@ -193,33 +190,18 @@ fn dtls_srtp_keying_material_by_role() {
         assert_eq!(p, rtp);
 
         assert!(matches!(
-            dtls_srtp_contexts(profile, &material[1..], Role::Client, Config::default()),
+            KeyingMaterial::split(profile, &material[1..]),
             Err(Error::InvalidKeyLength { .. })
         ));
         assert_eq!(ProtectionProfile::from_id(profile.id()), Ok(profile));
 
-        // The split form (keys and salts handed over separately) keys the same contexts.
-        let split = KeyingMaterial {
-            client_key: keys.client_key,
-            server_key: keys.server_key,
-            client_salt: keys.client_salt,
-            server_salt: keys.server_salt,
-        };
-        let (mut split_server_tx, _) = split
-            .contexts(profile, Role::Server, Config::default())
-            .unwrap();
-        let mut next = rtp.clone();
-        next[3] = 2; // sequence number 2: client_rx has seen 1
-        let mut p = next.clone();
-        split_server_tx.protect_rtp(&mut p).unwrap();
-        client_rx.unprotect_rtp(&mut p).unwrap();
-        assert_eq!(p, next);
-        let short = KeyingMaterial {
-            server_salt: &keys.server_salt[1..],
-            ..split
+        // Keys handed over separately key contexts too, their lengths checked.
+        let short = MasterKey {
+            salt: &keys.server_write.salt[1..],
+            ..keys.server_write
         };
         assert!(matches!(
-            short.contexts(profile, Role::Server, Config::default()),
+            short.context(profile, cfg),
             Err(Error::InvalidKeyLength {
                 what: "master salt",
                 ..

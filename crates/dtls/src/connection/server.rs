@@ -1,54 +1,111 @@
 //! Server handshake steps (RFC 6347 §4.2.4 flights 2, 4 and 6), including
-//! the stateless HelloVerifyRequest cookie exchange (§4.2.1).
+//! the stateless HelloVerifyRequest cookie exchange (§4.2.1): each state
+//! type owns what is valid at that point.
 
-use super::*;
+use std::sync::Arc;
+use std::time::Instant;
 
-/// Server: waiting for a (cookie-bearing) ClientHello.
-#[derive(Debug)]
-pub struct ExpectClientHello;
+use rand_core::RngCore;
 
-/// Server: waiting for the client's Certificate.
-#[derive(Debug)]
-pub struct ExpectClientCertificate {
-    pub(super) neg: Negotiated,
-    pub(super) kx: KeyExchange,
+use crate::alert::AlertDescription;
+use crate::cert::PeerKey;
+use crate::crypto::{self, scheme, KeyExchange, NamedGroup};
+use crate::error::{Error, Result};
+use crate::extensions::{self as ext, ExtensionWriter};
+use crate::handshake::{
+    emit_message, CertificateMsg, CertificateRequest, CertificateVerify, ClientHello,
+    ClientKeyExchange, HandshakeType, HelloVerifyRequest, ServerHello, ServerKeyExchange,
+    HANDSHAKE_HEADER_LEN,
+};
+use crate::reassembly::{Message, Reassembler};
+use crate::record::{write_header, ContentType, ProtocolVersion, RECORD_HEADER_LEN};
+
+use super::state::{Handshake, MasterSecret, Negotiated, Randoms, State, Transcript};
+use super::{Connection, EMPTY_RENEGOTIATION_INFO_SCSV};
+
+fn protocol(alert: AlertDescription, reason: &'static str) -> Error {
+    Error::protocol(alert, reason)
 }
 
-/// Server: waiting for ClientKeyExchange.
-#[derive(Debug)]
-pub struct ExpectClientKeyExchange {
-    pub(super) neg: Negotiated,
-    pub(super) kx: KeyExchange,
-    pub(super) peer_key: Option<PeerKey>,
+/// Server: waiting for a (cookie-bearing) ClientHello. Owns the randomness
+/// for its random and the secret its stateless cookies are keyed with.
+pub(super) struct ExpectClientHello {
+    rng: Box<dyn RngCore + Send>,
+    cookie_secret: [u8; 32],
 }
 
-/// Server: waiting for CertificateVerify.
-#[derive(Debug)]
-pub struct ExpectCertificateVerify {
-    pub(super) neg: Negotiated,
-    pub(super) peer_key: PeerKey,
+impl core::fmt::Debug for ExpectClientHello {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ExpectClientHello")
+    }
 }
 
-/// Server: waiting for the client's Finished.
-#[derive(Debug)]
-pub struct ExpectClientFinished {
-    pub(super) neg: Negotiated,
-}
+impl ExpectClientHello {
+    pub(super) fn new(mut rng: Box<dyn RngCore + Send>) -> Self {
+        let mut cookie_secret = [0u8; 32];
+        rng.fill_bytes(&mut cookie_secret);
+        ExpectClientHello { rng, cookie_secret }
+    }
 
-impl Connection {
     /// The stateless cookie: HMAC-SHA256 over the hello's random, session id and suites.
-    pub(super) fn expected_cookie(&self, ch: &ClientHello<'_>) -> Vec<u8> {
+    fn expected_cookie(&self, ch: &ClientHello<'_>) -> Vec<u8> {
         crypto::hmac_sha256(
             &self.cookie_secret,
             &[&ch.random, ch.session_id, ch.cipher_suites],
         )
     }
+}
 
+/// Server: flight 4 sent, waiting for the client's Certificate.
+#[derive(Debug)]
+pub(super) struct ExpectClientCertificate {
+    pub(super) hs: Handshake,
+    kx: KeyExchange,
+}
+
+impl ExpectClientCertificate {
+    /// The client skipped its (optional) Certificate.
+    pub(super) fn without_certificate(self) -> ExpectClientKeyExchange {
+        ExpectClientKeyExchange {
+            hs: self.hs,
+            kx: self.kx,
+            peer: None,
+        }
+    }
+}
+
+/// Server: waiting for ClientKeyExchange.
+#[derive(Debug)]
+pub(super) struct ExpectClientKeyExchange {
+    pub(super) hs: Handshake,
+    kx: KeyExchange,
+    /// The client's verified key and DER certificate, if it sent one.
+    peer: Option<(PeerKey, Vec<u8>)>,
+}
+
+/// Server: waiting for CertificateVerify.
+#[derive(Debug)]
+pub(super) struct ExpectCertificateVerify {
+    pub(super) hs: Handshake,
+    master: MasterSecret,
+    peer_key: PeerKey,
+    peer_certificate: Vec<u8>,
+}
+
+/// Server: waiting for the client's Finished.
+#[derive(Debug)]
+pub(super) struct ExpectClientFinished {
+    pub(super) hs: Handshake,
+    master: MasterSecret,
+    peer_certificate: Option<Vec<u8>>,
+}
+
+impl Connection {
     /// Flight 2 (HelloVerifyRequest, stateless) or flight 4 (ServerHello .. ServerHelloDone).
     pub(super) fn on_client_hello(
         &mut self,
         now: Instant,
-        s: ExpectClientHello,
+        mut s: ExpectClientHello,
         msg: &Message,
     ) -> Result<State> {
         let ch = ClientHello::parse(&msg.body)?;
@@ -67,36 +124,9 @@ impl Connection {
             ));
         }
         if self.config.hello_verify_cookie {
-            let expected = self.expected_cookie(&ch);
+            let expected = s.expected_cookie(&ch);
             if !crypto::ct_eq(&expected, ch.cookie) {
-                // RFC 6347 §4.2.1: stateless; reuse the ClientHello's record sequence number.
-                let mut body = Vec::new();
-                HelloVerifyRequest {
-                    server_version: ProtocolVersion::DTLS1_0,
-                    cookie: &expected,
-                }
-                .emit(&mut body);
-                let mut payload = Vec::with_capacity(body.len() + HANDSHAKE_HEADER_LEN);
-                emit_message(
-                    &mut payload,
-                    HandshakeType::HelloVerifyRequest,
-                    msg.message_seq,
-                    &body,
-                );
-                let mut out = Vec::with_capacity(payload.len() + RECORD_HEADER_LEN);
-                write_header(
-                    &mut out,
-                    ContentType::Handshake,
-                    ProtocolVersion::DTLS1_0,
-                    0,
-                    self.last_peer_record_seq0,
-                    payload.len() as u16,
-                );
-                out.extend_from_slice(&payload);
-                self.transmits.push_back(out);
-                self.write_seq[0] = self.write_seq[0].max(self.last_peer_record_seq0 + 1);
-                // Stay stateless: a retransmitted first ClientHello gets another HelloVerifyRequest.
-                self.reassembler = Reassembler::floating(0);
+                self.send_hello_verify_request(msg.message_seq, &expected);
                 return Ok(State::ExpectClientHello(s));
             }
         }
@@ -155,45 +185,47 @@ impl Connection {
             || ch
                 .cipher_suites()
                 .any(|c| c == EMPTY_RENEGOTIATION_INFO_SCSV);
-        let srtp = cfg
+        // RFC 5764 §4.1.1: the first of our profiles that the client offers.
+        let srtp_profile = cfg
             .srtp_profiles
             .iter()
             .copied()
-            .find(|p| exts.srtp_profiles().any(|x| x == p.id()));
-        let neg = Negotiated {
-            suite,
-            extended_master_secret: exts.extended_master_secret,
-            srtp,
-        };
-        self.negotiated = Some(neg);
-        self.client_random = ch.random;
-        let mut random = [0u8; 32];
-        self.rng
-            .as_mut()
-            .ok_or(Error::InvalidState("no randomness left"))?
-            .fill_bytes(&mut random);
-        self.server_random = random;
-        self.reassembler.set_strict();
-        self.next_send_seq = msg.message_seq;
+            .find(|&p| exts.srtp_profiles().any(|x| x == p));
+        let mut server_random = [0u8; 32];
+        s.rng.fill_bytes(&mut server_random);
+        self.flights.reassembler.set_strict();
+        self.flights.next_send_seq = msg.message_seq;
         // Continue after the record sequence numbers our HelloVerifyRequest reused.
-        self.write_seq[0] = self.write_seq[0].max(self.last_peer_record_seq0);
-        self.peer_flight_end = Some(msg.message_seq);
-        self.transcript.clear();
-        self.add_to_transcript(msg);
+        self.records
+            .skip_epoch0_to(self.flights.last_peer_record_seq0);
+        self.flights.peer_flight_end = Some(msg.message_seq);
+        let mut hs = Handshake {
+            randoms: Randoms {
+                client: ch.random,
+                server: server_random,
+            },
+            transcript: Transcript::default(),
+            neg: Negotiated {
+                suite,
+                extended_master_secret: exts.extended_master_secret,
+                srtp_profile,
+            },
+        };
+        hs.transcript.add(msg);
 
         // Flight 4: ServerHello, Certificate, ServerKeyExchange, CertificateRequest, ServerHelloDone.
-        self.flight.clear();
+        self.flights.start();
         let mut exts_out = Vec::new();
         {
             let mut w = ExtensionWriter::new(&mut exts_out);
-            if neg.extended_master_secret {
+            if hs.neg.extended_master_secret {
                 w.raw(ext::EXTENDED_MASTER_SECRET, &[]);
             }
             if secure_reneg {
                 w.raw(ext::RENEGOTIATION_INFO, &[0]);
             }
-            if let Some(p) = srtp {
-                w.use_srtp(&[p.id()]);
+            if let Some(p) = srtp_profile {
+                w.use_srtp(&[p]);
             }
             if exts.ec_point_formats.is_some() {
                 w.raw(ext::EC_POINT_FORMATS, &[1, 0]);
@@ -202,29 +234,29 @@ impl Connection {
         }
         let sh = ServerHello {
             server_version: ProtocolVersion::DTLS1_2,
-            random: self.server_random,
+            random: server_random,
             session_id: &[],
             cipher_suite: suite.id(),
             compression_method: 0,
             extensions: exts_out.get(2..),
         };
+        let t = &mut hs.transcript;
         let mut body = Vec::new();
         sh.emit(&mut body);
-        self.push_handshake(0, HandshakeType::ServerHello, &body);
+        self.flights.push(t, 0, HandshakeType::ServerHello, &body);
 
         body.clear();
         CertificateMsg {
             certificates: vec![cfg.certificate.der()],
         }
         .emit(&mut body);
-        self.push_handshake(0, HandshakeType::Certificate, &body);
+        self.flights.push(t, 0, HandshakeType::Certificate, &body);
 
         let kx = KeyExchange::generate(group)?;
         let mut params = Vec::new();
         ServerKeyExchange::emit_params(&mut params, group.id(), kx.public());
         let mut signed = Vec::with_capacity(64 + params.len());
-        signed.extend_from_slice(&self.client_random);
-        signed.extend_from_slice(&self.server_random);
+        signed.extend_from_slice(&hs.randoms.client_first());
         signed.extend_from_slice(&params);
         let sig = cfg.certificate.sign(&signed)?;
         body.clear();
@@ -236,7 +268,9 @@ impl Connection {
             params: &params,
         }
         .emit(&mut body);
-        self.push_handshake(0, HandshakeType::ServerKeyExchange, &body);
+        let t = &mut hs.transcript;
+        self.flights
+            .push(t, 0, HandshakeType::ServerKeyExchange, &body);
 
         if cfg.require_client_certificate {
             let mut algs = Vec::new();
@@ -251,60 +285,103 @@ impl Connection {
                 certificate_authorities: &[],
             }
             .emit(&mut body);
-            self.push_handshake(0, HandshakeType::CertificateRequest, &body);
+            self.flights
+                .push(t, 0, HandshakeType::CertificateRequest, &body);
         }
-        self.push_handshake(0, HandshakeType::ServerHelloDone, &[]);
+        self.flights.push(t, 0, HandshakeType::ServerHelloDone, &[]);
         self.send_flight(now, true);
         Ok(State::ExpectClientCertificate(ExpectClientCertificate {
-            neg,
+            hs,
             kx,
         }))
+    }
+
+    /// Flight 2, stateless (RFC 6347 §4.2.1): a HelloVerifyRequest with
+    /// `cookie`, reusing the ClientHello's record sequence number.
+    fn send_hello_verify_request(&mut self, message_seq: u16, cookie: &[u8]) {
+        let mut body = Vec::new();
+        HelloVerifyRequest {
+            server_version: ProtocolVersion::DTLS1_0,
+            cookie,
+        }
+        .emit(&mut body);
+        let mut payload = Vec::with_capacity(body.len() + HANDSHAKE_HEADER_LEN);
+        emit_message(
+            &mut payload,
+            HandshakeType::HelloVerifyRequest,
+            message_seq,
+            &body,
+        );
+        let mut out = Vec::with_capacity(payload.len() + RECORD_HEADER_LEN);
+        let seq = self.flights.last_peer_record_seq0;
+        write_header(
+            &mut out,
+            ContentType::Handshake,
+            ProtocolVersion::DTLS1_0,
+            0,
+            seq,
+            payload.len() as u16,
+        );
+        out.extend_from_slice(&payload);
+        self.transmits.push_back(out);
+        self.records.skip_epoch0_to(seq + 1);
+        // Stay stateless: a retransmitted first ClientHello gets another HelloVerifyRequest.
+        self.flights.reassembler = Reassembler::floating(0);
     }
 
     /// The client's Certificate, checked against the expected fingerprints.
     pub(super) fn on_client_certificate(
         &mut self,
-        s: ExpectClientCertificate,
+        mut s: ExpectClientCertificate,
         msg: &Message,
     ) -> Result<State> {
-        let peer_key = self.verify_peer_certificate(msg)?;
-        if peer_key.is_none() && self.config.require_client_certificate {
+        let peer = self.verify_peer_certificate(msg)?;
+        if peer.is_none() && self.config.require_client_certificate {
             return Err(protocol(
                 AlertDescription::HandshakeFailure,
                 "client sent no certificate",
             ));
         }
-        self.add_to_transcript(msg);
+        s.hs.transcript.add(msg);
         Ok(State::ExpectClientKeyExchange(ExpectClientKeyExchange {
-            neg: s.neg,
+            hs: s.hs,
             kx: s.kx,
-            peer_key,
+            peer,
         }))
     }
 
     /// ClientKeyExchange: ECDHE, then the (extended) master secret and epoch-1 keys.
     pub(super) fn on_client_key_exchange(
         &mut self,
-        s: ExpectClientKeyExchange,
+        mut s: ExpectClientKeyExchange,
         msg: &Message,
     ) -> Result<State> {
         let cke = ClientKeyExchange::parse(&msg.body)?;
         let premaster = s.kx.complete(cke.public)?;
-        self.add_to_transcript(msg);
-        self.derive_keys(s.neg, &premaster)?;
-        Ok(match s.peer_key {
-            Some(peer_key) => State::ExpectCertificateVerify(ExpectCertificateVerify {
-                neg: s.neg,
-                peer_key,
+        s.hs.transcript.add(msg);
+        let (master, keys) = s.hs.derive_keys(&premaster)?;
+        self.records.install(self.role, keys);
+        Ok(match s.peer {
+            Some((peer_key, peer_certificate)) => {
+                State::ExpectCertificateVerify(ExpectCertificateVerify {
+                    hs: s.hs,
+                    master,
+                    peer_key,
+                    peer_certificate,
+                })
+            }
+            None => State::ExpectClientFinished(ExpectClientFinished {
+                hs: s.hs,
+                master,
+                peer_certificate: None,
             }),
-            None => State::ExpectClientFinished(ExpectClientFinished { neg: s.neg }),
         })
     }
 
     /// CertificateVerify: the client's signature over the transcript so far.
     pub(super) fn on_certificate_verify(
         &mut self,
-        s: ExpectCertificateVerify,
+        mut s: ExpectCertificateVerify,
         msg: &Message,
     ) -> Result<State> {
         let cv = CertificateVerify::parse(&msg.body)?;
@@ -315,28 +392,33 @@ impl Connection {
             ));
         }
         s.peer_key
-            .verify(cv.signature_scheme, &self.transcript, cv.signature)?;
-        self.add_to_transcript(msg);
+            .verify(cv.signature_scheme, s.hs.transcript.bytes(), cv.signature)?;
+        s.hs.transcript.add(msg);
         Ok(State::ExpectClientFinished(ExpectClientFinished {
-            neg: s.neg,
+            hs: s.hs,
+            master: s.master,
+            peer_certificate: Some(s.peer_certificate),
         }))
     }
 
     /// Flight 6: ChangeCipherSpec, Finished; resent only when flight 5 is (§4.2.4).
     pub(super) fn on_client_finished(
         &mut self,
-        s: ExpectClientFinished,
+        mut s: ExpectClientFinished,
         msg: &Message,
     ) -> Result<State> {
-        self.accept_finished(s.neg, b"client finished", msg)?;
-        self.peer_flight_end = Some(msg.message_seq);
-        self.flight.clear();
-        self.flight.push(FlightItem::ChangeCipherSpec);
-        let verify = self.verify_data(s.neg, b"server finished");
-        self.push_handshake(1, HandshakeType::Finished, &verify);
+        s.hs.accept_finished(&s.master, b"client finished", msg)?;
+        self.flights.peer_flight_end = Some(msg.message_seq);
+        self.flights.start();
+        self.flights.push_change_cipher_spec();
+        let verify = s.hs.verify_data(&s.master, b"server finished");
+        self.flights
+            .push(&mut s.hs.transcript, 1, HandshakeType::Finished, &verify);
         // The last flight is not timed; it is resent when the client's is (§4.2.4).
         self.transmit_flight();
         self.connected();
-        Ok(State::Connected)
+        Ok(State::Connected(
+            s.hs.into_session(s.master, s.peer_certificate),
+        ))
     }
 }

@@ -10,9 +10,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fulmar_dtls::{Certificate, Config, Connection, Event};
+use fulmar_dtls::{Certificate, Config, Connection, Event, Failure};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+/// The DTLS-SRTP protection profiles of RFC 5764 §4.1.2 and RFC 7714 §14.2,
+/// by IANA id, in WebRTC's preference order (fulmar-srtp's `PREFERRED`).
+pub const SRTP_PROFILES: [u16; 4] = [0x0007, 0x0008, 0x0001, 0x0002];
 
 pub fn certs() -> (Arc<Certificate>, Arc<Certificate>) {
     (
@@ -21,13 +25,45 @@ pub fn certs() -> (Arc<Certificate>, Arc<Certificate>) {
     )
 }
 
-/// Configs where each side expects the other's certificate.
+/// Configs where each side expects the other's certificate, offering the
+/// WebRTC SRTP profiles.
 pub fn configs() -> (Config, Config) {
     let (a, b) = certs();
-    (
-        Config::new(a.clone(), vec![b.fingerprint()]),
-        Config::new(b, vec![a.fingerprint()]),
-    )
+    let mut c = Config::new(a.clone(), vec![b.fingerprint()]);
+    let mut s = Config::new(b, vec![a.fingerprint()]);
+    c.srtp_profiles = SRTP_PROFILES.to_vec();
+    s.srtp_profiles = SRTP_PROFILES.to_vec();
+    (c, s)
+}
+
+/// 60 bytes of the DTLS-SRTP exporter (RFC 5764 §4.2): equal on both ends
+/// of one handshake.
+pub fn srtp_keys(c: &Connection) -> Vec<u8> {
+    let mut out = vec![0u8; 60];
+    c.export_keying_material(b"EXTRACTOR-dtls_srtp", None, &mut out)
+        .unwrap();
+    out
+}
+
+/// Every datagram `c` has to send.
+pub fn transmits(c: &mut Connection, now: Instant) -> Vec<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::iter::from_fn(|| c.poll_transmit(now, &mut buf).map(|_| buf.clone())).collect()
+}
+
+/// One protected record of application data from `c`.
+pub fn sealed(c: &mut Connection, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    c.seal_application_data(data, &mut out).unwrap();
+    out
+}
+
+/// Feeds `datagram` (a copy of it) to `c` and returns the application data
+/// it carried.
+pub fn receive(c: &mut Connection, now: Instant, datagram: &[u8]) -> Vec<Vec<u8>> {
+    let mut d = datagram.to_vec();
+    c.handle_receive(now, &mut d);
+    std::iter::from_fn(|| c.poll_application_data().map(|r| d[r].to_vec())).collect()
 }
 
 /// Offset of the first handshake message of type `ty` in a plaintext
@@ -82,10 +118,15 @@ pub struct Pair {
     pub in_flight: Vec<(Instant, bool, Vec<u8>)>,
     pub client_events: Vec<Event>,
     pub server_events: Vec<Event>,
+    /// Application data received by the client and by the server.
+    pub client_data: Vec<Vec<u8>>,
+    pub server_data: Vec<Vec<u8>>,
     /// Datagrams sent by (client, server).
     pub sent: (Vec<(Duration, Vec<u8>)>, Vec<(Duration, Vec<u8>)>),
     /// A man in the middle: sees (from the client?, datagram) and may rewrite it.
     pub tamper: Option<Box<dyn FnMut(bool, &mut Vec<u8>)>>,
+    /// Application data sealed by (client, server), sent with the next step.
+    outgoing: (Vec<Vec<u8>>, Vec<Vec<u8>>),
 }
 
 impl Pair {
@@ -104,19 +145,42 @@ impl Pair {
             in_flight: Vec::new(),
             client_events: Vec::new(),
             server_events: Vec::new(),
+            client_data: Vec::new(),
+            server_data: Vec::new(),
             sent: (Vec::new(), Vec::new()),
             tamper: None,
+            outgoing: (Vec::new(), Vec::new()),
         }
+    }
+
+    /// Seals `data` at the client, to be sent over the link.
+    pub fn send_from_client(&mut self, data: &[u8]) -> Result<(), fulmar_dtls::Error> {
+        let mut d = Vec::new();
+        self.client.seal_application_data(data, &mut d)?;
+        self.outgoing.0.push(d);
+        Ok(())
+    }
+
+    /// Seals `data` at the server, to be sent over the link.
+    pub fn send_from_server(&mut self, data: &[u8]) -> Result<(), fulmar_dtls::Error> {
+        let mut d = Vec::new();
+        self.server.seal_application_data(data, &mut d)?;
+        self.outgoing.1.push(d);
+        Ok(())
     }
 
     fn collect(&mut self) {
         let t = self.now - self.start;
         let mut out = Vec::new();
-        while let Some(d) = self.client.poll_transmit() {
+        let mut client_out = transmits(&mut self.client, self.now);
+        client_out.append(&mut self.outgoing.0);
+        for d in client_out {
             self.sent.0.push((t, d.clone()));
             out.push((true, d));
         }
-        while let Some(d) = self.server.poll_transmit() {
+        let mut server_out = transmits(&mut self.server, self.now);
+        server_out.append(&mut self.outgoing.1);
+        for d in server_out {
             self.sent.1.push((t, d.clone()));
             out.push((false, d));
         }
@@ -173,9 +237,11 @@ impl Pair {
         };
         for (_, to_server, d) in due {
             if to_server {
-                self.server.handle_receive(now, &d);
+                let data = receive(&mut self.server, now, &d);
+                self.server_data.extend(data);
             } else {
-                self.client.handle_receive(now, &d);
+                let data = receive(&mut self.client, now, &d);
+                self.client_data.extend(data);
             }
         }
         self.client.handle_timeout(now);
@@ -223,27 +289,17 @@ impl Pair {
             .any(|e| matches!(e, Event::Failed(_)))
     }
 
-    pub fn client_failure(&self) -> Option<fulmar_dtls::Error> {
+    pub fn client_failure(&self) -> Option<Failure> {
         self.client_events.iter().find_map(|e| match e {
             Event::Failed(e) => Some(e.clone()),
             _ => None,
         })
     }
 
-    pub fn server_failure(&self) -> Option<fulmar_dtls::Error> {
+    pub fn server_failure(&self) -> Option<Failure> {
         self.server_events.iter().find_map(|e| match e {
             Event::Failed(e) => Some(e.clone()),
             _ => None,
         })
-    }
-
-    pub fn data(events: &[Event]) -> Vec<Vec<u8>> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::ApplicationData(d) => Some(d.clone()),
-                _ => None,
-            })
-            .collect()
     }
 }
