@@ -1,5 +1,6 @@
-//! An in-memory pair of endpoints over a lossy, reordering, duplicating
-//! link with simulated time (no sleeps), in the style of quinn-proto's `Pair`.
+//! The DTLS connection on fulmar-netsim's two-party [`NetPair`]: a client
+//! (party A) and a server (party B) over one simulated link, in simulated
+//! time. [`Dtls`] is the few lines that plug a connection into the pair.
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -7,10 +8,12 @@
     clippy::type_complexity
 )]
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fulmar_dtls::{Certificate, Config, Connection, Event, Failure};
+use fulmar_netsim::{Direction, LinkConfig, Pair as NetPair, Party};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -81,225 +84,233 @@ pub fn find_handshake(d: &[u8], ty: u8) -> Option<usize> {
     None
 }
 
-pub struct Link {
-    pub loss: f64,
-    pub duplicate: f64,
-    pub delay: Duration,
-    pub jitter: Duration,
+/// Whether a datagram carries a record of epoch 1 (RFC 6347 §4.1 header:
+/// type, version, epoch at bytes 3..5, sequence number, length at 11..13).
+pub fn has_epoch1_record(d: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(h) = d.get(at..at + 13) {
+        if u16::from_be_bytes([h[3], h[4]]) == 1 {
+            return true;
+        }
+        at += 13 + usize::from(u16::from_be_bytes([h[11], h[12]]));
+    }
+    false
 }
 
-impl Link {
-    pub fn perfect() -> Self {
-        Link {
-            loss: 0.0,
-            duplicate: 0.0,
-            delay: Duration::from_millis(10),
-            jitter: Duration::ZERO,
+/// A 10 ms link that loses, reorders and duplicates nothing.
+pub fn perfect() -> LinkConfig {
+    LinkConfig::ideal().with_delay(Duration::from_millis(10))
+}
+
+/// A 10 ms link with up to 40 ms of jitter (which reorders), 10 %
+/// duplication and `loss`.
+pub fn lossy(loss: f64) -> LinkConfig {
+    perfect()
+        .with_jitter(Duration::from_millis(40))
+        .with_duplicate(0.1)
+        .with_loss(loss)
+}
+
+/// What a [`Dtls`] party reports: the connection's events and, as it
+/// arrives, the application data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Got {
+    Event(Event),
+    Data(Vec<u8>),
+}
+
+/// A connection as a netsim party; the application data of each datagram
+/// is taken as it is opened, and data the test sealed goes out after the
+/// connection's own datagrams.
+pub struct Dtls {
+    pub conn: Connection,
+    data: VecDeque<Vec<u8>>,
+    outgoing: VecDeque<Vec<u8>>,
+}
+
+impl Party for Dtls {
+    type Event = Got;
+    fn handle_receive(&mut self, now: Instant, datagram: &mut [u8]) {
+        self.conn.handle_receive(now, datagram);
+        while let Some(r) = self.conn.poll_application_data() {
+            self.data.push_back(datagram[r].to_vec());
         }
     }
-    pub fn lossy(loss: f64) -> Self {
-        Link {
-            loss,
-            duplicate: 0.1,
-            delay: Duration::from_millis(10),
-            jitter: Duration::from_millis(40),
+    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+        if let Some(n) = self.conn.poll_transmit(now, buf) {
+            return Some(n);
         }
+        let d = self.outgoing.pop_front()?;
+        buf.clear();
+        buf.extend_from_slice(&d);
+        Some(d.len())
+    }
+    fn poll_event(&mut self) -> Option<Got> {
+        if let Some(e) = self.conn.poll_event() {
+            return Some(Got::Event(e));
+        }
+        self.data.pop_front().map(Got::Data)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.conn.handle_timeout(now);
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.conn.poll_timeout()
     }
 }
 
+/// A client and a server on a netsim pair, with what each received.
 pub struct Pair {
-    pub client: Connection,
-    pub server: Connection,
-    pub now: Instant,
-    pub start: Instant,
-    pub rng: StdRng,
-    pub link: Link,
-    /// (deliver at, to the server?, datagram)
-    pub in_flight: Vec<(Instant, bool, Vec<u8>)>,
-    pub client_events: Vec<Event>,
-    pub server_events: Vec<Event>,
-    /// Application data received by the client and by the server.
-    pub client_data: Vec<Vec<u8>>,
-    pub server_data: Vec<Vec<u8>>,
-    /// Datagrams sent by (client, server).
-    pub sent: (Vec<(Duration, Vec<u8>)>, Vec<(Duration, Vec<u8>)>),
-    /// A man in the middle: sees (from the client?, datagram) and may rewrite it.
-    pub tamper: Option<Box<dyn FnMut(bool, &mut Vec<u8>)>>,
-    /// Application data sealed by (client, server), sent with the next step.
-    outgoing: (Vec<Vec<u8>>, Vec<Vec<u8>>),
+    pub net: NetPair<Dtls, Dtls>,
 }
 
 impl Pair {
-    pub fn new(client: Config, server: Config, link: Link, seed: u64) -> Self {
+    pub fn new(client: Config, server: Config, link: LinkConfig, seed: u64) -> Self {
         let now = Instant::now();
         let mut rng = StdRng::seed_from_u64(seed);
+        let party = |conn| Dtls {
+            conn,
+            data: VecDeque::new(),
+            outgoing: VecDeque::new(),
+        };
         let c = Connection::client(Arc::new(client), now, StdRng::seed_from_u64(rng.gen()));
         let s = Connection::server(Arc::new(server), StdRng::seed_from_u64(rng.gen()));
-        Pair {
-            client: c,
-            server: s,
-            now,
-            start: now,
-            rng,
-            link,
-            in_flight: Vec::new(),
-            client_events: Vec::new(),
-            server_events: Vec::new(),
-            client_data: Vec::new(),
-            server_data: Vec::new(),
-            sent: (Vec::new(), Vec::new()),
-            tamper: None,
-            outgoing: (Vec::new(), Vec::new()),
-        }
+        let mut net = NetPair::new(now, party(c), party(s), rng.gen()).with_link(link);
+        net.enable_trace();
+        Pair { net }
     }
 
-    /// Seals `data` at the client, to be sent over the link.
-    pub fn send_from_client(&mut self, data: &[u8]) -> Result<(), fulmar_dtls::Error> {
-        let mut d = Vec::new();
-        self.client.seal_application_data(data, &mut d)?;
-        self.outgoing.0.push(d);
-        Ok(())
+    pub fn client(&mut self) -> &mut Connection {
+        &mut self.net.a.conn
     }
 
-    /// Seals `data` at the server, to be sent over the link.
-    pub fn send_from_server(&mut self, data: &[u8]) -> Result<(), fulmar_dtls::Error> {
-        let mut d = Vec::new();
-        self.server.seal_application_data(data, &mut d)?;
-        self.outgoing.1.push(d);
-        Ok(())
+    pub fn server(&mut self) -> &mut Connection {
+        &mut self.net.b.conn
     }
 
-    fn collect(&mut self) {
-        let t = self.now - self.start;
-        let mut out = Vec::new();
-        let mut client_out = transmits(&mut self.client, self.now);
-        client_out.append(&mut self.outgoing.0);
-        for d in client_out {
-            self.sent.0.push((t, d.clone()));
-            out.push((true, d));
-        }
-        let mut server_out = transmits(&mut self.server, self.now);
-        server_out.append(&mut self.outgoing.1);
-        for d in server_out {
-            self.sent.1.push((t, d.clone()));
-            out.push((false, d));
-        }
-        for (to_server, mut d) in out {
-            if let Some(t) = self.tamper.as_mut() {
-                t(to_server, &mut d);
-            }
-            if self.rng.gen_bool(self.link.loss) {
-                continue;
-            }
-            let copies = if self.rng.gen_bool(self.link.duplicate) {
-                2
-            } else {
-                1
-            };
-            for _ in 0..copies {
-                let j = self.link.jitter.as_micros() as u64;
-                let extra = if j > 0 { self.rng.gen_range(0..j) } else { 0 };
-                let at = self.now + self.link.delay + Duration::from_micros(extra);
-                self.in_flight.push((at, to_server, d.clone()));
-            }
-        }
-        while let Some(e) = self.client.poll_event() {
-            self.client_events.push(e);
-        }
-        while let Some(e) = self.server.poll_event() {
-            self.server_events.push(e);
-        }
+    pub fn now(&self) -> Instant {
+        self.net.now()
     }
 
-    /// One step: deliver what is due, or advance time to the next event.
-    pub fn step(&mut self) -> bool {
-        self.collect();
-        self.in_flight.sort_by_key(|(t, _, _)| *t);
-        let next_delivery = self.in_flight.first().map(|(t, _, _)| *t);
-        let next = [
-            next_delivery,
-            self.client.poll_timeout(),
-            self.server.poll_timeout(),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let Some(next) = next else { return false };
-        if next > self.now {
-            self.now = next;
-        }
-        let now = self.now;
-        let due: Vec<_> = {
-            let (due, rest): (Vec<_>, Vec<_>) =
-                self.in_flight.drain(..).partition(|(t, _, _)| *t <= now);
-            self.in_flight = rest;
-            due
+    /// A man in the middle: sees (from the client?, datagram), may rewrite
+    /// it, and drops it by returning false.
+    pub fn set_tamper(&mut self, mut tamper: impl FnMut(bool, &mut Vec<u8>) -> bool + 'static) {
+        self.net
+            .set_tamper(move |dir, d| tamper(dir == Direction::AToB, d));
+    }
+
+    /// Datagrams sent by the client (or the server), with when.
+    pub fn sent(&self, by_client: bool) -> Vec<(Duration, Vec<u8>)> {
+        let dir = if by_client {
+            Direction::AToB
+        } else {
+            Direction::BToA
         };
-        for (_, to_server, d) in due {
-            if to_server {
-                let data = receive(&mut self.server, now, &d);
-                self.server_data.extend(data);
-            } else {
-                let data = receive(&mut self.client, now, &d);
-                self.client_data.extend(data);
-            }
-        }
-        self.client.handle_timeout(now);
-        self.server.handle_timeout(now);
-        self.collect();
-        true
+        self.net
+            .trace()
+            .iter()
+            .filter(|s| s.direction == dir)
+            .map(|s| (s.at, s.datagram.clone()))
+            .collect()
     }
 
-    /// Runs until both are connected, one failed, or `limit` of simulated time passed.
+    /// Seals `data` at the client, to go over the link.
+    pub fn send_from_client(&mut self, data: &[u8]) -> Result<(), fulmar_dtls::Error> {
+        let d = sealed_or(&mut self.net.a.conn, data)?;
+        self.net.a.outgoing.push_back(d);
+        Ok(())
+    }
+
+    /// Seals `data` at the server, to go over the link.
+    pub fn send_from_server(&mut self, data: &[u8]) -> Result<(), fulmar_dtls::Error> {
+        let d = sealed_or(&mut self.net.b.conn, data)?;
+        self.net.b.outgoing.push_back(d);
+        Ok(())
+    }
+
+    pub fn client_events(&self) -> Vec<Event> {
+        events(&self.net.events_a)
+    }
+
+    pub fn server_events(&self) -> Vec<Event> {
+        events(&self.net.events_b)
+    }
+
+    /// Application data the client received.
+    pub fn client_data(&self) -> Vec<Vec<u8>> {
+        data(&self.net.events_a)
+    }
+
+    /// Application data the server received.
+    pub fn server_data(&self) -> Vec<Vec<u8>> {
+        data(&self.net.events_b)
+    }
+
+    pub fn step(&mut self) -> bool {
+        self.net.step()
+    }
+
+    /// Runs until both are connected and the link is empty, one failed, or
+    /// `limit` of simulated time passed.
     pub fn drive(&mut self, limit: Duration) {
-        while self.now - self.start < limit {
-            if self.client.is_connected() && self.server.is_connected() && self.in_flight.is_empty()
-            {
-                break;
-            }
-            if self.failed() {
-                // Let the alert reach the peer.
-                for _ in 0..4 {
-                    self.step();
-                }
-                break;
-            }
-            if !self.step() {
-                break;
-            }
+        self.net.run_until(limit, |n| {
+            let connected = n.a.conn.is_connected() && n.b.conn.is_connected();
+            let failed = [&n.events_a, &n.events_b]
+                .iter()
+                .any(|e| e.iter().any(|g| matches!(g, Got::Event(Event::Failed(_)))));
+            (connected && n.in_flight() == 0) || failed
+        });
+        if self.failed() {
+            // Let the alert reach the peer.
+            self.net.run_for(Duration::from_millis(200));
         }
-        self.collect();
     }
 
-    /// Delivers everything in flight and processes it.
+    /// Delivers everything in flight, and the answers to it.
     pub fn flush(&mut self) {
-        for _ in 0..20 {
-            self.collect();
-            if self.in_flight.is_empty() {
-                break;
-            }
-            self.step();
-        }
+        self.net.run_for(Duration::from_millis(200));
     }
 
     pub fn failed(&self) -> bool {
-        self.client_events
-            .iter()
-            .chain(&self.server_events)
-            .any(|e| matches!(e, Event::Failed(_)))
+        self.client_failure().is_some() || self.server_failure().is_some()
     }
 
     pub fn client_failure(&self) -> Option<Failure> {
-        self.client_events.iter().find_map(|e| match e {
-            Event::Failed(e) => Some(e.clone()),
-            _ => None,
-        })
+        failure(&self.net.events_a)
     }
 
     pub fn server_failure(&self) -> Option<Failure> {
-        self.server_events.iter().find_map(|e| match e {
-            Event::Failed(e) => Some(e.clone()),
-            _ => None,
-        })
+        failure(&self.net.events_b)
     }
+}
+
+fn sealed_or(c: &mut Connection, data: &[u8]) -> Result<Vec<u8>, fulmar_dtls::Error> {
+    let mut out = Vec::new();
+    c.seal_application_data(data, &mut out)?;
+    Ok(out)
+}
+
+fn events(got: &[Got]) -> Vec<Event> {
+    got.iter()
+        .filter_map(|g| match g {
+            Got::Event(e) => Some(e.clone()),
+            Got::Data(_) => None,
+        })
+        .collect()
+}
+
+fn data(got: &[Got]) -> Vec<Vec<u8>> {
+    got.iter()
+        .filter_map(|g| match g {
+            Got::Data(d) => Some(d.clone()),
+            Got::Event(_) => None,
+        })
+        .collect()
+}
+
+fn failure(got: &[Got]) -> Option<Failure> {
+    got.iter().find_map(|g| match g {
+        Got::Event(Event::Failed(f)) => Some(f.clone()),
+        _ => None,
+    })
 }
