@@ -5,6 +5,8 @@
 //! the seed files from a live in-memory handshake.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 mod dtls_record {
     include!("../../../fuzz/bodies/dtls_record.rs");
     pub fn fuzz(data: &[u8]) {
@@ -149,36 +151,27 @@ fn regenerate_dtls_client_seeds() {
 #[test]
 #[ignore = "writes the seed corpus; run explicitly"]
 fn regenerate_seed_corpus() {
-    use fulmar_dtls::{Certificate, Config, Connection};
+    use fulmar_dtls::{Certificate, Config};
     use std::sync::Arc;
-    use std::time::Instant;
+    use std::time::Duration;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
     let d1 = include_bytes!("fixtures/chromium156-dtls-clienthello-datagram1.bin").to_vec();
     let d2 = include_bytes!("fixtures/chromium156-dtls-clienthello-datagram2.bin").to_vec();
     let a = Arc::new(Certificate::generate().unwrap());
     let b = Arc::new(Certificate::generate().unwrap());
-    let now = Instant::now();
-    let mut c = Connection::client(
-        Arc::new(Config::new(a.clone(), vec![b.fingerprint()])),
-        now,
-        rand::rngs::OsRng,
+    let mut p = common::Pair::new(
+        Config::new(a.clone(), vec![b.fingerprint()]),
+        Config::new(b, vec![a.fingerprint()]),
+        common::perfect(),
+        1,
     );
-    let mut s = Connection::server(
-        Arc::new(Config::new(b, vec![a.fingerprint()])),
-        rand::rngs::OsRng,
-    );
-    let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
-    let mut buf = Vec::new();
-    for _ in 0..8 {
-        while c.poll_transmit(now, &mut buf).is_some() {
-            from_client.push(buf.clone());
-            s.handle_receive(now, &mut buf);
-        }
-        while s.poll_transmit(now, &mut buf).is_some() {
-            from_server.push(buf.clone());
-            c.handle_receive(now, &mut buf);
-        }
-    }
+    p.drive(Duration::from_secs(5));
+    assert!(p.client().is_connected() && p.server().is_connected());
+    let datagrams = |by_client| p.sent(by_client).into_iter().map(|(_, d)| d);
+    let mut from_client: Vec<Vec<u8>> = datagrams(true).collect();
+    let mut from_server: Vec<Vec<u8>> = datagrams(false).collect();
+    let now = p.now();
+    let (c, s) = (&mut p.net.a.conn, &mut p.net.b.conn);
     let mut data = Vec::new();
     c.seal_application_data(b"application data", &mut data)
         .unwrap();
@@ -188,6 +181,7 @@ fn regenerate_seed_corpus() {
         .unwrap();
     from_server.push(data);
     c.close();
+    let mut buf = Vec::new();
     c.poll_transmit(now, &mut buf).unwrap();
     from_client.push(buf);
 
@@ -370,9 +364,9 @@ fn regenerate_dtls_server_sealed_seeds() {
 /// ChangeCipherSpec or HelloRequest leaves data flowing.
 #[test]
 fn records_sealed_for_fuzzing_reach_the_peer() {
-    use fulmar_dtls::{Certificate, Config, Connection, Event};
+    use fulmar_dtls::{Certificate, Config, Event};
     use std::sync::Arc;
-    use std::time::Instant;
+    use std::time::Duration;
     // Record content types (RFC 5246 §6.2.1).
     const CHANGE_CIPHER_SPEC: u8 = 20;
     const ALERT: u8 = 21;
@@ -382,29 +376,22 @@ fn records_sealed_for_fuzzing_reach_the_peer() {
         Arc::new(Certificate::generate().unwrap()),
         Arc::new(Certificate::generate().unwrap()),
     );
-    let now = Instant::now();
-    let mut c = Connection::client(
-        Arc::new(Config::new(a.clone(), vec![b.fingerprint()])),
-        now,
-        rand::rngs::OsRng,
-    );
-    let mut s = Connection::server(
-        Arc::new(Config::new(b, vec![a.fingerprint()])),
-        rand::rngs::OsRng,
+    let mut p = common::Pair::new(
+        Config::new(a.clone(), vec![b.fingerprint()]),
+        Config::new(b, vec![a.fingerprint()]),
+        common::perfect(),
+        2,
     );
     let mut out = Vec::new();
-    assert!(c.seal_record_for_fuzzing(ALERT, &[1, 0], &mut out).is_err());
+    assert!(p
+        .client()
+        .seal_record_for_fuzzing(ALERT, &[1, 0], &mut out)
+        .is_err());
     assert!(out.is_empty());
-    let mut buf = Vec::new();
-    for _ in 0..8 {
-        while c.poll_transmit(now, &mut buf).is_some() {
-            s.handle_receive(now, &mut buf);
-        }
-        while s.poll_transmit(now, &mut buf).is_some() {
-            c.handle_receive(now, &mut buf);
-        }
-    }
-    while s.poll_event().is_some() {}
+    p.drive(Duration::from_secs(5));
+    let now = p.now();
+    let (c, s) = (&mut p.net.a.conn, &mut p.net.b.conn);
+    assert!(c.is_connected() && s.is_connected());
     for (ct, payload) in [
         (CHANGE_CIPHER_SPEC, &[1u8][..]),
         // HelloRequest, message_seq 9.
