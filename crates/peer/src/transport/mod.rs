@@ -40,6 +40,8 @@ pub(crate) struct Transport {
     pub(crate) selected: Option<(SocketAddr, SocketAddr)>,
     /// Keyed on first need: a session without media holds none.
     pub(crate) srtp: Option<Box<SrtpContexts>>,
+    /// A copy of a borrowed DTLS datagram, which DTLS opens in place.
+    pub(crate) dtls_rx: Vec<u8>,
     pub(crate) transmits: VecDeque<Transmit>,
     /// Datagram buffers handed back ([`PeerConnection::recycle`], or copied
     /// out by `poll_transmit_into`) for the next records sealed.
@@ -55,6 +57,7 @@ impl Default for Transport {
             dtls_peer: None,
             selected: None,
             srtp: None,
+            dtls_rx: Vec::new(),
             transmits: VecDeque::new(),
             spare_payloads: Vec::new(),
         }
@@ -121,7 +124,7 @@ impl PeerConnection {
         if let Some(d) = self.transport.dtls.as_mut() {
             d.close();
         }
-        self.flush_dtls();
+        self.flush_dtls(now);
         if let Some(ice) = self.ice.agent.as_mut() {
             ice.close();
         }
@@ -184,18 +187,16 @@ impl PeerConnection {
                     self.transport.dtls_peer = Some((destination, source));
                 }
                 self.maybe_start_dtls(now);
-                if let Some(d) = self.transport.dtls.as_mut() {
-                    match datagram {
-                        Received::Shared(bytes) => d.handle_receive(now, bytes),
-                        Received::Owned(bytes) => {
-                            let sctp = &mut self.data.sctp;
-                            d.handle_receive_in_place(now, bytes, |plaintext| {
-                                if let Some(dc) = sctp.get_mut() {
-                                    dc.handle_receive(now, plaintext);
-                                }
-                            });
-                        }
+                match datagram {
+                    Received::Shared(bytes) => {
+                        // DTLS opens records where they lie: in a copy.
+                        let mut copy = std::mem::take(&mut self.transport.dtls_rx);
+                        copy.clear();
+                        copy.extend_from_slice(bytes);
+                        self.receive_dtls(now, &mut copy);
+                        self.transport.dtls_rx = copy;
                     }
+                    Received::Owned(bytes) => self.receive_dtls(now, bytes),
                 }
             }
             PacketKind::Rtp => {
@@ -276,12 +277,11 @@ impl PeerConnection {
         self.release_inner_idle_buffers();
     }
 
-    /// The same for the DTLS connection (the SCTP association returns its
-    /// buffers by itself, from its housekeeping timer).
+    /// The same for the copy of borrowed DTLS datagrams (DTLS frees its own
+    /// buffers; the SCTP association returns its buffers by itself, from
+    /// its housekeeping timer).
     fn release_inner_idle_buffers(&mut self) {
-        if let Some(d) = self.transport.dtls.as_mut() {
-            d.release_idle_buffers();
-        }
+        self.transport.dtls_rx = Vec::new();
     }
 
     /// The next event.
@@ -329,12 +329,7 @@ impl PeerConnection {
         // No HelloVerifyRequest: ICE already proved the peer's address
         // (what browsers do too).
         cfg.hello_verify_cookie = false;
-        cfg.srtp_profiles = self
-            .config
-            .srtp_profiles
-            .iter()
-            .filter_map(|p| fulmar_dtls::SrtpProfile::from_id(p.id()))
-            .collect();
+        cfg.srtp_profiles = self.config.srtp_profiles.iter().map(|p| p.id()).collect();
         let rng = self.sub_rng();
         let conn = match role {
             // The client waits for ICE so its ClientHello has a path.
@@ -348,9 +343,64 @@ impl PeerConnection {
         self.set_dtls_state(DtlsState::Connecting);
     }
 
-    /// Moves DTLS events up (SCTP packets into the association), SCTP events
-    /// up and DTLS records out. SCTP packets, due SACKs included, are built
-    /// when polled ([`Self::build_data_datagram`]).
+    /// Hands a DTLS datagram to the connection, which opens its records
+    /// where they lie. The events it raised are handled in order; the
+    /// plaintext of its application_data records (SCTP packets, RFC 8261)
+    /// goes to the association as ranges of `datagram`, ahead of a close
+    /// or failure the same datagram raised.
+    fn receive_dtls(&mut self, now: Instant, datagram: &mut [u8]) {
+        let Some(d) = self.transport.dtls.as_mut() else {
+            return;
+        };
+        d.handle_receive(now, datagram);
+        while let Some(e) = self
+            .transport
+            .dtls
+            .as_mut()
+            .and_then(fulmar_dtls::Connection::poll_event)
+        {
+            if matches!(
+                e,
+                fulmar_dtls::Event::Closed | fulmar_dtls::Event::Failed(_)
+            ) {
+                self.deliver_sctp(now, datagram);
+            }
+            self.on_dtls_event(now, e);
+        }
+        self.deliver_sctp(now, datagram);
+    }
+
+    /// Gives the association the SCTP packets DTLS opened in `datagram`.
+    fn deliver_sctp(&mut self, now: Instant, datagram: &[u8]) {
+        let Some(d) = self.transport.dtls.as_mut() else {
+            return;
+        };
+        while let Some(range) = d.poll_application_data() {
+            if let (Some(dc), Some(packet)) = (self.data.sctp.get_mut(), datagram.get(range)) {
+                dc.handle_receive(now, packet);
+            }
+        }
+    }
+
+    fn on_dtls_event(&mut self, now: Instant, e: fulmar_dtls::Event) {
+        match e {
+            fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
+            fulmar_dtls::Event::Closed => {
+                self.set_dtls_state(DtlsState::Closed);
+                self.close_all_channels();
+                self.set_state(PeerConnectionState::Closed);
+            }
+            fulmar_dtls::Event::Failed(_) => {
+                self.set_dtls_state(DtlsState::Failed);
+                self.set_state(PeerConnectionState::Failed);
+            }
+            _ => {}
+        }
+    }
+
+    /// Moves DTLS events up (from timers), a due SACK down, SCTP events up
+    /// and DTLS records out. Other SCTP packets are built when polled
+    /// ([`Self::build_data_datagram`]).
     pub(crate) fn pump(&mut self, now: Instant) {
         self.now = Some(now);
         // One event at a time: handling one may need `self` whole.
@@ -360,47 +410,28 @@ impl PeerConnection {
             .as_mut()
             .and_then(fulmar_dtls::Connection::poll_event)
         {
-            match e {
-                fulmar_dtls::Event::Connected => self.on_dtls_connected(now),
-                fulmar_dtls::Event::ApplicationData(data) => {
-                    if let Some(dc) = self.data.sctp.get_mut() {
-                        dc.handle_receive(now, &data);
-                    }
-                    // SCTP copied what it keeps: the buffer takes the
-                    // next record.
-                    if let Some(d) = self.transport.dtls.as_mut() {
-                        d.recycle(data);
-                    }
-                }
-                fulmar_dtls::Event::Closed => {
-                    self.set_dtls_state(DtlsState::Closed);
-                    self.close_all_channels();
-                    self.set_state(PeerConnectionState::Closed);
-                }
-                fulmar_dtls::Event::Failed(_) => {
-                    self.set_dtls_state(DtlsState::Failed);
-                    self.set_state(PeerConnectionState::Failed);
-                }
-                _ => {}
-            }
+            self.on_dtls_event(now, e);
         }
         self.drain_sctp_events();
-        self.flush_dtls();
+        self.flush_dtls(now);
     }
 
-    fn flush_dtls(&mut self) {
+    /// Queues DTLS's handshake and alert datagrams on the current path.
+    fn flush_dtls(&mut self, now: Instant) {
         let Some(d) = self.transport.dtls.as_mut() else {
             return;
         };
         let Some((src, dst)) = self.transport.selected.or(self.transport.dtls_peer) else {
             return;
         };
-        while let Some(p) = d.poll_transmit() {
+        let mut payload = Vec::new();
+        while d.poll_transmit(now, &mut payload).is_some() {
+            let payload = std::mem::take(&mut payload);
             if self.transport.transmits.len() < MAX_TRANSMITS {
                 self.transport.transmits.push_back(Transmit {
                     source: src,
                     destination: dst,
-                    payload: p,
+                    payload,
                 });
             }
         }
@@ -412,22 +443,20 @@ impl PeerConnection {
         if self.transport.srtp.is_none() {
             let role = self.transport.dtls_role?;
             let d = self.transport.dtls.as_ref().filter(|d| d.is_connected())?;
-            let p = d.srtp_profile()?;
-            let km = d.srtp_keying_material().ok()?;
-            let profile = fulmar_srtp::ProtectionProfile::from_id(p.id()).ok()?;
-            let material = fulmar_srtp::KeyingMaterial {
-                client_key: &km.client_key,
-                server_key: &km.server_key,
-                client_salt: &km.client_salt,
-                server_salt: &km.server_salt,
-            };
-            let srole = match role {
-                Role::Client => fulmar_srtp::Role::Client,
-                Role::Server => fulmar_srtp::Role::Server,
-            };
-            let (local, remote) = material
-                .contexts(profile, srole, fulmar_srtp::Config::default())
+            let profile = fulmar_srtp::ProtectionProfile::from_id(d.srtp_profile()?).ok()?;
+            let mut material = [0u8; fulmar_srtp::MAX_KEYING_MATERIAL_LEN];
+            let material = material.get_mut(..profile.keying_material_len())?;
+            d.export_keying_material(fulmar_srtp::DTLS_SRTP_EXPORTER_LABEL, None, material)
                 .ok()?;
+            let keys = fulmar_srtp::KeyingMaterial::split(profile, material).ok()?;
+            // Each end sends with its own role's write key (RFC 5764 §4.2).
+            let (ours, theirs) = match role {
+                Role::Client => (keys.client_write, keys.server_write),
+                Role::Server => (keys.server_write, keys.client_write),
+            };
+            let config = fulmar_srtp::Config::default;
+            let local = ours.context(profile, config()).ok()?;
+            let remote = theirs.context(profile, config()).ok()?;
             self.transport.srtp = Some(Box::new(SrtpContexts { local, remote }));
             if let Some(now) = self.now {
                 self.media_mut().start(now);
