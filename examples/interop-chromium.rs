@@ -284,7 +284,7 @@ impl Session {
             st.data_channels_closed,
             st.bytes_received,
             st.rtp_packets_received,
-            st.srtp_profile.as_deref().unwrap_or(""),
+            st.srtp_profile.map(|p| format!("{p:?}")).unwrap_or_default(),
             media.join(","),
         )
     }

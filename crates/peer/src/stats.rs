@@ -31,9 +31,9 @@ pub struct Stats {
     /// The selected candidate pair, local then remote address.
     pub selected_pair: Option<(SocketAddr, SocketAddr)>,
     /// The negotiated DTLS cipher suite.
-    pub dtls_cipher: Option<String>,
-    /// The negotiated SRTP profile.
-    pub srtp_profile: Option<String>,
+    pub dtls_cipher: Option<fulmar_dtls::CipherSuite>,
+    /// The SRTP protection profile DTLS agreed on (use_srtp).
+    pub srtp_profile: Option<fulmar_srtp::ProtectionProfile>,
     /// SCTP packets go without CRC32c: both sides negotiated RFC 9653 zero
     /// checksum (DTLS authenticates every packet).
     pub sctp_zero_checksum: bool,
@@ -51,8 +51,10 @@ impl PeerConnection {
         let mut s = self.stats.clone();
         s.selected_pair = self.transport.selected;
         if let Some(d) = &self.transport.dtls {
-            s.dtls_cipher = d.cipher_suite().map(|c| format!("{c:?}"));
-            s.srtp_profile = d.srtp_profile().map(|p| format!("{p:?}"));
+            s.dtls_cipher = d.cipher_suite();
+            s.srtp_profile = d
+                .srtp_profile()
+                .and_then(|id| fulmar_srtp::ProtectionProfile::from_id(id).ok());
         }
         if let Some(dc) = self.data.sctp.get() {
             s.sctp_zero_checksum = dc.association().zero_checksum_in_use();
