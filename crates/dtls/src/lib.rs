@@ -86,6 +86,10 @@ mod record;
 mod replay;
 #[cfg(test)]
 mod tests;
+// The unit tests share the integration tests' harness, which names the
+// crate by its name.
+#[cfg(test)]
+extern crate self as fulmar_dtls;
 
 pub use alert::AlertDescription;
 pub use cert::{Certificate, Fingerprint};
