@@ -59,7 +59,7 @@ mod media;
 mod queue;
 pub use media::{LocalTrack, RemoteTrack};
 mod relay;
-pub use relay::{TurnServer, TurnTransport};
+pub use relay::{TurnConfigError, TurnServer, TurnTransport};
 /// The TLS library of `turns:` relays, for [`Config::turn_tls`].
 pub use tokio_rustls::rustls;
 
@@ -90,9 +90,9 @@ pub enum Error {
     /// The connection or channel is closed.
     #[error("closed")]
     Closed,
-    /// A TURN client refused (bad configuration).
+    /// A TURN server's configuration was refused.
     #[error("TURN: {0}")]
-    Turn(String),
+    Turn(#[from] TurnConfigError),
 }
 
 /// Driver configuration.
@@ -400,9 +400,7 @@ impl PeerConnection {
             .iter()
             .any(|s| s.transport == TurnTransport::Udp)
         {
-            return Err(Error::Turn(
-                "UDP relays need the connection's own socket (PeerConnection::new)".into(),
-            ));
+            return Err(TurnConfigError::UdpRelayOnEndpoint.into());
         }
         Self::start(config, vec![endpoint.inner.clone()])
     }

@@ -113,26 +113,29 @@ impl TurnServer {
     /// # Ok::<(), fulmar::Error>(())
     /// ```
     pub fn from_url(url: &str, username: &str, credential: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::Turn(format!("{why}: {url}"));
-        let parsed = IceServerUrl::parse(url).map_err(|e| bad(&e.to_string()))?;
+        let parsed = IceServerUrl::parse(url).map_err(|source| TurnConfigError::Url {
+            url: url.to_owned(),
+            source,
+        })?;
         let transport = match (parsed.scheme, parsed.transport) {
             (UrlScheme::Turn, UrlTransport::Udp) => TurnTransport::Udp,
             (UrlScheme::Turn, UrlTransport::Tcp) => TurnTransport::Tcp,
             (UrlScheme::Turns, UrlTransport::Tcp) => TurnTransport::Tls,
             (UrlScheme::Turns, UrlTransport::Udp) => {
-                return Err(bad("turns: over UDP (DTLS) is not supported"))
+                return Err(TurnConfigError::TurnsOverUdp(url.to_owned()).into())
             }
             (UrlScheme::Stun | UrlScheme::Stuns, _) => {
-                return Err(bad("not a turn: or turns: URL"))
+                return Err(TurnConfigError::NotTurn(url.to_owned()).into())
             }
         };
         let (host, port, secure) = (parsed.host.as_str(), parsed.port, parsed.scheme.is_secure());
+        let unresolved = || TurnConfigError::Unresolved(url.to_owned());
         let addr = match host.parse::<std::net::IpAddr>() {
             Ok(ip) => SocketAddr::new(ip, port),
             Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
-                .map_err(|_| bad("cannot resolve host"))?
+                .map_err(|_| unresolved())?
                 .next()
-                .ok_or_else(|| bad("cannot resolve host"))?,
+                .ok_or_else(unresolved)?,
         };
         let mut server = TurnServer::new(addr, username, credential).with_transport(transport);
         if secure {
@@ -140,6 +143,42 @@ impl TurnServer {
         }
         Ok(server)
     }
+}
+
+/// Why a TURN server's configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TurnConfigError {
+    /// The URL does not follow RFC 7065.
+    #[error("{url}: {source}")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        source: fulmar_turn::Error,
+    },
+    /// A `stun:` or `stuns:` URL where a TURN server was expected.
+    #[error("{0}: not a turn: or turns: URL")]
+    NotTurn(String),
+    /// `turns:` with `?transport=udp`: TURN over DTLS is not supported.
+    #[error("{0}: turns: over UDP (DTLS) is not supported")]
+    TurnsOverUdp(String),
+    /// The host name did not resolve.
+    #[error("{0}: cannot resolve host")]
+    Unresolved(String),
+    /// `turns:` without [`crate::Config::turn_tls`] (the trusted roots).
+    #[error("TURN over TLS to {0} needs Config::turn_tls (the trusted roots)")]
+    NoTlsRoots(SocketAddr),
+    /// The TLS server name is not a valid DNS name or address.
+    #[error("bad TLS server name: {0}")]
+    BadServerName(String),
+    /// A UDP relay on a shared [`crate::Endpoint`]: it needs the connection's own
+    /// socket ([`crate::PeerConnection::new`]).
+    #[error("UDP relays need the connection's own socket (PeerConnection::new)")]
+    UdpRelayOnEndpoint,
+    /// The TURN client refused to start its allocation.
+    #[error("allocation: {0}")]
+    Client(fulmar_turn::Error),
 }
 
 /// How a relay reaches its server.
@@ -215,9 +254,7 @@ pub(crate) fn start(
             }
         };
         let mut client = Client::new(config, StdRng::from_entropy());
-        client
-            .allocate(now)
-            .map_err(|e| Error::Turn(e.to_string()))?;
+        client.allocate(now).map_err(TurnConfigError::Client)?;
         relays.push(Relay {
             client,
             server: s.addr,
@@ -240,15 +277,10 @@ fn tls_for(
     s: &TurnServer,
     tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), Error> {
-    let config = tls.ok_or_else(|| {
-        Error::Turn(format!(
-            "TURN over TLS to {} needs Config::turn_tls (the trusted roots)",
-            s.addr
-        ))
-    })?;
+    let config = tls.ok_or(TurnConfigError::NoTlsRoots(s.addr))?;
     let name = match &s.server_name {
         Some(n) => ServerName::try_from(n.clone())
-            .map_err(|_| Error::Turn(format!("bad TLS server name: {n}")))?,
+            .map_err(|_| TurnConfigError::BadServerName(n.clone()))?,
         None => ServerName::IpAddress(s.addr.ip().into()),
     };
     Ok((tokio_rustls::TlsConnector::from(config.clone()), name))

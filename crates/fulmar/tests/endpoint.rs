@@ -113,7 +113,9 @@ async fn shared_endpoint_refuses_relays() {
     ));
     assert!(matches!(
         PeerConnection::new_on(&endpoint, config).await,
-        Err(fulmar::Error::Turn(_))
+        Err(fulmar::Error::Turn(
+            fulmar::TurnConfigError::UdpRelayOnEndpoint
+        ))
     ));
     assert_eq!(endpoint.connection_count(), 0);
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use fulmar::{rustls, Config, Message, PeerConnection, TurnServer, TurnTransport};
+use fulmar::{rustls, Config, Message, PeerConnection, TurnConfigError, TurnServer, TurnTransport};
 use fulmar_turn::{
     FiveTuple, PeerPolicy, Server, ServerConfig, ServerEvent, StreamFramer, TransportProtocol,
 };
@@ -396,7 +396,13 @@ async fn stream_relay_on_a_shared_endpoint() {
             .unwrap();
         let udp = TurnServer::new(turn.udp, "u", "p");
         let r = PeerConnection::new_on(&endpoint, Config::default().with_turn_server(udp)).await;
-        assert!(matches!(r, Err(fulmar::Error::Turn(_))), "{r:?}");
+        assert!(
+            matches!(
+                r,
+                Err(fulmar::Error::Turn(TurnConfigError::UdpRelayOnEndpoint))
+            ),
+            "{r:?}"
+        );
         let tcp = TurnServer::new(turn.tcp, "u", "p").with_transport(TurnTransport::Tcp);
         let config = Config::default().with_turn_server(tcp).with_relay_only();
         let a = PeerConnection::new_on(&endpoint, config).await.unwrap();
@@ -448,12 +454,34 @@ fn tls_pair() -> (tokio_rustls::TlsAcceptor, Arc<rustls::ClientConfig>) {
     )
 }
 
+/// A refused URL says why, typed.
+#[test]
+fn refused_turn_urls_name_the_reason() {
+    let err = |url: &str| match TurnServer::from_url(url, "u", "p") {
+        Err(fulmar::Error::Turn(e)) => e,
+        other => panic!("{url}: {other:?}"),
+    };
+    assert!(matches!(err("stun:127.0.0.1"), TurnConfigError::NotTurn(u) if u == "stun:127.0.0.1"));
+    assert!(matches!(
+        err("turns:127.0.0.1?transport=udp"),
+        TurnConfigError::TurnsOverUdp(_)
+    ));
+    assert!(matches!(
+        err("http://127.0.0.1"),
+        TurnConfigError::Url { .. }
+    ));
+    assert!(matches!(err("turn:[::1"), TurnConfigError::Url { .. }));
+}
+
 /// A `turns:` server needs the application's trust configuration.
 #[tokio::test]
 async fn tls_without_trust_is_refused() {
     let server = TurnServer::from_url("turns:127.0.0.1:5349", "u", "p").unwrap();
     let r = PeerConnection::new(Config::default().with_turn_server(server)).await;
-    assert!(matches!(r, Err(fulmar::Error::Turn(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(fulmar::Error::Turn(TurnConfigError::NoTlsRoots(a))) if a.port() == 5349),
+        "{r:?}"
+    );
 }
 
 /// A stream relay that cannot connect (nothing listens), or whose server
