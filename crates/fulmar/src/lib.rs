@@ -51,7 +51,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::Notify;
 
 pub use fulmar_datachannel::{ChannelConfig, Reliability};
-pub use fulmar_peer::{SessionDescription, Stats};
+pub use fulmar_peer::{Failure, IceFailure, SessionDescription, Stats};
 
 mod endpoint;
 pub use endpoint::Endpoint;
@@ -90,6 +90,10 @@ pub enum Error {
     /// The connection or channel is closed.
     #[error("closed")]
     Closed,
+    /// The connection failed: ICE, DTLS or SCTP gave up, and the failure
+    /// names which and who misbehaved.
+    #[error("connection failed: {0}")]
+    Failed(fulmar_peer::Failure),
     /// A TURN server's configuration was refused.
     #[error("TURN: {0}")]
     Turn(#[from] TurnConfigError),
@@ -305,12 +309,28 @@ impl Shared {
     }
 
     fn state(&self) -> PeerConnectionState {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Records a state change and wakes whoever waits on one.
+    /// What an operation on an ended connection reports: its failure, or
+    /// that it closed.
+    fn ended(&self) -> Error {
+        match self.state() {
+            PeerConnectionState::Failed(f) => Error::Failed(f),
+            _ => Error::Closed,
+        }
+    }
+
+    /// Records a state change and wakes whoever waits on one. A failed
+    /// connection stays `Failed`, with its reason, when it is then closed
+    /// (by the driver ending it or by the application).
     fn set_state(&self, s: PeerConnectionState) {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = s;
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if !(s == PeerConnectionState::Closed && state.failure().is_some()) {
+                *state = s;
+            }
+        }
         self.state_changed.notify_waiters();
     }
 
@@ -604,11 +624,13 @@ impl PeerConnection {
         self.shared.state()
     }
 
-    /// Waits until the connection is connected (`Ok`) or failed/closed.
+    /// Waits until the connection is connected (`Ok`), failed
+    /// ([`Error::Failed`], naming why) or closed ([`Error::Closed`]).
     pub async fn connected(&self) -> Result<(), Error> {
         queue::wait_for(&self.shared.state_changed, || match self.shared.state() {
             PeerConnectionState::Connected => Some(Ok(())),
-            PeerConnectionState::Failed | PeerConnectionState::Closed => Some(Err(Error::Closed)),
+            PeerConnectionState::Failed(f) => Some(Err(Error::Failed(f))),
+            PeerConnectionState::Closed => Some(Err(Error::Closed)),
             _ => None,
         })
         .await
@@ -698,7 +720,8 @@ impl DataChannel {
         self.pc.shared.lock().pc.buffered_amount(self.id)
     }
 
-    /// Waits until the channel is open; `Err` if it closed first.
+    /// Waits until the channel is open; `Err` if it closed first
+    /// ([`Error::Failed`] when the connection failed under it).
     pub async fn opened(&self) -> Result<(), Error> {
         let s = &self.signals;
         queue::wait_for(&s.changed, || {
@@ -707,7 +730,7 @@ impl DataChannel {
             } else {
                 s.closed
                     .load(Ordering::Acquire)
-                    .then_some(Err(Error::Closed))
+                    .then(|| Err(self.pc.shared.ended()))
             }
         })
         .await
@@ -745,7 +768,8 @@ impl DataChannel {
             {
                 let mut g = shared.lock();
                 if g.closed || g.ended {
-                    return Err(Error::Closed);
+                    drop(g);
+                    return Err(shared.ended());
                 }
                 if g.pc.buffered_amount(self.id) <= shared.max_buffered {
                     let r = g.pc.send(Instant::now(), self.id, data, binary);
@@ -791,7 +815,7 @@ pub(crate) fn after_io(shared: &Arc<Shared>, g: &mut Inner) {
     // (e.g. on the peer's close_notify).
     let ended = matches!(
         g.pc.connection_state(),
-        PeerConnectionState::Closed | PeerConnectionState::Failed
+        PeerConnectionState::Closed | PeerConnectionState::Failed(_)
     );
     if earlier || ended || g.closed || !g.pending.is_empty() {
         shared.wake.notify_one();
@@ -979,7 +1003,7 @@ async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
                 .map(|e| e.socket.clone());
             let ended = matches!(
                 g.pc.connection_state(),
-                PeerConnectionState::Closed | PeerConnectionState::Failed
+                PeerConnectionState::Closed | PeerConnectionState::Failed(_)
             );
             // A deadline already past (a core that asks again at once) is
             // retried after a millisecond rather than spinning.

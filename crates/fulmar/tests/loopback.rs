@@ -270,3 +270,48 @@ async fn echo_with_slow_readers_on_both_sides_completes() {
         .await
         .expect("finished in time");
 }
+
+/// A peer whose certificate is not the one its answer signals: the
+/// offerer refuses it, and both applications learn why, from `connected`
+/// and from the state, instead of a bare `Closed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fingerprint_mismatch_is_reported_to_both_sides() {
+    let run = async {
+        let fingerprint = |sdp: &str| {
+            sdp.lines()
+                .find(|l| l.starts_with("a=fingerprint:"))
+                .unwrap()
+                .to_owned()
+        };
+        let a = PeerConnection::new(Config::default()).await.unwrap();
+        let b = PeerConnection::new(Config::default()).await.unwrap();
+        let stranger = PeerConnection::new(Config::default()).await.unwrap();
+        let _ = stranger.create_data_channel("x").await.unwrap();
+        let forged = fingerprint(&stranger.create_offer().await.unwrap().sdp.to_string());
+        let _chat = a.create_data_channel("chat").await.unwrap();
+        let offer = a.create_offer().await.unwrap();
+        let answer = b.answer_offer(&offer.sdp.to_string()).await.unwrap();
+        let answer = answer.replace(&fingerprint(&answer), &forged);
+        a.set_remote_description(fulmar::SessionDescription::answer(&answer).unwrap())
+            .await
+            .unwrap();
+        let mismatch = fulmar::Failure::Dtls(fulmar_dtls::Failure::FingerprintMismatch);
+        match a.connected().await {
+            Err(fulmar::Error::Failed(f)) => assert_eq!(f, mismatch),
+            other => panic!("A: {other:?}"),
+        }
+        let refused = fulmar::Failure::Dtls(fulmar_dtls::Failure::AlertReceived(
+            fulmar_dtls::AlertDescription::BadCertificate,
+        ));
+        match b.connected().await {
+            Err(fulmar::Error::Failed(f)) => assert_eq!(f, refused),
+            other => panic!("B: {other:?}"),
+        }
+        // The driver ends a failed connection and keeps its reason.
+        a.closed().await;
+        assert_eq!(a.state(), PeerConnectionState::Failed(mismatch));
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("finished in time");
+}

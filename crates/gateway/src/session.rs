@@ -379,7 +379,7 @@ impl Gateway {
             let ids: Vec<String> = sessions
                 .iter()
                 .filter(|(_, s)| match s.pc.state() {
-                    PeerConnectionState::Failed | PeerConnectionState::Closed => true,
+                    PeerConnectionState::Failed(_) | PeerConnectionState::Closed => true,
                     PeerConnectionState::Connected => false,
                     _ => now.saturating_duration_since(s.created) > self.config.connect_timeout,
                 })
@@ -429,7 +429,10 @@ impl Gateway {
 struct SessionJson<'a> {
     id: &'a str,
     kind: &'static str,
+    /// The state's name (`Failed` for any failure)...
     state: String,
+    /// ...and, once failed, why.
+    failure: Option<String>,
     age_ms: u128,
     packets_sent: u64,
     bytes_sent: u64,
@@ -448,7 +451,11 @@ impl<'a> From<&'a SessionInfo> for SessionJson<'a> {
         SessionJson {
             id: &s.id,
             kind: s.kind.as_str(),
-            state: format!("{:?}", s.state),
+            state: match &s.state {
+                PeerConnectionState::Failed(_) => "Failed".to_owned(),
+                state => format!("{state:?}"),
+            },
+            failure: s.state.failure().map(ToString::to_string),
             age_ms: s.age.as_millis(),
             packets_sent: st.packets_sent,
             bytes_sent: st.bytes_sent,

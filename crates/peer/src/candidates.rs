@@ -18,6 +18,9 @@ pub(crate) struct Ice {
     pub(crate) pending_relays: Vec<(SocketAddr, SocketAddr, IpAddr, RelayProtocol)>,
     /// Local gathering is complete (`a=end-of-candidates`).
     pub(crate) end_of_candidates: bool,
+    /// A pair was selected since the agent started (or restarted): an ICE
+    /// failure then means consent was lost, not that no pair worked.
+    pub(crate) had_pair: bool,
 }
 
 impl Default for Ice {
@@ -28,6 +31,7 @@ impl Default for Ice {
             pending_hosts: Vec::new(),
             pending_relays: Vec::new(),
             end_of_candidates: false,
+            had_pair: false,
         }
     }
 }
@@ -210,6 +214,7 @@ impl PeerConnection {
                     self.update_state();
                 }
                 IceEvent::SelectedPairChange { component: 1, pair } => {
+                    self.ice.had_pair |= pair.is_some();
                     self.transport.selected = pair.map(|p| (p.source, p.destination));
                     self.maybe_start_dtls(now);
                 }
@@ -221,6 +226,7 @@ impl PeerConnection {
     pub(crate) fn restart_ice_agent(&mut self) {
         if let (Some(ice), Some(now)) = (self.ice.agent.as_mut(), self.now) {
             ice.restart(now);
+            self.ice.had_pair = false;
             if self.ice.end_of_candidates {
                 ice.end_of_local_candidates(now);
             }

@@ -335,7 +335,12 @@ impl PeerConnection {
                             .push_back(Event::DataChannelClose(ChannelId(id)));
                     }
                 }
-                fulmar_datachannel::Event::Closed(_) => self.close_all_channels(),
+                fulmar_datachannel::Event::Closed(reason) => {
+                    self.close_all_channels();
+                    if sctp_failure(&reason) {
+                        self.fail(crate::Failure::Sctp(reason));
+                    }
+                }
                 _ => {}
             }
         }
@@ -351,5 +356,18 @@ impl PeerConnection {
                 .push_back(Event::DataChannelClose(ChannelId(id)));
         }
         self.data.by_stream.clear();
+    }
+}
+
+/// Whether the association's end fails the connection: the peer aborted,
+/// broke the protocol or stopped answering. A User-Initiated Abort (RFC
+/// 9260 §3.3.10.12) is the peer's application closing, as a peer
+/// connection's close does before its close_notify; it closes the
+/// channels but fails nothing.
+fn sctp_failure(reason: &fulmar_sctp::CloseReason) -> bool {
+    use fulmar_sctp::param::cause_code::USER_INITIATED_ABORT;
+    match reason {
+        fulmar_sctp::CloseReason::PeerAbort(Some(cause)) => cause.code != USER_INITIATED_ABORT,
+        reason => reason.is_peer_failure(),
     }
 }

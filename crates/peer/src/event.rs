@@ -6,7 +6,8 @@ use bytes::Bytes;
 use fulmar_ice::{IceConnectionState, IceGatheringState};
 
 use crate::{
-    ChannelId, CodecParams, KeyframeKind, MediaFrame, MediaKind, RtpReceived, TransceiverId,
+    ChannelId, CodecParams, Failure, KeyframeKind, MediaFrame, MediaKind, RtpReceived,
+    TransceiverId,
 };
 
 /// The JSEP signaling state (RFC 9429 §3.2, without provisional answers).
@@ -38,7 +39,7 @@ pub enum DtlsState {
 }
 
 /// The aggregate state (as `RTCPeerConnectionState`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerConnectionState {
     /// Nothing started.
     New,
@@ -48,10 +49,21 @@ pub enum PeerConnectionState {
     Connected,
     /// ICE lost connectivity for now.
     Disconnected,
-    /// ICE or DTLS failed.
-    Failed,
+    /// ICE, DTLS or SCTP failed; the [`Failure`] says which and who
+    /// misbehaved.
+    Failed(Failure),
     /// Closed.
     Closed,
+}
+
+impl PeerConnectionState {
+    /// Why the connection failed, if it did.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            PeerConnectionState::Failed(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 /// What the application learns.

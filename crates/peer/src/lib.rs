@@ -68,6 +68,7 @@ mod channels;
 mod config;
 mod error;
 mod event;
+mod failure;
 mod jsep;
 mod media;
 mod negotiation;
@@ -88,6 +89,7 @@ pub use channels::ChannelId;
 pub use config::Config;
 pub use error::Error;
 pub use event::{DtlsState, Event, PeerConnectionState, SignalingState, Transmit, TransmitPath};
+pub use failure::{Failure, IceFailure};
 /// How a relayed candidate's TURN server is reached (ranks relays).
 pub use fulmar_ice::RelayProtocol;
 pub use fulmar_rtp::Codec;
@@ -117,6 +119,10 @@ pub struct PeerConnection {
     data: channels::DataState,
     media: tracks::MediaState,
     state: PeerConnectionState,
+    /// The DTLS or SCTP failure that ended the connection (these are
+    /// final; an ICE failure is read from the agent's state, as an ICE
+    /// restart may recover from it).
+    failure: Option<Failure>,
     events: VecDeque<Event>,
     stats: Stats,
     now: Option<Instant>,
@@ -159,6 +165,7 @@ impl PeerConnection {
             data: channels::DataState::default(),
             media: tracks::MediaState::new(media_seed),
             state: PeerConnectionState::New,
+            failure: None,
             events: VecDeque::new(),
             stats: Stats::default(),
             now: None,

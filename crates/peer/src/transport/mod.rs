@@ -12,7 +12,8 @@ use fulmar_ice::{IceAgent, IceConnectionState};
 use fulmar_stun::{classify, PacketKind};
 
 use crate::{
-    media, DtlsState, Event, PeerConnection, PeerConnectionState, SignalingState, Transmit,
+    media, DtlsState, Event, Failure, IceFailure, PeerConnection, PeerConnectionState,
+    SignalingState, Transmit,
 };
 
 #[cfg(test)]
@@ -92,7 +93,7 @@ impl PeerConnection {
 
     /// The aggregate connection state.
     pub fn connection_state(&self) -> PeerConnectionState {
-        self.state
+        self.state.clone()
     }
 
     /// The ICE connection state.
@@ -390,9 +391,9 @@ impl PeerConnection {
                 self.close_all_channels();
                 self.set_state(PeerConnectionState::Closed);
             }
-            fulmar_dtls::Event::Failed(_) => {
+            fulmar_dtls::Event::Failed(failure) => {
                 self.set_dtls_state(DtlsState::Failed);
-                self.set_state(PeerConnectionState::Failed);
+                self.fail(Failure::Dtls(failure));
             }
             _ => {}
         }
@@ -474,19 +475,38 @@ impl PeerConnection {
 
     fn set_state(&mut self, s: PeerConnectionState) {
         if self.state != s && self.state != PeerConnectionState::Closed {
-            self.state = s;
+            self.state = s.clone();
             self.events.push_back(Event::ConnectionStateChange(s));
         }
     }
 
+    /// A DTLS or SCTP failure ends the connection; the first one is the
+    /// reason given.
+    pub(crate) fn fail(&mut self, failure: Failure) {
+        if self.failure.is_none() {
+            self.failure = Some(failure);
+        }
+        self.update_state();
+    }
+
     pub(crate) fn update_state(&mut self) {
         use IceConnectionState as I;
-        let s = match (self.ice.state, self.transport.dtls_state) {
-            (I::Closed, _) | (_, DtlsState::Closed) => PeerConnectionState::Closed,
-            (I::Failed, _) | (_, DtlsState::Failed) => PeerConnectionState::Failed,
-            (I::Disconnected, _) => PeerConnectionState::Disconnected,
-            (I::Connected | I::Completed, DtlsState::Connected) => PeerConnectionState::Connected,
-            (I::New, DtlsState::New) => PeerConnectionState::New,
+        let ice_failure = || {
+            Failure::Ice(if self.ice.had_pair {
+                IceFailure::ConsentLost
+            } else {
+                IceFailure::NoWorkingPair
+            })
+        };
+        let s = match (self.ice.state, self.transport.dtls_state, &self.failure) {
+            (I::Closed, _, _) | (_, DtlsState::Closed, None) => PeerConnectionState::Closed,
+            (_, _, Some(f)) => PeerConnectionState::Failed(f.clone()),
+            (I::Failed, _, None) => PeerConnectionState::Failed(ice_failure()),
+            (I::Disconnected, _, None) => PeerConnectionState::Disconnected,
+            (I::Connected | I::Completed, DtlsState::Connected, None) => {
+                PeerConnectionState::Connected
+            }
+            (I::New, DtlsState::New, None) => PeerConnectionState::New,
             _ => PeerConnectionState::Connecting,
         };
         self.set_state(s);
