@@ -37,3 +37,6 @@ pub enum IceFailure {
     #[error("consent to send expired: the peer stopped answering")]
     ConsentLost,
 }
+
+#[cfg(test)]
+mod tests;
