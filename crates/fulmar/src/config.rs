@@ -1,0 +1,106 @@
+//! The driver's configuration.
+
+use super::*;
+
+/// Driver configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Local addresses to bind UDP sockets on; each becomes a host candidate
+    /// (ignored by [`PeerConnection::new_on`]).
+    pub bind: Vec<SocketAddr>,
+    /// The sans-IO core's configuration.
+    pub peer: fulmar_peer::Config,
+    /// `send` waits while a channel has more than this many bytes queued.
+    pub max_buffered: usize,
+    /// Received bytes a connection may queue unread for the application
+    /// before the peer is flow-controlled: beyond this, unread bytes count
+    /// against the SCTP receive window, so the peer's DATA waits while
+    /// acknowledgements and control traffic keep flowing. Bounds the memory
+    /// an application that does not read can be made to use (this plus the
+    /// receive window).
+    pub max_backlog: usize,
+    /// Test-only fault injection: drop this fraction (0.0..=1.0) of outgoing
+    /// datagrams, chosen by a generator seeded with the second value.
+    pub outgoing_loss: Option<(f64, u64)>,
+    /// TURN servers to allocate relays on (relay candidates).
+    pub turn_servers: Vec<TurnServer>,
+    /// Offer relay candidates only (`iceTransportPolicy: "relay"`): host
+    /// sockets carry TURN traffic but are not offered.
+    pub relay_only: bool,
+    /// The TLS configuration (trusted roots) for TURN servers reached over
+    /// TLS (`turns:`); such a server without it is a configuration error.
+    pub turn_tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Default for Config {
+    /// Binds one socket on 127.0.0.1 with an ephemeral port.
+    fn default() -> Self {
+        Config {
+            bind: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+            peer: fulmar_peer::Config::default(),
+            max_buffered: 1 << 20,
+            max_backlog: 8 << 20,
+            outgoing_loss: None,
+            turn_servers: Vec::new(),
+            relay_only: false,
+            turn_tls: None,
+        }
+    }
+}
+
+impl Config {
+    /// The SRTP protection profiles to negotiate, most preferred first
+    /// (`fulmar_peer::Config::srtp_profiles`), e.g. `&[SrtpProfile::AeadAes128Gcm]`
+    /// for an operator who wants AEAD-GCM only.
+    pub fn with_srtp_profiles(mut self, profiles: &[SrtpProfile]) -> Self {
+        self.peer.srtp_profiles = profiles.to_vec();
+        self
+    }
+
+    /// Queues at most about `bytes` of received data for the application.
+    pub fn with_max_backlog(mut self, bytes: usize) -> Self {
+        self.max_backlog = bytes;
+        self
+    }
+
+    /// Binds on these addresses instead.
+    pub fn with_bind(mut self, bind: Vec<SocketAddr>) -> Self {
+        self.bind = bind;
+        self
+    }
+
+    /// Allocates a relay on this TURN server (over UDP, TCP or TLS) and
+    /// offers it as a candidate; gathering completes once the allocation is
+    /// done or failed.
+    pub fn with_turn_server(mut self, server: TurnServer) -> Self {
+        self.turn_servers.push(server);
+        self
+    }
+
+    /// Verifies TURN servers reached over TLS with this configuration.
+    pub fn with_turn_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.turn_tls = Some(tls);
+        self
+    }
+
+    /// Offers relay candidates only (`iceTransportPolicy: "relay"`).
+    pub fn with_relay_only(mut self) -> Self {
+        self.relay_only = true;
+        self
+    }
+
+    /// What remote tracks yield by default: assembled frames, RTP, or both.
+    pub fn with_receive_mode(mut self, mode: ReceiveMode) -> Self {
+        self.peer.receive_mode = mode;
+        self
+    }
+
+    /// Test-only: drops `percent` % of outgoing datagrams, reproducibly
+    /// from `seed` (to exercise retransmission, NACK and RTX on loopback,
+    /// where the kernel offers no loss emulation).
+    pub fn with_outgoing_loss(mut self, percent: f64, seed: u64) -> Self {
+        self.outgoing_loss = Some(((percent / 100.0).clamp(0.0, 1.0), seed));
+        self
+    }
+}

@@ -1,0 +1,287 @@
+//! The async peer-connection handle the application holds.
+
+use super::*;
+
+/// A cloneable handle to a peer connection run by a background task.
+#[derive(Clone)]
+pub struct PeerConnection {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) _guard: Arc<Guard>,
+}
+
+impl std::fmt::Debug for PeerConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConnection")
+            .field("local_addrs", &self.shared.local_addrs)
+            .finish()
+    }
+}
+
+impl PeerConnection {
+    /// Binds the configured sockets, adds them as host candidates (gathering
+    /// completes at once) and starts the driver task. Needs a tokio runtime.
+    pub async fn new(config: Config) -> Result<Self, Error> {
+        let mut endpoints = Vec::new();
+        for addr in &config.bind {
+            endpoints.push(EndpointInner::bind(*addr, false)?);
+        }
+        Self::start(config, endpoints)
+    }
+
+    /// A connection on a shared [`Endpoint`] (many connections, one port):
+    /// the endpoint's address is its only host candidate. TURN servers over
+    /// UDP are refused here: an allocation belongs to one socket's 5-tuple,
+    /// which the endpoint's connections share (TCP and TLS ones have a
+    /// stream of their own).
+    pub async fn new_on(endpoint: &Endpoint, config: Config) -> Result<Self, Error> {
+        if config
+            .turn_servers
+            .iter()
+            .any(|s| s.transport == TurnTransport::Udp)
+        {
+            return Err(TurnConfigError::UdpRelayOnEndpoint.into());
+        }
+        Self::start(config, vec![endpoint.inner.clone()])
+    }
+
+    fn start(config: Config, endpoints: Vec<Arc<EndpointInner>>) -> Result<Self, Error> {
+        let mut pc = fulmar_peer::PeerConnection::new(config.peer.clone(), OsRng)?;
+        let now = Instant::now();
+        let mut local_addrs = Vec::new();
+        let relay_only = config.relay_only && !config.turn_servers.is_empty();
+        for e in &endpoints {
+            if !relay_only {
+                pc.add_host_candidate(now, e.local)?;
+            }
+            local_addrs.push(e.local);
+        }
+        let (relays, streams) = relay::start(
+            &config.turn_servers,
+            &endpoints,
+            config.turn_tls.as_ref(),
+            now,
+        )?;
+        if relays.is_empty() {
+            pc.end_of_local_candidates(now);
+        }
+        let (incoming, incoming_rx) = queue::channel();
+        let (candidates, candidates_rx) = queue::channel();
+        let (tracks, tracks_rx) = queue::channel();
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                pc,
+                channels: HashMap::new(),
+                incoming: Some(incoming),
+                candidates: Some(candidates),
+                guard: Weak::new(),
+                endpoints: endpoints.clone(),
+                pending: VecDeque::new(),
+                armed: None,
+                ufrag: None,
+                loss: config
+                    .outgoing_loss
+                    .map(|(p, seed)| Box::new((StdRng::seed_from_u64(seed), p))),
+                media: media::MediaSlots::new(tracks),
+                gathering_done: relays.is_empty(),
+                relays,
+                closed: false,
+                ended: false,
+            }),
+            wake: Notify::new(),
+            state: Mutex::new(PeerConnectionState::New),
+            state_changed: Notify::new(),
+            incoming_rx,
+            candidates_rx,
+            tracks_rx,
+            local_addrs,
+            max_buffered: config.max_buffered,
+            close_requested: AtomicBool::new(false),
+            backlog: Arc::new(AtomicUsize::new(0)),
+            max_backlog: config.max_backlog,
+            unread_reported: AtomicUsize::new(0),
+        });
+        let guard = Arc::new(Guard(shared.clone()));
+        shared.lock().guard = Arc::downgrade(&guard);
+        for e in &endpoints {
+            e.attach(&shared);
+        }
+        relay::spawn_streams(&shared, streams);
+        let handle = PeerConnection {
+            shared: shared.clone(),
+            _guard: guard.clone(),
+        };
+        // The driver holds only a weak guard so dropping every handle closes.
+        tokio::spawn(drive(shared, Arc::downgrade(&guard)));
+        Ok(handle)
+    }
+
+    /// The local socket addresses (host candidates).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.shared.local_addrs
+    }
+
+    /// Runs `f` on the core, then sends what it queued and learns its events.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut fulmar_peer::PeerConnection) -> T) -> T {
+        let mut g = self.shared.lock();
+        let r = f(&mut g.pc);
+        after_io(&self.shared, &mut g);
+        r
+    }
+
+    /// Applies `desc` as the local description and routes its ufrag.
+    fn apply_local(
+        &self,
+        make: impl FnOnce(
+            &mut fulmar_peer::PeerConnection,
+        ) -> Result<SessionDescription, fulmar_peer::Error>,
+    ) -> Result<SessionDescription, Error> {
+        let mut g = self.shared.lock();
+        let r = make(&mut g.pc).and_then(|d| g.pc.set_local_description(Instant::now(), d));
+        let desc = r
+            .map_err(Error::from)
+            .and_then(|()| g.pc.local_description().ok_or(Error::Closed));
+        if let Ok(d) = &desc {
+            let ufrag = d.sdp.first_ice_ufrag().map(str::to_owned);
+            if let Some(u) = ufrag {
+                if g.ufrag.as_deref() != Some(&u) {
+                    for e in &g.endpoints {
+                        e.set_ufrag(&self.shared, g.ufrag.as_deref(), &u);
+                    }
+                    g.ufrag = Some(u);
+                }
+            }
+        }
+        after_io(&self.shared, &mut g);
+        desc
+    }
+
+    /// Creates an offer and applies it as the local description.
+    pub async fn create_offer(&self) -> Result<SessionDescription, Error> {
+        self.apply_local(|pc| pc.create_offer())
+    }
+
+    /// Creates an answer to the applied offer and applies it.
+    pub async fn create_answer(&self) -> Result<SessionDescription, Error> {
+        self.apply_local(|pc| pc.create_answer())
+    }
+
+    /// Applies the peer's offer or answer.
+    pub async fn set_remote_description(&self, desc: SessionDescription) -> Result<(), Error> {
+        self.with(|pc| Ok(pc.set_remote_description(Instant::now(), desc)?))
+    }
+
+    /// Answers an SDP offer in one step (`POST /offer` style): returns the
+    /// answer text with every candidate (non-trickle).
+    pub async fn answer_offer(&self, offer_sdp: &str) -> Result<String, Error> {
+        let offer = SessionDescription::offer(offer_sdp)?;
+        self.set_remote_description(offer).await?;
+        Ok(self.create_answer().await?.sdp.to_string())
+    }
+
+    /// Asks for an ICE restart (RFC 8445 §9): the next [`Self::create_offer`]
+    /// carries new ICE credentials; the current path carries data meanwhile.
+    pub async fn restart_ice(&self) {
+        self.with(|pc| pc.restart_ice());
+    }
+
+    /// The applied local description with its candidates.
+    pub fn local_description(&self) -> Option<SessionDescription> {
+        self.shared.lock().pc.local_description()
+    }
+
+    /// Adds a trickled remote candidate (empty: end-of-candidates).
+    pub async fn add_ice_candidate(&self, candidate: &str) -> Result<(), Error> {
+        self.with(|pc| Ok(pc.add_ice_candidate(Instant::now(), candidate)?))
+    }
+
+    /// Adds a remote candidate already parsed (from an SDP fragment, say).
+    pub async fn add_remote_candidate(&self, candidate: sdp::Candidate) -> Result<(), Error> {
+        self.with(|pc| Ok(pc.add_remote_candidate(Instant::now(), candidate)?))
+    }
+
+    /// The remote peer has no more candidates to trickle (RFC 8838 §4.4).
+    pub async fn end_of_remote_candidates(&self) -> Result<(), Error> {
+        self.with(|pc| Ok(pc.end_of_remote_candidates(Instant::now())?))
+    }
+
+    /// The next local candidate to trickle to the peer (`candidate:...`, for
+    /// m-line 0 / the BUNDLE group), as the core gathers them after the first
+    /// `create_offer` or `set_remote_description`; `None` once gathering is
+    /// complete (signal end-of-candidates then) or the connection ended.
+    pub async fn next_local_candidate(&self) -> Option<String> {
+        self.shared.candidates_rx.recv().await
+    }
+
+    /// Creates a reliable, ordered data channel.
+    pub async fn create_data_channel(&self, label: &str) -> Result<DataChannel, Error> {
+        self.create_data_channel_with(ChannelConfig::new(label))
+            .await
+    }
+
+    /// Creates a data channel with full options (ordering, reliability,
+    /// negotiated id).
+    pub async fn create_data_channel_with(
+        &self,
+        config: ChannelConfig,
+    ) -> Result<DataChannel, Error> {
+        let label = config.label.clone();
+        let mut g = self.shared.lock();
+        let id = g.pc.create_data_channel(config)?;
+        let (dc, slot) = DataChannel::new(self.clone(), id, label);
+        g.channels.insert(id, slot);
+        after_io(&self.shared, &mut g);
+        Ok(dc)
+    }
+
+    /// Waits for the next channel opened by the peer; `None` once closed.
+    pub async fn accept_data_channel(&self) -> Option<DataChannel> {
+        self.shared.incoming_rx.recv().await
+    }
+
+    /// The connection state.
+    pub fn state(&self) -> PeerConnectionState {
+        self.shared.state()
+    }
+
+    /// Waits until the connection is connected (`Ok`), failed
+    /// ([`Error::Failed`], naming why) or closed ([`Error::Closed`]).
+    pub async fn connected(&self) -> Result<(), Error> {
+        queue::wait_for(&self.shared.state_changed, || match self.shared.state() {
+            PeerConnectionState::Connected => Some(Ok(())),
+            PeerConnectionState::Failed(f) => Some(Err(Error::Failed(f))),
+            PeerConnectionState::Closed => Some(Err(Error::Closed)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits until the connection is closed or failed and its driver task
+    /// has ended (its sockets are released once no handle uses them).
+    pub async fn closed(&self) {
+        queue::wait_for(&self.shared.state_changed, || {
+            self.shared.lock().ended.then_some(())
+        })
+        .await
+    }
+
+    /// Data-channel bytes received and not yet taken with `recv` (at most
+    /// about [`Config::max_backlog`]).
+    pub fn queued_received_bytes(&self) -> usize {
+        self.shared.backlog.load(Ordering::Acquire)
+    }
+
+    /// Counters comparable to `getStats()`.
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().pc.stats()
+    }
+
+    /// Closes the connection (SCTP abort, DTLS close_notify) and ends the
+    /// driver; returns at once (see [`Self::closed`]).
+    pub async fn close(&self) {
+        let mut g = self.shared.lock();
+        close_core(&mut g, Instant::now());
+        after_io(&self.shared, &mut g);
+        drop(g);
+        self.shared.wake.notify_one();
+    }
+}
