@@ -63,6 +63,11 @@
 //! # Ok::<(), fulmar_peer::Error>(())
 //! ```
 
+// Unit tests share the integration tests' harness (tests/common), which
+// names the crate.
+#[cfg(test)]
+extern crate self as fulmar_peer;
+
 mod candidates;
 mod channels;
 mod config;

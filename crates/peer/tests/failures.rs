@@ -5,92 +5,22 @@
 //! application sees in `PeerConnectionState::Failed`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use fulmar_datachannel::ChannelConfig;
 use fulmar_dtls::AlertDescription;
-use fulmar_netsim::{Direction, LinkConfig, Pair, Party};
+use fulmar_netsim::{Direction, LinkConfig};
 use fulmar_peer::{
-    ChannelId, Config, DtlsState, Event, Failure, IceFailure, PeerConnection, PeerConnectionState,
-    SessionDescription,
+    Config, DtlsState, Event, Failure, IceFailure, PeerConnection, PeerConnectionState,
 };
 use rand::{rngs::StdRng, SeedableRng};
 
-const A: &str = "198.51.100.1:4000";
-const B: &str = "198.51.100.2:5000";
+mod common;
 
-/// A peer connection on the pair's link: the link has one address at
-/// each end, its host candidate.
-struct Peer {
-    pc: PeerConnection,
-    local: SocketAddr,
-    remote: SocketAddr,
-}
-
-impl Party for Peer {
-    type Event = Event;
-    fn handle_receive(&mut self, now: Instant, datagram: &mut [u8]) {
-        self.pc
-            .handle_receive_in_place(now, self.remote, self.local, datagram);
-    }
-    fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
-        self.pc.poll_transmit_into(buf).map(|_| buf.len())
-    }
-    fn poll_event(&mut self) -> Option<Event> {
-        self.pc.poll_event()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.pc.handle_timeout(now);
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.pc.poll_timeout()
-    }
-}
-
-/// A (the offerer, DTLS server) and B (the answerer, DTLS client) after
-/// offer and answer, with a data channel "chat" from A; `answer` may
-/// rewrite B's answer on its way to A.
-fn negotiated(answer: impl FnOnce(String) -> String) -> (Pair<Peer, Peer>, ChannelId) {
-    let now = Instant::now();
-    let (a_addr, b_addr): (SocketAddr, SocketAddr) = (A.parse().unwrap(), B.parse().unwrap());
-    let new = |seed| PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed)).unwrap();
-    let (mut a, mut b) = (new(1), new(2));
-    let chat = a.create_data_channel(ChannelConfig::new("chat")).unwrap();
-    a.add_host_candidate(now, a_addr).unwrap();
-    b.add_host_candidate(now, b_addr).unwrap();
-    a.end_of_local_candidates(now);
-    b.end_of_local_candidates(now);
-    let offer = a.create_offer().unwrap();
-    a.set_local_description(now, offer.clone()).unwrap();
-    let offer = SessionDescription::offer(&offer.sdp.to_string()).unwrap();
-    b.set_remote_description(now, offer).unwrap();
-    let reply = b.create_answer().unwrap();
-    b.set_local_description(now, reply.clone()).unwrap();
-    let reply = SessionDescription::answer(&answer(reply.sdp.to_string())).unwrap();
-    a.set_remote_description(now, reply).unwrap();
-    let a = Peer {
-        pc: a,
-        local: a_addr,
-        remote: b_addr,
-    };
-    let b = Peer {
-        pc: b,
-        local: b_addr,
-        remote: a_addr,
-    };
-    let link = LinkConfig::ideal().with_delay(Duration::from_millis(10));
-    (Pair::new(now, a, b, 7).with_link(link), chat)
-}
-
-/// The failure a party's application was told of, if any.
-fn failure(events: &[Event]) -> Option<Failure> {
-    events.iter().find_map(|e| match e {
-        Event::ConnectionStateChange(PeerConnectionState::Failed(f)) => Some(f.clone()),
-        _ => None,
-    })
-}
+/// The seeds of A, B and the link.
+const SEEDS: (u64, u64, u64) = (1, 2, 7);
+use common::{failure, negotiated};
 
 /// Whether a datagram is DTLS (RFC 7983 §7: first byte 20 to 63).
 fn is_dtls(d: &[u8]) -> bool {
@@ -113,7 +43,7 @@ fn fingerprint_mismatch_names_the_peer_certificate() {
     let mut other = stranger;
     other.create_data_channel(ChannelConfig::new("x")).unwrap();
     let forged = fingerprint_line(&other.create_offer().unwrap().sdp.to_string());
-    let (mut p, _) = negotiated(|sdp| sdp.replace(&fingerprint_line(&sdp), &forged));
+    let (mut p, _) = negotiated(SEEDS, |sdp| sdp.replace(&fingerprint_line(&sdp), &forged));
     p.run_until(Duration::from_secs(10), |p| {
         failure(&p.events_a).is_some() && failure(&p.events_b).is_some()
     });
@@ -139,7 +69,7 @@ fn fingerprint_mismatch_names_the_peer_certificate() {
 fn a_peer_silent_in_the_handshake_times_dtls_out() {
     // ICE works, but nothing A sends over DTLS reaches B: B's ClientHello
     // is never answered.
-    let (mut p, _) = negotiated(|sdp| sdp);
+    let (mut p, _) = negotiated(SEEDS, |sdp| sdp);
     p.set_tamper(|dir, d| !(dir == Direction::AToB && is_dtls(d)));
     let failed = p.run_until(Duration::from_secs(600), |p| failure(&p.events_b).is_some());
     assert!(failed, "B gave up");
@@ -154,7 +84,7 @@ fn a_peer_silent_in_the_handshake_times_dtls_out() {
 
 #[test]
 fn a_peer_silent_once_connected_loses_consent() {
-    let (mut p, chat) = negotiated(|sdp| sdp);
+    let (mut p, chat) = negotiated(SEEDS, |sdp| sdp);
     let open = p.run_until(Duration::from_secs(10), |p| {
         p.events_a.contains(&Event::DataChannelOpen(chat))
     });
@@ -186,7 +116,7 @@ fn a_peer_silent_once_connected_loses_consent() {
 
 #[test]
 fn unacknowledged_data_times_the_association_out() {
-    let (mut p, chat) = negotiated(|sdp| sdp);
+    let (mut p, chat) = negotiated(SEEDS, |sdp| sdp);
     let open = p.run_until(Duration::from_secs(10), |p| {
         p.events_a.contains(&Event::DataChannelOpen(chat))
     });
@@ -221,7 +151,7 @@ fn unacknowledged_data_times_the_association_out() {
 #[test]
 fn no_working_pair_fails_ice() {
     // Nothing crosses the link: every connectivity check goes unanswered.
-    let (mut p, _) = negotiated(|sdp| sdp);
+    let (mut p, _) = negotiated(SEEDS, |sdp| sdp);
     p.set_link(Direction::AToB, LinkConfig::ideal().with_loss(1.0));
     p.set_link(Direction::BToA, LinkConfig::ideal().with_loss(1.0));
     let failed = p.run_until(Duration::from_secs(120), |p| {

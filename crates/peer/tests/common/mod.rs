@@ -1,0 +1,108 @@
+//! The one harness of fulmar-peer's behaviour tests: two peer connections
+//! on fulmar-netsim's two-party `Pair`, after offer and answer. Integration
+//! tests take it with `mod common;`, unit tests inside the crate with
+//! `#[path]` (the crate names itself `fulmar_peer` under `cfg(test)`).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use fulmar_datachannel::ChannelConfig;
+use fulmar_netsim::{LinkConfig, Pair, Party};
+use fulmar_peer::{
+    ChannelId, Config, Event, Failure, PeerConnection, PeerConnectionState, SessionDescription,
+};
+use rand::{rngs::StdRng, SeedableRng};
+
+/// A's host candidate, the link's address at A's end.
+pub const A: &str = "198.51.100.1:4000";
+/// B's host candidate.
+pub const B: &str = "198.51.100.2:5000";
+
+/// A peer connection on the pair's link: the link has one address at
+/// each end, its host candidate.
+pub struct Peer {
+    pub pc: PeerConnection,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+}
+
+impl Party for Peer {
+    type Event = Event;
+    fn handle_receive(&mut self, now: Instant, datagram: &mut [u8]) {
+        self.pc
+            .handle_receive_in_place(now, self.remote, self.local, datagram);
+    }
+    fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+        self.pc.poll_transmit_into(buf).map(|_| buf.len())
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        self.pc.poll_event()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.pc.handle_timeout(now);
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+/// A (the offerer, DTLS server, seeded `seeds.0`) and B (the answerer, DTLS
+/// client) after offer and answer (as text, the way signaling carries
+/// them), with a data channel "chat" from A; `answer` may rewrite B's answer
+/// on its way to A. The link is ideal with 10 ms of delay each way.
+pub fn negotiated(
+    seeds: (u64, u64, u64),
+    answer: impl FnOnce(String) -> String,
+) -> (Pair<Peer, Peer>, ChannelId) {
+    let now = Instant::now();
+    let (a_addr, b_addr): (SocketAddr, SocketAddr) = (A.parse().unwrap(), B.parse().unwrap());
+    let new = |seed| PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed)).unwrap();
+    let (mut a, mut b) = (new(seeds.0), new(seeds.1));
+    let chat = a.create_data_channel(ChannelConfig::new("chat")).unwrap();
+    a.add_host_candidate(now, a_addr).unwrap();
+    b.add_host_candidate(now, b_addr).unwrap();
+    a.end_of_local_candidates(now);
+    b.end_of_local_candidates(now);
+    let offer = a.create_offer().unwrap();
+    a.set_local_description(now, offer.clone()).unwrap();
+    let offer = SessionDescription::offer(&offer.sdp.to_string()).unwrap();
+    b.set_remote_description(now, offer).unwrap();
+    let reply = b.create_answer().unwrap();
+    b.set_local_description(now, reply.clone()).unwrap();
+    let reply = SessionDescription::answer(&answer(reply.sdp.to_string())).unwrap();
+    a.set_remote_description(now, reply).unwrap();
+    let a = Peer {
+        pc: a,
+        local: a_addr,
+        remote: b_addr,
+    };
+    let b = Peer {
+        pc: b,
+        local: b_addr,
+        remote: a_addr,
+    };
+    let link = LinkConfig::ideal().with_delay(Duration::from_millis(10));
+    (Pair::new(now, a, b, seeds.2).with_link(link), chat)
+}
+
+/// [`negotiated`] without rewriting, run until "chat" is open at both ends.
+pub fn open_pair(seeds: (u64, u64, u64)) -> (Pair<Peer, Peer>, ChannelId) {
+    let (mut p, chat) = negotiated(seeds, |sdp| sdp);
+    let open = p.run_until(Duration::from_secs(10), |p| {
+        p.events_a.contains(&Event::DataChannelOpen(chat))
+            && p.events_b
+                .iter()
+                .any(|e| matches!(e, Event::DataChannelOpen(_)))
+    });
+    assert!(open, "the channel opened");
+    (p, chat)
+}
+
+/// The failure a party's application was told of, if any.
+pub fn failure(events: &[Event]) -> Option<Failure> {
+    events.iter().find_map(|e| match e {
+        Event::ConnectionStateChange(PeerConnectionState::Failed(f)) => Some(f.clone()),
+        _ => None,
+    })
+}
