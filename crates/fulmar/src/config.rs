@@ -20,9 +20,6 @@ pub struct Config {
     /// an application that does not read can be made to use (this plus the
     /// receive window).
     pub max_backlog: usize,
-    /// Test-only fault injection: drop this fraction (0.0..=1.0) of outgoing
-    /// datagrams, chosen by a generator seeded with the second value.
-    pub outgoing_loss: Option<(f64, u64)>,
     /// TURN servers to allocate relays on (relay candidates).
     pub turn_servers: Vec<TurnServer>,
     /// Offer relay candidates only (`iceTransportPolicy: "relay"`): host
@@ -41,7 +38,6 @@ impl Default for Config {
             peer: fulmar_peer::Config::default(),
             max_buffered: 1 << 20,
             max_backlog: 8 << 20,
-            outgoing_loss: None,
             turn_servers: Vec::new(),
             relay_only: false,
             turn_tls: None,
@@ -93,14 +89,6 @@ impl Config {
     /// What remote tracks yield by default: assembled frames, RTP, or both.
     pub fn with_receive_mode(mut self, mode: ReceiveMode) -> Self {
         self.peer.receive_mode = mode;
-        self
-    }
-
-    /// Test-only: drops `percent` % of outgoing datagrams, reproducibly
-    /// from `seed` (to exercise retransmission, NACK and RTX on loopback,
-    /// where the kernel offers no loss emulation).
-    pub fn with_outgoing_loss(mut self, percent: f64, seed: u64) -> Self {
-        self.outgoing_loss = Some(((percent / 100.0).clamp(0.0, 1.0), seed));
         self
     }
 }

@@ -78,9 +78,6 @@ impl PeerConnection {
                 pending: VecDeque::new(),
                 armed: None,
                 ufrag: None,
-                loss: config
-                    .outgoing_loss
-                    .map(|(p, seed)| Box::new((StdRng::seed_from_u64(seed), p))),
                 media: media::MediaSlots::new(tracks),
                 gathering_done: relays.is_empty(),
                 relays,

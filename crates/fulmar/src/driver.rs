@@ -81,11 +81,6 @@ pub(crate) fn flush(shared: &Arc<Shared>, g: &mut Inner) {
                     ep.learn(shared, t.destination);
                 }
             }
-            if let Some((rng, p)) = g.loss.as_deref_mut() {
-                if rng.gen_bool(*p) {
-                    continue;
-                }
-            }
             g.pending.push_back(t);
         }
         let more = g.pending.len() >= MAX_PENDING;

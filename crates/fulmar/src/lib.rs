@@ -46,8 +46,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 pub use fulmar_peer::PeerConnectionState;
 use fulmar_peer::{ChannelId, Event, Transmit};
-use rand::rngs::{OsRng, StdRng};
-use rand::{Rng, SeedableRng};
+use rand::rngs::OsRng;
 use tokio::sync::Notify;
 
 pub use fulmar_datachannel::{ChannelConfig, Reliability};
@@ -166,8 +165,6 @@ pub(crate) struct Inner {
     armed: Option<Instant>,
     /// The local ICE ufrag routed by shared endpoints.
     ufrag: Option<String>,
-    /// Test-only outgoing loss (boxed: a generator is 320 bytes).
-    loss: Option<Box<(StdRng, f64)>>,
     /// Media tracks' queues.
     media: media::MediaSlots,
     /// TURN allocations.

@@ -1,6 +1,8 @@
 //! Media through the driver between two Fulmar peers on loopback: frames
-//! out, RTP echoed back, keyframe requests, and NACK/RTX under the driver's
-//! test-only outgoing loss (issue #8 asks for 5 % each direction).
+//! out, RTP echoed back, keyframe requests. NACK/RTX under 5 % loss each way
+//! (issue #8) is fulmar-peer's `echo_recovers_from_random_loss_on_both_legs`
+//! in simulated time, and interop/chromium-media's lossy relay on real
+//! sockets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -54,22 +56,6 @@ async fn send_frames(track: &LocalTrack, n: usize) {
             .unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-/// Frames sent after the counted ones in the loss tests. A receiver learns
-/// of a lost packet only from a later one (RFC 4585 §6.2.1 NACKs name gaps),
-/// so without a tail a loss among the last packets would never be asked for.
-const LOSS_TAIL: usize = 10;
-
-/// How many of the frames `0..n` sent by [`send_frames`] are among `got`,
-/// each counted once.
-fn counted_frames(got: &[fulmar::MediaFrame], n: usize) -> usize {
-    (0..n)
-        .filter(|&i| {
-            let want = vp8_frame(i, i % 30 == 0, 3000);
-            got.iter().any(|f| f.data == want)
-        })
-        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,95 +119,6 @@ async fn keyframe_request_reaches_the_local_track() {
         assert_eq!(at_b.recv_frame().await, None, "ends with the connection");
     };
     tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("finished in time");
-}
-
-/// 5 % of datagrams dropped in each direction (seeded): NACK and
-/// retransmission recover every frame of the echo.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_recovers_from_five_percent_loss_each_way() {
-    let run = async {
-        let a = PeerConnection::new(Config::default().with_outgoing_loss(5.0, 1))
-            .await
-            .unwrap();
-        let b = PeerConnection::new(
-            Config::default()
-                .with_receive_mode(ReceiveMode::Rtp)
-                .with_outgoing_loss(5.0, 2),
-        )
-        .await
-        .unwrap();
-        let (a_video, b_video) = video_pair(&a, &b).await;
-        const N: usize = 200;
-        let sender = tokio::spawn(async move {
-            send_frames(&a_video, N + LOSS_TAIL).await;
-            a_video
-        });
-        let at_b = b.accept_track().await.unwrap();
-        let b_stats = b.clone();
-        echo(at_b, b_video);
-        let back = a.accept_track().await.unwrap();
-        let mut got = Vec::new();
-        while let Ok(Some(f)) =
-            tokio::time::timeout(Duration::from_secs(2), back.recv_frame()).await
-        {
-            got.push(f);
-        }
-        let a_video = sender.await.unwrap();
-        let sent = a_video.stats().unwrap();
-        let recv = back.stats().unwrap();
-        // NACK/RTX recover every lost packet on both legs.
-        assert!(recv.packets_received >= 3 * N as u64, "{recv:?}");
-        // Without NACK, ~3-packet frames crossing two 5 % links lose ~27 %.
-        let counted = counted_frames(&got, N);
-        assert!(
-            counted >= N * 95 / 100,
-            "{counted} of {N} frames; a {recv:?}; b {:?}",
-            b_stats.stats().media
-        );
-        assert!(
-            recv.nack_sent > 0 && sent.nack_received > 0,
-            "{recv:?} {sent:?}"
-        );
-        assert!(sent.retransmitted_packets_sent > 0, "{sent:?}");
-    };
-    tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("finished in time");
-}
-
-/// One hop, 5 % loss from the sender: NACK/RTX recover the packets.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_hop_recovers_from_five_percent_loss() {
-    let run = async {
-        let a = PeerConnection::new(Config::default().with_outgoing_loss(5.0, 3))
-            .await
-            .unwrap();
-        let b = PeerConnection::new(Config::default()).await.unwrap();
-        let (a_video, _b_video) = video_pair(&a, &b).await;
-        const N: usize = 200;
-        let sender = tokio::spawn(async move {
-            send_frames(&a_video, N + LOSS_TAIL).await;
-            a_video
-        });
-        let at_b = b.accept_track().await.unwrap();
-        let mut frames = Vec::new();
-        while let Ok(Some(f)) =
-            tokio::time::timeout(Duration::from_secs(2), at_b.recv_frame()).await
-        {
-            frames.push(f);
-        }
-        let got = counted_frames(&frames, N);
-        let a_video = sender.await.unwrap();
-        let sent = a_video.stats().unwrap();
-        let recv = at_b.stats().unwrap();
-        // Every lost packet is recovered, and so every frame.
-        assert!(recv.packets_received >= 3 * N as u64, "{recv:?}");
-        assert_eq!(got, N, "a {sent:?}; b {recv:?}");
-        assert!(recv.nack_sent > 0 && sent.retransmitted_packets_sent > 0);
-    };
-    tokio::time::timeout(Duration::from_secs(60), run)
         .await
         .expect("finished in time");
 }

@@ -478,6 +478,58 @@ fn raw_rtp_echo_forwards_packets() {
     assert_eq!(got, sent, "A gets its own frames back");
 }
 
+/// The echo of the driver's lossy test, in simulated time: 5 % of media
+/// datagrams lost at random (seeded) on each leg, A to B and B's RTP echo
+/// back to A. NACK and RTX on both legs recover every frame.
+#[test]
+fn echo_recovers_from_random_loss_on_both_legs() {
+    use rand::Rng;
+    let (mut p, [av, _], [bv, _]) = av_pair(Duration::from_millis(10));
+    p.b.set_receive_mode(bv, ReceiveMode::Rtp);
+    let mut rng = StdRng::seed_from_u64(5);
+    p.loss = Box::new(move |_, _, _| rng.gen_bool(0.05));
+    const N: usize = 200;
+    let mut sent = Vec::new();
+    // Frames past N only reveal losses at the tail of the last ones.
+    for i in 0..N + 5 {
+        let now = p.now;
+        let v = vp8_frame(i, i == 0, 3000);
+        p.a.write_frame(now, av, (i as u32) * 3000, &v).unwrap();
+        sent.push(v);
+        p.run(Duration::from_millis(10));
+        let pkts: Vec<_> =
+            p.eb.drain(..)
+                .filter_map(|e| match e {
+                    Event::Rtp(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+        for r in pkts {
+            let now = p.now;
+            p.b.write_rtp(now, bv, &r.packet).unwrap();
+            p.b.recycle(r.packet);
+        }
+        p.run(Duration::from_millis(23));
+    }
+    p.run(Duration::from_secs(1));
+    let got: Vec<Vec<u8>> = frames(&p.ea, av).iter().map(|f| f.data.clone()).collect();
+    let missing: Vec<usize> = (0..N).filter(|i| !got.contains(&sent[*i])).collect();
+    assert!(missing.is_empty(), "frames not echoed: {missing:?}");
+    let (back, out) = (stats(&p.a, av), stats(&p.b, bv));
+    assert!(
+        back.nack_sent > 0 && out.nack_received > 0,
+        "{back:?} {out:?}"
+    );
+    assert!(
+        out.retransmitted_packets_sent > 0,
+        "B repaired the echo leg"
+    );
+    assert!(
+        stats(&p.a, av).retransmitted_packets_sent > 0,
+        "A repaired the first leg"
+    );
+}
+
 #[test]
 fn renegotiation_adds_tracks_in_both_directions() {
     let mut p = Pair::new(Duration::from_millis(5));
