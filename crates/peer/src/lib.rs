@@ -67,6 +67,10 @@
 // names the crate.
 #[cfg(test)]
 extern crate self as fulmar_peer;
+/// The netsim harness of the behaviour tests, shared with tests/*.rs.
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod test_harness;
 
 mod candidates;
 mod channels;

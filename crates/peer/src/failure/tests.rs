@@ -15,9 +15,7 @@ use fulmar_sctp::{
 
 use crate::{ChannelId, Event, Failure, PeerConnection, PeerConnectionState};
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
-use common::{failure, open_pair};
+use crate::test_harness::{failure, open_pair};
 
 /// The next SCTP packet `pc`'s association sends, taken before DTLS seals
 /// it (it is lost; SCTP retransmits what it carried).

@@ -1,56 +1,14 @@
 //! The lazy transport state: buffers, SACK batching, close order, SRTP on demand.
 
 use super::*;
-use crate::{ChannelId, Config, TransmitPath};
+use crate::{ChannelId, TransmitPath};
 use bytes::Bytes;
-use fulmar_datachannel::ChannelConfig;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
-/// Two peers with an open data channel, wired back to back in memory.
+/// Two peers with an open data channel (the shared netsim harness), taken
+/// off the link: the tests below move their datagrams by hand.
 fn open_pair() -> (PeerConnection, PeerConnection) {
-    let now = Instant::now();
-    let new = |seed| PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed));
-    let (mut a, mut b) = (new(1).unwrap(), new(2).unwrap());
-    a.add_host_candidate(now, "127.0.0.1:4000".parse().unwrap())
-        .unwrap();
-    b.add_host_candidate(now, "127.0.0.1:5000".parse().unwrap())
-        .unwrap();
-    let ch = a.create_data_channel(ChannelConfig::new("x")).unwrap();
-    let offer = a.create_offer().unwrap();
-    a.set_local_description(now, offer.clone()).unwrap();
-    b.set_remote_description(now, offer).unwrap();
-    let answer = b.create_answer().unwrap();
-    b.set_local_description(now, answer.clone()).unwrap();
-    a.set_remote_description(now, answer).unwrap();
-    let (mut t, mut a_open, mut b_open) = (now, false, false);
-    for _ in 0..1000 {
-        while let Some(x) = a.poll_transmit() {
-            b.handle_receive(t, x.source, x.destination, &x.payload);
-        }
-        while let Some(x) = b.poll_transmit() {
-            a.handle_receive(t, x.source, x.destination, &x.payload);
-        }
-        while let Some(e) = a.poll_event() {
-            a_open |= e == Event::DataChannelOpen(ch);
-        }
-        while let Some(e) = b.poll_event() {
-            b_open |= matches!(e, Event::DataChannelOpen(_));
-        }
-        if a_open && b_open {
-            return (a, b);
-        }
-        if let Some(d) = [a.poll_timeout(), b.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-        {
-            t = t.max(d);
-        }
-        a.handle_timeout(t);
-        b.handle_timeout(t);
-    }
-    panic!("channel did not open");
+    let (p, _) = crate::test_harness::open_pair((1, 2, 9));
+    (p.a.pc, p.b.pc)
 }
 
 /// [`open_pair`] with nothing left in flight, its time and its channel.

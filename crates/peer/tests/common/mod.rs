@@ -1,7 +1,8 @@
 //! The one harness of fulmar-peer's behaviour tests: two peer connections
 //! on fulmar-netsim's two-party `Pair`, after offer and answer. Integration
-//! tests take it with `mod common;`, unit tests inside the crate with
-//! `#[path]` (the crate names itself `fulmar_peer` under `cfg(test)`).
+//! tests take it with `mod common;`, unit tests inside the crate as
+//! `crate::test_harness` (the crate names itself `fulmar_peer` under
+//! `cfg(test)`).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
