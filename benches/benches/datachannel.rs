@@ -19,8 +19,8 @@
 //! polled, as a driver reading with `recvmmsg` is. Acknowledgements then
 //! differ by stack: webrtc-rs sends one SACK per poll; Fulmar one per two
 //! packets while the sender may be in slow start (about the first 2 MiB)
-//! and after any loss, then one per batch (see `fulmar-peer`'s
-//! `queue_due_sctp`); str0m is polled after every datagram.
+//! and after any loss, then one per batch (see fulmar-sctp's
+//! `Association::due_sack_cannot_wait`); str0m is polled after every datagram.
 //!
 //! Time is simulated the same way for all three (see [`Clock`]): only the
 //! CPU work of the stacks is measured, never a timer wait. What is measured
