@@ -31,7 +31,8 @@ fn fulmar_configs() -> (Arc<fulmar_dtls::Config>, Arc<fulmar_dtls::Config>) {
     c.groups = vec![fulmar_dtls::NamedGroup::X25519];
     let mut s = fulmar_dtls::Config::new(b, vec![a.fingerprint()]);
     // use_srtp with WebRTC's profiles, as a peer connection offers them.
-    let profiles = fulmar_srtp::ProtectionProfile::PREFERRED.map(fulmar_srtp::ProtectionProfile::id);
+    let profiles =
+        fulmar_srtp::ProtectionProfile::PREFERRED.map(fulmar_srtp::ProtectionProfile::id);
     c.srtp_profiles = profiles.to_vec();
     s.srtp_profiles = profiles.to_vec();
     (Arc::new(c), Arc::new(s))

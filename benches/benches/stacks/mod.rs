@@ -81,16 +81,14 @@ pub mod fulmar_pair {
                 }
             }));
             let rx = self.rx.clone();
-            self.traffic.push(tokio::spawn(async move {
-                while rx.recv().await.is_some() {}
-            }));
+            self.traffic.push(tokio::spawn(
+                async move { while rx.recv().await.is_some() {} },
+            ));
         }
 
         /// Moves `total` bytes; the time from first send to last byte.
         async fn transfer(self, total: usize) -> Duration {
-            let Pair {
-                a, b, tx, rx, ..
-            } = self;
+            let Pair { a, b, tx, rx, .. } = self;
             let msg = Bytes::from(vec![0xa5u8; MSG]);
             let start = Instant::now();
             let sender = tokio::spawn(async move {
