@@ -6,31 +6,23 @@ use bytes::Bytes;
 
 /// Two peers with an open data channel (the shared netsim harness), taken
 /// off the link: the tests below move their datagrams by hand.
-fn open_pair() -> (PeerConnection, PeerConnection) {
-    let (p, _) = crate::test_harness::open_pair((1, 2, 9));
-    (p.a.pc, p.b.pc)
+fn open_pair() -> (PeerConnection, PeerConnection, ChannelId) {
+    let (p, ch) = crate::test_harness::open_pair((1, 2, 9));
+    (p.a.pc, p.b.pc, ch)
 }
 
 /// [`open_pair`] with nothing left in flight, its time and its channel.
 fn quiet_pair() -> (PeerConnection, PeerConnection, Instant, ChannelId) {
-    let (mut a, mut b) = open_pair();
+    let (mut a, mut b, ch) = open_pair();
     while a.poll_transmit().is_some() {}
     while b.poll_transmit().is_some() {}
     let now = a.now.unwrap();
-    let ch = a
-        .data
-        .channels
-        .keys()
-        .copied()
-        .next()
-        .map(ChannelId)
-        .unwrap();
     (a, b, now, ch)
 }
 
 #[test]
 fn quiet_connection_releases_buffers_and_keeps_working() {
-    let (mut a, mut b) = open_pair();
+    let (mut a, mut b, ch) = open_pair();
     let t = a.now.unwrap() + IDLE_RELEASE_AFTER;
     // Whatever the last timers queued (a consent check) goes out first.
     while let Some(x) = a.poll_transmit() {
@@ -39,14 +31,6 @@ fn quiet_connection_releases_buffers_and_keeps_working() {
     a.release_idle_buffers();
     assert_eq!(a.transport.transmits.capacity(), 0);
     assert_eq!(a.events.capacity(), 0);
-    let ch = a
-        .data
-        .channels
-        .keys()
-        .copied()
-        .next()
-        .map(ChannelId)
-        .unwrap();
     a.send_text(t, ch, "after idle").unwrap();
     while let Some(x) = a.poll_transmit() {
         b.handle_receive(t, x.source, x.destination, &x.payload);
@@ -278,7 +262,7 @@ fn close_seals_the_sacks_still_due_before_close_notify() {
 
 #[test]
 fn data_only_session_keys_srtp_only_on_demand() {
-    let (mut a, mut b) = open_pair();
+    let (mut a, mut b, _) = open_pair();
     assert!(
         a.transport.srtp.is_none() && b.transport.srtp.is_none(),
         "no media, no SRTP"
