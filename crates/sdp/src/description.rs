@@ -442,9 +442,11 @@ impl core::str::FromStr for SessionDescription {
 }
 
 impl PartialEq for SessionDescription {
-    /// Two descriptions are equal when they would be written identically.
+    /// Two descriptions are equal when they would be written identically:
+    /// the line ending counts only when there is a line to end.
     fn eq(&self, other: &Self) -> bool {
-        self.line_ending == other.line_ending
+        let blank = |d: &Self| d.media.is_empty() && d.session.lines().next().is_none();
+        (self.line_ending == other.line_ending || blank(self) && blank(other))
             && self.session.eq_lines(&other.session)
             && self.media == other.media
     }

@@ -41,6 +41,11 @@ fn empty_and_candidate_only_fragments() {
     let empty = SessionDescription::parse_fragment("").unwrap();
     assert_eq!(empty.media().len(), 0);
     assert_eq!(empty.first_ice_ufrag(), None);
+    // A lone LF is an empty fragment too: it writes back as nothing, which
+    // parses to an equal (empty) fragment whatever line ending each carries.
+    let newline = SessionDescription::parse_fragment("\n").unwrap();
+    assert_eq!(newline.to_string(), "");
+    assert_eq!(SessionDescription::parse_fragment("").unwrap(), newline);
     let bare = SessionDescription::parse_fragment(
         "a=candidate:1 1 udp 2122260223 192.0.2.1 61764 typ host\r\n",
     )
