@@ -29,18 +29,13 @@ impl PeerConnection {
     }
 
     /// A connection on a shared [`Endpoint`] (many connections, one port):
-    /// the endpoint's address is its only host candidate. TURN servers over
-    /// UDP are refused here: an allocation belongs to one socket's 5-tuple,
-    /// which the endpoint's connections share (TCP and TLS ones have a
-    /// stream of their own).
+    /// the endpoint's address is its only host candidate. A TURN server
+    /// over UDP is reached from the endpoint's socket; as an allocation
+    /// belongs to the socket's 5-tuple (RFC 8656 §2), one connection of the
+    /// endpoint at a time may have a relay on a given server (others get
+    /// [`Error::Endpoint`]; TCP and TLS relays have a stream of
+    /// their own).
     pub async fn new_on(endpoint: &Endpoint, config: Config) -> Result<Self, Error> {
-        if config
-            .turn_servers
-            .iter()
-            .any(|s| s.transport == TurnTransport::Udp)
-        {
-            return Err(TurnConfigError::UdpRelayOnEndpoint.into());
-        }
         Self::start(config, vec![endpoint.inner.clone()])
     }
 
@@ -77,7 +72,7 @@ impl PeerConnection {
                 endpoints: endpoints.clone(),
                 pending: VecDeque::new(),
                 armed: None,
-                ufrag: None,
+                route: None,
                 media: media::MediaSlots::new(tracks),
                 gathering_done: relays.is_empty(),
                 relays,
@@ -99,8 +94,15 @@ impl PeerConnection {
         });
         let guard = Arc::new(Guard(shared.clone()));
         shared.lock().guard = Arc::downgrade(&guard);
+        let udp_servers = config
+            .turn_servers
+            .iter()
+            .filter(|s| s.transport == TurnTransport::Udp)
+            .map(|s| s.addr);
         for e in &endpoints {
-            e.attach(&shared);
+            if let Some(h) = e.attach(&shared, udp_servers.clone())? {
+                shared.lock().route = Some(h);
+            }
         }
         relay::spawn_streams(&shared, streams);
         let handle = PeerConnection {
@@ -137,15 +139,9 @@ impl PeerConnection {
         let desc = r
             .map_err(Error::from)
             .and_then(|()| g.pc.local_description().ok_or(Error::Closed));
-        if let Ok(d) = &desc {
-            let ufrag = d.sdp.first_ice_ufrag().map(str::to_owned);
-            if let Some(u) = ufrag {
-                if g.ufrag.as_deref() != Some(&u) {
-                    for e in &g.endpoints {
-                        e.set_ufrag(&self.shared, g.ufrag.as_deref(), &u);
-                    }
-                    g.ufrag = Some(u);
-                }
+        if let Some(u) = desc.as_ref().ok().and_then(|d| d.sdp.first_ice_ufrag()) {
+            for e in &g.endpoints {
+                e.set_ufrag(g.route, u);
             }
         }
         after_io(&self.shared, &mut g);

@@ -75,16 +75,14 @@ pub(crate) fn flush(shared: &Arc<Shared>, g: &mut Inner) {
             let Some(t) = relay::wrap(g, now, t) else {
                 continue;
             };
-            // STUN (first byte 0..=3, RFC 7983): its answers route back to us.
-            if t.payload.first().is_some_and(|b| *b < 4) {
-                if let Some(ep) = endpoint_for(&g.endpoints, t.source) {
-                    ep.learn(shared, t.destination);
-                }
+            // Answers to STUN route back to us on a shared endpoint.
+            if let Some(ep) = endpoint_for(&g.endpoints, t.source) {
+                ep.learn(g.route, t.destination, &t.payload);
             }
             g.pending.push_back(t);
         }
         let more = g.pending.len() >= MAX_PENDING;
-        relay::drain_transmits(shared, g, now);
+        relay::drain_transmits(g, now);
         if !send_pending(g) || !more {
             break;
         }
@@ -257,7 +255,7 @@ pub(crate) async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
     g.ended = true;
     g.pending.clear();
     for e in std::mem::take(&mut g.endpoints) {
-        e.detach(Arc::as_ptr(&shared));
+        e.detach(Arc::as_ptr(&shared), g.route);
     }
     drop(g);
     shared.set_state(PeerConnectionState::Closed);

@@ -3,10 +3,11 @@
 //! Every socket is an [`Endpoint`]. A connection made with
 //! [`PeerConnection::new`](crate::PeerConnection::new) gets private ones (all
 //! datagrams go to it); an endpoint made with [`Endpoint::bind`] is shared by
-//! any number of connections (the server pattern): a STUN request is routed
-//! by the local ICE ufrag in its USERNAME (`local:remote`, RFC 8445 §7.2.2),
-//! which also teaches the endpoint the sender's address; everything else is
-//! routed by remote address.
+//! any number of connections (the server pattern): its reader task asks the
+//! sans-IO [`fulmar_peer::Endpoint`] which connection each datagram belongs
+//! to (by the local ICE ufrag of a STUN request, RFC 8445 §7.2.2, by the
+//! TURN server a connection's UDP relay allocated on, else by remote
+//! address) and hands it over.
 
 use std::collections::HashMap;
 use std::io;
@@ -20,6 +21,8 @@ use quinn_udp::{RecvMeta, UdpSocketState};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::Notify;
+
+use fulmar_peer::ConnectionHandle;
 
 use crate::{Error, Shared};
 
@@ -40,8 +43,6 @@ const MAX_READS: usize = 16;
 const MAX_POOLED: usize = 8;
 /// Largest GSO send (the kernel's limit for one UDP message).
 pub(crate) const MAX_GSO_BYTES: usize = 65_000;
-/// Bounds of the routing tables of a shared endpoint.
-const MAX_ROUTES: usize = 65_536;
 
 /// A UDP socket that one or many peer connections send and receive on.
 ///
@@ -86,27 +87,26 @@ impl Endpoint {
     /// How many connections are routed through this endpoint.
     pub fn connection_count(&self) -> usize {
         let r = self.inner.routes();
-        r.by_ufrag.values().filter(|w| w.strong_count() > 0).count()
-            + usize::from(r.single.as_ref().is_some_and(|w| w.strong_count() > 0))
+        r.table.connection_count() + usize::from(r.single.is_some())
     }
 
     /// Datagrams received that matched no connection (and were dropped).
     pub fn unrouted_datagrams(&self) -> u64 {
-        self.inner.routes().unrouted
+        self.inner.routes().table.unrouted_datagrams()
     }
 }
 
-/// Connections known to an endpoint.
+/// Connections known to an endpoint: the one of a private endpoint, or
+/// the sans-IO routing tables of a shared one and the connection behind
+/// each of their handles.
 #[derive(Default)]
 pub(crate) struct Routes {
     /// The only connection of a private endpoint.
     single: Option<Weak<Shared>>,
-    /// Shared endpoint: by local ICE ufrag.
-    by_ufrag: HashMap<String, Weak<Shared>>,
-    /// Shared endpoint: by remote address.
-    by_addr: HashMap<SocketAddr, Weak<Shared>>,
-    /// Datagrams that matched nothing.
-    unrouted: u64,
+    /// Shared endpoint: which connection a datagram belongs to.
+    table: fulmar_peer::Endpoint,
+    /// Shared endpoint: the connection of each handle of `table`.
+    conns: HashMap<ConnectionHandle, Weak<Shared>>,
 }
 
 pub(crate) struct EndpointInner {
@@ -191,46 +191,57 @@ impl EndpointInner {
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Routes everything to `conn` (private endpoint) or registers nothing
-    /// yet (shared: see [`Self::set_ufrag`]).
-    pub(crate) fn attach(&self, conn: &Arc<Shared>) {
+    /// Routes everything to `conn` (private endpoint), or gives `conn` a
+    /// handle in the routing tables (shared), routed nothing yet; relays
+    /// on UDP `relay_servers` route to it (an allocation is the socket's
+    /// 5-tuple: each server serves one connection of a shared socket).
+    pub(crate) fn attach(
+        &self,
+        conn: &Arc<Shared>,
+        relay_servers: impl Iterator<Item = SocketAddr>,
+    ) -> Result<Option<ConnectionHandle>, Error> {
+        let mut r = self.routes();
         if !self.shared_mode {
-            self.routes().single = Some(Arc::downgrade(conn));
+            r.single = Some(Arc::downgrade(conn));
+            return Ok(None);
         }
+        let h = r.table.add_connection()?;
+        for server in relay_servers {
+            if let Err(e) = r.table.add_relay_server(h, server) {
+                r.table.remove_connection(h);
+                return Err(e.into());
+            }
+        }
+        r.conns.insert(h, Arc::downgrade(conn));
+        Ok(Some(h))
     }
 
     /// A shared endpoint routes STUN requests for `ufrag` to `conn`.
-    pub(crate) fn set_ufrag(&self, conn: &Arc<Shared>, old: Option<&str>, ufrag: &str) {
-        if !self.shared_mode {
-            return;
-        }
-        let mut r = self.routes();
-        if let Some(old) = old {
-            r.by_ufrag.remove(old);
-        }
-        if r.by_ufrag.len() < MAX_ROUTES {
-            r.by_ufrag.insert(ufrag.to_owned(), Arc::downgrade(conn));
+    pub(crate) fn set_ufrag(&self, conn: Option<ConnectionHandle>, ufrag: &str) {
+        if let Some(h) = conn {
+            // A ufrag another connection holds (random ones do not collide
+            // in practice) leaves this one unreachable by checks: ICE fails.
+            let _ = self.routes().table.set_local_ufrag(h, ufrag);
         }
     }
 
-    /// A shared endpoint routes datagrams from `remote` to `conn` (we sent
-    /// it a STUN message: its answers come back from there).
-    pub(crate) fn learn(&self, conn: &Arc<Shared>, remote: SocketAddr) {
-        if !self.shared_mode {
-            return;
-        }
-        let mut r = self.routes();
-        let known = r
-            .by_addr
-            .get(&remote)
-            .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(conn)));
-        if !known && r.by_addr.len() < MAX_ROUTES {
-            r.by_addr.insert(remote, Arc::downgrade(conn));
+    /// A shared endpoint routes answers to the STUN `datagram` that `conn`
+    /// sends to `remote` back to it.
+    pub(crate) fn learn(
+        &self,
+        conn: Option<ConnectionHandle>,
+        remote: SocketAddr,
+        datagram: &[u8],
+    ) {
+        if let Some(h) = conn {
+            if fulmar_stun::classify(datagram) == fulmar_stun::PacketKind::Stun {
+                self.routes().table.handle_transmit(h, remote, datagram);
+            }
         }
     }
 
-    /// Forgets every route to `conn` (it ended).
-    pub(crate) fn detach(&self, conn: *const Shared) {
+    /// Forgets every route to the connection (it ended).
+    pub(crate) fn detach(&self, conn: *const Shared, handle: Option<ConnectionHandle>) {
         let mut r = self.routes();
         if r.single
             .as_ref()
@@ -238,8 +249,10 @@ impl EndpointInner {
         {
             r.single = None;
         }
-        r.by_ufrag.retain(|_, w| !std::ptr::eq(w.as_ptr(), conn));
-        r.by_addr.retain(|_, w| !std::ptr::eq(w.as_ptr(), conn));
+        if let Some(h) = handle {
+            r.table.remove_connection(h);
+            r.conns.remove(&h);
+        }
     }
 
     /// The connection a datagram from `from` belongs to.
@@ -247,31 +260,9 @@ impl EndpointInner {
         if let Some(single) = &r.single {
             return single.upgrade();
         }
-        if let Some(ufrag) = stun_request_ufrag(data) {
-            if let Some(conn) = r.by_ufrag.get(ufrag).and_then(Weak::upgrade) {
-                if r.by_addr.len() < MAX_ROUTES || r.by_addr.contains_key(&from) {
-                    r.by_addr.insert(from, Arc::downgrade(&conn));
-                }
-                return Some(conn);
-            }
-        }
-        r.by_addr.get(&from).and_then(Weak::upgrade)
+        let h = r.table.handle_receive(from, data)?;
+        r.conns.get(&h).and_then(Weak::upgrade)
     }
-}
-
-/// The local ufrag of a STUN Binding request's USERNAME (`local:remote`).
-fn stun_request_ufrag(data: &[u8]) -> Option<&str> {
-    // Requests only (class bits 0b00): the first byte of a request is 0 or 1.
-    if data.first().is_none_or(|b| *b > 1) {
-        return None;
-    }
-    let msg = fulmar_stun::Message::parse(data).ok()?;
-    if msg.class() != fulmar_stun::Class::Request {
-        return None;
-    }
-    let user = msg.raw(fulmar_stun::AttributeType::USERNAME)?;
-    let user = std::str::from_utf8(user).ok()?;
-    user.split(':').next()
 }
 
 /// A received buffer: sender, buffer index, length, GRO segment size.
@@ -376,18 +367,16 @@ impl EndpointInner {
                     let len = m.len.min(buf.len());
                     let stride = if m.stride == 0 { len } else { m.stride };
                     let first = &buf[..len.min(stride)];
-                    match EndpointInner::route(&mut r, m.addr, first) {
-                        Some(conn) => {
-                            let c = match conns.iter().position(|c| Arc::ptr_eq(c, &conn)) {
-                                Some(c) => c,
-                                None => {
-                                    conns.push(conn);
-                                    conns.len() - 1
-                                }
-                            };
-                            items.push((c, (m.addr, i, len, stride)));
-                        }
-                        None => r.unrouted += 1,
+                    // Unrouted: dropped (the table counts it).
+                    if let Some(conn) = EndpointInner::route(&mut r, m.addr, first) {
+                        let c = match conns.iter().position(|c| Arc::ptr_eq(c, &conn)) {
+                            Some(c) => c,
+                            None => {
+                                conns.push(conn);
+                                conns.len() - 1
+                            }
+                        };
+                        items.push((c, (m.addr, i, len, stride)));
                     }
                 }
             }
@@ -410,60 +399,5 @@ impl EndpointInner {
             }
             items.clear();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::stun_request_ufrag;
-    use fulmar_stun::attributes::Username;
-    use fulmar_stun::{Class, MessageBuilder, Method, TransactionId};
-
-    fn message(class: Class, user: Option<&str>, buf: &mut [u8]) -> usize {
-        let mut b = MessageBuilder::new(buf, class, Method::BINDING, TransactionId([7; 12]));
-        if let Some(u) = user {
-            b.add(&Username(u));
-        }
-        b.add_fingerprint();
-        b.finish().unwrap().len()
-    }
-
-    #[test]
-    fn ufrag_of_a_binding_request() {
-        let mut buf = [0u8; 128];
-        let n = message(Class::Request, Some("srvU:cliU"), &mut buf);
-        assert_eq!(stun_request_ufrag(&buf[..n]), Some("srvU"));
-        // RFC 8445 §7.2.2: `local:remote`; a USERNAME without a colon is
-        // still a (bad) ufrag that simply matches nothing.
-        let n = message(Class::Request, Some("nocolon"), &mut buf);
-        assert_eq!(stun_request_ufrag(&buf[..n]), Some("nocolon"));
-    }
-
-    #[test]
-    fn no_ufrag_from_anything_else() {
-        let mut buf = [0u8; 128];
-        let n = message(Class::SuccessResponse, Some("a:b"), &mut buf);
-        assert_eq!(
-            stun_request_ufrag(&buf[..n]),
-            None,
-            "responses route by address"
-        );
-        let n = message(Class::Indication, Some("a:b"), &mut buf);
-        assert_eq!(stun_request_ufrag(&buf[..n]), None);
-        let n = message(Class::Request, None, &mut buf);
-        assert_eq!(stun_request_ufrag(&buf[..n]), None, "no USERNAME");
-        let n = message(Class::Request, Some("a:b"), &mut buf);
-        for cut in 0..n {
-            // Truncated: never a panic; nothing once the USERNAME is cut.
-            let _ = stun_request_ufrag(&buf[..cut]);
-        }
-        assert_eq!(stun_request_ufrag(&buf[..20]), None);
-        assert_eq!(stun_request_ufrag(&[]), None);
-        assert_eq!(stun_request_ufrag(&[23, 254, 253, 0, 1]), None, "DTLS");
-        assert_eq!(
-            stun_request_ufrag(&[0x40, 0, 0, 4, 1, 2, 3, 4]),
-            None,
-            "ChannelData"
-        );
     }
 }

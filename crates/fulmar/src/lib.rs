@@ -50,7 +50,7 @@ use rand::rngs::OsRng;
 use tokio::sync::Notify;
 
 pub use fulmar_datachannel::{ChannelConfig, Reliability};
-pub use fulmar_peer::{Failure, IceFailure, SessionDescription, Stats};
+pub use fulmar_peer::{EndpointError, Failure, IceFailure, SessionDescription, Stats};
 
 mod endpoint;
 pub use endpoint::Endpoint;
@@ -96,6 +96,12 @@ pub enum Error {
     /// A TURN server's configuration was refused.
     #[error("TURN: {0}")]
     Turn(#[from] TurnConfigError),
+    /// A shared [`Endpoint`] refused the connection: a UDP relay on a TURN
+    /// server another of its connections has a relay on (an allocation
+    /// belongs to the socket's 5-tuple, RFC 8656 §2), or too many
+    /// connections.
+    #[error("shared endpoint: {0}")]
+    Endpoint(#[from] fulmar_peer::EndpointError),
 }
 
 mod config;
@@ -163,8 +169,8 @@ pub(crate) struct Inner {
     pending: VecDeque<Transmit>,
     /// The deadline the driver task sleeps until.
     armed: Option<Instant>,
-    /// The local ICE ufrag routed by shared endpoints.
-    ufrag: Option<String>,
+    /// The connection's handle in its shared endpoint's routing tables.
+    route: Option<fulmar_peer::ConnectionHandle>,
     /// Media tracks' queues.
     media: media::MediaSlots,
     /// TURN allocations.

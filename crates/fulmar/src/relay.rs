@@ -172,10 +172,6 @@ pub enum TurnConfigError {
     /// The TLS server name is not a valid DNS name or address.
     #[error("bad TLS server name: {0}")]
     BadServerName(String),
-    /// A UDP relay on a shared [`crate::Endpoint`]: it needs the connection's own
-    /// socket ([`crate::PeerConnection::new`]).
-    #[error("UDP relays need the connection's own socket (PeerConnection::new)")]
-    UdpRelayOnEndpoint,
     /// The TURN client refused to start its allocation.
     #[error("allocation: {0}")]
     Client(fulmar_turn::Error),
@@ -526,14 +522,14 @@ pub(crate) fn wrap(g: &mut Inner, now: Instant, t: Transmit) -> Option<Transmit>
 
 /// Moves the TURN clients' messages to the send queue (UDP) or to their
 /// stream's queue.
-pub(crate) fn drain_transmits(shared: &Arc<Shared>, g: &mut Inner, now: Instant) {
+pub(crate) fn drain_transmits(g: &mut Inner, now: Instant) {
     for r in &mut g.relays {
         let mut buf = Vec::new();
         while let Some(t) = r.client.poll_transmit(now, &mut buf) {
             match &r.link {
                 Link::Udp { local } => {
                     if let Some(ep) = g.endpoints.iter().find(|e| e.local == *local) {
-                        ep.learn(shared, t.destination);
+                        ep.learn(g.route, t.destination, &buf);
                     }
                     if g.pending.len() < MAX_PENDING {
                         g.pending.push_back(Transmit {

@@ -99,23 +99,30 @@ async fn strangers_are_dropped() {
         .expect("finished in time");
 }
 
-/// TURN allocations belong to one socket's 5-tuple: a shared endpoint
-/// refuses connections that ask for relays.
+/// TURN allocations belong to one socket's 5-tuple (RFC 8656 §2): on a
+/// shared endpoint, one connection at a time may relay through a given
+/// UDP TURN server; another is refused until the first has ended.
 #[tokio::test]
-async fn shared_endpoint_refuses_relays() {
+async fn shared_endpoint_gives_each_turn_server_to_one_connection() {
     let endpoint = Endpoint::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let config = Config::default().with_turn_server(fulmar::TurnServer::new(
-        "127.0.0.1:3478".parse().unwrap(),
-        "u",
-        "p",
-    ));
+    let server = "127.0.0.1:3478".parse().unwrap();
+    let config = Config::default().with_turn_server(fulmar::TurnServer::new(server, "u", "p"));
+    let a = PeerConnection::new_on(&endpoint, config.clone())
+        .await
+        .unwrap();
     assert!(matches!(
-        PeerConnection::new_on(&endpoint, config).await,
-        Err(fulmar::Error::Turn(
-            fulmar::TurnConfigError::UdpRelayOnEndpoint
-        ))
+        PeerConnection::new_on(&endpoint, config.clone()).await,
+        Err(fulmar::Error::Endpoint(
+            fulmar::EndpointError::RelayServerTaken(s)
+        )) if s == server
     ));
+    assert_eq!(endpoint.connection_count(), 1);
+    a.close().await;
+    a.closed().await;
     assert_eq!(endpoint.connection_count(), 0);
+    let b = PeerConnection::new_on(&endpoint, config).await.unwrap();
+    assert_eq!(endpoint.connection_count(), 1);
+    b.close().await;
 }

@@ -347,7 +347,7 @@ async fn data_flows_through_a_relay_over_tcp() {
             relay_only(server, Config::default()).await,
         )
         .await;
-        wait_for_no_allocation(&turn).await;
+        wait_for_no_allocation(&turn, 1).await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)
         .await
@@ -371,7 +371,7 @@ async fn data_flows_through_a_relay_over_tls() {
             relay_only(server, config).await,
         )
         .await;
-        wait_for_no_allocation(&turn).await;
+        wait_for_no_allocation(&turn, 1).await;
     };
     tokio::time::timeout(Duration::from_secs(30), run)
         .await
@@ -385,29 +385,38 @@ async fn relay_only(server: TurnServer, config: Config) -> PeerConnection {
         .unwrap()
 }
 
-/// On a shared endpoint a TCP relay works (it has a stream of its own);
-/// a UDP one is refused (its 5-tuple would be the endpoint's).
+/// On a shared endpoint a UDP relay works from the endpoint's socket, for
+/// one connection per TURN server at a time (its allocation is the socket's
+/// 5-tuple, RFC 8656 §2: a second one is refused); a TCP relay has a stream
+/// of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_relay_on_a_shared_endpoint() {
+async fn relays_on_a_shared_endpoint() {
     let run = async {
         let turn = turn_server((63500, 63999), None).await;
         let endpoint = fulmar::Endpoint::bind(([127, 0, 0, 1], 0).into())
             .await
             .unwrap();
         let udp = TurnServer::new(turn.udp, "u", "p");
-        let r = PeerConnection::new_on(&endpoint, Config::default().with_turn_server(udp)).await;
+        let config = Config::default().with_turn_server(udp.clone());
+        let a = PeerConnection::new_on(&endpoint, config.clone().with_relay_only())
+            .await
+            .unwrap();
+        let r = PeerConnection::new_on(&endpoint, config).await;
         assert!(
             matches!(
                 r,
-                Err(fulmar::Error::Turn(TurnConfigError::UdpRelayOnEndpoint))
+                Err(fulmar::Error::Endpoint(fulmar::EndpointError::RelayServerTaken(s))) if s == turn.udp
             ),
             "{r:?}"
         );
+        relay_only_exchange(&turn, 5, TurnTransport::Udp, a).await;
+        wait_for_no_allocation(&turn, 1).await;
         let tcp = TurnServer::new(turn.tcp, "u", "p").with_transport(TurnTransport::Tcp);
         let config = Config::default().with_turn_server(tcp).with_relay_only();
         let a = PeerConnection::new_on(&endpoint, config).await.unwrap();
         relay_only_exchange(&turn, 5, TurnTransport::Tcp, a).await;
-        wait_for_no_allocation(&turn).await;
+        wait_for_no_allocation(&turn, 2).await;
+        assert_eq!(endpoint.connection_count(), 0);
     };
     tokio::time::timeout(Duration::from_secs(30), run)
         .await
@@ -415,13 +424,14 @@ async fn stream_relay_on_a_shared_endpoint() {
 }
 
 /// Until the server holds no allocation; the client deleted it with a
-/// Refresh of lifetime 0 (RFC 8656 §7.5) before it closed the stream.
-async fn wait_for_no_allocation(turn: &TurnAddrs) {
+/// Refresh of lifetime 0 (RFC 8656 §7.5) before it closed the stream, as
+/// every one before it (`deleted` in all).
+async fn wait_for_no_allocation(turn: &TurnAddrs, deleted: u64) {
     while turn.allocations() > 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let stats = turn.turn.server.lock().unwrap().stats();
-    assert_eq!(stats.allocations_deleted, 1);
+    assert_eq!(stats.allocations_deleted, deleted);
     assert_eq!(*turn.turn.ended_by_eof.lock().unwrap(), 0);
 }
 

@@ -75,6 +75,7 @@ mod test_harness;
 mod candidates;
 mod channels;
 mod config;
+mod endpoint;
 mod error;
 mod event;
 mod failure;
@@ -96,6 +97,7 @@ use rng::CompactRng;
 
 pub use channels::ChannelId;
 pub use config::Config;
+pub use endpoint::{ConnectionHandle, Endpoint, EndpointError, MAX_ROUTES};
 pub use error::Error;
 pub use event::{DtlsState, Event, PeerConnectionState, SignalingState, Transmit, TransmitPath};
 pub use failure::{Failure, IceFailure};
