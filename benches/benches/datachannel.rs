@@ -145,20 +145,18 @@ mod fulmar {
             let mut moved = false;
             // One reused datagram buffer, as a driver's send path has.
             let buf = &mut self.buf;
-            while let Some(t) = self.a.poll_transmit_into(buf) {
+            while let Some(t) = self.a.poll_transmit(now, buf) {
                 moved = true;
-                self.b
-                    .handle_receive_in_place(now, t.source, t.destination, buf);
+                self.b.handle_receive(now, t.source, t.destination, buf);
             }
             while let Some(e) = self.b.poll_event() {
                 if let Event::DataChannelMessage { data, .. } = e {
                     *received += data.len();
                 }
             }
-            while let Some(t) = self.b.poll_transmit_into(buf) {
+            while let Some(t) = self.b.poll_transmit(now, buf) {
                 moved = true;
-                self.a
-                    .handle_receive_in_place(now, t.source, t.destination, buf);
+                self.a.handle_receive(now, t.source, t.destination, buf);
             }
             moved
         }

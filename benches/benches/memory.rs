@@ -124,12 +124,13 @@ mod fulmar_peer_pair {
         a.set_remote_description(now, answer).unwrap();
         let (mut t, mut a_open, mut b_open) = (now, false, false);
         let mut idle_until = None;
+        let mut buf = Vec::new();
         for _ in 0..100_000 {
-            while let Some(x) = a.poll_transmit() {
-                b.handle_receive(t, x.source, x.destination, &x.payload);
+            while let Some(x) = a.poll_transmit(t, &mut buf) {
+                b.handle_receive(t, x.source, x.destination, &mut buf);
             }
-            while let Some(x) = b.poll_transmit() {
-                a.handle_receive(t, x.source, x.destination, &x.payload);
+            while let Some(x) = b.poll_transmit(t, &mut buf) {
+                a.handle_receive(t, x.source, x.destination, &mut buf);
             }
             while let Some(e) = a.poll_event() {
                 a_open |= e == Event::DataChannelOpen(ch);

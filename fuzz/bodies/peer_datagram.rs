@@ -1,7 +1,7 @@
 // Body of the `peer_datagram` fuzz target (shared with fulmar-peer's
 // tests/fuzz_corpus.rs): a peer receives arbitrary datagrams (u16-length-prefixed
-// chunks of the input after the first byte; those of odd length decrypted in
-// place) on its transport, exercising the RFC 7983 demultiplexer, ICE, DTLS
+// chunks of the input after the first byte, each decrypted in place in a copy)
+// on its transport, exercising the RFC 7983 demultiplexer, ICE, DTLS
 // and the timers. An even first byte makes
 // it the answerer of a Chromium offer (DTLS client, waiting for ICE); a first
 // byte of 1 mod 4 the offerer that applied Chromium's answer (DTLS server,
@@ -70,6 +70,7 @@ fn run(data: &[u8]) {
     let sign = mode & 0x80 != 0;
     let mut tids: Vec<fulmar_stun::TransactionId> = Vec::new();
     let mut signed = [0u8; 1500];
+    let (mut rx, mut tx) = (Vec::new(), Vec::new());
     let mut rest = data;
     while rest.len() >= 2 {
         let n = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
@@ -81,16 +82,14 @@ fn run(data: &[u8]) {
                 from.set_port(remote.port() + port);
             }
         }
-        if n % 2 == 1 {
-            pc.handle_receive_in_place(now, from, local, &mut datagram.to_vec());
-        } else {
-            pc.handle_receive(now, from, local, datagram);
-        }
+        rx.clear();
+        rx.extend_from_slice(datagram);
+        pc.handle_receive(now, from, local, &mut rx);
         now += Duration::from_millis(50);
         pc.handle_timeout(now);
-        while let Some(t) = pc.poll_transmit() {
+        while pc.poll_transmit(now, &mut tx).is_some() {
             if sign && tids.len() < 64 {
-                if let Ok(m) = fulmar_stun::Message::parse(&t.payload) {
+                if let Ok(m) = fulmar_stun::Message::parse(&tx) {
                     if m.class() == fulmar_stun::Class::Request {
                         tids.push(m.transaction_id());
                     }
@@ -175,9 +174,10 @@ fn run_media(data: &[u8], cert: &std::sync::Arc<fulmar_dtls::Certificate>) {
     let answer = b.create_answer().expect("answer");
     b.set_local_description(now, answer.clone()).expect("answer applies");
     a.set_remote_description(now, SessionDescription::answer(&answer.sdp.to_string()).expect("answer parses")).expect("answer applies");
+    let mut tx = Vec::new();
     for _ in 0..400 {
-        while let Some(t) = a.poll_transmit() { b.handle_receive(now, t.source, t.destination, &t.payload); }
-        while let Some(t) = b.poll_transmit() { a.handle_receive(now, t.source, t.destination, &t.payload); }
+        while let Some(t) = a.poll_transmit(now, &mut tx) { b.handle_receive(now, t.source, t.destination, &mut tx); }
+        while let Some(t) = b.poll_transmit(now, &mut tx) { a.handle_receive(now, t.source, t.destination, &mut tx); }
         while a.poll_event().is_some() {}
         while b.poll_event().is_some() {}
         if a.srtp_contexts().is_some() && b.srtp_contexts().is_some() { break; }
@@ -199,10 +199,12 @@ fn run_media(data: &[u8], cert: &std::sync::Arc<fulmar_dtls::Certificate>) {
         let ctx = &mut a.srtp_contexts().expect("keyed").local;
         let protected = if rtcp { ctx.protect_rtcp_in_place(&mut buf, n) } else { ctx.protect_rtp_in_place(&mut buf, n) };
         if let Ok(len) = protected {
-            b.handle_receive(now, la, lb, &buf[..len]);
+            b.handle_receive(now, la, lb, &mut buf[..len]);
         }
         if i % 2 == 0 {
-            b.handle_receive(now, la, lb, chunk);
+            tx.clear();
+            tx.extend_from_slice(chunk);
+            b.handle_receive(now, la, lb, &mut tx);
         }
         // Some application calls between datagrams.
         match i % 5 {
@@ -214,14 +216,13 @@ fn run_media(data: &[u8], cert: &std::sync::Arc<fulmar_dtls::Certificate>) {
         }
         now += Duration::from_millis(20);
         b.handle_timeout(now);
-        while let Some(t) = b.poll_transmit() {
-            a.handle_receive(now, t.source, t.destination, &t.payload);
-            b.recycle(t.payload);
+        while let Some(t) = b.poll_transmit(now, &mut tx) {
+            a.handle_receive(now, t.source, t.destination, &mut tx);
         }
         while let Some(e) = b.poll_event() {
             if let Event::Rtp(r) = e { b.recycle(r.packet); }
         }
-        while a.poll_transmit().is_some() {}
+        while a.poll_transmit(now, &mut tx).is_some() {}
         while a.poll_event().is_some() {}
         let _ = b.stats();
     }

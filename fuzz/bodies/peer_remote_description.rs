@@ -23,6 +23,7 @@ fn run(data: &[u8]) {
     pc.set_local_description(now, answer).expect("our own answer applies");
     fulmar_peer::SessionDescription::answer(&text).expect("our answer parses");
     pc.handle_timeout(now);
-    while pc.poll_transmit().is_some() {}
+    let mut tx = Vec::new();
+    while pc.poll_transmit(now, &mut tx).is_some() {}
     while pc.poll_event().is_some() {}
 }

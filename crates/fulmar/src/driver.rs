@@ -51,7 +51,7 @@ pub(crate) fn receive(
     data: &mut [u8],
 ) {
     if !relay::receive(g, now, from, local, data) {
-        g.pc.handle_receive_in_place(now, from, local, data);
+        g.pc.handle_receive(now, from, local, data);
     }
 }
 
@@ -64,22 +64,24 @@ pub(crate) fn flush(shared: &Arc<Shared>, g: &mut Inner) {
     if relay::poll_events(g, now) {
         dispatch(shared, g);
     }
-    // The core builds data packets as they are polled: take up to the
-    // bound, send, and go on while the socket keeps taking them (what is
-    // left waits in the core until the socket is writable again).
+    // The core builds data packets as they are polled, into one reused
+    // buffer: take up to the bound, send, and go on while the socket keeps
+    // taking them (what is left waits in the core until the socket is
+    // writable again).
+    let mut buf = std::mem::take(&mut g.tx);
     loop {
         while g.pending.len() < MAX_PENDING {
-            let Some(t) = g.pc.poll_transmit() else {
+            let Some(t) = g.pc.poll_transmit(now, &mut buf) else {
                 break;
             };
-            let Some(t) = relay::wrap(g, now, t) else {
+            let Some(t) = relay::wrap(g, now, t, &mut buf) else {
                 continue;
             };
             // Answers to STUN route back to us on a shared endpoint.
             if let Some(ep) = endpoint_for(&g.endpoints, t.source) {
-                ep.learn(g.route, t.destination, &t.payload);
+                ep.learn(g.route, t.destination, &buf);
             }
-            g.pending.push_back(t);
+            g.pending.push(t.source, t.destination, &buf);
         }
         let more = g.pending.len() >= MAX_PENDING;
         relay::drain_transmits(g, now);
@@ -87,6 +89,7 @@ pub(crate) fn flush(shared: &Arc<Shared>, g: &mut Inner) {
             break;
         }
     }
+    g.tx = buf;
 }
 
 /// The socket bound to `source` (the first one if none is).
@@ -105,7 +108,7 @@ pub(crate) fn endpoint_for(
 /// buffer is full.
 pub(crate) fn send_pending(g: &mut Inner) -> bool {
     while let Some(first) = g.pending.front() {
-        let (src, dst, size) = (first.source, first.destination, first.payload.len());
+        let (src, dst, size) = (first.source, first.destination, first.len);
         let Some(ep) = endpoint_for(&g.endpoints, src).cloned() else {
             g.pending.clear();
             return true;
@@ -115,7 +118,7 @@ pub(crate) fn send_pending(g: &mut Inner) -> bool {
         let mut bytes = size;
         if max > 1 && size > 0 {
             for t in g.pending.iter().skip(1) {
-                let len = t.payload.len();
+                let len = t.len;
                 if n >= max
                     || t.source != src
                     || t.destination != dst
@@ -133,37 +136,17 @@ pub(crate) fn send_pending(g: &mut Inner) -> bool {
                 }
             }
         }
-        let r = if n == 1 {
-            ep.try_send(dst, &first.payload, None)
-        } else {
-            GSO_BATCH.with(|batch| {
-                let mut batch = batch.borrow_mut();
-                batch.clear();
-                for t in g.pending.iter().take(n) {
-                    batch.extend_from_slice(&t.payload);
-                }
-                ep.try_send(dst, &batch, Some(size))
-            })
-        };
-        match r {
+        // The outbox lays consecutive datagrams end to end: the first `n`
+        // are the GSO batch as they lie.
+        let segment = (n > 1).then_some(size);
+        match ep.try_send(dst, g.pending.first_bytes(n), segment) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
             // Other errors (unreachable, no route) lose the datagrams, as
             // UDP may.
-            _ => {
-                // The core reuses the buffers (no allocation per packet).
-                for t in g.pending.drain(..n) {
-                    g.pc.recycle(t.payload);
-                }
-            }
+            _ => g.pending.pop(n),
         }
     }
     true
-}
-
-thread_local! {
-    /// The datagrams of one GSO send, copied together (a per-thread buffer:
-    /// connections need none of their own).
-    static GSO_BATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The per-connection task: timers, close, datagrams the socket refused,
@@ -188,7 +171,8 @@ pub(crate) async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
             // On timer wake-ups (not per packet): a drained send queue gives
             // its room back, so an idle connection holds none.
             if std::mem::take(&mut timer_fired) && g.pending.is_empty() {
-                g.pending = VecDeque::new();
+                g.pending.release_if_empty();
+                g.tx = Vec::new();
             }
             if shared.close_requested.load(Ordering::Acquire) && !g.closed {
                 close_core(&mut g, now);

@@ -37,7 +37,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 pub use fulmar_peer::PeerConnectionState;
-use fulmar_peer::{ChannelId, Event, Transmit};
+use fulmar_peer::{ChannelId, Event};
 use rand::rngs::OsRng;
 use tokio::sync::Notify;
 
@@ -55,6 +55,7 @@ pub use fulmar_peer::{EndpointError, Failure, IceFailure, SessionDescription, St
 mod endpoint;
 pub use endpoint::Endpoint;
 mod media;
+mod outbox;
 mod queue;
 pub use media::{LocalTrack, RemoteTrack};
 mod relay;
@@ -166,7 +167,9 @@ pub(crate) struct Inner {
     /// Sockets to send on (cleared when the driver ends: frees them).
     endpoints: Vec<Arc<EndpointInner>>,
     /// Datagrams to send (kept while the socket refuses: `WouldBlock`).
-    pending: VecDeque<Transmit>,
+    pending: outbox::Outbox,
+    /// The buffer the core writes each datagram into.
+    tx: Vec<u8>,
     /// The deadline the driver task sleeps until.
     armed: Option<Instant>,
     /// The connection's handle in its shared endpoint's routing tables.

@@ -438,13 +438,25 @@ fn hand_to_relay(g: &mut Inner, index: usize, now: Instant, from: SocketAddr, da
     match r.client.handle_receive(now, from, data) {
         Received::PeerData { peer, data } => {
             if let Some(relayed) = r.relayed {
-                g.pc.handle_receive(now, peer, relayed, data);
+                // The core opens datagrams in place: in a copy of what the
+                // client unwrapped from the borrowed frame.
+                RELAYED_RX.with_borrow_mut(|rx| {
+                    rx.clear();
+                    rx.extend_from_slice(data);
+                    g.pc.handle_receive(now, peer, relayed, rx);
+                });
             }
             true
         }
         Received::Consumed => true,
         Received::NotFromServer => false,
     }
+}
+
+thread_local! {
+    /// The copy of a datagram that came through a relay (a per-thread
+    /// buffer: connections need none of their own).
+    static RELAYED_RX: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Learns allocation results: relayed candidates for the core, and the end
@@ -484,11 +496,17 @@ pub(crate) fn poll_events(g: &mut Inner, now: Instant) -> bool {
     told
 }
 
-/// Wraps a core datagram sent from a relayed address for the TURN server
-/// (ChannelData or a Send indication): over UDP it comes back addressed to
-/// the server from the relay's socket, over a stream it joins the stream's
-/// queue. A datagram that is not from a relayed address comes back as it is.
-pub(crate) fn wrap(g: &mut Inner, now: Instant, t: Transmit) -> Option<Transmit> {
+/// Wraps a core datagram (`t`, written in `buf`) sent from a relayed
+/// address for the TURN server (ChannelData or a Send indication): over UDP
+/// it comes back in `buf`, addressed to the server from the relay's socket;
+/// over a stream it joins the stream's queue. A datagram that is not from a
+/// relayed address comes back as it is.
+pub(crate) fn wrap(
+    g: &mut Inner,
+    now: Instant,
+    t: Transmit,
+    buf: &mut Vec<u8>,
+) -> Option<Transmit> {
     let Some(r) = g.relays.iter_mut().find(|r| r.relayed == Some(t.source)) else {
         return Some(t);
     };
@@ -501,16 +519,16 @@ pub(crate) fn wrap(g: &mut Inner, now: Instant, t: Transmit) -> Option<Transmit>
         let _ = r.client.bind_channel(now, t.destination);
     }
     let mut out = Vec::new();
-    let wrapped = r
-        .client
-        .send_to(now, t.destination, &t.payload, &mut out)
-        .ok()?;
+    let wrapped = r.client.send_to(now, t.destination, buf, &mut out).ok()?;
     match &r.link {
-        Link::Udp { local } => Some(Transmit {
-            source: *local,
-            destination: wrapped.destination,
-            payload: out,
-        }),
+        Link::Udp { local } => {
+            *buf = out;
+            Some(Transmit {
+                source: *local,
+                destination: wrapped.destination,
+                len: buf.len(),
+            })
+        }
         // A full queue drops the frame, as a full socket would.
         Link::Stream { tx: Some(tx) } => {
             let _ = tx.try_send(out);
@@ -532,11 +550,7 @@ pub(crate) fn drain_transmits(g: &mut Inner, now: Instant) {
                         ep.learn(g.route, t.destination, &buf);
                     }
                     if g.pending.len() < MAX_PENDING {
-                        g.pending.push_back(Transmit {
-                            source: *local,
-                            destination: t.destination,
-                            payload: std::mem::take(&mut buf),
-                        });
+                        g.pending.push(*local, t.destination, &buf);
                     }
                 }
                 // A full queue drops the frame, as a full socket would.

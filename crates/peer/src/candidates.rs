@@ -6,8 +6,7 @@ use std::time::Instant;
 use fulmar_ice::{IceAgent, IceConfig, IceConnectionState, IceEvent, IceGatheringState, IceRole};
 use fulmar_sdp::SessionDescription as Sdp;
 
-use crate::transport::MAX_TRANSMITS;
-use crate::{Error, Event, PeerConnection, RelayProtocol, Transmit};
+use crate::{Error, Event, PeerConnection, RelayProtocol};
 
 /// The ICE agent, created by the first description, and the candidates
 /// gathered before it exists.
@@ -189,16 +188,9 @@ impl PeerConnection {
         while let Some(e) = ice.poll_event() {
             events.push(e);
         }
-        let mut payload = Vec::new();
-        while let Some(t) = ice.poll_transmit(now, &mut payload) {
-            if self.transport.transmits.len() < MAX_TRANSMITS {
-                self.transport.transmits.push_back(Transmit {
-                    source: t.source,
-                    destination: t.destination,
-                    payload: std::mem::take(&mut payload),
-                });
-            }
-        }
+        // Its checks and responses stay with it until polled
+        // ([`PeerConnection::poll_transmit`] writes them straight into the
+        // caller's buffer).
         for e in events {
             match e {
                 IceEvent::LocalCandidate(c) => {

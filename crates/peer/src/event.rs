@@ -1,7 +1,5 @@
 //! What the application learns: events and the states they report.
 
-use std::net::SocketAddr;
-
 use bytes::Bytes;
 use fulmar_ice::{IceConnectionState, IceGatheringState};
 
@@ -135,24 +133,4 @@ pub enum Event {
         /// PLI or FIR.
         kind: KeyframeKind,
     },
-}
-
-/// A datagram to send from `source` to `destination`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Local address to send from.
-    pub source: SocketAddr,
-    /// Remote address.
-    pub destination: SocketAddr,
-    /// Payload.
-    pub payload: Vec<u8>,
-}
-
-/// Where a datagram written by [`PeerConnection::poll_transmit_into`] goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TransmitPath {
-    /// Local address to send from.
-    pub source: SocketAddr,
-    /// Remote address.
-    pub destination: SocketAddr,
 }

@@ -13,11 +13,13 @@
 //! or a clock: feed it datagrams with [`PeerConnection::handle_receive`], call
 //! [`PeerConnection::handle_timeout`] at [`PeerConnection::poll_timeout`], and
 //! drain [`PeerConnection::poll_transmit`] and [`PeerConnection::poll_event`].
-//! Data-channel packets are built and sealed when polled, as the congestion
-//! window allows, so poll after every input; a sender that reuses one
-//! buffer with [`PeerConnection::poll_transmit_into`] allocates nothing per
-//! datagram, and a receiver that owns its buffer saves a copy per datagram
-//! with [`PeerConnection::handle_receive_in_place`].
+//! The verbs are the stack's one I/O contract (ARCHITECTURE.md):
+//! [`PeerConnection::poll_transmit`] writes each datagram into the caller's
+//! buffer and returns a [`Transmit`] that says where it goes, and
+//! [`PeerConnection::handle_receive`] decrypts and parses the caller's
+//! buffer in place. Data-channel packets are built and sealed when polled,
+//! as the congestion window allows, so poll after every input; a driver
+//! that reuses one buffer each way allocates nothing per datagram.
 //!
 //! ```
 //! use std::net::SocketAddr;
@@ -41,10 +43,10 @@
 //! a.set_remote_description(now, answer)?;
 //!
 //! // A zero-delay network between the two.
-//! let (mut now, mut got) = (now, None);
+//! let (mut now, mut got, mut buf) = (now, None, Vec::new());
 //! for _ in 0..2000 {
-//!     while let Some(t) = a.poll_transmit() { b.handle_receive(now, t.source, t.destination, &t.payload); }
-//!     while let Some(t) = b.poll_transmit() { a.handle_receive(now, t.source, t.destination, &t.payload); }
+//!     while let Some(t) = a.poll_transmit(now, &mut buf) { b.handle_receive(now, t.source, t.destination, &mut buf); }
+//!     while let Some(t) = b.poll_transmit(now, &mut buf) { a.handle_receive(now, t.source, t.destination, &mut buf); }
 //!     while let Some(e) = a.poll_event() {
 //!         if let Event::DataChannelOpen(id) = e { a.send_text(now, id, "hello")?; }
 //!     }
@@ -99,11 +101,14 @@ pub use channels::ChannelId;
 pub use config::Config;
 pub use endpoint::{ConnectionHandle, Endpoint, EndpointError, MAX_ROUTES};
 pub use error::Error;
-pub use event::{DtlsState, Event, PeerConnectionState, SignalingState, Transmit, TransmitPath};
+pub use event::{DtlsState, Event, PeerConnectionState, SignalingState};
 pub use failure::{Failure, IceFailure};
 /// How a relayed candidate's TURN server is reached (ranks relays).
 pub use fulmar_ice::RelayProtocol;
 pub use fulmar_rtp::Codec;
+/// Where a datagram written by [`PeerConnection::poll_transmit`] goes: the
+/// stack's one addressed transmit type.
+pub use fulmar_stun::Transmit;
 pub use jsep::{SdpType, SessionDescription};
 pub use media::{KeyframeKind, MediaFrame, MediaStats, ReceiveMode, RtpReceived};
 pub use negotiation::{

@@ -173,15 +173,12 @@ impl PeerConnection {
         m.request_keyframe(&mut io, id.0)
     }
 
-    /// Hands back a buffer from [`Transmit::payload`] or
-    /// [`RtpReceived::packet`]; later packets reuse it, so a loop that
-    /// recycles allocates nothing per packet.
-    pub fn recycle(&mut self, buffer: Vec<u8>) {
-        // Data-channel datagrams first; without media nothing would take
-        // buffers from its pool.
-        if let (Some(buffer), Some(m)) = (self.keep_spare(buffer), self.media.engine.as_deref_mut())
-        {
-            m.recycle(buffer);
+    /// Hands back the buffer of a received [`crate::RtpReceived::packet`]; the
+    /// next packets received are unprotected into it, so a forwarder that
+    /// hands them back allocates nothing per packet.
+    pub fn recycle(&mut self, packet: Vec<u8>) {
+        if let Some(m) = self.media.engine.as_deref_mut() {
+            m.recycle(packet);
         }
     }
 

@@ -110,10 +110,15 @@ fn demultiplexes_by_first_byte() {
         "127.0.0.1:50000".parse().unwrap(),
         "127.0.0.1:40000".parse().unwrap(),
     );
-    pc.handle_receive(now, src, dst, &[0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2]);
-    pc.handle_receive(now, src, dst, &[0xff, 1, 2]);
-    pc.handle_receive(now, src, dst, &[]);
-    pc.handle_receive(now, src, dst, &[0x40, 0, 0, 4, 1, 2, 3, 4]); // TURN ChannelData: not ours
+    pc.handle_receive(
+        now,
+        src,
+        dst,
+        &mut [0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2],
+    );
+    pc.handle_receive(now, src, dst, &mut [0xff, 1, 2]);
+    pc.handle_receive(now, src, dst, &mut []);
+    pc.handle_receive(now, src, dst, &mut [0x40, 0, 0, 4, 1, 2, 3, 4]); // TURN ChannelData: not ours
     let s = pc.stats();
     assert_eq!(s.packets_received, 4);
     assert_eq!(s.rtp_packets_received, 1);
@@ -124,15 +129,17 @@ fn demultiplexes_by_first_byte() {
         now,
         src,
         dst,
-        &[
+        &mut [
             0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
         ],
     );
     assert_eq!(pc.stats().unknown_packets, 3);
-    while let Some(t) = pc.poll_transmit() {
+    let mut buf = Vec::new();
+    while let Some(t) = pc.poll_transmit(now, &mut buf) {
+        assert_eq!(t.len, buf.len());
         if t.destination == src {
-            assert_eq!(t.payload[0] & 0x01, 0x01, "a response, not a request");
-            assert!(t.payload[0] <= 3, "STUN");
+            assert_eq!(buf[0] & 0x01, 0x01, "a response, not a request");
+            assert!(buf[0] <= 3, "STUN");
         }
     }
 }
@@ -161,16 +168,20 @@ fn answers_chromiums_real_client_hello_as_dtls_server() {
     pc.set_remote_description(now, SessionDescription::answer(ANSWER).unwrap())
         .unwrap();
     assert_eq!(pc.dtls_state(), fulmar_peer::DtlsState::Connecting);
-    while pc.poll_transmit().is_some() {}
+    let mut buf = Vec::new();
+    while pc.poll_transmit(now, &mut buf).is_some() {}
     for d in hello {
-        pc.handle_receive(now, remote, local, d);
+        pc.handle_receive(now, remote, local, &mut d.to_vec());
     }
-    let flight: Vec<_> = std::iter::from_fn(|| pc.poll_transmit())
-        .filter(|t| t.destination == remote)
-        .collect();
+    let mut flight = Vec::new();
+    while let Some(t) = pc.poll_transmit(now, &mut buf) {
+        if t.destination == remote {
+            flight.push(buf.clone());
+        }
+    }
     assert!(!flight.is_empty(), "server flight sent back to Chromium");
     // DTLS handshake record, version 1.2 (RFC 6347 §4.1: {254, 253}).
-    assert_eq!(&flight[0].payload[..3], &[22, 0xfe, 0xfd]);
+    assert_eq!(&flight[0][..3], &[22, 0xfe, 0xfd]);
 }
 
 #[test]

@@ -84,12 +84,13 @@ impl Pair {
         let now = self.now;
         for to_b in [true, false] {
             let pc = if to_b { &mut self.a } else { &mut self.b };
-            while let Some(t) = pc.poll_transmit() {
-                let media = (128..=191).contains(&t.payload.first().copied().unwrap_or(0));
+            let mut buf = Vec::new();
+            while let Some(t) = pc.poll_transmit(now, &mut buf) {
+                let media = (128..=191).contains(&buf.first().copied().unwrap_or(0));
                 let drop = media && {
                     let i = &mut self.media_sent[usize::from(!to_b)];
                     *i += 1;
-                    (self.loss)(to_b, *i, &t.payload)
+                    (self.loss)(to_b, *i, &buf)
                 };
                 if !drop {
                     self.wire.push_back((
@@ -97,10 +98,9 @@ impl Pair {
                         to_b,
                         t.source,
                         t.destination,
-                        t.payload.clone(),
+                        buf.clone(),
                     ));
                 }
-                pc.recycle(t.payload);
             }
         }
         while let Some(e) = self.a.poll_event() {
@@ -117,9 +117,9 @@ impl Pair {
             self.drain();
             // Deliver everything due.
             while self.wire.front().is_some_and(|w| w.0 <= self.now) {
-                let (_, to_b, src, dst, bytes) = self.wire.pop_front().unwrap();
+                let (_, to_b, src, dst, mut bytes) = self.wire.pop_front().unwrap();
                 let pc = if to_b { &mut self.b } else { &mut self.a };
-                pc.handle_receive(self.now, src, dst, &bytes);
+                pc.handle_receive(self.now, src, dst, &mut bytes);
                 self.drain();
             }
             let next = [
@@ -786,7 +786,7 @@ fn simulcast_layers_arrive_as_separate_streams_by_rid() {
                     .protect_rtp_in_place(&mut buf, len)
                     .unwrap();
             let now = p.now;
-            p.b.handle_receive(now, src, dst, &buf[..n]);
+            p.b.handle_receive(now, src, dst, &mut buf[..n]);
         }
     }
     p.drain();

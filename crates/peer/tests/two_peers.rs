@@ -57,8 +57,9 @@ impl Node {
 
 impl Endpoint for Node {
     fn handle_receive(&mut self, now: Instant, d: Datagram) {
+        let mut d = d;
         self.pc
-            .handle_receive(now, d.source, d.destination, &d.payload);
+            .handle_receive(now, d.source, d.destination, &mut d.payload);
         self.drain(now);
     }
     fn handle_timeout(&mut self, now: Instant) {
@@ -67,10 +68,11 @@ impl Endpoint for Node {
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
         self.drain(now);
-        self.pc.poll_transmit().map(|t| Datagram {
+        let mut payload = Vec::new();
+        self.pc.poll_transmit(now, &mut payload).map(|t| Datagram {
             source: t.source,
             destination: t.destination,
-            payload: t.payload,
+            payload,
         })
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
@@ -669,12 +671,13 @@ fn time_to_open_channel() {
         a.set_remote_description(now, answer).unwrap();
         let mut open = false;
         let mut t = now;
+        let mut buf = Vec::new();
         for _ in 0..10_000 {
-            while let Some(x) = a.poll_transmit() {
-                b.handle_receive(t, x.source, x.destination, &x.payload);
+            while let Some(x) = a.poll_transmit(t, &mut buf) {
+                b.handle_receive(t, x.source, x.destination, &mut buf);
             }
-            while let Some(x) = b.poll_transmit() {
-                a.handle_receive(t, x.source, x.destination, &x.payload);
+            while let Some(x) = b.poll_transmit(t, &mut buf) {
+                a.handle_receive(t, x.source, x.destination, &mut buf);
             }
             while let Some(e) = a.poll_event() {
                 open |= e == Event::DataChannelOpen(ch);

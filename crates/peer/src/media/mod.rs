@@ -14,8 +14,9 @@
 //! assembled frames.
 //!
 //! Buffers: outgoing datagrams and [`RtpReceived`] packets come from a pool
-//! that [`crate::PeerConnection::recycle`] refills, so a forwarding loop that
-//! hands buffers back allocates nothing per packet.
+//! that sent datagrams return to, and that [`crate::PeerConnection::recycle`]
+//! refills with received packets, so a forwarding loop that hands them back
+//! allocates nothing per packet.
 
 mod header;
 mod recv;
@@ -43,7 +44,8 @@ use rand::{Rng, RngCore};
 
 use crate::negotiation::{CodecParams, MediaKind, TransceiverId};
 
-use crate::{Error, Event, SrtpContexts, Transmit};
+use crate::transport::Queued;
+use crate::{Error, Event, SrtpContexts};
 use fulmar_srtp::SsrcMap;
 use header::HeaderTemplate;
 use send::packetizer;
@@ -243,7 +245,7 @@ impl Track {
 /// Where datagrams go, and what they are protected with.
 pub(crate) struct MediaIo<'a> {
     pub srtp: &'a mut SrtpContexts,
-    pub transmits: &'a mut VecDeque<Transmit>,
+    pub transmits: &'a mut VecDeque<Queued>,
     pub events: &'a mut VecDeque<Event>,
     pub path: (SocketAddr, SocketAddr),
     pub max_transmits: usize,

@@ -261,7 +261,7 @@ impl Media {
 
     pub(super) fn queue(&mut self, io: &mut MediaIo<'_>, buf: Vec<u8>) {
         if io.transmits.len() < io.max_transmits {
-            io.transmits.push_back(Transmit {
+            io.transmits.push_back(Queued {
                 source: io.path.0,
                 destination: io.path.1,
                 payload: buf,

@@ -13,7 +13,7 @@ use fulmar_stun::{classify, PacketKind};
 
 use crate::{
     media, DtlsState, Event, Failure, IceFailure, PeerConnection, PeerConnectionState,
-    SignalingState, Transmit,
+    SignalingState,
 };
 
 #[cfg(test)]
@@ -41,12 +41,19 @@ pub(crate) struct Transport {
     pub(crate) selected: Option<(SocketAddr, SocketAddr)>,
     /// Keyed on first need: a session without media holds none.
     pub(crate) srtp: Option<Box<SrtpContexts>>,
-    /// A copy of a borrowed DTLS datagram, which DTLS opens in place.
-    pub(crate) dtls_rx: Vec<u8>,
-    pub(crate) transmits: VecDeque<Transmit>,
-    /// Datagram buffers handed back ([`PeerConnection::recycle`], or copied
-    /// out by `poll_transmit_into`) for the next records sealed.
-    pub(crate) spare_payloads: Vec<Vec<u8>>,
+    /// Datagrams built ahead of [`PeerConnection::poll_transmit`]: media,
+    /// and the SCTP packets sealed before close_notify.
+    pub(crate) transmits: VecDeque<Queued>,
+}
+
+/// A datagram built ahead of its poll, with its path.
+pub(crate) struct Queued {
+    /// Local address to send from.
+    pub(crate) source: SocketAddr,
+    /// Remote address.
+    pub(crate) destination: SocketAddr,
+    /// The datagram.
+    pub(crate) payload: Vec<u8>,
 }
 
 impl Default for Transport {
@@ -58,9 +65,7 @@ impl Default for Transport {
             dtls_peer: None,
             selected: None,
             srtp: None,
-            dtls_rx: Vec::new(),
             transmits: VecDeque::new(),
-            spare_payloads: Vec::new(),
         }
     }
 }
@@ -69,21 +74,6 @@ impl Default for Transport {
 pub(crate) const MAX_TRANSMITS: usize = 4096;
 /// How long a connection is quiet before its timers hand back idle buffers.
 const IDLE_RELEASE_AFTER: Duration = Duration::from_secs(1);
-
-/// A received datagram, borrowed or handed over to be decrypted in place.
-enum Received<'a> {
-    Shared(&'a [u8]),
-    Owned(&'a mut [u8]),
-}
-
-impl Received<'_> {
-    pub(crate) fn bytes(&self) -> &[u8] {
-        match self {
-            Received::Shared(b) => b,
-            Received::Owned(b) => b,
-        }
-    }
-}
 
 impl PeerConnection {
     /// Our DTLS certificate's fingerprint (as in `a=fingerprint`).
@@ -120,12 +110,12 @@ impl PeerConnection {
             dc.association_mut().abort();
         }
         self.pump(now);
-        // The ABORT goes out before close_notify, not when next polled.
+        // The ABORT goes out before close_notify (which DTLS keeps until
+        // polled, after this queue), not when next polled.
         self.seal_sctp_now(now);
         if let Some(d) = self.transport.dtls.as_mut() {
             d.close();
         }
-        self.flush_dtls(now);
         if let Some(ice) = self.ice.agent.as_mut() {
             ice.close();
         }
@@ -136,50 +126,26 @@ impl PeerConnection {
     }
 
     /// Handles a datagram from `source` received on local `destination`,
-    /// demultiplexed by its first byte (RFC 7983 §7).
+    /// demultiplexed by its first byte (RFC 7983 §7). DTLS records are
+    /// decrypted where they lie and their SCTP packets parsed there, so the
+    /// contents of `datagram` are unspecified afterwards.
     pub fn handle_receive(
-        &mut self,
-        now: Instant,
-        source: SocketAddr,
-        destination: SocketAddr,
-        datagram: &[u8],
-    ) {
-        self.receive(now, source, destination, Received::Shared(datagram));
-    }
-
-    /// Like [`Self::handle_receive`], for a caller that owns the datagram's
-    /// buffer and has no further use for its contents: DTLS application
-    /// data is decrypted where it lies and handed straight to SCTP, which
-    /// saves a copy and a buffer per record. The contents of `datagram`
-    /// are unspecified afterwards.
-    pub fn handle_receive_in_place(
         &mut self,
         now: Instant,
         source: SocketAddr,
         destination: SocketAddr,
         datagram: &mut [u8],
     ) {
-        self.receive(now, source, destination, Received::Owned(datagram));
-    }
-
-    fn receive(
-        &mut self,
-        now: Instant,
-        source: SocketAddr,
-        destination: SocketAddr,
-        datagram: Received<'_>,
-    ) {
         if self.is_closed() {
             return;
         }
-        let bytes = datagram.bytes();
         self.last_activity = Some(now);
         self.stats.packets_received += 1;
-        self.stats.bytes_received += bytes.len() as u64;
-        match classify(bytes) {
+        self.stats.bytes_received += datagram.len() as u64;
+        match classify(datagram) {
             PacketKind::Stun => {
                 if let Some(ice) = self.ice.agent.as_mut() {
-                    ice.handle_receive(now, source, destination, bytes);
+                    ice.handle_receive(now, source, destination, datagram);
                 }
                 self.drain_ice(now);
             }
@@ -188,23 +154,13 @@ impl PeerConnection {
                     self.transport.dtls_peer = Some((destination, source));
                 }
                 self.maybe_start_dtls(now);
-                match datagram {
-                    Received::Shared(bytes) => {
-                        // DTLS opens records where they lie: in a copy.
-                        let mut copy = std::mem::take(&mut self.transport.dtls_rx);
-                        copy.clear();
-                        copy.extend_from_slice(bytes);
-                        self.receive_dtls(now, &mut copy);
-                        self.transport.dtls_rx = copy;
-                    }
-                    Received::Owned(bytes) => self.receive_dtls(now, bytes),
-                }
+                self.receive_dtls(now, datagram);
             }
             PacketKind::Rtp => {
                 self.stats.rtp_packets_received += 1;
                 self.ensure_srtp();
                 if let Some((m, mut io)) = self.media_io() {
-                    m.handle_receive(&mut io, now, bytes);
+                    m.handle_receive(&mut io, now, datagram);
                 }
                 // Media never drives DTLS or SCTP: no pump needed.
                 return;
@@ -224,7 +180,9 @@ impl PeerConnection {
             .is_none_or(|t| now.saturating_duration_since(t) >= IDLE_RELEASE_AFTER);
         if quiet {
             // Our own queues before the timers refill them (the application
-            // drained them since the last call)...
+            // drained them since the last call; DTLS frees its own buffers,
+            // the SCTP association returns its own from its housekeeping
+            // timer).
             self.release_idle_buffers();
         }
         if let Some(ice) = self.ice.agent.as_mut() {
@@ -257,10 +215,6 @@ impl PeerConnection {
             m.handle_timeout(&mut io, now);
         }
         self.pump(now);
-        if quiet {
-            // ...and DTLS's and SCTP's once `pump` has drained them.
-            self.release_inner_idle_buffers();
-        }
     }
 
     /// Returns the buffers of drained queues to the allocator; run from
@@ -274,15 +228,6 @@ impl PeerConnection {
         if self.events.is_empty() {
             self.events = VecDeque::new();
         }
-        self.transport.spare_payloads = Vec::new();
-        self.release_inner_idle_buffers();
-    }
-
-    /// The same for the copy of borrowed DTLS datagrams (DTLS frees its own
-    /// buffers; the SCTP association returns its buffers by itself, from
-    /// its housekeeping timer).
-    fn release_inner_idle_buffers(&mut self) {
-        self.transport.dtls_rx = Vec::new();
     }
 
     /// The next event.
@@ -399,9 +344,9 @@ impl PeerConnection {
         }
     }
 
-    /// Moves DTLS events up (from timers), a due SACK down, SCTP events up
-    /// and DTLS records out. Other SCTP packets are built when polled
-    /// ([`Self::build_data_datagram`]).
+    /// Moves DTLS events up (from timers) and SCTP events up. DTLS
+    /// records, ICE checks and SCTP packets are taken when polled
+    /// ([`Self::poll_transmit`]).
     pub(crate) fn pump(&mut self, now: Instant) {
         self.now = Some(now);
         // One event at a time: handling one may need `self` whole.
@@ -414,28 +359,6 @@ impl PeerConnection {
             self.on_dtls_event(now, e);
         }
         self.drain_sctp_events();
-        self.flush_dtls(now);
-    }
-
-    /// Queues DTLS's handshake and alert datagrams on the current path.
-    fn flush_dtls(&mut self, now: Instant) {
-        let Some(d) = self.transport.dtls.as_mut() else {
-            return;
-        };
-        let Some((src, dst)) = self.transport.selected.or(self.transport.dtls_peer) else {
-            return;
-        };
-        let mut payload = Vec::new();
-        while d.poll_transmit(now, &mut payload).is_some() {
-            let payload = std::mem::take(&mut payload);
-            if self.transport.transmits.len() < MAX_TRANSMITS {
-                self.transport.transmits.push_back(Transmit {
-                    source: src,
-                    destination: dst,
-                    payload,
-                });
-            }
-        }
     }
 
     /// The SRTP contexts, keyed from the DTLS exporter (RFC 5764 §4.2) on

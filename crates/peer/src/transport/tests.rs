@@ -1,7 +1,7 @@
 //! The lazy transport state: buffers, SACK batching, close order, SRTP on demand.
 
 use super::*;
-use crate::{ChannelId, TransmitPath};
+use crate::ChannelId;
 use bytes::Bytes;
 
 /// Two peers with an open data channel (the shared netsim harness), taken
@@ -14,9 +14,10 @@ fn open_pair() -> (PeerConnection, PeerConnection, ChannelId) {
 /// [`open_pair`] with nothing left in flight, its time and its channel.
 fn quiet_pair() -> (PeerConnection, PeerConnection, Instant, ChannelId) {
     let (mut a, mut b, ch) = open_pair();
-    while a.poll_transmit().is_some() {}
-    while b.poll_transmit().is_some() {}
     let now = a.now.unwrap();
+    let mut buf = Vec::new();
+    while a.poll_transmit(now, &mut buf).is_some() {}
+    while b.poll_transmit(now, &mut buf).is_some() {}
     (a, b, now, ch)
 }
 
@@ -25,15 +26,16 @@ fn quiet_connection_releases_buffers_and_keeps_working() {
     let (mut a, mut b, ch) = open_pair();
     let t = a.now.unwrap() + IDLE_RELEASE_AFTER;
     // Whatever the last timers queued (a consent check) goes out first.
-    while let Some(x) = a.poll_transmit() {
-        b.handle_receive(t, x.source, x.destination, &x.payload);
+    let mut buf = Vec::new();
+    while let Some(x) = a.poll_transmit(t, &mut buf) {
+        b.handle_receive(t, x.source, x.destination, &mut buf);
     }
     a.release_idle_buffers();
     assert_eq!(a.transport.transmits.capacity(), 0);
     assert_eq!(a.events.capacity(), 0);
     a.send_text(t, ch, "after idle").unwrap();
-    while let Some(x) = a.poll_transmit() {
-        b.handle_receive(t, x.source, x.destination, &x.payload);
+    while let Some(x) = a.poll_transmit(t, &mut buf) {
+        b.handle_receive(t, x.source, x.destination, &mut buf);
     }
     let got = core::iter::from_fn(|| b.poll_event())
         .any(|e| matches!(e, Event::DataChannelMessage { data, .. } if &data[..] == b"after idle"));
@@ -49,22 +51,6 @@ fn sctp_packets_built(p: &PeerConnection) -> usize {
         .get()
         .map(|dc| dc.association().stats().packets_sent);
     usize::try_from(built.unwrap_or(0)).unwrap()
-}
-
-/// Hands a datagram `a` built into `buf` to `b`, decrypted in place or
-/// from a shared borrow.
-fn deliver(
-    b: &mut PeerConnection,
-    now: Instant,
-    path: TransmitPath,
-    buf: &mut [u8],
-    in_place: bool,
-) {
-    if in_place {
-        b.handle_receive_in_place(now, path.source, path.destination, buf);
-    } else {
-        b.handle_receive(now, path.source, path.destination, buf);
-    }
 }
 
 /// Moves `bytes` from `a` to `b`, polling each side after every
@@ -88,10 +74,10 @@ fn move_polled_each(
                 .unwrap();
             sent += 64 << 10;
         }
-        while let Some(path) = a.poll_transmit_into(&mut buf) {
-            b.handle_receive_in_place(now, path.source, path.destination, &mut buf);
-            while let Some(p) = b.poll_transmit_into(&mut back) {
-                a.handle_receive_in_place(now, p.source, p.destination, &mut back);
+        while let Some(t) = a.poll_transmit(now, &mut buf) {
+            b.handle_receive(now, t.source, t.destination, &mut buf);
+            while let Some(t) = b.poll_transmit(now, &mut back) {
+                a.handle_receive(now, t.source, t.destination, &mut back);
             }
         }
         while let Some(e) = b.poll_event() {
@@ -108,7 +94,7 @@ fn move_polled_each(
 /// is polled, and checks the SACKs and the message: one SACK per two
 /// packets while `a` may be in slow start, one for the whole batch
 /// once past it.
-fn batch_then_deliver(in_place: bool, past_slow_start: bool) {
+fn batch_then_deliver(past_slow_start: bool) {
     let (mut a, mut b, now, ch) = quiet_pair();
     if past_slow_start {
         move_polled_each(&mut a, &mut b, now, ch, 3 << 20);
@@ -124,8 +110,8 @@ fn batch_then_deliver(in_place: bool, past_slow_start: bool) {
     let mut buf = Vec::new();
     let mut data_packets = 0;
     let built = sctp_packets_built(&b);
-    while let Some(path) = a.poll_transmit_into(&mut buf) {
-        deliver(&mut b, now, path, &mut buf, in_place);
+    while let Some(t) = a.poll_transmit(now, &mut buf) {
+        b.handle_receive(now, t.source, t.destination, &mut buf);
         data_packets += 1;
     }
     assert!(data_packets >= 2, "{data_packets}");
@@ -136,18 +122,18 @@ fn batch_then_deliver(in_place: bool, past_slow_start: bool) {
     assert_eq!(sctp_packets_built(&b) - built, due);
     assert!(b.transport.transmits.is_empty());
     let mut sacks = 0;
-    while let Some(path) = b.poll_transmit_into(&mut buf) {
-        deliver(&mut a, now, path, &mut buf, in_place);
+    while let Some(t) = b.poll_transmit(now, &mut buf) {
+        a.handle_receive(now, t.source, t.destination, &mut buf);
         sacks += 1;
     }
     assert_eq!(sacks, due.max(1), "SACKs for {data_packets} packets");
     let mut got = None;
     for _ in 0..200 {
-        while let Some(path) = b.poll_transmit_into(&mut buf) {
-            deliver(&mut a, now, path, &mut buf, in_place);
+        while let Some(t) = b.poll_transmit(now, &mut buf) {
+            a.handle_receive(now, t.source, t.destination, &mut buf);
         }
-        while let Some(path) = a.poll_transmit_into(&mut buf) {
-            deliver(&mut b, now, path, &mut buf, in_place);
+        while let Some(t) = a.poll_transmit(now, &mut buf) {
+            b.handle_receive(now, t.source, t.destination, &mut buf);
         }
         while let Some(e) = b.poll_event() {
             if let Event::DataChannelMessage { data, .. } = e {
@@ -163,18 +149,12 @@ fn batch_then_deliver(in_place: bool, past_slow_start: bool) {
 
 #[test]
 fn a_batch_past_slow_start_is_acknowledged_by_one_sack() {
-    batch_then_deliver(false, true);
-    batch_then_deliver(true, true);
+    batch_then_deliver(true);
 }
 
 #[test]
 fn data_packets_are_built_when_polled_and_sacks_leave_at_once() {
-    batch_then_deliver(false, false);
-}
-
-#[test]
-fn datagrams_opened_in_place_carry_data_and_sacks_alike() {
-    batch_then_deliver(true, false);
+    batch_then_deliver(false);
 }
 
 /// Hands `b` the datagrams `a` has to send but the `lost`-th, without
@@ -188,9 +168,9 @@ fn batch_with_one_lost(
     let mut buf = Vec::new();
     let mut delivered = 0;
     let mut n = 0;
-    while let Some(path) = a.poll_transmit_into(&mut buf) {
+    while let Some(t) = a.poll_transmit(now, &mut buf) {
         if n != lost {
-            b.handle_receive_in_place(now, path.source, path.destination, &mut buf);
+            b.handle_receive(now, t.source, t.destination, &mut buf);
             delivered += 1;
         }
         n += 1;
@@ -211,22 +191,30 @@ fn sacks_reporting_a_gap_are_each_kept_for_the_sender_to_count() {
     let delivered = batch_with_one_lost(&mut a, &mut b, now, 1);
     assert!(delivered >= 3, "{delivered}");
     assert_eq!(sctp_packets_built(&b) - built, delivered - 1);
-    let sacks = core::iter::from_fn(|| b.poll_transmit()).count();
+    let mut buf = Vec::new();
+    let sacks = core::iter::from_fn(|| b.poll_transmit(now, &mut buf)).count();
     assert_eq!(sacks, delivered - 1);
 }
 
 #[test]
-fn recycled_datagrams_carry_the_next_packets() {
+fn data_packets_are_sealed_into_the_callers_buffer() {
     let (mut a, mut b, now, ch) = quiet_pair();
     a.send(now, ch, Bytes::from(vec![5u8; 3000]), true).unwrap();
-    let first = a.poll_transmit().unwrap();
-    let ptr = first.payload.as_ptr();
-    b.handle_receive(now, first.source, first.destination, &first.payload);
-    a.recycle(first.payload);
-    // The next data packet is sealed into the buffer handed back.
-    let second = a.poll_transmit().unwrap();
-    assert_eq!(second.payload.as_ptr(), ptr);
-    b.handle_receive(now, second.source, second.destination, &second.payload);
+    let mut buf = Vec::with_capacity(2048);
+    let ptr = buf.as_ptr();
+    let mut sent = 0;
+    while let Some(t) = a.poll_transmit(now, &mut buf) {
+        // Each packet replaces the last, in the same allocation.
+        assert_eq!(t.len, buf.len());
+        assert_eq!(buf.as_ptr(), ptr);
+        assert_eq!(buf.first(), Some(&23), "a DTLS application_data record");
+        b.handle_receive(now, t.source, t.destination, &mut buf);
+        sent += 1;
+    }
+    assert!(sent >= 3, "{sent}");
+    let got = core::iter::from_fn(|| b.poll_event())
+        .any(|e| matches!(e, Event::DataChannelMessage { data, .. } if data.len() == 3000));
+    assert!(got);
 }
 
 #[test]
@@ -234,9 +222,9 @@ fn close_sends_the_sctp_abort_before_close_notify() {
     let (mut a, _b, now, _) = quiet_pair();
     a.close(now);
     // First byte of a DTLS record: 23 application data, 21 alert.
-    let kinds: Vec<u8> = core::iter::from_fn(|| a.poll_transmit())
-        .filter_map(|t| t.payload.first().copied())
-        .collect();
+    let mut buf = Vec::new();
+    let kinds: Vec<u8> =
+        core::iter::from_fn(|| a.poll_transmit(now, &mut buf).map(|_| buf[0])).collect();
     assert_eq!(kinds, [23, 21], "ABORT in a record, then close_notify");
 }
 
@@ -252,9 +240,9 @@ fn close_seals_the_sacks_still_due_before_close_notify() {
     assert!(due >= 2, "{due}");
     b.close(now);
     // First byte of a DTLS record: 23 application data, 21 alert.
-    let kinds: Vec<u8> = core::iter::from_fn(|| b.poll_transmit())
-        .filter_map(|t| t.payload.first().copied())
-        .collect();
+    let mut buf = Vec::new();
+    let kinds: Vec<u8> =
+        core::iter::from_fn(|| b.poll_transmit(now, &mut buf).map(|_| buf[0])).collect();
     let mut want = vec![23; due + 1];
     want.push(21);
     assert_eq!(kinds, want, "the due SACKs, the ABORT, then close_notify");

@@ -32,10 +32,10 @@ impl Party for Peer {
     type Event = Event;
     fn handle_receive(&mut self, now: Instant, datagram: &mut [u8]) {
         self.pc
-            .handle_receive_in_place(now, self.remote, self.local, datagram);
+            .handle_receive(now, self.remote, self.local, datagram);
     }
-    fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
-        self.pc.poll_transmit_into(buf).map(|_| buf.len())
+    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+        self.pc.poll_transmit(now, buf).map(|t| t.len)
     }
     fn poll_event(&mut self) -> Option<Event> {
         self.pc.poll_event()
