@@ -1,0 +1,168 @@
+//! Socket.IO (v4 and v5 protocols, by the `socketioxide` crate) on the
+//! default namespace: each client event named in
+//! [`CLIENT_EVENTS`](crate::protocol::CLIENT_EVENTS) is the request of that
+//! type, each frame the hub queues is emitted as an event of its type.
+//! A request sent with an acknowledgement callback gets its reply (`ok`,
+//! `joined`, `error`, …) through the callback instead of as an event, and
+//! without `re`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::value::RawValue;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::layer::SocketIoLayer;
+use socketioxide::socket::Socket;
+use socketioxide::SocketIo;
+
+use crate::hub::{ConnHandle, ConnId, Frame};
+use crate::protocol::{Request, CLIENT_EVENTS};
+use crate::server::{unix_ms, Signal};
+
+/// Request ids the server picks for acknowledged requests that carry none
+/// start here (above JavaScript's safe integers, so they never collide
+/// with a client's own).
+const FIRST_SERVER_ID: u64 = 1 << 53;
+
+/// Whether the client asked for an acknowledgement.
+struct WantsAck(bool);
+
+impl<A: Adapter> FromMessageParts<A> for WantsAck {
+    type Error = Infallible;
+    fn from_message_parts(
+        _: &Arc<Socket<A>>,
+        _: &mut Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        Ok(WantsAck(ack_id.is_some()))
+    }
+}
+
+/// Pending acknowledgements of one socket, by request id.
+#[derive(Default)]
+struct Acks {
+    next: u64,
+    pending: HashMap<u64, AckSender>,
+}
+
+/// The Socket.IO layer for the router.
+pub(crate) fn layer(s: &Arc<Signal>) -> SocketIoLayer {
+    let (layer, io) = SocketIo::builder()
+        .max_payload(s.limits().max_message_bytes as u64)
+        .build_layer();
+    let s = s.clone();
+    io.ns("/", move |socket: SocketRef| {
+        on_connect(s.clone(), socket);
+        async {}
+    });
+    layer
+}
+
+fn on_connect(s: Arc<Signal>, socket: SocketRef) {
+    let (handle, mut frames, close) = ConnHandle::new(s.limits().connection_queue);
+    let conn = s.hub().connect(handle, Instant::now());
+    let acks = Arc::new(Mutex::new(Acks {
+        next: FIRST_SERVER_ID,
+        pending: HashMap::new(),
+    }));
+    for event in CLIENT_EVENTS {
+        let (s, acks) = (s.clone(), acks.clone());
+        socket.on(
+            event,
+            move |TryData(data): TryData<serde_json::Value>, WantsAck(wants), ack: AckSender| {
+                receive(&s, conn, &acks, event, data.ok(), wants.then_some(ack));
+                async {}
+            },
+        );
+    }
+    {
+        let s = s.clone();
+        socket.on_disconnect(move || {
+            s.hub().disconnect(conn, Instant::now());
+            async {}
+        });
+    }
+    let writer = socket.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                frame = frames.recv() => {
+                    let Some(frame) = frame else { break };
+                    if !emit(&writer, &acks, frame) {
+                        let _ = writer.clone().disconnect();
+                        break;
+                    }
+                }
+                () = close.notified() => {
+                    while let Ok(frame) = frames.try_recv() {
+                        emit(&writer, &acks, frame);
+                    }
+                    let _ = writer.clone().disconnect();
+                    break;
+                }
+            }
+        }
+    });
+}
+
+fn receive(
+    s: &Signal,
+    conn: ConnId,
+    acks: &Mutex<Acks>,
+    event: &'static str,
+    data: Option<serde_json::Value>,
+    ack: Option<AckSender>,
+) {
+    // The payload goes through the same parser as a WebSocket message.
+    // An event with no payload (`socket.emit("leave")`) is an empty object.
+    let text = match data {
+        None | Some(serde_json::Value::Null) => "{}".to_owned(),
+        Some(d) => d.to_string(),
+    };
+    let mut parsed = Request::parse_event(Some(event), &text);
+    if let Some(ack) = ack {
+        let mut a = acks.lock().unwrap_or_else(|p| p.into_inner());
+        let id = match parsed.id {
+            Some(id) => id,
+            None => {
+                a.next += 1;
+                a.next
+            }
+        };
+        parsed.id = Some(id);
+        // Bounded by the connection's queue: a client that never reads its
+        // replies is closed long before this map grows large.
+        if a.pending.len() < 4096 {
+            a.pending.insert(id, ack);
+        }
+    }
+    s.hub().receive(conn, parsed, Instant::now(), unix_ms());
+}
+
+/// Sends `frame` as the acknowledgement it answers or as an event.
+fn emit(socket: &SocketRef, acks: &Mutex<Acks>, frame: Frame) -> bool {
+    let ack = frame.re.and_then(|re| {
+        let mut a = acks.lock().unwrap_or_else(|p| p.into_inner());
+        a.pending.remove(&re)
+    });
+    match ack {
+        // The acknowledgement names the request itself: no `re` inside.
+        Some(ack) => {
+            match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&frame.json) {
+                Ok(mut reply) => {
+                    reply.remove("re");
+                    ack.send(&reply).is_ok()
+                }
+                Err(_) => true,
+            }
+        }
+        None => match RawValue::from_string(frame.json.to_string()) {
+            Ok(raw) => socket.emit(frame.event, &raw).is_ok(),
+            Err(_) => true,
+        },
+    }
+}
