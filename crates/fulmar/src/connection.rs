@@ -164,6 +164,17 @@ impl PeerConnection {
         self.with(|pc| Ok(pc.set_remote_description(Instant::now(), desc)?))
     }
 
+    /// Rolls back a pending offer, ours or the peer's (RFC 9429 §4.1.8.2):
+    /// how the polite peer of perfect negotiation leaves glare.
+    pub async fn rollback(&self) -> Result<(), Error> {
+        self.with(|pc| Ok(pc.rollback()?))
+    }
+
+    /// The signaling state (W3C `signalingState`).
+    pub fn signaling_state(&self) -> SignalingState {
+        self.shared.lock().pc.signaling_state()
+    }
+
     /// Answers an SDP offer in one step (`POST /offer` style): returns the
     /// answer text with every candidate (non-trickle).
     pub async fn answer_offer(&self, offer_sdp: &str) -> Result<String, Error> {

@@ -50,7 +50,9 @@ use rand::rngs::OsRng;
 use tokio::sync::Notify;
 
 pub use fulmar_datachannel::{ChannelConfig, Reliability};
-pub use fulmar_peer::{EndpointError, Failure, IceFailure, SessionDescription, Stats};
+pub use fulmar_peer::{
+    EndpointError, Failure, IceFailure, SdpType, SessionDescription, SignalingState, Stats,
+};
 
 mod endpoint;
 pub use endpoint::Endpoint;
