@@ -6,7 +6,6 @@ use fulmar_sdp::Direction;
 use rand::RngCore;
 
 use crate::rng::CompactRng;
-use crate::transport::MAX_TRANSMITS;
 use crate::{
     media, negotiation, Codec, CodecParams, Error, Event, MediaKind, MediaStats, PeerConnection,
     ReceiveMode, TrackInfo, Transceiver, TransceiverId,
@@ -136,11 +135,8 @@ impl PeerConnection {
         rtp_timestamp: u32,
         frame: &[u8],
     ) -> Result<(), Error> {
-        self.ensure_srtp();
-        let (m, mut io) = self
-            .media_io()
-            .ok_or(Error::Media("SRTP is not keyed yet"))?;
-        m.write_frame(&mut io, now, id.0, rtp_timestamp, frame)
+        self.sending_media()?
+            .write_frame(now, id.0, rtp_timestamp, frame)
     }
 
     /// Sends an RTP packet on the negotiated stream of transceiver `id`
@@ -154,11 +150,7 @@ impl PeerConnection {
         id: TransceiverId,
         packet: &[u8],
     ) -> Result<(), Error> {
-        self.ensure_srtp();
-        let (m, mut io) = self
-            .media_io()
-            .ok_or(Error::Media("SRTP is not keyed yet"))?;
-        m.write_rtp(&mut io, now, id.0, packet)
+        self.sending_media()?.write_rtp(now, id.0, packet)
     }
 
     /// Asks the remote sender of transceiver `id` for a keyframe: PLI
@@ -166,11 +158,7 @@ impl PeerConnection {
     /// negotiated. Fails before the first remote packet arrived.
     pub fn request_keyframe(&mut self, now: Instant, id: TransceiverId) -> Result<(), Error> {
         self.now = Some(now);
-        self.ensure_srtp();
-        let (m, mut io) = self
-            .media_io()
-            .ok_or(Error::Media("SRTP is not keyed yet"))?;
-        m.request_keyframe(&mut io, id.0)
+        self.sending_media()?.request_keyframe(id.0)
     }
 
     /// Hands back the buffer of a received [`crate::RtpReceived::packet`]; the
@@ -229,21 +217,27 @@ impl PeerConnection {
         })
     }
 
-    /// The media engine with what it sends through, once SRTP is keyed and
-    /// a path exists.
+    /// The media engine with what received packets are unprotected with,
+    /// once SRTP is keyed and a path exists.
     pub(crate) fn media_io(&mut self) -> Option<(&mut media::Media, media::MediaIo<'_>)> {
-        let path = self.transport.selected.or(self.transport.dtls_peer)?;
+        self.transport.selected.or(self.transport.dtls_peer)?;
         let srtp = self.transport.srtp.as_deref_mut()?;
         Some((
             self.media.engine.as_deref_mut()?,
             media::MediaIo {
                 srtp,
-                transmits: &mut self.transport.transmits,
                 events: &mut self.events,
-                path,
-                max_transmits: MAX_TRANSMITS,
             },
         ))
+    }
+
+    /// The media engine, once it may send: SRTP keyed (on first need) and
+    /// a path to send on. What it queues is built when polled.
+    fn sending_media(&mut self) -> Result<&mut media::Media, Error> {
+        self.ensure_srtp();
+        self.media_io()
+            .map(|(m, _)| m)
+            .ok_or(Error::Media("SRTP is not keyed yet"))
     }
 
     /// Hands what the last complete offer/answer decided to the media engine.

@@ -25,12 +25,20 @@ impl SendHistory {
 
     /// Records a sent packet (a copy is kept; slot buffers are reused).
     pub fn handle_sent(&mut self, sequence_number: u16, packet: &[u8]) {
+        self.record(sequence_number).extend_from_slice(packet);
+    }
+
+    /// The emptied slot of the packet with `sequence_number`, for the
+    /// sender to write the packet into where it is kept (a sender that
+    /// builds at transmit time keeps no copy of its own); it replaces the
+    /// packet a capacity's worth of sequence numbers older.
+    pub fn record(&mut self, sequence_number: u16) -> &mut Vec<u8> {
         let ext = self.unwrapper.unwrap(sequence_number);
         let i = self.idx(ext);
         let slot = &mut self.slots[i];
         slot.0 = Some(ext);
         slot.1.clear();
-        slot.1.extend_from_slice(packet);
+        &mut slot.1
     }
 
     /// The packet sent with `sequence_number`, if still kept.

@@ -7,16 +7,19 @@
 //! (SSRC, payload type, sequence numbers and header extensions are ours).
 //! Both keep a send history that answers NACKs, with RTX when negotiated.
 //!
-//! Receiving: SRTP is unprotected into a scratch buffer, the packet is routed
-//! to its transceiver (RFC 8843 §9.2: SSRC table, then the `mid` header
-//! extension, then the payload type), RTX is unwrapped, statistics, NACK and
-//! transport-wide CC bookkeeping run, and the application gets raw RTP or
-//! assembled frames.
+//! Receiving: SRTCP is unprotected in place, SRTP into a pooled buffer; the
+//! packet is routed to its transceiver (RFC 8843 §9.2: SSRC table, then the
+//! `mid` header extension, then the payload type), RTX is unwrapped,
+//! statistics, NACK and transport-wide CC bookkeeping run, and the
+//! application gets raw RTP or assembled frames.
 //!
-//! Buffers: outgoing datagrams and [`RtpReceived`] packets come from a pool
-//! that sent datagrams return to, and that [`crate::PeerConnection::recycle`]
-//! refills with received packets, so a forwarding loop that hands them back
-//! allocates nothing per packet.
+//! Buffers: each RTP packet sent is written once, into its slot of the
+//! send history, and only which packet is queued; RTCP waits as plaintext
+//! in one buffer. [`Media::poll_transmit`] copies the next one into the
+//! caller's buffer and protects it there, so nothing is allocated per
+//! packet. [`RtpReceived`] packets come from a pool that
+//! [`crate::PeerConnection::recycle`] refills, so a forwarder that hands
+//! them back allocates nothing per packet either.
 
 mod header;
 mod recv;
@@ -25,7 +28,6 @@ mod send;
 mod stats;
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,7 +46,6 @@ use rand::{Rng, RngCore};
 
 use crate::negotiation::{CodecParams, MediaKind, TransceiverId};
 
-use crate::transport::Queued;
 use crate::{Error, Event, SrtpContexts};
 use fulmar_srtp::SsrcMap;
 use header::HeaderTemplate;
@@ -116,6 +117,12 @@ const MAX_LAYERS: usize = 8;
 const HISTORY: usize = 512;
 /// Packets the frame assembler holds.
 const ASSEMBLER_SLOTS: usize = 512;
+/// Packets kept of a stream without NACK: its packets wait in the send
+/// history until polled, so this many may be written ahead of a poll.
+const SEND_AHEAD: usize = 64;
+/// Bound of packets queued for [`Media::poll_transmit`] (beyond it, what
+/// an application writes without polling is lost, as on a full socket).
+const MAX_OUTGOING: usize = 4096;
 /// Transport-wide CC feedback interval.
 const TWCC_INTERVAL: Duration = Duration::from_millis(100);
 /// Most arrivals one TWCC feedback describes.
@@ -242,13 +249,23 @@ impl Track {
     }
 }
 
-/// Where datagrams go, and what they are protected with.
+/// What received packets are unprotected with, and where their events go.
 pub(crate) struct MediaIo<'a> {
     pub srtp: &'a mut SrtpContexts,
-    pub transmits: &'a mut VecDeque<Queued>,
     pub events: &'a mut VecDeque<Event>,
-    pub path: (SocketAddr, SocketAddr),
-    pub max_transmits: usize,
+}
+
+/// A packet to send, built and protected when polled
+/// ([`Media::poll_transmit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outgoing {
+    /// The RTP packet `seq` of `track`'s send stream, from its history (a
+    /// first transmission, or a plain retransmission).
+    Rtp { track: usize, seq: u16 },
+    /// Its retransmission on the RTX stream (RFC 4588 §4).
+    Rtx { track: usize, seq: u16 },
+    /// A compound RTCP packet, `len` bytes at `start` of the RTCP buffer.
+    Rtcp { start: usize, len: usize },
 }
 
 /// The media engine of a peer connection.
@@ -260,7 +277,10 @@ pub(crate) struct Media {
     rtx_primary: HashMap<u32, u32>,
     ext: ExtIds,
     pool: Vec<Vec<u8>>,
-    scratch: Vec<u8>,
+    /// Packets to send, in order, built when polled.
+    outgoing: VecDeque<Outgoing>,
+    /// The plaintext of the queued RTCP packets, end to end.
+    rtcp_out: Vec<u8>,
     packets: Vec<(usize, usize, bool)>,
     payloads: Vec<u8>,
     rtcp_ssrc: u32,
@@ -293,7 +313,8 @@ impl Media {
             rtx_primary: HashMap::new(),
             ext: ExtIds::default(),
             pool: Vec::new(),
-            scratch: Vec::new(),
+            outgoing: VecDeque::new(),
+            rtcp_out: Vec::new(),
             packets: Vec::new(),
             payloads: Vec::new(),
             rtcp_ssrc: rng.next_u32(),
@@ -337,6 +358,14 @@ impl Media {
     pub(crate) fn recycle(&mut self, buf: Vec<u8>) {
         if self.pool.len() < MAX_POOL && buf.capacity() >= BUF_CAPACITY {
             self.pool.push(buf);
+        }
+    }
+
+    /// Returns the memory of an empty send queue (on a quiet connection).
+    pub(crate) fn release_idle_buffers(&mut self) {
+        if self.outgoing.is_empty() {
+            self.outgoing = VecDeque::new();
+            self.rtcp_out = Vec::new();
         }
     }
 
@@ -400,7 +429,7 @@ impl Media {
                         rtx_payload_type: rtx_pt,
                         codec,
                         packetizer: codec.map(|c| packetizer(c, &p)),
-                        history: SendHistory::new(if nack { HISTORY } else { 1 }),
+                        history: SendHistory::new(if nack { HISTORY } else { SEND_AHEAD }),
                         stats: SenderStats::new(ssrc, p.clock_rate),
                         nack,
                         forward: None,
@@ -471,17 +500,17 @@ impl Media {
             .min()
     }
 
-    pub(crate) fn handle_timeout(&mut self, io: &mut MediaIo<'_>, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.next_report.is_some_and(|t| t <= now) {
             if self.tracks.iter().any(|t| t.active) {
-                self.send_reports(io, now);
+                self.send_reports(now);
             }
             let i = self.report_interval();
             self.next_report = Some(now + self.jitter_interval(i));
         }
-        self.poll_nacks(io, now);
+        self.poll_nacks(now);
         if self.twcc_next.is_some_and(|t| t <= now) {
-            self.send_twcc(io);
+            self.send_twcc();
             self.twcc_next = None;
         }
     }

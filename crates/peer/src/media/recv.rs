@@ -1,22 +1,24 @@
-//! Receiving: SRTP unprotected into a scratch buffer, routed to its
-//! transceiver (RFC 8843 §9.2), RTX unwrapped, and handed up as RTP or frames.
+//! Receiving: SRTCP unprotected in place, SRTP into a pooled buffer that
+//! becomes the packet handed up; routed to its transceiver (RFC 8843 §9.2),
+//! RTX unwrapped, and handed up as RTP or frames.
 
 use super::*;
 
 impl Media {
     /// Handles an SRTP or SRTCP datagram (RFC 5761 §4: payload types
     /// 192..=223 in the second byte are RTCP).
-    pub(crate) fn handle_receive(&mut self, io: &mut MediaIo<'_>, now: Instant, datagram: &[u8]) {
+    pub(crate) fn handle_receive(
+        &mut self,
+        io: &mut MediaIo<'_>,
+        now: Instant,
+        datagram: &mut [u8],
+    ) {
         let is_rtcp = datagram.get(1).is_some_and(|b| (192..=223).contains(b));
         if is_rtcp {
-            let mut buf = std::mem::take(&mut self.scratch);
-            buf.clear();
-            buf.extend_from_slice(datagram);
-            match io.srtp.remote.unprotect_rtcp_in_place(&mut buf) {
-                Ok(n) => self.handle_rtcp(io, now, buf.get(..n).unwrap_or(&[])),
+            match io.srtp.remote.unprotect_rtcp_in_place(datagram) {
+                Ok(n) => self.handle_rtcp(io, now, datagram.get(..n).unwrap_or(&[])),
                 Err(_) => self.dropped += 1,
             }
-            self.scratch = buf;
         } else {
             // Unprotected in a pooled buffer that becomes the packet of
             // [`Event::Rtp`]: one copy of the datagram, not two.
@@ -327,11 +329,11 @@ impl Media {
                 sender_ssrc: sender,
                 media_ssrc: ssrc,
             });
-            self.send_feedback(io, &[pli]);
+            self.send_feedback(&[pli]);
         }
         // New gaps are NACKed at once (older ones wait for their timer).
         if new_gap {
-            self.poll_nacks(io, now);
+            self.poll_nacks(now);
         }
         if rtp_event && mode == ReceiveMode::Rtp {
             io.events.push_back(Event::Rtp(RtpReceived {

@@ -6,7 +6,7 @@ use super::*;
 impl Media {
     /// Asks the remote sender of `t` for a keyframe: PLI, or FIR when only
     /// `ccm fir` was negotiated (RFC 5104 §4.3.1).
-    pub(crate) fn request_keyframe(&mut self, io: &mut MediaIo<'_>, t: usize) -> Result<(), Error> {
+    pub(crate) fn request_keyframe(&mut self, t: usize) -> Result<(), Error> {
         let sender = self.sender_ssrc();
         let tr = self
             .tracks
@@ -43,7 +43,7 @@ impl Media {
         } else {
             tr.stats.fir_sent += packets.len() as u64;
         }
-        self.send_feedback(io, &packets);
+        self.send_feedback(&packets);
         Ok(())
     }
 
@@ -57,9 +57,9 @@ impl Media {
 
     /// Sends feedback: alone when reduced-size RTCP is allowed (RFC 5506),
     /// else after an RR and SDES as a compound packet (RFC 3550 §6.1).
-    pub(super) fn send_feedback(&mut self, io: &mut MediaIo<'_>, packets: &[RtcpRepr]) {
+    pub(super) fn send_feedback(&mut self, packets: &[RtcpRepr]) {
         if self.rsize {
-            self.send_rtcp(io, packets);
+            self.send_rtcp(packets);
         } else {
             let mut all = vec![
                 RtcpRepr::ReceiverReport(ReceiverReportRepr {
@@ -69,7 +69,7 @@ impl Media {
                 self.sdes(),
             ];
             all.extend_from_slice(packets);
-            self.send_rtcp(io, &all);
+            self.send_rtcp(&all);
         }
     }
 
@@ -82,8 +82,9 @@ impl Media {
         })
     }
 
-    fn send_rtcp(&mut self, io: &mut MediaIo<'_>, packets: &[RtcpRepr]) {
-        // Split into datagrams that fit the MTU.
+    /// Queues `packets` as compound RTCP datagrams that fit the MTU, in
+    /// plaintext; each is protected when polled.
+    fn send_rtcp(&mut self, packets: &[RtcpRepr]) {
         let mut start = 0;
         while start < packets.len() {
             let mut end = start;
@@ -96,17 +97,22 @@ impl Media {
                 size += l;
                 end += 1;
             }
-            let mut buf = self.take_buf();
-            buf.resize(size + SRTP_OVERHEAD, 0);
-            let ok = fulmar_rtp::rtcp::write_compound(&packets[start..end], &mut buf)
-                .ok()
-                .and_then(|n| io.srtp.local.protect_rtcp_in_place(&mut buf, n).ok());
-            match ok {
-                Some(n) => {
-                    buf.truncate(n);
-                    self.queue(io, buf);
+            if self.outgoing.len() >= MAX_OUTGOING {
+                self.dropped += 1;
+                return;
+            }
+            let at = self.rtcp_out.len();
+            self.rtcp_out.resize(at + size, 0);
+            let written = self
+                .rtcp_out
+                .get_mut(at..)
+                .and_then(|b| fulmar_rtp::rtcp::write_compound(&packets[start..end], b).ok());
+            match written {
+                Some(len) => {
+                    self.rtcp_out.truncate(at + len);
+                    self.outgoing.push_back(Outgoing::Rtcp { start: at, len });
                 }
-                None => self.recycle(buf),
+                None => self.rtcp_out.truncate(at),
             }
             start = end;
         }
@@ -141,7 +147,7 @@ impl Media {
                         if let Some(tr) = self.tracks.get_mut(t) {
                             tr.stats.nack_received += 1;
                         }
-                        self.retransmit(io, t, n.lost());
+                        self.retransmit(t, n.lost());
                     }
                 }
                 RtcpPacket::Pli(pli) => {
@@ -276,7 +282,7 @@ impl Media {
         i.mul_f64(f)
     }
 
-    pub(super) fn poll_nacks(&mut self, io: &mut MediaIo<'_>, now: Instant) {
+    pub(super) fn poll_nacks(&mut self, now: Instant) {
         let mut nacks = Vec::new();
         for tr in &mut self.tracks {
             for l in &mut tr.layers {
@@ -291,14 +297,14 @@ impl Media {
             }
         }
         if !nacks.is_empty() {
-            self.send_feedback(io, &nacks);
+            self.send_feedback(&nacks);
         }
     }
 
     /// Sender reports for each sending stream (the first carries the
     /// reception report blocks) or one receiver report, then SDES CNAME
     /// (RFC 3550 §6.1, §6.4).
-    pub(super) fn send_reports(&mut self, io: &mut MediaIo<'_>, now: Instant) {
+    pub(super) fn send_reports(&mut self, now: Instant) {
         let clock = self.ntp(now);
         let mut blocks: Vec<ReportBlock> = Vec::new();
         for tr in &mut self.tracks {
@@ -330,10 +336,10 @@ impl Media {
         } else {
             packets.push(sdes);
         }
-        self.send_rtcp(io, &packets);
+        self.send_rtcp(&packets);
     }
 
-    pub(super) fn send_twcc(&mut self, io: &mut MediaIo<'_>) {
+    pub(super) fn send_twcc(&mut self) {
         let mut arrivals = std::mem::take(&mut self.twcc_arrivals);
         arrivals.sort_unstable_by_key(|a| a.0);
         arrivals.dedup_by_key(|a| a.0);
@@ -361,7 +367,7 @@ impl Media {
             &times,
         ) {
             self.twcc_count = self.twcc_count.wrapping_add(1);
-            self.send_feedback(io, &[RtcpRepr::TransportCc(fb)]);
+            self.send_feedback(&[RtcpRepr::TransportCc(fb)]);
         }
     }
 }

@@ -12,10 +12,7 @@ impl Media {
 
     /// Chooses the send codec of `t` among the negotiated ones.
     pub(crate) fn set_send_codec(&mut self, t: usize, payload_type: u8) -> Result<(), Error> {
-        let tr = self
-            .tracks
-            .get_mut(t)
-            .ok_or(Error::Media("unknown transceiver"))?;
+        let tr = track_mut(&mut self.tracks, t)?;
         let c = tr
             .codec_for(payload_type)
             .filter(|c| !c.is_rtx())
@@ -47,7 +44,6 @@ impl Media {
     /// Packetizes `frame` with the send codec of `t` and sends it.
     pub(crate) fn write_frame(
         &mut self,
-        io: &mut MediaIo<'_>,
         now: Instant,
         t: usize,
         rtp_timestamp: u32,
@@ -55,10 +51,7 @@ impl Media {
     ) -> Result<(), Error> {
         let ext_len = self.ext_len(t);
         let mtu = self.mtu;
-        let tr = self
-            .tracks
-            .get_mut(t)
-            .ok_or(Error::Media("unknown transceiver"))?;
+        let tr = track_mut(&mut self.tracks, t)?;
         let s = tr
             .send
             .as_mut()
@@ -90,7 +83,7 @@ impl Media {
                 // leave it clear. Video: it ends a frame (RFC 7741 §4.1).
                 let marker = last && !audio;
                 let seq = self.next_seq(t);
-                if let Err(e) = self.send_rtp(io, now, t, marker, pt, seq, ts, payload) {
+                if let Err(e) = self.send_rtp(now, t, marker, pt, seq, ts, payload) {
                     out = Err(e);
                     break;
                 }
@@ -115,18 +108,9 @@ impl Media {
     /// Forwards an RTP packet on the send stream of `t`: SSRC, payload type
     /// (kept if negotiated, else the send codec's), sequence numbers (gaps
     /// kept, continuous across source changes) and header extensions are ours.
-    pub(crate) fn write_rtp(
-        &mut self,
-        io: &mut MediaIo<'_>,
-        now: Instant,
-        t: usize,
-        packet: &[u8],
-    ) -> Result<(), Error> {
+    pub(crate) fn write_rtp(&mut self, now: Instant, t: usize, packet: &[u8]) -> Result<(), Error> {
         let p = RtpPacket::new_checked(packet)?;
-        let tr = self
-            .tracks
-            .get_mut(t)
-            .ok_or(Error::Media("unknown transceiver"))?;
+        let tr = track_mut(&mut self.tracks, t)?;
         let negotiated = tr.codec_for(p.payload_type()).is_some_and(|c| !c.is_rtx());
         let s = tr
             .send
@@ -159,7 +143,7 @@ impl Media {
             s.seq = seq.wrapping_add(1);
         }
         let ts = p.timestamp().wrapping_add(ts_off);
-        self.send_rtp(io, now, t, p.marker(), pt, seq, ts, p.payload())
+        self.send_rtp(now, t, p.marker(), pt, seq, ts, p.payload())
     }
 
     fn ext_len(&self, t: usize) -> usize {
@@ -183,11 +167,12 @@ impl Media {
         }
     }
 
-    /// Builds, records, protects and queues one RTP packet.
+    /// Builds one RTP packet into its slot of the send history and queues
+    /// it: it is protected into the caller's buffer when polled
+    /// ([`Media::poll_transmit`]).
     #[allow(clippy::too_many_arguments)]
     fn send_rtp(
         &mut self,
-        io: &mut MediaIo<'_>,
         now: Instant,
         t: usize,
         marker: bool,
@@ -200,17 +185,12 @@ impl Media {
         // reports count from there); abs-send-time reads it when negotiated.
         let clock = self.ntp(now);
         let twcc = self.twcc_seq;
-        let mut buf = self.take_buf();
-        let Some(tr) = self.tracks.get_mut(t) else {
-            self.recycle(buf);
-            return Err(Error::Media("unknown transceiver"));
-        };
-        let Some(s) = tr.send.as_mut() else {
-            self.recycle(buf);
-            return Err(Error::Media("transceiver does not send"));
-        };
+        let tr = track_mut(&mut self.tracks, t)?;
+        let s = tr
+            .send
+            .as_mut()
+            .ok_or(Error::Media("transceiver does not send"))?;
         if payload_type > 127 {
-            self.recycle(buf);
             return Err(fulmar_rtp::Error::InvalidInput("payload type above 127").into());
         }
         if tr.header.is_none() {
@@ -222,22 +202,19 @@ impl Media {
                 .map(|(id, m)| (id, m.as_bytes()));
             tr.header = HeaderTemplate::new(mid, tr.ext.abs_send_time, tr.ext.transport_cc);
         }
-        let Some(header) = tr.header.as_ref() else {
-            self.recycle(buf);
-            return Err(Error::Media("RTP header does not fit"));
-        };
+        let header = tr
+            .header
+            .as_ref()
+            .ok_or(Error::Media("RTP header does not fit"))?;
         let mut abs = [0u8; 3];
         if header.has_abs_send_time() {
             let _ = AbsSendTime::from_ntp(clock.ntp_at(now)).write(&mut abs);
         }
         let used_twcc = header.has_transport_cc();
-        header.write(&mut buf, marker, payload_type, seq, ts, s.ssrc, abs, twcc);
-        buf.extend_from_slice(payload);
-        let len = buf.len();
-        buf.resize(len + SRTP_OVERHEAD, 0);
-        if s.nack {
-            s.history.handle_sent(seq, &buf[..len]);
-        }
+        // Written once, where the history keeps it for NACKs.
+        let slot = s.history.record(seq);
+        header.write(slot, marker, payload_type, seq, ts, s.ssrc, abs, twcc);
+        slot.extend_from_slice(payload);
         s.stats.handle_sent(now, ts, payload.len());
         s.last_seq = seq;
         s.last_ts = ts;
@@ -246,78 +223,98 @@ impl Media {
         if used_twcc {
             self.twcc_seq = self.twcc_seq.wrapping_add(1);
         }
-        match io.srtp.local.protect_rtp_in_place(&mut buf, len) {
-            Ok(m) => {
-                buf.truncate(m);
-                self.queue(io, buf);
-                Ok(())
-            }
-            Err(e) => {
-                self.recycle(buf);
-                Err(e.into())
-            }
-        }
-    }
-
-    pub(super) fn queue(&mut self, io: &mut MediaIo<'_>, buf: Vec<u8>) {
-        if io.transmits.len() < io.max_transmits {
-            io.transmits.push_back(Queued {
-                source: io.path.0,
-                destination: io.path.1,
-                payload: buf,
-            });
+        // Beyond the bound (an application that does not poll), the packet
+        // is lost as a full socket would lose it; a NACK may still recover it.
+        if self.outgoing.len() < MAX_OUTGOING {
+            self.outgoing.push_back(Outgoing::Rtp { track: t, seq });
         } else {
-            self.recycle(buf);
+            self.dropped += 1;
         }
+        Ok(())
     }
 
-    /// Retransmits the packets a NACK reports lost (RFC 4585 §6.2.1), as RTX
-    /// (RFC 4588 §4) when negotiated.
-    pub(super) fn retransmit(
-        &mut self,
-        io: &mut MediaIo<'_>,
-        t: usize,
-        lost: impl Iterator<Item = u16>,
-    ) {
+    /// Queues the retransmission of the packets a NACK reports lost (RFC
+    /// 4585 §6.2.1), as RTX (RFC 4588 §4) when negotiated; each is built
+    /// from the send history when polled.
+    pub(super) fn retransmit(&mut self, t: usize, lost: impl Iterator<Item = u16>) {
         for seq in lost.take(256) {
-            let mut buf = self.take_buf();
-            let Some(s) = self.tracks.get_mut(t).and_then(|tr| tr.send.as_mut()) else {
-                self.recycle(buf);
+            if self.outgoing.len() >= MAX_OUTGOING {
+                self.dropped += 1;
+                return;
+            }
+            let Some(tr) = self.tracks.get_mut(t) else {
                 return;
             };
-            let Some(orig) = s.history.get(seq) else {
-                self.recycle(buf);
+            let Some(s) = tr.send.as_ref() else {
+                return;
+            };
+            if s.history.get(seq).is_none() {
                 continue;
-            };
-            buf.resize(orig.len() + 2 + SRTP_OVERHEAD, 0);
-            let len = match (s.rtx_payload_type, s.rtx_ssrc) {
-                (Some(pt), Some(ssrc)) => {
-                    let r = RtpPacket::new_checked(orig)
-                        .and_then(|p| fulmar_rtp::rtx::rtx_wrap(&p, pt, ssrc, s.rtx_seq, &mut buf));
-                    s.rtx_seq = s.rtx_seq.wrapping_add(1);
-                    r.ok()
-                }
-                _ => {
-                    buf[..orig.len()].copy_from_slice(orig);
-                    Some(orig.len())
-                }
-            };
-            let Some(len) = len else {
-                self.recycle(buf);
-                continue;
-            };
-            if let Some(tr) = self.tracks.get_mut(t) {
-                tr.stats.retransmitted_packets_sent += 1;
             }
-            match io.srtp.local.protect_rtp_in_place(&mut buf, len) {
-                Ok(m) => {
-                    buf.truncate(m);
-                    self.queue(io, buf);
-                }
-                Err(_) => self.recycle(buf),
-            }
+            let rtx = s.rtx_payload_type.is_some() && s.rtx_ssrc.is_some();
+            tr.stats.retransmitted_packets_sent += 1;
+            self.outgoing.push_back(if rtx {
+                Outgoing::Rtx { track: t, seq }
+            } else {
+                Outgoing::Rtp { track: t, seq }
+            });
         }
     }
+
+    /// Writes the next queued RTP, RTX or RTCP packet into `buf` (replacing
+    /// its contents), protected with `srtp`; `false` when none is left.
+    /// Packets whose history slot a later one took are skipped (counted in
+    /// `dropped`).
+    pub(crate) fn poll_transmit(&mut self, srtp: &mut SrtpContexts, buf: &mut Vec<u8>) -> bool {
+        while let Some(o) = self.outgoing.pop_front() {
+            let sent = self.build(o, srtp, buf);
+            if self.outgoing.is_empty() {
+                self.rtcp_out.clear();
+            }
+            if sent.is_some() {
+                return true;
+            }
+            self.dropped += 1;
+        }
+        false
+    }
+
+    /// Builds and protects one queued packet into `buf`.
+    fn build(&mut self, o: Outgoing, srtp: &mut SrtpContexts, buf: &mut Vec<u8>) -> Option<()> {
+        buf.clear();
+        let len = match o {
+            Outgoing::Rtp { track, seq } => {
+                let s = self.tracks.get(track)?.send.as_ref()?;
+                buf.extend_from_slice(s.history.get(seq)?);
+                buf.len()
+            }
+            Outgoing::Rtx { track, seq } => {
+                let s = self.tracks.get_mut(track)?.send.as_mut()?;
+                let (pt, ssrc) = (s.rtx_payload_type?, s.rtx_ssrc?);
+                let orig = RtpPacket::new_checked(s.history.get(seq)?).ok()?;
+                buf.resize(orig.as_bytes().len() + 2, 0);
+                let n = fulmar_rtp::rtx::rtx_wrap(&orig, pt, ssrc, s.rtx_seq, buf).ok()?;
+                s.rtx_seq = s.rtx_seq.wrapping_add(1);
+                n
+            }
+            Outgoing::Rtcp { start, len } => {
+                buf.extend_from_slice(self.rtcp_out.get(start..start + len)?);
+                buf.resize(len + SRTP_OVERHEAD, 0);
+                let n = srtp.local.protect_rtcp_in_place(buf, len).ok()?;
+                buf.truncate(n);
+                return Some(());
+            }
+        };
+        buf.resize(len + SRTP_OVERHEAD, 0);
+        let n = srtp.local.protect_rtp_in_place(buf, len).ok()?;
+        buf.truncate(n);
+        Some(())
+    }
+}
+
+/// Transceiver `t`'s track.
+fn track_mut(tracks: &mut [Track], t: usize) -> Result<&mut Track, Error> {
+    tracks.get_mut(t).ok_or(Error::Media("unknown transceiver"))
 }
 
 /// A packetizer for `codec` honouring the negotiated fmtp (H.264

@@ -41,8 +41,8 @@ pub(crate) struct Transport {
     pub(crate) selected: Option<(SocketAddr, SocketAddr)>,
     /// Keyed on first need: a session without media holds none.
     pub(crate) srtp: Option<Box<SrtpContexts>>,
-    /// Datagrams built ahead of [`PeerConnection::poll_transmit`]: media,
-    /// and the SCTP packets sealed before close_notify.
+    /// Datagrams built ahead of [`PeerConnection::poll_transmit`]: the SCTP
+    /// packets sealed before close_notify.
     pub(crate) transmits: VecDeque<Queued>,
 }
 
@@ -211,8 +211,8 @@ impl PeerConnection {
                 m.set_rtt(rtt);
             }
         }
-        if let Some((m, mut io)) = self.media_io() {
-            m.handle_timeout(&mut io, now);
+        if let Some((m, _)) = self.media_io() {
+            m.handle_timeout(now);
         }
         self.pump(now);
     }
@@ -227,6 +227,9 @@ impl PeerConnection {
         }
         if self.events.is_empty() {
             self.events = VecDeque::new();
+        }
+        if let Some(m) = self.media.engine.as_deref_mut() {
+            m.release_idle_buffers();
         }
     }
 

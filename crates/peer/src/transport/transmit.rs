@@ -1,7 +1,8 @@
-//! Datagrams out, written into the caller's buffer when polled: what was
-//! queued ahead (media, SCTP sealed before close_notify), then DTLS's
-//! handshake and alert records, ICE's checks and responses, and last the
-//! data-channel packets (due SACKs first) built and sealed in place.
+//! Datagrams out, written into the caller's buffer when polled: the SCTP
+//! packets sealed before close_notify, DTLS's handshake and alert records,
+//! ICE's checks and responses, media (RTP from the send history and RTCP,
+//! protected in place), and last the data-channel packets (due SACKs first)
+//! built and sealed in place.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -36,9 +37,6 @@ impl PeerConnection {
         if let Some(q) = self.transport.transmits.pop_front() {
             buf.clear();
             buf.extend_from_slice(&q.payload);
-            if let Some(m) = self.media.engine.as_deref_mut() {
-                m.recycle(q.payload);
-            }
             return Some((q.source, q.destination));
         }
         if let Some(path) = self.poll_dtls(now, buf) {
@@ -52,7 +50,21 @@ impl PeerConnection {
         {
             return Some((t.source, t.destination));
         }
+        if let Some(path) = self.poll_media(buf) {
+            return Some(path);
+        }
         self.build_data_datagram(now, buf)
+    }
+
+    /// The media engine's next RTP or RTCP packet, protected into `buf`.
+    fn poll_media(&mut self, buf: &mut Vec<u8>) -> Option<(SocketAddr, SocketAddr)> {
+        if self.is_closed() {
+            return None;
+        }
+        let path = self.transport.selected.or(self.transport.dtls_peer)?;
+        let srtp = self.transport.srtp.as_deref_mut()?;
+        let m = self.media.engine.as_deref_mut()?;
+        m.poll_transmit(srtp, buf).then_some(path)
     }
 
     /// DTLS's next handshake or alert datagram, on the current path.
