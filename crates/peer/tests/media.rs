@@ -3,165 +3,93 @@
 //! FIR, SR/RR round-trip time, transport-wide CC, renegotiation, stop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use fulmar_netsim::{Direction, LinkConfig};
 use fulmar_peer::{
     Codec, Config, Error, Event, KeyframeKind, MediaFrame, MediaKind, MediaStats, PeerConnection,
     PeerConnectionState, ReceiveMode, SessionDescription, TransceiverId,
 };
 use rand::{rngs::StdRng, SeedableRng};
 
-const A: &str = "198.51.100.1:4000";
-const B: &str = "198.51.100.2:5000";
+mod common;
 
-/// Decides whether a datagram is dropped: (from A, index of the media
-/// datagram in its direction, bytes).
-type Loss = Box<dyn FnMut(bool, u64, &[u8]) -> bool>;
+use common::Peer;
 
-struct Pair {
-    a: PeerConnection,
-    b: PeerConnection,
-    now: Instant,
-    ea: Vec<Event>,
-    eb: Vec<Event>,
-    /// (deliver at, to B?, source, destination, bytes)
-    wire: VecDeque<(Instant, bool, SocketAddr, SocketAddr, Vec<u8>)>,
-    delay: Duration,
-    loss: Loss,
-    media_sent: [u64; 2],
+/// The two peers on the shared netsim harness.
+type Pair = fulmar_netsim::Pair<Peer, Peer>;
+
+/// A (seeded 11) and B (seeded 12), default configurations, joined by an
+/// ideal link of `delay` each way; not negotiated.
+fn pair(delay: Duration) -> Pair {
+    pair_with(delay, Config::default(), Config::default())
 }
 
-impl Pair {
-    fn new(delay: Duration) -> Self {
-        Self::with_configs(delay, Config::default(), Config::default())
-    }
+/// [`pair`] with A and B configured `a` and `b`.
+fn pair_with(delay: Duration, a: Config, b: Config) -> Pair {
+    common::unnegotiated((a, b), (11, 12, 0), LinkConfig::ideal().with_delay(delay))
+}
 
-    fn with_configs(delay: Duration, a: Config, b: Config) -> Self {
-        let mk = |c, seed| PeerConnection::new(c, StdRng::seed_from_u64(seed)).unwrap();
-        let now = Instant::now();
-        let mut p = Pair {
-            a: mk(a, 11),
-            b: mk(b, 12),
-            now,
-            ea: Vec::new(),
-            eb: Vec::new(),
-            wire: VecDeque::new(),
-            delay,
-            loss: Box::new(|_, _, _| false),
-            media_sent: [0, 0],
-        };
-        p.a.add_host_candidate(now, A.parse().unwrap()).unwrap();
-        p.b.add_host_candidate(now, B.parse().unwrap()).unwrap();
-        p.a.end_of_local_candidates(now);
-        p.b.end_of_local_candidates(now);
-        p
-    }
-
+/// What the media tests do with their pair, in its words.
+trait MediaPair {
     /// A offers, B answers (B's `prepare` runs between its remote and local description).
+    fn negotiate(&mut self, prepare: impl FnOnce(&mut PeerConnection));
+    /// B offers, A answers.
+    fn negotiate_from_b(&mut self, prepare: impl FnOnce(&mut PeerConnection));
+    /// Runs the link and timers for `d`.
+    fn run(&mut self, d: Duration);
+    /// Runs until both are connected and the last DTLS flight landed.
+    fn connect(&mut self);
+    /// Delivers and collects what is due now, without moving the clock.
+    fn drain(&mut self);
+    /// Drops the media datagrams (RTP and RTCP, retransmissions too) for
+    /// which `loss(to B?, index of the media datagram in its direction,
+    /// bytes)` holds.
+    fn set_loss(&mut self, loss: impl FnMut(bool, u64, &[u8]) -> bool + 'static);
+}
+
+impl MediaPair for Pair {
     fn negotiate(&mut self, prepare: impl FnOnce(&mut PeerConnection)) {
-        let now = self.now;
-        let offer = self.a.create_offer().unwrap();
-        self.a.set_local_description(now, offer.clone()).unwrap();
-        let offer = SessionDescription::offer(&offer.sdp.to_string()).unwrap();
-        self.b.set_remote_description(now, offer).unwrap();
-        prepare(&mut self.b);
-        let answer = self.b.create_answer().unwrap();
-        self.b.set_local_description(now, answer.clone()).unwrap();
-        let answer = SessionDescription::answer(&answer.sdp.to_string()).unwrap();
-        self.a.set_remote_description(now, answer).unwrap();
+        common::negotiate(self, prepare, |sdp| sdp);
     }
 
-    /// B offers, A answers.
     fn negotiate_from_b(&mut self, prepare: impl FnOnce(&mut PeerConnection)) {
+        // Each peer carries its own addresses: swapped, they stay right.
         std::mem::swap(&mut self.a, &mut self.b);
         self.negotiate(prepare);
         std::mem::swap(&mut self.a, &mut self.b);
     }
 
-    fn drain(&mut self) {
-        let now = self.now;
-        for to_b in [true, false] {
-            let pc = if to_b { &mut self.a } else { &mut self.b };
-            let mut buf = Vec::new();
-            while let Some(t) = pc.poll_transmit(now, &mut buf) {
-                let media = (128..=191).contains(&buf.first().copied().unwrap_or(0));
-                let drop = media && {
-                    let i = &mut self.media_sent[usize::from(!to_b)];
-                    *i += 1;
-                    (self.loss)(to_b, *i, &buf)
-                };
-                if !drop {
-                    self.wire.push_back((
-                        now + self.delay,
-                        to_b,
-                        t.source,
-                        t.destination,
-                        buf.clone(),
-                    ));
-                }
-            }
-        }
-        while let Some(e) = self.a.poll_event() {
-            self.ea.push(e);
-        }
-        while let Some(e) = self.b.poll_event() {
-            self.eb.push(e);
-        }
-    }
-
-    /// Runs the network and timers until `until`.
-    fn run_until(&mut self, until: Instant) {
-        loop {
-            self.drain();
-            // Deliver everything due.
-            while self.wire.front().is_some_and(|w| w.0 <= self.now) {
-                let (_, to_b, src, dst, mut bytes) = self.wire.pop_front().unwrap();
-                let pc = if to_b { &mut self.b } else { &mut self.a };
-                pc.handle_receive(self.now, src, dst, &mut bytes);
-                self.drain();
-            }
-            let next = [
-                self.a.poll_timeout(),
-                self.b.poll_timeout(),
-                self.wire.front().map(|w| w.0),
-            ]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(until)
-            .max(self.now);
-            if next > until {
-                self.now = until;
-                self.a.handle_timeout(self.now);
-                self.b.handle_timeout(self.now);
-                self.drain();
-                return;
-            }
-            self.now = next;
-            self.a.handle_timeout(self.now);
-            self.b.handle_timeout(self.now);
-        }
-    }
-
     fn run(&mut self, d: Duration) {
-        let until = self.now + d;
-        self.run_until(until);
+        self.run_for(d);
     }
 
     fn connect(&mut self) {
-        for _ in 0..200 {
-            self.run(Duration::from_millis(50));
-            if self.a.connection_state() == PeerConnectionState::Connected
-                && self.b.connection_state() == PeerConnectionState::Connected
-            {
-                // Let the last DTLS flight land on both sides.
-                self.run(Duration::from_millis(50));
-                return;
+        let connected = self.run_until(Duration::from_secs(10), |p| {
+            p.a.connection_state() == PeerConnectionState::Connected
+                && p.b.connection_state() == PeerConnectionState::Connected
+        });
+        assert!(connected, "peers did not connect");
+        // Let the last DTLS flight land on both sides.
+        self.run_for(Duration::from_millis(50));
+    }
+
+    fn drain(&mut self) {
+        self.run_for(Duration::ZERO);
+    }
+
+    fn set_loss(&mut self, mut loss: impl FnMut(bool, u64, &[u8]) -> bool + 'static) {
+        let mut media_sent = [0u64; 2];
+        self.set_tamper(move |direction, datagram| {
+            let media = (128..=191).contains(&datagram.first().copied().unwrap_or(0));
+            if !media {
+                return true;
             }
-        }
-        panic!("peers did not connect");
+            let to_b = direction == Direction::AToB;
+            let i = &mut media_sent[usize::from(!to_b)];
+            *i += 1;
+            !loss(to_b, *i, datagram)
+        });
     }
 }
 
@@ -193,7 +121,7 @@ fn vp8_frame(i: usize, key: bool, len: usize) -> Vec<u8> {
 
 /// Two peers, each with one audio and one video track, connected.
 fn av_pair(delay: Duration) -> (Pair, [TransceiverId; 2], [TransceiverId; 2]) {
-    let mut p = Pair::new(delay);
+    let mut p = pair(delay);
     let av = p.a.add_track(MediaKind::Video, "sa", "va");
     let aa = p.a.add_track(MediaKind::Audio, "sa", "aa");
     let mut bv = None;
@@ -214,7 +142,7 @@ fn vp8_and_opus_frames_both_ways_through_srtp() {
     let mut sent_v = Vec::new();
     let mut sent_a = Vec::new();
     for i in 0..30 {
-        let now = p.now;
+        let now = p.now();
         // Video frames of several packets, audio frames of one.
         let v = vp8_frame(i, i % 10 == 0, 2500 + i * 13);
         let a = vec![0xfc, i as u8, 1, 2, 3];
@@ -227,7 +155,7 @@ fn vp8_and_opus_frames_both_ways_through_srtp() {
         p.run(Duration::from_millis(20));
     }
     p.run(Duration::from_millis(100));
-    for (events, v, a) in [(&p.eb, bv, ba), (&p.ea, av, aa)] {
+    for (events, v, a) in [(&p.events_b, bv, ba), (&p.events_a, av, aa)] {
         let got_v: Vec<&MediaFrame> = frames(events, v);
         let got_a: Vec<&MediaFrame> = frames(events, a);
         assert_eq!(got_v.len(), 30);
@@ -279,12 +207,12 @@ fn vp8_and_opus_frames_both_ways_through_srtp() {
 fn nack_and_rtx_recover_every_frame_under_loss() {
     let (mut p, [av, aa], [bv, ba]) = av_pair(Duration::from_millis(10));
     // Drop every 7th media datagram from A to B (retransmissions too).
-    p.loss = Box::new(|to_b, i, _| to_b && i % 7 == 3);
+    p.set_loss(|to_b, i, _| to_b && i % 7 == 3);
     let mut sent = Vec::new();
     // Frame 100 only reveals a loss at the tail of frame 99 (a loss with
     // nothing after it cannot be detected).
     for i in 0..101 {
-        let now = p.now;
+        let now = p.now();
         let v = vp8_frame(i, i == 0, 4000);
         p.a.write_frame(now, av, (i as u32) * 3000, &v).unwrap();
         p.a.write_frame(now, aa, (i as u32) * 960, &[0xfc, i as u8])
@@ -293,7 +221,7 @@ fn nack_and_rtx_recover_every_frame_under_loss() {
         p.run(Duration::from_millis(33));
     }
     p.run(Duration::from_secs(1));
-    let got = frames(&p.eb, bv);
+    let got = frames(&p.events_b, bv);
     let got = &got[..got.len().min(100)];
     let missing: Vec<usize> = (0..100)
         .filter(|i| !got.iter().any(|f| f.data == sent[*i]))
@@ -316,7 +244,7 @@ fn nack_and_rtx_recover_every_frame_under_loss() {
 
 #[test]
 fn plain_retransmission_without_rtx() {
-    let mut p = Pair::new(Duration::from_millis(10));
+    let mut p = pair(Duration::from_millis(10));
     let av = p.a.add_track(MediaKind::Video, "s", "v");
     // Only VP8 with NACK, no RTX.
     let vp8: Vec<_> = fulmar_peer::default_codecs(MediaKind::Video)
@@ -328,23 +256,24 @@ fn plain_retransmission_without_rtx() {
     p.connect();
     let sdp = p.a.local_description().unwrap().sdp.to_string();
     assert!(!sdp.contains("rtx/90000") && !sdp.contains("FID"));
-    p.loss = Box::new(|to_b, i, _| to_b && i % 5 == 2);
+    p.set_loss(|to_b, i, _| to_b && i % 5 == 2);
     let mut sent = Vec::new();
     for i in 0..40 {
-        let now = p.now;
+        let now = p.now();
         let v = vp8_frame(i, i == 0, 3000);
         p.a.write_frame(now, av, (i as u32) * 3000, &v).unwrap();
         sent.push(v);
         p.run(Duration::from_millis(33));
     }
     p.run(Duration::from_secs(1));
-    let got: Vec<Vec<u8>> =
-        p.eb.iter()
-            .filter_map(|e| match e {
-                Event::MediaFrame(f) => Some(f.data.clone()),
-                _ => None,
-            })
-            .collect();
+    let got: Vec<Vec<u8>> = p
+        .events_b
+        .iter()
+        .filter_map(|e| match e {
+            Event::MediaFrame(f) => Some(f.data.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(got, sent);
     assert!(stats(&p.a, av).retransmitted_packets_sent > 0);
 }
@@ -354,25 +283,26 @@ fn pli_and_fir_round_trip() {
     let (mut p, [av, _], [bv, _]) = av_pair(Duration::from_millis(5));
     // Nothing received yet: no stream to ask.
     assert!(matches!(
-        p.b.request_keyframe(p.now, bv),
+        p.b.pc.request_keyframe(p.now(), bv),
         Err(Error::Media(_))
     ));
     for i in 0..3 {
-        let now = p.now;
+        let now = p.now();
         p.a.write_frame(now, av, i * 3000, &vp8_frame(i as usize, i == 0, 100))
             .unwrap();
         p.run(Duration::from_millis(30));
     }
-    let now = p.now;
+    let now = p.now();
     p.b.request_keyframe(now, bv).unwrap();
     p.run(Duration::from_millis(30));
-    let asks: Vec<_> =
-        p.ea.iter()
-            .filter_map(|e| match e {
-                Event::KeyframeRequest { transceiver, kind } => Some((*transceiver, *kind)),
-                _ => None,
-            })
-            .collect();
+    let asks: Vec<_> = p
+        .events_a
+        .iter()
+        .filter_map(|e| match e {
+            Event::KeyframeRequest { transceiver, kind } => Some((*transceiver, *kind)),
+            _ => None,
+        })
+        .collect();
     assert_eq!(asks, [(av, KeyframeKind::Pli)]);
     assert_eq!(stats(&p.b, bv).pli_sent, 1);
     assert_eq!(stats(&p.a, av).pli_received, 1);
@@ -380,7 +310,7 @@ fn pli_and_fir_round_trip() {
 
 #[test]
 fn fir_when_only_ccm_fir_is_negotiated() {
-    let mut p = Pair::new(Duration::from_millis(5));
+    let mut p = pair(Duration::from_millis(5));
     let av = p.a.add_track(MediaKind::Video, "s", "v");
     let mut vp8: Vec<_> = fulmar_peer::default_codecs(MediaKind::Video)
         .into_iter()
@@ -391,30 +321,32 @@ fn fir_when_only_ccm_fir_is_negotiated() {
     p.negotiate(|_| {});
     p.connect();
     for i in 0..3u32 {
-        let now = p.now;
+        let now = p.now();
         p.a.write_frame(now, av, i * 3000, &vp8_frame(i as usize, i == 0, 100))
             .unwrap();
         p.run(Duration::from_millis(30));
     }
-    let b_video =
-        p.eb.iter()
-            .find_map(|e| match e {
-                Event::Track { transceiver, .. } => Some(*transceiver),
-                _ => None,
-            })
-            .unwrap();
+    let b_video = p
+        .events_b
+        .iter()
+        .find_map(|e| match e {
+            Event::Track { transceiver, .. } => Some(*transceiver),
+            _ => None,
+        })
+        .unwrap();
     for _ in 0..2 {
-        let now = p.now;
+        let now = p.now();
         p.b.request_keyframe(now, b_video).unwrap();
         p.run(Duration::from_millis(30));
     }
-    let asks: Vec<_> =
-        p.ea.iter()
-            .filter_map(|e| match e {
-                Event::KeyframeRequest { kind, .. } => Some(*kind),
-                _ => None,
-            })
-            .collect();
+    let asks: Vec<_> = p
+        .events_a
+        .iter()
+        .filter_map(|e| match e {
+            Event::KeyframeRequest { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect();
     // Two FIRs with new sequence numbers (RFC 5104 §4.3.1.2): two requests.
     assert_eq!(asks, [KeyframeKind::Fir, KeyframeKind::Fir]);
     assert_eq!(stats(&p.b, b_video).fir_sent, 2);
@@ -424,7 +356,7 @@ fn fir_when_only_ccm_fir_is_negotiated() {
 fn sender_and_receiver_reports_give_round_trip_time() {
     let (mut p, [av, _], [bv, _]) = av_pair(Duration::from_millis(25));
     for i in 0..120u32 {
-        let now = p.now;
+        let now = p.now();
         p.a.write_frame(now, av, i * 3000, &vp8_frame(i as usize, i == 0, 500))
             .unwrap();
         p.b.write_frame(now, bv, i * 3000, &vp8_frame(i as usize, i == 0, 500))
@@ -451,30 +383,34 @@ fn raw_rtp_echo_forwards_packets() {
     p.b.set_receive_mode(bv, ReceiveMode::Rtp);
     let mut sent = Vec::new();
     for i in 0..20u32 {
-        let now = p.now;
+        let now = p.now();
         let v = vp8_frame(i as usize, i == 0, 2000);
         p.a.write_frame(now, av, i * 3000, &v).unwrap();
         sent.push(v);
         p.run(Duration::from_millis(5));
         // B echoes every RTP packet back on its own video track.
-        let pkts: Vec<_> =
-            p.eb.drain(..)
-                .filter_map(|e| match e {
-                    Event::Rtp(r) => Some(r),
-                    Event::MediaFrame(_) => panic!("RTP mode yields no frames"),
-                    _ => None,
-                })
-                .collect();
+        let pkts: Vec<_> = p
+            .events_b
+            .drain(..)
+            .filter_map(|e| match e {
+                Event::Rtp(r) => Some(r),
+                Event::MediaFrame(_) => panic!("RTP mode yields no frames"),
+                _ => None,
+            })
+            .collect();
         for r in pkts {
             assert_eq!(r.transceiver, bv);
-            let now = p.now;
+            let now = p.now();
             p.b.write_rtp(now, bv, &r.packet).unwrap();
             p.b.recycle(r.packet);
         }
         p.run(Duration::from_millis(25));
     }
     p.run(Duration::from_millis(200));
-    let got: Vec<Vec<u8>> = frames(&p.ea, av).iter().map(|f| f.data.clone()).collect();
+    let got: Vec<Vec<u8>> = frames(&p.events_a, av)
+        .iter()
+        .map(|f| f.data.clone())
+        .collect();
     assert_eq!(got, sent, "A gets its own frames back");
 }
 
@@ -487,32 +423,36 @@ fn echo_recovers_from_random_loss_on_both_legs() {
     let (mut p, [av, _], [bv, _]) = av_pair(Duration::from_millis(10));
     p.b.set_receive_mode(bv, ReceiveMode::Rtp);
     let mut rng = StdRng::seed_from_u64(5);
-    p.loss = Box::new(move |_, _, _| rng.gen_bool(0.05));
+    p.set_loss(move |_, _, _| rng.gen_bool(0.05));
     const N: usize = 200;
     let mut sent = Vec::new();
     // Frames past N only reveal losses at the tail of the last ones.
     for i in 0..N + 5 {
-        let now = p.now;
+        let now = p.now();
         let v = vp8_frame(i, i == 0, 3000);
         p.a.write_frame(now, av, (i as u32) * 3000, &v).unwrap();
         sent.push(v);
         p.run(Duration::from_millis(10));
-        let pkts: Vec<_> =
-            p.eb.drain(..)
-                .filter_map(|e| match e {
-                    Event::Rtp(r) => Some(r),
-                    _ => None,
-                })
-                .collect();
+        let pkts: Vec<_> = p
+            .events_b
+            .drain(..)
+            .filter_map(|e| match e {
+                Event::Rtp(r) => Some(r),
+                _ => None,
+            })
+            .collect();
         for r in pkts {
-            let now = p.now;
+            let now = p.now();
             p.b.write_rtp(now, bv, &r.packet).unwrap();
             p.b.recycle(r.packet);
         }
         p.run(Duration::from_millis(23));
     }
     p.run(Duration::from_secs(1));
-    let got: Vec<Vec<u8>> = frames(&p.ea, av).iter().map(|f| f.data.clone()).collect();
+    let got: Vec<Vec<u8>> = frames(&p.events_a, av)
+        .iter()
+        .map(|f| f.data.clone())
+        .collect();
     let missing: Vec<usize> = (0..N).filter(|i| !got.contains(&sent[*i])).collect();
     assert!(missing.is_empty(), "frames not echoed: {missing:?}");
     let (back, out) = (stats(&p.a, av), stats(&p.b, bv));
@@ -532,7 +472,7 @@ fn echo_recovers_from_random_loss_on_both_legs() {
 
 #[test]
 fn renegotiation_adds_tracks_in_both_directions() {
-    let mut p = Pair::new(Duration::from_millis(5));
+    let mut p = pair(Duration::from_millis(5));
     p.a.create_data_channel(fulmar_datachannel::ChannelConfig::new("x"))
         .unwrap();
     p.negotiate(|_| {});
@@ -542,63 +482,66 @@ fn renegotiation_adds_tracks_in_both_directions() {
     p.negotiate(|_| {});
     p.run(Duration::from_millis(50));
     for i in 0..5u32 {
-        let now = p.now;
+        let now = p.now();
         p.a.write_frame(now, av, i * 3000, &vp8_frame(i as usize, i == 0, 1500))
             .unwrap();
         p.run(Duration::from_millis(30));
     }
-    let b_video =
-        p.eb.iter()
-            .find_map(|e| match e {
-                Event::Track {
-                    transceiver,
-                    kind: MediaKind::Video,
-                    ..
-                } => Some(*transceiver),
-                _ => None,
-            })
-            .expect("B sees A's new track");
-    assert_eq!(frames(&p.eb, b_video).len(), 5);
+    let b_video = p
+        .events_b
+        .iter()
+        .find_map(|e| match e {
+            Event::Track {
+                transceiver,
+                kind: MediaKind::Video,
+                ..
+            } => Some(*transceiver),
+            _ => None,
+        })
+        .expect("B sees A's new track");
+    assert_eq!(frames(&p.events_b, b_video).len(), 5);
     // B adds audio and offers this time.
     let ba = p.b.add_track(MediaKind::Audio, "s2", "a2");
     p.negotiate_from_b(|_| {});
     p.run(Duration::from_millis(50));
     for i in 0..5u32 {
-        let now = p.now;
+        let now = p.now();
         p.b.write_frame(now, ba, i * 960, &[0xfc, i as u8]).unwrap();
         p.run(Duration::from_millis(20));
     }
-    let a_audio =
-        p.ea.iter()
-            .find_map(|e| match e {
-                Event::Track {
-                    transceiver,
-                    kind: MediaKind::Audio,
-                    ..
-                } => Some(*transceiver),
-                _ => None,
-            })
-            .expect("A sees B's new track");
-    assert_eq!(frames(&p.ea, a_audio).len(), 5);
+    let a_audio = p
+        .events_a
+        .iter()
+        .find_map(|e| match e {
+            Event::Track {
+                transceiver,
+                kind: MediaKind::Audio,
+                ..
+            } => Some(*transceiver),
+            _ => None,
+        })
+        .expect("A sees B's new track");
+    assert_eq!(frames(&p.events_a, a_audio).len(), 5);
     // Video still flows after the second negotiation.
-    let now = p.now;
+    let now = p.now();
     p.a.write_frame(now, av, 99_000, &vp8_frame(9, false, 100))
         .unwrap();
     p.run(Duration::from_millis(30));
-    assert_eq!(frames(&p.eb, b_video).len(), 6);
+    assert_eq!(frames(&p.events_b, b_video).len(), 6);
 }
 
 #[test]
 fn stopped_transceiver_stops_media() {
     let (mut p, [av, aa], [bv, ba]) = av_pair(Duration::from_millis(5));
-    let now = p.now;
+    let now = p.now();
     p.a.write_frame(now, av, 0, &vp8_frame(0, true, 100))
         .unwrap();
     p.run(Duration::from_millis(30));
-    assert_eq!(frames(&p.eb, bv).len(), 1);
+    assert_eq!(frames(&p.events_b, bv).len(), 1);
     p.a.stop_transceiver(av);
     assert!(matches!(
-        p.a.write_frame(p.now, av, 3000, &vp8_frame(1, false, 100)),
+        p.a.pc
+            .write_frame(p.now(), av, 3000, &vp8_frame(1, false, 100)),
         Err(Error::Media(_))
     ));
     p.negotiate(|_| {});
@@ -608,15 +551,16 @@ fn stopped_transceiver_stops_media() {
         "B's side stopped too"
     );
     assert!(matches!(
-        p.b.write_frame(p.now, bv, 3000, &vp8_frame(1, false, 100)),
+        p.b.pc
+            .write_frame(p.now(), bv, 3000, &vp8_frame(1, false, 100)),
         Err(Error::Media(_))
     ));
     // Audio keeps flowing.
-    let now = p.now;
+    let now = p.now();
     p.a.write_frame(now, aa, 0, &[0xfc, 1]).unwrap();
     p.run(Duration::from_millis(30));
-    assert_eq!(frames(&p.eb, ba).len(), 1);
-    assert_eq!(frames(&p.eb, bv).len(), 1, "no video after stop");
+    assert_eq!(frames(&p.events_b, ba).len(), 1);
+    assert_eq!(frames(&p.events_b, bv).len(), 1, "no video after stop");
 }
 
 /// Frames each codec's packetizer accepts: Annex-B for H.264 (RFC 6184),
@@ -703,7 +647,7 @@ fn every_negotiable_codec_carries_frames() {
         ),
     ];
     for (kind, prefs, codec, len) in cases {
-        let mut p = Pair::new(Duration::from_millis(5));
+        let mut p = pair(Duration::from_millis(5));
         let t = p.a.add_track(kind, "s", "t");
         p.a.set_codec_preferences(t, prefs).unwrap();
         p.negotiate(|_| {});
@@ -711,19 +655,20 @@ fn every_negotiable_codec_carries_frames() {
         assert_eq!(p.a.send_codec(t).and_then(|c| c.1), Some(codec));
         let mut sent = Vec::new();
         for i in 0..5 {
-            let now = p.now;
+            let now = p.now();
             let f = frame_for(codec, i, len);
             p.a.write_frame(now, t, i as u32 * 3000, &f).unwrap();
             sent.push(f);
             p.run(Duration::from_millis(30));
         }
-        let got: Vec<&MediaFrame> =
-            p.eb.iter()
-                .filter_map(|e| match e {
-                    Event::MediaFrame(f) => Some(f),
-                    _ => None,
-                })
-                .collect();
+        let got: Vec<&MediaFrame> = p
+            .events_b
+            .iter()
+            .filter_map(|e| match e {
+                Event::MediaFrame(f) => Some(f),
+                _ => None,
+            })
+            .collect();
         assert_eq!(got.len(), 5, "{codec:?}");
         for (f, s) in got.iter().zip(&sent) {
             assert_eq!(f.codec, codec);
@@ -734,16 +679,18 @@ fn every_negotiable_codec_carries_frames() {
 
 #[test]
 fn simulcast_layers_arrive_as_separate_streams_by_rid() {
-    let mut p = Pair::new(Duration::from_millis(5));
+    let mut p = pair(Duration::from_millis(5));
     p.a.add_track(MediaKind::Video, "s", "v");
     let offer = p.a.create_offer().unwrap();
-    p.a.set_local_description(p.now, offer.clone()).unwrap();
+    p.a.pc
+        .set_local_description(p.now(), offer.clone())
+        .unwrap();
     // Offer two simulcast layers as a browser does (RFC 8853 §5.2, RFC 8851).
     let text = offer.sdp.to_string().replace(
         "a=rtcp-mux\r\n",
         "a=rtcp-mux\r\na=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\n",
     );
-    let now = p.now;
+    let now = p.now();
     p.b.set_remote_description(now, SessionDescription::offer(&text).unwrap())
         .unwrap();
     let answer = p.b.create_answer().unwrap();
@@ -773,7 +720,7 @@ fn simulcast_layers_arrive_as_separate_streams_by_rid() {
         v.extend_from_slice(rid);
         v
     };
-    let (src, dst) = (A.parse().unwrap(), B.parse().unwrap());
+    let (src, dst) = (common::A.parse().unwrap(), common::B.parse().unwrap());
     for seq in 0..3u16 {
         for (ssrc, rid) in [(0xaaaa_0001u32, &b"h"[..]), (0xaaaa_0002, &b"l"[..])] {
             let mut buf = packet(ssrc, rid, seq, seq == 0);
@@ -785,23 +732,24 @@ fn simulcast_layers_arrive_as_separate_streams_by_rid() {
                     .local
                     .protect_rtp_in_place(&mut buf, len)
                     .unwrap();
-            let now = p.now;
+            let now = p.now();
             p.b.handle_receive(now, src, dst, &mut buf[..n]);
         }
     }
     p.drain();
-    let tracks: Vec<(Option<String>, u32)> =
-        p.eb.iter()
-            .filter_map(|e| match e {
-                Event::Track {
-                    rid,
-                    ssrc,
-                    kind: MediaKind::Video,
-                    ..
-                } => Some((rid.clone(), *ssrc)),
-                _ => None,
-            })
-            .collect();
+    let tracks: Vec<(Option<String>, u32)> = p
+        .events_b
+        .iter()
+        .filter_map(|e| match e {
+            Event::Track {
+                rid,
+                ssrc,
+                kind: MediaKind::Video,
+                ..
+            } => Some((rid.clone(), *ssrc)),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
         tracks,
         [
@@ -810,13 +758,14 @@ fn simulcast_layers_arrive_as_separate_streams_by_rid() {
         ]
     );
     for rid in ["h", "l"] {
-        let got: Vec<&MediaFrame> =
-            p.eb.iter()
-                .filter_map(|e| match e {
-                    Event::MediaFrame(f) if f.rid.as_deref() == Some(rid) => Some(f),
-                    _ => None,
-                })
-                .collect();
+        let got: Vec<&MediaFrame> = p
+            .events_b
+            .iter()
+            .filter_map(|e| match e {
+                Event::MediaFrame(f) if f.rid.as_deref() == Some(rid) => Some(f),
+                _ => None,
+            })
+            .collect();
         assert_eq!(got.len(), 3, "layer {rid}");
         assert!(got[0].keyframe);
         assert!(got.iter().all(|f| f.data.ends_with(rid.as_bytes())));
@@ -828,17 +777,17 @@ fn simulcast_layers_arrive_as_separate_streams_by_rid() {
 #[test]
 fn frames_completed_late_by_retransmission_are_kept_in_order() {
     let (mut p, [av, _], [bv, _]) = av_pair(Duration::from_millis(10));
-    p.loss = Box::new(|to_b, i, _| to_b && i % 19 == 3);
+    p.set_loss(|to_b, i, _| to_b && i % 19 == 3);
     let mut sent = Vec::new();
     for i in 0..201 {
-        let now = p.now;
+        let now = p.now();
         let v = vp8_frame(i, i % 30 == 0, 3000);
         p.a.write_frame(now, av, (i as u32) * 450, &v).unwrap();
         sent.push(v);
         p.run(Duration::from_millis(5));
     }
     p.run(Duration::from_secs(1));
-    let got = frames(&p.eb, bv);
+    let got = frames(&p.events_b, bv);
     let missing: Vec<usize> = (0..200)
         .filter(|i| !got.iter().any(|f| f.data == sent[*i]))
         .collect();
@@ -870,13 +819,13 @@ fn srtp_profiles_are_the_configured_ones() {
         ca.srtp_profiles = a;
         let mut cb = Config::default();
         cb.srtp_profiles = b;
-        let mut p = Pair::with_configs(Duration::from_millis(5), ca, cb);
+        let mut p = pair_with(Duration::from_millis(5), ca, cb);
         let av = p.a.add_track(MediaKind::Video, "sa", "va");
         p.negotiate(|_| {});
         p.connect();
         assert_eq!(p.a.stats().srtp_profile, want);
         assert_eq!(p.b.stats().srtp_profile, want);
-        let now = p.now;
+        let now = p.now();
         let sent = p.a.write_frame(now, av, 0, &vp8_frame(0, true, 3000));
         assert_eq!(
             sent.is_ok(),
@@ -887,7 +836,7 @@ fn srtp_profiles_are_the_configured_ones() {
         let bv =
             p.b.transceiver_by_mid("0")
                 .expect("B's transceiver for A's video");
-        assert_eq!(frames(&p.eb, bv).len(), usize::from(want.is_some()));
+        assert_eq!(frames(&p.events_b, bv).len(), usize::from(want.is_some()));
     }
 }
 
@@ -898,13 +847,16 @@ fn sctp_zero_checksum_only_when_both_sides_offer_it() {
         ca.sctp.zero_checksum = za;
         let mut cb = Config::default();
         cb.sctp.zero_checksum = zb;
-        let mut p = Pair::with_configs(Duration::from_millis(5), ca, cb);
+        let mut p = pair_with(Duration::from_millis(5), ca, cb);
         p.a.create_data_channel(fulmar_datachannel::ChannelConfig::new("x"))
             .unwrap();
         p.negotiate(|_| {});
         p.connect();
         p.run(Duration::from_millis(200));
-        assert!(p.ea.iter().any(|e| matches!(e, Event::DataChannelOpen(_))));
+        assert!(p
+            .events_a
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelOpen(_))));
         assert_eq!(p.a.stats().sctp_zero_checksum, za && zb, "{za} {zb}");
         assert_eq!(p.b.stats().sctp_zero_checksum, za && zb, "{za} {zb}");
     }

@@ -14,6 +14,8 @@ use fulmar_peer::{
 };
 use rand::{rngs::StdRng, SeedableRng};
 
+mod common;
+
 struct Node {
     pc: PeerConnection,
     events: Vec<Event>,
@@ -648,7 +650,8 @@ fn bulk_transfer_ramps_up_over_a_long_path() {
 }
 
 /// CPU time from nothing to an open data channel for two in-memory peers
-/// with zero latency, certificate generation included. Run:
+/// on the shared harness's ideal link (zero latency), certificate
+/// generation and the descriptions' text round trip included. Run:
 /// `cargo test --release -p fulmar-peer --test two_peers -- --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -656,46 +659,13 @@ fn time_to_open_channel() {
     let runs = 200;
     let start = std::time::Instant::now();
     for seed in 0..runs {
-        let now = Instant::now();
-        let mut a = PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed)).unwrap();
-        let mut b =
-            PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed + 1000)).unwrap();
-        a.add_host_candidate(now, A.parse().unwrap()).unwrap();
-        b.add_host_candidate(now, B.parse().unwrap()).unwrap();
-        let ch = a.create_data_channel(ChannelConfig::new("x")).unwrap();
-        let offer = a.create_offer().unwrap();
-        a.set_local_description(now, offer.clone()).unwrap();
-        b.set_remote_description(now, offer).unwrap();
-        let answer = b.create_answer().unwrap();
-        b.set_local_description(now, answer.clone()).unwrap();
-        a.set_remote_description(now, answer).unwrap();
-        let mut open = false;
-        let mut t = now;
-        let mut buf = Vec::new();
-        for _ in 0..10_000 {
-            while let Some(x) = a.poll_transmit(t, &mut buf) {
-                b.handle_receive(t, x.source, x.destination, &mut buf);
-            }
-            while let Some(x) = b.poll_transmit(t, &mut buf) {
-                a.handle_receive(t, x.source, x.destination, &mut buf);
-            }
-            while let Some(e) = a.poll_event() {
-                open |= e == Event::DataChannelOpen(ch);
-            }
-            while b.poll_event().is_some() {}
-            if open {
-                break;
-            }
-            if let Some(d) = [a.poll_timeout(), b.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min()
-            {
-                t = t.max(d);
-            }
-            a.handle_timeout(t);
-            b.handle_timeout(t);
-        }
+        let configs = (Config::default(), Config::default());
+        let mut p = common::unnegotiated(configs, (seed, seed + 1000, 0), LinkConfig::ideal());
+        let ch = p.a.create_data_channel(ChannelConfig::new("x")).unwrap();
+        common::negotiate(&mut p, |_| {}, |sdp| sdp);
+        let open = p.run_until(Duration::from_secs(10), |p| {
+            p.events_a.contains(&Event::DataChannelOpen(ch))
+        });
         assert!(open);
     }
     let per = start.elapsed() / runs as u32;

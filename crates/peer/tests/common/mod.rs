@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
 use fulmar_datachannel::ChannelConfig;
@@ -28,6 +29,20 @@ pub struct Peer {
     pub remote: SocketAddr,
 }
 
+/// A peer reads as its connection: `pair.a.write_frame(..)`.
+impl Deref for Peer {
+    type Target = PeerConnection;
+    fn deref(&self) -> &PeerConnection {
+        &self.pc
+    }
+}
+
+impl DerefMut for Peer {
+    fn deref_mut(&mut self) -> &mut PeerConnection {
+        &mut self.pc
+    }
+}
+
 impl Party for Peer {
     type Event = Event;
     fn handle_receive(&mut self, now: Instant, datagram: &mut [u8]) {
@@ -48,31 +63,22 @@ impl Party for Peer {
     }
 }
 
-/// A (the offerer, DTLS server, seeded `seeds.0`) and B (the answerer, DTLS
-/// client) after offer and answer (as text, the way signaling carries
-/// them), with a data channel "chat" from A; `answer` may rewrite B's answer
-/// on its way to A. The link is ideal with 10 ms of delay each way.
-pub fn negotiated(
+/// A (at [`A`], configured with `configs.0`, seeded `seeds.0`) and B (at
+/// [`B`], `configs.1`, `seeds.1`) on `link` (randomness `seeds.2`), each
+/// with its host candidate and gathering complete, not yet negotiated.
+pub fn unnegotiated(
+    configs: (Config, Config),
     seeds: (u64, u64, u64),
-    answer: impl FnOnce(String) -> String,
-) -> (Pair<Peer, Peer>, ChannelId) {
+    link: LinkConfig,
+) -> Pair<Peer, Peer> {
     let now = Instant::now();
     let (a_addr, b_addr): (SocketAddr, SocketAddr) = (A.parse().unwrap(), B.parse().unwrap());
-    let new = |seed| PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed)).unwrap();
-    let (mut a, mut b) = (new(seeds.0), new(seeds.1));
-    let chat = a.create_data_channel(ChannelConfig::new("chat")).unwrap();
+    let new = |config, seed| PeerConnection::new(config, StdRng::seed_from_u64(seed)).unwrap();
+    let (mut a, mut b) = (new(configs.0, seeds.0), new(configs.1, seeds.1));
     a.add_host_candidate(now, a_addr).unwrap();
     b.add_host_candidate(now, b_addr).unwrap();
     a.end_of_local_candidates(now);
     b.end_of_local_candidates(now);
-    let offer = a.create_offer().unwrap();
-    a.set_local_description(now, offer.clone()).unwrap();
-    let offer = SessionDescription::offer(&offer.sdp.to_string()).unwrap();
-    b.set_remote_description(now, offer).unwrap();
-    let reply = b.create_answer().unwrap();
-    b.set_local_description(now, reply.clone()).unwrap();
-    let reply = SessionDescription::answer(&answer(reply.sdp.to_string())).unwrap();
-    a.set_remote_description(now, reply).unwrap();
     let a = Peer {
         pc: a,
         local: a_addr,
@@ -83,8 +89,43 @@ pub fn negotiated(
         local: b_addr,
         remote: a_addr,
     };
+    Pair::new(now, a, b, seeds.2).with_link(link)
+}
+
+/// A offers, B answers, as text (the way signaling carries them): `prepare`
+/// runs on B between its remote and local description, and `answer` may
+/// rewrite B's answer on its way to A.
+pub fn negotiate(
+    p: &mut Pair<Peer, Peer>,
+    prepare: impl FnOnce(&mut PeerConnection),
+    answer: impl FnOnce(String) -> String,
+) {
+    let now = p.now();
+    let (a, b) = (&mut p.a.pc, &mut p.b.pc);
+    let offer = a.create_offer().unwrap();
+    a.set_local_description(now, offer.clone()).unwrap();
+    let offer = SessionDescription::offer(&offer.sdp.to_string()).unwrap();
+    b.set_remote_description(now, offer).unwrap();
+    prepare(b);
+    let reply = b.create_answer().unwrap();
+    b.set_local_description(now, reply.clone()).unwrap();
+    let reply = SessionDescription::answer(&answer(reply.sdp.to_string())).unwrap();
+    a.set_remote_description(now, reply).unwrap();
+}
+
+/// A (the offerer, DTLS server, seeded `seeds.0`) and B (the answerer, DTLS
+/// client) after offer and answer, with a data channel "chat" from A;
+/// `answer` may rewrite B's answer on its way to A. The link is ideal with
+/// 10 ms of delay each way.
+pub fn negotiated(
+    seeds: (u64, u64, u64),
+    answer: impl FnOnce(String) -> String,
+) -> (Pair<Peer, Peer>, ChannelId) {
     let link = LinkConfig::ideal().with_delay(Duration::from_millis(10));
-    (Pair::new(now, a, b, seeds.2).with_link(link), chat)
+    let mut p = unnegotiated((Config::default(), Config::default()), seeds, link);
+    let chat = p.a.create_data_channel(ChannelConfig::new("chat")).unwrap();
+    negotiate(&mut p, |_| {}, answer);
+    (p, chat)
 }
 
 /// [`negotiated`] without rewriting, run until "chat" is open at both ends.
