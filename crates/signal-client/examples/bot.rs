@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use fulmar::{LocalTrack, PeerConnection};
+use fulmar::{ChannelConfig, DataChannel, LocalTrack, PeerConnection, ReceiveMode};
 use fulmar_signal_client::{run_mesh, Client, JoinOptions, MeshHandler};
 use tokio::sync::Mutex;
 
@@ -18,14 +18,19 @@ struct EchoBot;
 impl MeshHandler for EchoBot {
     async fn peer_added(&self, peer: &str, pc: &PeerConnection) {
         println!("peer {peer} joined the call");
+        // fulmar-signal's demo page opens "chat" as a negotiated channel
+        // (id 0) on both sides; other channels arrive by DCEP.
+        let chat = ChannelConfig {
+            negotiated: Some(0),
+            ..ChannelConfig::new("chat")
+        };
+        if let Ok(dc) = pc.create_data_channel_with(chat).await {
+            tokio::spawn(echo(dc));
+        }
         let pc = pc.clone();
         tokio::spawn(async move {
             while let Some(dc) = pc.accept_data_channel().await {
-                tokio::spawn(async move {
-                    while let Some(msg) = dc.recv().await {
-                        let _ = dc.send_msg(msg).await;
-                    }
-                });
+                tokio::spawn(echo(dc));
             }
         });
     }
@@ -73,6 +78,15 @@ impl MeshHandler for EchoBot {
     }
 }
 
+/// Sends every message back on its channel.
+async fn echo(dc: DataChannel) {
+    while let Some(msg) = dc.recv().await {
+        if dc.send_msg(msg).await.is_err() {
+            return;
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -92,6 +106,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         client.id(),
         client.initial_peers().len()
     );
-    run_mesh(client, fulmar::Config::default(), Arc::new(EchoBot)).await?;
+    // Tracks are echoed packet by packet: take them as RTP, not frames.
+    let config = fulmar::Config::default().with_receive_mode(ReceiveMode::Rtp);
+    run_mesh(client, config, Arc::new(EchoBot)).await?;
     Ok(())
 }

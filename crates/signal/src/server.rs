@@ -60,10 +60,11 @@ impl Signal {
         &self.metrics
     }
 
-    /// The router: `/ws` (plain WebSocket JSON), `/socket.io/` (Socket.IO
-    /// v4/v5), `/metrics` and `/healthz`.
+    /// The router: `/` (the demo page), `/ws` (plain WebSocket JSON),
+    /// `/socket.io/` (Socket.IO v4/v5), `/metrics` and `/healthz`.
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
+            .route("/", get(demo_page))
             .route(ws::PATH, get(ws::upgrade))
             .route("/metrics", get(metrics_page))
             .route("/healthz", get(|| async { "ok" }))
@@ -101,6 +102,13 @@ pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The demo: tabs in one room call each other (mesh), with chat and stats.
+const DEMO_PAGE: &str = include_str!("../static/index.html");
+
+async fn demo_page() -> impl IntoResponse {
+    axum::response::Html(DEMO_PAGE)
 }
 
 async fn metrics_page(State(s): State<Arc<Signal>>) -> impl IntoResponse {

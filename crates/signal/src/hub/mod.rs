@@ -171,6 +171,7 @@ impl Hub {
         if let Some(s) = self.sessions.get_mut(&sid) {
             if s.conn == Some(conn) {
                 s.conn = None;
+                tracing::debug!(session = %sid, conn, "connection lost; the session may resume");
                 let deadline = now + self.limits.resume_grace;
                 s.deadline = Some(deadline);
                 self.expiring.push_back((deadline, sid));
@@ -412,6 +413,7 @@ impl Hub {
             c.session = Some(id.clone());
         }
         self.metrics.resumes.inc();
+        tracing::debug!(session = %id, conn, last_seq, "session resumed");
         self.send_joined(conn, re, &id, "resumed");
         // Then what was missed, in order, exactly once.
         if let (Some(s), Some(c)) = (self.sessions.get(&id), self.conns.get(&conn)) {
