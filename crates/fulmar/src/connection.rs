@@ -19,7 +19,8 @@ impl std::fmt::Debug for PeerConnection {
 
 impl PeerConnection {
     /// Binds the configured sockets, adds them as host candidates (gathering
-    /// completes at once) and starts the driver task. Needs a tokio runtime.
+    /// completes at once, or once the TURN allocations are done) and starts
+    /// the driver task. Needs a tokio runtime.
     pub async fn new(config: Config) -> Result<Self, Error> {
         let mut endpoints = Vec::new();
         for addr in &config.bind {
@@ -40,25 +41,24 @@ impl PeerConnection {
     }
 
     fn start(config: Config, endpoints: Vec<Arc<EndpointInner>>) -> Result<Self, Error> {
-        let mut pc = fulmar_peer::PeerConnection::new(config.peer.clone(), OsRng)?;
+        let (streams, starts) = relay::start(&config.turn_servers, config.turn_tls.as_ref())?;
+        let mut peer = config.peer.clone();
+        peer.turn_servers = config
+            .turn_servers
+            .iter()
+            .map(TurnServer::to_peer)
+            .collect();
+        peer.relay_only = config.relay_only;
+        let mut pc = fulmar_peer::PeerConnection::new(peer, OsRng)?;
         let now = Instant::now();
         let mut local_addrs = Vec::new();
-        let relay_only = config.relay_only && !config.turn_servers.is_empty();
+        // Every socket; the core allocates its UDP relays from them (and
+        // with `relay_only` offers none as a candidate).
         for e in &endpoints {
-            if !relay_only {
-                pc.add_host_candidate(now, e.local)?;
-            }
+            pc.add_host_candidate(now, e.local)?;
             local_addrs.push(e.local);
         }
-        let (relays, streams) = relay::start(
-            &config.turn_servers,
-            &endpoints,
-            config.turn_tls.as_ref(),
-            now,
-        )?;
-        if relays.is_empty() {
-            pc.end_of_local_candidates(now);
-        }
+        pc.end_of_local_candidates(now);
         let (incoming, incoming_rx) = queue::channel();
         let (candidates, candidates_rx) = queue::channel();
         let (tracks, tracks_rx) = queue::channel();
@@ -75,8 +75,7 @@ impl PeerConnection {
                 armed: None,
                 route: None,
                 media: media::MediaSlots::new(tracks),
-                gathering_done: relays.is_empty(),
-                relays,
+                streams,
                 closed: false,
                 ended: false,
             }),
@@ -105,7 +104,7 @@ impl PeerConnection {
                 shared.lock().route = Some(h);
             }
         }
-        relay::spawn_streams(&shared, streams);
+        relay::spawn_streams(&shared, starts);
         let handle = PeerConnection {
             shared: shared.clone(),
             _guard: guard.clone(),

@@ -8,7 +8,7 @@ use super::*;
 pub(crate) fn after_io(shared: &Arc<Shared>, g: &mut Inner) {
     dispatch(shared, g);
     shared.report_unread(g);
-    flush(shared, g);
+    flush(g);
     let t = next_timeout(g);
     let earlier = match (t, g.armed) {
         (Some(t), Some(a)) => t < a,
@@ -26,23 +26,19 @@ pub(crate) fn after_io(shared: &Arc<Shared>, g: &mut Inner) {
     }
 }
 
-/// Closes the core and deletes the TURN allocations.
+/// Closes the core (which then deletes its TURN allocations).
 pub(crate) fn close_core(g: &mut Inner, now: Instant) {
     g.pc.close(now);
-    relay::close(g, now);
     g.closed = true;
 }
 
-/// The earliest deadline of the core and the TURN clients.
+/// The core's next deadline.
 pub(crate) fn next_timeout(g: &Inner) -> Option<Instant> {
-    match (g.pc.poll_timeout(), relay::poll_timeout(g)) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    g.pc.poll_timeout()
 }
 
-/// Hands a received datagram to its TURN allocation or to the core, which
-/// may decrypt it in place (the receive buffer is refilled next read).
+/// Hands a received datagram to the core, which may decrypt it in place
+/// (the receive buffer is refilled next read).
 pub(crate) fn receive(
     g: &mut Inner,
     now: Instant,
@@ -50,20 +46,13 @@ pub(crate) fn receive(
     local: SocketAddr,
     data: &mut [u8],
 ) {
-    if !relay::receive(g, now, from, local, data) {
-        g.pc.handle_receive(now, from, local, data);
-    }
+    g.pc.handle_receive(now, from, local, data);
 }
 
 /// Sends the core's datagrams without waiting; what a full socket buffer
 /// refuses waits in `pending` for the driver task.
-pub(crate) fn flush(shared: &Arc<Shared>, g: &mut Inner) {
+pub(crate) fn flush(g: &mut Inner) {
     let now = Instant::now();
-    // A relayed candidate or the end of gathering: events for the
-    // application now (nothing else may wake the driver).
-    if relay::poll_events(g, now) {
-        dispatch(shared, g);
-    }
     // The core builds data packets as they are polled, into one reused
     // buffer: take up to the bound, send, and go on while the socket keeps
     // taking them (what is left waits in the core until the socket is
@@ -74,9 +63,10 @@ pub(crate) fn flush(shared: &Arc<Shared>, g: &mut Inner) {
             let Some(t) = g.pc.poll_transmit(now, &mut buf) else {
                 break;
             };
-            let Some(t) = relay::wrap(g, now, t, &mut buf) else {
+            // What goes to a TCP or TLS relay's server joins its stream.
+            if relay::to_stream(g, &t, &buf) {
                 continue;
-            };
+            }
             // Answers to STUN route back to us on a shared endpoint.
             if let Some(ep) = endpoint_for(&g.endpoints, t.source) {
                 ep.learn(g.route, t.destination, &buf);
@@ -84,7 +74,6 @@ pub(crate) fn flush(shared: &Arc<Shared>, g: &mut Inner) {
             g.pending.push(t.source, t.destination, &buf);
         }
         let more = g.pending.len() >= MAX_PENDING;
-        relay::drain_transmits(g, now);
         if !send_pending(g) || !more {
             break;
         }
@@ -180,9 +169,8 @@ pub(crate) async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
             if g.pc.poll_timeout().is_some_and(|t| t <= now) {
                 g.pc.handle_timeout(now);
             }
-            relay::handle_timeout(&mut g, now);
             dispatch(&shared, &mut g);
-            flush(&shared, &mut g);
+            flush(&mut g);
             let waiting = g
                 .pending
                 .front()
@@ -229,7 +217,7 @@ pub(crate) async fn drive(shared: Arc<Shared>, guard: Weak<Guard>) {
         close_core(&mut g, Instant::now());
     }
     dispatch(&shared, &mut g);
-    flush(&shared, &mut g);
+    flush(&mut g);
     relay::end_streams(&mut g);
     g.channels.clear();
     g.incoming = None;

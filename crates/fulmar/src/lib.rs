@@ -178,10 +178,8 @@ pub(crate) struct Inner {
     route: Option<fulmar_peer::ConnectionHandle>,
     /// Media tracks' queues.
     media: media::MediaSlots,
-    /// TURN allocations.
-    relays: Vec<relay::Relay>,
-    /// End of local candidates given to the core.
-    gathering_done: bool,
+    /// Streams to TCP and TLS TURN servers.
+    streams: Vec<relay::Stream>,
     closed: bool,
     ended: bool,
 }

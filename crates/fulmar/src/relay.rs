@@ -1,43 +1,36 @@
-//! Relay candidates (RFC 8656 TURN, RFC 8445 §5.1.1.2): the driver owns a
-//! sans-IO [`fulmar_turn::Client`] per configured TURN server, allocates
-//! over UDP from one of the connection's sockets, or over TCP or TLS (RFC
-//! 8656 §3.1, RFC 7065 `turn:...?transport=tcp` and `turns:` URLs) on a
-//! stream of its own, offers the relayed address as a candidate, wraps what
-//! the core sends from it (Send indications, then ChannelData once a channel
-//! is bound) and unwraps what arrives.
+//! TURN servers (RFC 8656) as the driver sees them: their configuration
+//! (`turn:`/`turns:` URLs, TLS names), and the TCP and TLS streams (RFC 8656
+//! §3.1, RFC 7065) it opens to them. The protocol, allocations, relayed
+//! candidates, channel binding, wrapping and unwrapping, is the sans-IO
+//! core's (`fulmar_peer`'s relay): what it sends over UDP leaves from the
+//! connection's socket as any datagram, and what it sends to a stream
+//! relay's server (from the unspecified address) is queued on that stream.
 //!
 //! A stream relay has one task: it connects (bounded by a timeout), writes
-//! the client's frames in order from a bounded queue, and hands each frame
-//! read (split by [`fulmar_turn::StreamFramer`]) to the client under the
-//! connection's lock, as a datagram from the server would be. A failed
-//! connect, handshake or read settles the relay (gathering ends without it);
-//! the task ends when the connection ends, after writing the last frames
-//! (the Refresh with lifetime 0 that deletes the allocation).
+//! the queued bytes in order (a bounded buffer, no allocation per frame),
+//! and hands each frame read (split by [`fulmar_turn::StreamFramer`]) to
+//! the core under the connection's lock, as a datagram from the server. A
+//! failed connect, handshake or read tells the core the relay is gone
+//! (gathering ends without it); the task ends when the connection ends,
+//! after writing the last bytes (the Refresh with lifetime 0 that deletes
+//! the allocation).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use fulmar_peer::{RelayProtocol, Transmit};
-use fulmar_turn::{
-    Client, ClientConfig, ClientEvent, ClientTransport, IceServerUrl, Received, StreamFramer,
-    UrlScheme, UrlTransport,
-};
-use rand::rngs::StdRng;
-use rand::SeedableRng;
+use fulmar_turn::{IceServerUrl, StreamFramer, UrlScheme, UrlTransport};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-use crate::endpoint::EndpointInner;
-use crate::{Error, Inner, Shared, MAX_PENDING};
+use crate::{Error, Inner, Shared};
 
-/// Channels bound per allocation (one per remote candidate we talk to).
-const MAX_CHANNELS: usize = 64;
-/// Frames waiting for a stream to the server; more are dropped (TURN's
-/// transactions and ICE's checks recover).
-const STREAM_QUEUE: usize = 256;
+/// Bytes waiting for a stream to the server; a frame that does not fit is
+/// dropped (TURN's transactions and ICE's checks recover).
+const STREAM_QUEUE: usize = 256 * 1500;
 /// Bound of a TCP connect plus TLS handshake to a TURN server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes read from a stream at a time.
@@ -143,6 +136,17 @@ impl TurnServer {
         }
         Ok(server)
     }
+
+    /// The server as the sans-IO core's configuration names it.
+    pub(crate) fn to_peer(&self) -> fulmar_peer::TurnServer {
+        let transport = match self.transport {
+            TurnTransport::Udp => RelayProtocol::Udp,
+            TurnTransport::Tcp => RelayProtocol::Tcp,
+            TurnTransport::Tls => RelayProtocol::Tls,
+        };
+        fulmar_peer::TurnServer::new(self.addr, &self.username, &self.credential)
+            .with_transport(transport)
+    }
 }
 
 /// Why a TURN server's configuration was refused.
@@ -172,100 +176,71 @@ pub enum TurnConfigError {
     /// The TLS server name is not a valid DNS name or address.
     #[error("bad TLS server name: {0}")]
     BadServerName(String),
-    /// The TURN client refused to start its allocation.
-    #[error("allocation: {0}")]
-    Client(fulmar_turn::Error),
 }
 
-/// How a relay reaches its server.
-enum Link {
-    /// Datagrams from our socket at this address.
-    Udp { local: SocketAddr },
-    /// Frames to the stream task (`None` once the connection ended).
-    Stream { tx: Option<mpsc::Sender<Vec<u8>>> },
+/// Bytes queued for a stream, and whether the connection ended.
+#[derive(Default)]
+struct Outbox {
+    bytes: Vec<u8>,
+    closed: bool,
+}
+
+/// What the connection queues for a stream relay's task.
+#[derive(Default)]
+struct StreamOut {
+    outbox: Mutex<Outbox>,
+    ready: Notify,
+}
+
+impl StreamOut {
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A stream to a TURN server, as the connection sees it.
+pub(crate) struct Stream {
+    server: SocketAddr,
+    out: Arc<StreamOut>,
 }
 
 /// What a stream relay's task needs, until it is spawned.
 pub(crate) struct StreamStart {
-    index: usize,
     server: SocketAddr,
     tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
-    rx: mpsc::Receiver<Vec<u8>>,
+    out: Arc<StreamOut>,
 }
 
-/// One allocation of a connection.
-pub(crate) struct Relay {
-    client: Client,
-    server: SocketAddr,
-    /// How the server is reached, which ranks the relayed candidate.
-    protocol: RelayProtocol,
-    link: Link,
-    /// The relayed address, once allocated.
-    relayed: Option<SocketAddr>,
-    /// Allocated or failed: gathering need not wait for it.
-    settled: bool,
-    /// Peers we asked a channel for.
-    channels: Vec<SocketAddr>,
-}
-
-/// Starts an allocation on each server: over UDP from the first socket of
-/// its family, or on a stream whose task [`spawn_streams`] starts. A TLS
-/// server needs `tls` (there is no default trust store).
+/// The streams to open: one per TCP or TLS server. A TLS server needs
+/// `tls` (there is no default trust store).
 pub(crate) fn start(
     servers: &[TurnServer],
-    endpoints: &[Arc<EndpointInner>],
     tls: Option<&Arc<rustls::ClientConfig>>,
-    now: Instant,
-) -> Result<(Vec<Relay>, Vec<StreamStart>), Error> {
-    let mut relays = Vec::new();
-    let mut streams = Vec::new();
+) -> Result<(Vec<Stream>, Vec<StreamStart>), Error> {
+    let mut streams: Vec<Stream> = Vec::new();
+    let mut starts = Vec::new();
     for s in servers {
-        let config = ClientConfig::new(s.addr, &s.username, &s.credential);
-        let (config, link) = match s.transport {
-            TurnTransport::Udp => {
-                let Some(ep) = endpoints
-                    .iter()
-                    .find(|e| e.local.is_ipv4() == s.addr.is_ipv4())
-                else {
-                    continue;
-                };
-                (config.with_local(ep.local), Link::Udp { local: ep.local })
-            }
-            TurnTransport::Tcp | TurnTransport::Tls => {
-                let tls = match s.transport {
-                    TurnTransport::Tls => Some(tls_for(s, tls)?),
-                    _ => None,
-                };
-                let (tx, rx) = mpsc::channel(STREAM_QUEUE);
-                streams.push(StreamStart {
-                    index: relays.len(),
-                    server: s.addr,
-                    tls,
-                    rx,
-                });
-                (
-                    config.with_transport(ClientTransport::Stream),
-                    Link::Stream { tx: Some(tx) },
-                )
-            }
+        let tls = match s.transport {
+            TurnTransport::Udp => continue,
+            TurnTransport::Tcp => None,
+            TurnTransport::Tls => Some(tls_for(s, tls)?),
         };
-        let mut client = Client::new(config, StdRng::from_entropy());
-        client.allocate(now).map_err(TurnConfigError::Client)?;
-        relays.push(Relay {
-            client,
+        // The core keeps one stream relay per server address.
+        if streams.iter().any(|t| t.server == s.addr) {
+            continue;
+        }
+        let out = Arc::new(StreamOut::default());
+        streams.push(Stream {
             server: s.addr,
-            protocol: match s.transport {
-                TurnTransport::Udp => RelayProtocol::Udp,
-                TurnTransport::Tcp => RelayProtocol::Tcp,
-                TurnTransport::Tls => RelayProtocol::Tls,
-            },
-            link,
-            relayed: None,
-            settled: false,
-            channels: Vec::new(),
+            out: out.clone(),
+        });
+        starts.push(StreamStart {
+            server: s.addr,
+            tls,
+            out,
         });
     }
-    Ok((relays, streams))
+    Ok((streams, starts))
 }
 
 /// The TLS connector and the name to verify for a `turns:` server.
@@ -283,21 +258,16 @@ fn tls_for(
 }
 
 /// Starts the tasks of the stream relays of a connection.
-pub(crate) fn spawn_streams(shared: &Arc<Shared>, streams: Vec<StreamStart>) {
-    for s in streams {
+pub(crate) fn spawn_streams(shared: &Arc<Shared>, starts: Vec<StreamStart>) {
+    for s in starts {
         tokio::spawn(stream_task(Arc::downgrade(shared), s));
     }
 }
 
 /// A stream relay: connects, then writes and reads until the connection
-/// ends or the stream fails; a failure settles the relay.
+/// ends or the stream fails; then the core learns the relay is gone.
 async fn stream_task(shared: Weak<Shared>, s: StreamStart) {
-    let StreamStart {
-        index,
-        server,
-        tls,
-        mut rx,
-    } = s;
+    let StreamStart { server, tls, out } = s;
     let connected = tokio::time::timeout(CONNECT_TIMEOUT, async {
         let tcp = tokio::net::TcpStream::connect(server).await?;
         let _ = tcp.set_nodelay(true);
@@ -305,56 +275,73 @@ async fn stream_task(shared: Weak<Shared>, s: StreamStart) {
     })
     .await;
     match (connected, tls) {
-        (Ok(Ok(tcp)), None) => run_stream(&shared, index, server, tcp, &mut rx).await,
+        (Ok(Ok(tcp)), None) => run_stream(&shared, server, tcp, &out).await,
         (Ok(Ok(tcp)), Some((connector, name))) => {
             let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp)).await;
             if let Ok(Ok(stream)) = tls {
-                run_stream(&shared, index, server, stream, &mut rx).await;
+                run_stream(&shared, server, stream, &out).await;
             }
         }
         _ => {}
     }
     // Whatever ended the stream, the allocation is gone with it (RFC 8656
     // §3.1): gathering must not wait for it.
-    rx.close();
+    out.outbox().closed = true;
     if let Some(shared) = shared.upgrade() {
         let mut g = shared.lock();
-        let Some(r) = g.relays.get_mut(index) else {
-            return;
-        };
-        let unsettled = !r.settled;
-        r.settled = true;
-        r.link = Link::Stream { tx: None };
-        if unsettled {
+        if !g.ended {
+            g.pc.handle_relay_closed(Instant::now(), server);
             crate::after_io(&shared, &mut g);
         }
     }
 }
 
-/// Writes queued frames in order and hands read frames to the relay, until
-/// the queue closes (the connection ended: the stream is shut down after
-/// the last frames) or the stream fails.
+/// The local address a stream relay's frames arrive at, for the core: the
+/// one its transmits to the server come from.
+fn stream_local(server: SocketAddr) -> SocketAddr {
+    let ip: std::net::IpAddr = if server.is_ipv4() {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
+    };
+    SocketAddr::new(ip, 0)
+}
+
+/// Writes queued bytes in order and hands read frames to the core, until
+/// the connection ended (the stream is shut down after the last bytes) or
+/// the stream fails.
 async fn run_stream<S: AsyncRead + AsyncWrite>(
     shared: &Weak<Shared>,
-    index: usize,
     server: SocketAddr,
     stream: S,
-    rx: &mut mpsc::Receiver<Vec<u8>>,
+    out: &StreamOut,
 ) {
     let (mut rd, mut wr) = tokio::io::split(stream);
     let write = async {
-        while let Some(frame) = rx.recv().await {
-            wr.write_all(&frame).await?;
-            while let Ok(frame) = rx.try_recv() {
-                wr.write_all(&frame).await?;
+        // Two buffers swapped with the outbox: none allocated per frame.
+        let mut writing = Vec::new();
+        loop {
+            let closed = {
+                let mut o = out.outbox();
+                std::mem::swap(&mut o.bytes, &mut writing);
+                o.closed
+            };
+            if !writing.is_empty() {
+                wr.write_all(&writing).await?;
+                wr.flush().await?;
+                writing.clear();
+                continue;
             }
-            wr.flush().await?;
+            if closed {
+                return wr.shutdown().await;
+            }
+            out.ready.notified().await;
         }
-        wr.shutdown().await
     };
     let read = async {
         let mut framer = StreamFramer::new();
         let mut buf = vec![0u8; READ_CHUNK];
+        let local = stream_local(server);
         loop {
             let n = match rd.read(&mut buf).await {
                 Ok(0) | Err(_) => return ReadEnd::StreamClosed,
@@ -365,12 +352,13 @@ async fn run_stream<S: AsyncRead + AsyncWrite>(
                 return ReadEnd::ConnectionGone;
             };
             let mut g = shared.lock();
+            if g.ended {
+                return ReadEnd::ConnectionGone;
+            }
             let now = Instant::now();
             let lost = loop {
                 match framer.next_frame() {
-                    Ok(Some(frame)) => {
-                        hand_to_relay(&mut g, index, now, server, frame);
-                    }
+                    Ok(Some(frame)) => g.pc.handle_receive(now, server, local, frame),
                     Ok(None) => break false,
                     // Neither STUN nor ChannelData: the stream is lost.
                     Err(_) => break true,
@@ -386,8 +374,8 @@ async fn run_stream<S: AsyncRead + AsyncWrite>(
     tokio::select! {
         _ = &mut write => {},
         end = read => {
-            // The connection ended while frames may still be queued (the
-            // final Refresh of `close`): they go out before the stream
+            // The connection ended while bytes may still be queued (the
+            // final Refresh of close): they go out before the stream
             // shuts, or the server would keep the allocation until EOF.
             if end == ReadEnd::ConnectionGone {
                 let _ = tokio::time::timeout(FINAL_WRITE_TIMEOUT, write).await;
@@ -409,191 +397,33 @@ enum ReadEnd {
 /// connection is gone.
 const FINAL_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Hands a datagram to the UDP allocation it belongs to; `true` if consumed
-/// (what came from a peer through the relay went to the core).
-pub(crate) fn receive(
-    g: &mut Inner,
-    now: Instant,
-    from: SocketAddr,
-    local: SocketAddr,
-    data: &[u8],
-) -> bool {
-    let Some(index) = g
-        .relays
-        .iter()
-        .position(|r| r.server == from && matches!(r.link, Link::Udp { local: l } if l == local))
-    else {
+/// Queues a core datagram for a stream relay, if it is one: sent from the
+/// unspecified address to a stream relay's server. `false` leaves it to
+/// the sockets.
+pub(crate) fn to_stream(g: &Inner, t: &Transmit, datagram: &[u8]) -> bool {
+    if t.source != stream_local(t.destination) {
+        return false;
+    }
+    let Some(s) = g.streams.iter().find(|s| s.server == t.destination) else {
         return false;
     };
-    hand_to_relay(g, index, now, from, data)
-}
-
-/// Hands what came from `from` (a datagram, or a frame of a stream) to
-/// relay `index`'s client; what a peer sent through the relay goes on to
-/// the core. `false` if it did not come from the relay's server.
-fn hand_to_relay(g: &mut Inner, index: usize, now: Instant, from: SocketAddr, data: &[u8]) -> bool {
-    let Some(r) = g.relays.get_mut(index) else {
-        return false;
-    };
-    match r.client.handle_receive(now, from, data) {
-        Received::PeerData { peer, data } => {
-            if let Some(relayed) = r.relayed {
-                // The core opens datagrams in place: in a copy of what the
-                // client unwrapped from the borrowed frame.
-                RELAYED_RX.with_borrow_mut(|rx| {
-                    rx.clear();
-                    rx.extend_from_slice(data);
-                    g.pc.handle_receive(now, peer, relayed, rx);
-                });
-            }
-            true
-        }
-        Received::Consumed => true,
-        Received::NotFromServer => false,
+    let mut o = s.out.outbox();
+    // A full queue drops the frame, as a full socket would; an ended
+    // stream drops everything.
+    if !o.closed && o.bytes.len() + datagram.len() <= STREAM_QUEUE {
+        o.bytes.extend_from_slice(datagram);
+        drop(o);
+        s.out.ready.notify_one();
     }
-}
-
-thread_local! {
-    /// The copy of a datagram that came through a relay (a per-thread
-    /// buffer: connections need none of their own).
-    static RELAYED_RX: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Learns allocation results: relayed candidates for the core, and the end
-/// of gathering once every allocation settled; `true` if the core learnt
-/// something (it has events to dispatch).
-pub(crate) fn poll_events(g: &mut Inner, now: Instant) -> bool {
-    let mut told = false;
-    for r in &mut g.relays {
-        while let Some(e) = r.client.poll_event() {
-            match e {
-                ClientEvent::Allocated {
-                    relayed, mapped, ..
-                } => {
-                    r.relayed = Some(relayed);
-                    r.settled = true;
-                    let _ = g.pc.add_relayed_candidate_over(
-                        now,
-                        relayed,
-                        mapped,
-                        r.server.ip(),
-                        r.protocol,
-                    );
-                    told = true;
-                }
-                ClientEvent::AllocationFailed { .. } | ClientEvent::Closed { .. } => {
-                    r.settled = true;
-                }
-                _ => {}
-            }
-        }
-    }
-    if !g.gathering_done && g.relays.iter().all(|r| r.settled) {
-        g.gathering_done = true;
-        g.pc.end_of_local_candidates(now);
-        told = true;
-    }
-    told
-}
-
-/// Wraps a core datagram (`t`, written in `buf`) sent from a relayed
-/// address for the TURN server (ChannelData or a Send indication): over UDP
-/// it comes back in `buf`, addressed to the server from the relay's socket;
-/// over a stream it joins the stream's queue. A datagram that is not from a
-/// relayed address comes back as it is.
-pub(crate) fn wrap(
-    g: &mut Inner,
-    now: Instant,
-    t: Transmit,
-    buf: &mut Vec<u8>,
-) -> Option<Transmit> {
-    let Some(r) = g.relays.iter_mut().find(|r| r.relayed == Some(t.source)) else {
-        return Some(t);
-    };
-    // ChannelData (4 bytes of overhead instead of ~36) once bound.
-    if r.client.channel(t.destination).is_none()
-        && !r.channels.contains(&t.destination)
-        && r.channels.len() < MAX_CHANNELS
-    {
-        r.channels.push(t.destination);
-        let _ = r.client.bind_channel(now, t.destination);
-    }
-    let mut out = Vec::new();
-    let wrapped = r.client.send_to(now, t.destination, buf, &mut out).ok()?;
-    match &r.link {
-        Link::Udp { local } => {
-            *buf = out;
-            Some(Transmit {
-                source: *local,
-                destination: wrapped.destination,
-                len: buf.len(),
-            })
-        }
-        // A full queue drops the frame, as a full socket would.
-        Link::Stream { tx: Some(tx) } => {
-            let _ = tx.try_send(out);
-            None
-        }
-        Link::Stream { tx: None } => None,
-    }
-}
-
-/// Moves the TURN clients' messages to the send queue (UDP) or to their
-/// stream's queue.
-pub(crate) fn drain_transmits(g: &mut Inner, now: Instant) {
-    for r in &mut g.relays {
-        let mut buf = Vec::new();
-        while let Some(t) = r.client.poll_transmit(now, &mut buf) {
-            match &r.link {
-                Link::Udp { local } => {
-                    if let Some(ep) = g.endpoints.iter().find(|e| e.local == *local) {
-                        ep.learn(g.route, t.destination, &buf);
-                    }
-                    if g.pending.len() < MAX_PENDING {
-                        g.pending.push(*local, t.destination, &buf);
-                    }
-                }
-                // A full queue drops the frame, as a full socket would.
-                Link::Stream { tx: Some(tx) } => {
-                    let _ = tx.try_send(std::mem::take(&mut buf));
-                }
-                Link::Stream { tx: None } => {}
-            }
-        }
-    }
+    true
 }
 
 /// Ends the stream relays' queues: their tasks write what is queued (the
-/// final Refresh of [`close`]) and shut their streams down.
+/// final Refresh of close) and shut their streams down.
 pub(crate) fn end_streams(g: &mut Inner) {
-    for r in &mut g.relays {
-        if let Link::Stream { tx } = &mut r.link {
-            *tx = None;
-        }
-    }
-}
-
-/// The earliest TURN deadline.
-pub(crate) fn poll_timeout(g: &Inner) -> Option<Instant> {
-    g.relays
-        .iter()
-        .filter_map(|r| r.client.poll_timeout())
-        .min()
-}
-
-/// Runs due TURN timers (retransmissions, refreshes).
-pub(crate) fn handle_timeout(g: &mut Inner, now: Instant) {
-    for r in &mut g.relays {
-        if r.client.poll_timeout().is_some_and(|t| t <= now) {
-            r.client.handle_timeout(now);
-        }
-    }
-}
-
-/// Deletes the allocations (a Refresh with lifetime 0, RFC 8656 §8).
-pub(crate) fn close(g: &mut Inner, now: Instant) {
-    for r in &mut g.relays {
-        r.client.close(now);
+    for s in &g.streams {
+        s.out.outbox().closed = true;
+        s.out.ready.notify_one();
     }
 }
 

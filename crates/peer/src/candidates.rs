@@ -36,9 +36,19 @@ impl Default for Ice {
 }
 
 impl PeerConnection {
-    /// Adds a host candidate: a local UDP socket bound to `addr`.
+    /// Adds a host candidate: a local UDP socket bound to `addr`. A TURN
+    /// server of [`crate::Config::turn_servers`] reached over UDP is
+    /// allocated on from the first socket of its family, at once; one over
+    /// TCP or TLS, on the stream the driver opens for it. With
+    /// [`crate::Config::relay_only`] the socket carries TURN traffic but is
+    /// not a candidate.
     pub fn add_host_candidate(&mut self, now: Instant, addr: SocketAddr) -> Result<(), Error> {
         self.now = Some(now);
+        self.relays.add_socket(addr);
+        self.start_relays(now);
+        if self.config.relay_only && !self.relays.is_empty() {
+            return Ok(());
+        }
         match self.ice.agent.as_mut() {
             Some(ice) => {
                 ice.add_host_candidate(now, 1, addr)?;
@@ -96,9 +106,16 @@ impl PeerConnection {
         Ok(())
     }
 
-    /// Declares local gathering complete (`a=end-of-candidates`).
+    /// Declares every local socket added: local gathering is complete
+    /// (`a=end-of-candidates`) once the TURN allocations of
+    /// [`crate::Config::turn_servers`] succeeded or failed.
     pub fn end_of_local_candidates(&mut self, now: Instant) {
         self.now = Some(now);
+        self.end_of_hosts(now);
+    }
+
+    /// Gives ICE the end of local candidates.
+    pub(crate) fn end_ice_gathering(&mut self, now: Instant) {
         self.ice.end_of_candidates = true;
         if let Some(ice) = self.ice.agent.as_mut() {
             ice.end_of_local_candidates(now);

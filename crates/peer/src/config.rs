@@ -5,9 +5,43 @@ use std::sync::Arc;
 
 use fulmar_dtls::Certificate;
 
-use crate::ReceiveMode;
+use crate::{ReceiveMode, RelayProtocol};
 
-/// Configuration of a [`PeerConnection`].
+/// A TURN server to allocate a relay on (RFC 8656), with long-term
+/// credentials (for time-limited ones the username is `expiry:user`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TurnServer {
+    /// The server's transport address.
+    pub addr: SocketAddr,
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub credential: String,
+    /// How the server is reached: UDP from a host socket, or a TCP or TLS
+    /// stream the driver opens (which also ranks the relayed candidate).
+    pub transport: RelayProtocol,
+}
+
+impl TurnServer {
+    /// A TURN server reached over UDP at `addr`.
+    pub fn new(addr: SocketAddr, username: &str, credential: &str) -> Self {
+        TurnServer {
+            addr,
+            username: username.to_owned(),
+            credential: credential.to_owned(),
+            transport: RelayProtocol::Udp,
+        }
+    }
+
+    /// The same server reached over another transport.
+    pub fn with_transport(mut self, transport: RelayProtocol) -> Self {
+        self.transport = transport;
+        self
+    }
+}
+
+/// Configuration of a [`PeerConnection`](crate::PeerConnection).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
@@ -30,6 +64,14 @@ pub struct Config {
     /// narrow it, e.g. to AEAD-GCM only; a peer that shares none gets no
     /// media keys (data channels still work).
     pub srtp_profiles: Vec<fulmar_srtp::ProtectionProfile>,
+    /// TURN servers to allocate relays on: each relayed address becomes a
+    /// candidate (see [`crate::PeerConnection::add_host_candidate`] for when the
+    /// allocations start and the crate docs for how their datagrams move).
+    pub turn_servers: Vec<TurnServer>,
+    /// Offer relayed candidates only (`iceTransportPolicy: "relay"`) when
+    /// TURN servers are configured: host sockets carry TURN traffic but are
+    /// not candidates.
+    pub relay_only: bool,
 }
 
 impl Default for Config {
@@ -42,6 +84,8 @@ impl Default for Config {
             receive_mode: ReceiveMode::Frames,
             media_mtu: 1200,
             srtp_profiles: fulmar_srtp::ProtectionProfile::PREFERRED.to_vec(),
+            turn_servers: Vec::new(),
+            relay_only: false,
         }
     }
 }

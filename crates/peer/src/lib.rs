@@ -7,7 +7,11 @@
 //! yield frames or RTP ([`PeerConnection::write_frame`],
 //! [`PeerConnection::write_rtp`], [`Event::MediaFrame`], [`Event::Rtp`]),
 //! and the RTCP duties (reports, NACK/RTX, PLI/FIR, transport-wide CC), all
-//! demultiplexed on one transport by first byte (RFC 7983).
+//! demultiplexed on one transport by first byte (RFC 7983). Relayed
+//! candidates come from TURN servers ([`Config::turn_servers`]): the core
+//! allocates, binds channels and wraps and unwraps what crosses the relay
+//! (over TCP or TLS the driver carries the frames on its stream); a shared
+//! socket's datagrams are routed to their connection by an [`Endpoint`].
 //!
 //! Like every Fulmar protocol core, [`PeerConnection`] never touches a socket
 //! or a clock: feed it datagrams with [`PeerConnection::handle_receive`], call
@@ -84,6 +88,7 @@ mod failure;
 mod jsep;
 mod media;
 mod negotiation;
+mod relay;
 mod rng;
 mod stats;
 mod tracks;
@@ -98,7 +103,7 @@ use rand::RngCore;
 use rng::CompactRng;
 
 pub use channels::ChannelId;
-pub use config::Config;
+pub use config::{Config, TurnServer};
 pub use endpoint::{ConnectionHandle, Endpoint, EndpointError, MAX_ROUTES};
 pub use error::Error;
 pub use event::{DtlsState, Event, PeerConnectionState, SignalingState};
@@ -134,6 +139,8 @@ pub struct PeerConnection {
     transport: transport::Transport,
     data: channels::DataState,
     media: tracks::MediaState,
+    /// TURN allocations and their relayed candidates.
+    relays: relay::Relays,
     state: PeerConnectionState,
     /// The DTLS or SCTP failure that ended the connection (these are
     /// final; an ICE failure is read from the agent's state, as an ICE
@@ -174,6 +181,7 @@ impl PeerConnection {
         Ok(PeerConnection {
             rng,
             certificate,
+            relays: relay::Relays::new(&config.turn_servers),
             config,
             jsep: jsep::Negotiation::new(session_id),
             ice: candidates::Ice::default(),

@@ -15,7 +15,8 @@ pub const MAX_FRAME_LEN: usize = MAX_MESSAGE_LEN;
 ///
 /// Push bytes as they arrive with [`StreamFramer::push`], then take whole
 /// frames with [`StreamFramer::next_frame`] and hand each to the client or
-/// server as if it were a datagram. Memory is bounded: at most one partial
+/// server as if it were a datagram (mutable, for a receiver that opens it
+/// in place, as a peer connection decrypts DTLS). Memory is bounded: at most one partial
 /// frame ([`MAX_FRAME_LEN`]) plus one push is held.
 ///
 /// ```
@@ -25,7 +26,7 @@ pub const MAX_FRAME_LEN: usize = MAX_MESSAGE_LEN;
 /// f.push(b"\x40\x00\x00\x05he");
 /// assert_eq!(f.next_frame()?, None);
 /// f.push(b"llo\0\0\0");
-/// assert_eq!(f.next_frame()?, Some(&b"\x40\x00\x00\x05hello\0\0\0"[..]));
+/// assert_eq!(f.next_frame()?.as_deref(), Some(&b"\x40\x00\x00\x05hello\0\0\0"[..]));
 /// # Ok::<(), fulmar_turn::Error>(())
 /// ```
 #[derive(Debug, Default, Clone)]
@@ -57,7 +58,7 @@ impl StreamFramer {
     /// The next whole frame, `Ok(None)` when more bytes are needed, or
     /// [`Error::FramingLost`] when the stream carries something that is
     /// neither STUN nor ChannelData (the connection must then be closed).
-    pub fn next_frame(&mut self) -> Result<Option<&[u8]>, Error> {
+    pub fn next_frame(&mut self) -> Result<Option<&mut [u8]>, Error> {
         let rest = &self.buf[self.start..];
         let Some(len) = frame_len(rest)? else {
             return Ok(None); // fewer than 4 bytes
@@ -67,7 +68,7 @@ impl StreamFramer {
         }
         let s = self.start;
         self.start += len;
-        Ok(self.buf.get(s..s + len))
+        Ok(self.buf.get_mut(s..s + len))
     }
 }
 
@@ -94,7 +95,7 @@ mod tests {
     fn garbage_loses_framing() {
         let mut f = StreamFramer::new();
         f.push(b"\x80abc");
-        assert_eq!(f.next_frame(), Err(Error::FramingLost(0x80)));
+        assert_eq!(f.next_frame().map(|_| ()), Err(Error::FramingLost(0x80)));
     }
 
     #[test]
@@ -107,7 +108,7 @@ mod tests {
         f.push(&msg[..3]);
         assert_eq!(f.next_frame(), Ok(None));
         f.push(&msg[3..]);
-        assert_eq!(f.next_frame(), Ok(Some(&msg[..])));
+        assert_eq!(f.next_frame().unwrap().as_deref(), Some(&msg[..]));
         assert_eq!(f.next_frame(), Ok(None));
         assert_eq!(f.buffered(), 0);
     }

@@ -11,6 +11,7 @@ use fulmar_dtls::{Fingerprint, Role};
 use fulmar_ice::{IceAgent, IceConnectionState};
 use fulmar_stun::{classify, PacketKind};
 
+use crate::relay::Unwrapped;
 use crate::{
     media, DtlsState, Event, Failure, IceFailure, PeerConnection, PeerConnectionState,
     SignalingState,
@@ -120,6 +121,7 @@ impl PeerConnection {
             ice.close();
         }
         self.close_all_channels();
+        self.relays.close_when_flushed();
         self.set_dtls_state(DtlsState::Closed);
         self.set_signaling(SignalingState::Closed);
         self.set_state(PeerConnectionState::Closed);
@@ -136,6 +138,22 @@ impl PeerConnection {
         destination: SocketAddr,
         datagram: &mut [u8],
     ) {
+        // What a TURN server sent (even after close: the answer to the
+        // Refresh that deletes the allocation) goes to its relay first; the
+        // peer data it carries is handled where it lies.
+        let (source, destination, datagram) =
+            match self.unwrap_relayed(now, source, destination, datagram) {
+                Unwrapped::NotRelayed => (source, destination, datagram),
+                Unwrapped::Consumed => return,
+                Unwrapped::PeerData {
+                    peer,
+                    relayed,
+                    range,
+                } => match datagram.get_mut(range) {
+                    Some(d) => (peer, relayed, d),
+                    None => return,
+                },
+            };
         if self.is_closed() {
             return;
         }
@@ -172,6 +190,8 @@ impl PeerConnection {
 
     /// Handles the passing of the deadline from [`Self::poll_timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
+        // TURN timers run on after close, until the allocations are deleted.
+        self.relay_timeouts(now);
         if self.is_closed() {
             return;
         }
@@ -240,10 +260,12 @@ impl PeerConnection {
 
     /// When [`Self::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        let relays = self.relays.poll_timeout();
         if self.is_closed() {
-            return None;
+            return relays;
         }
         [
+            relays,
             self.ice.agent.as_ref().and_then(IceAgent::poll_timeout),
             self.transport
                 .dtls

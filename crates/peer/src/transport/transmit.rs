@@ -18,7 +18,7 @@ impl PeerConnection {
     /// packet is sent while its bytes are still in cache. Poll until `None`
     /// after every input.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
-        let (source, destination) = self.next_datagram(now, buf)?;
+        let (source, destination) = self.next_relayed(now, buf)?;
         self.stats.packets_sent += 1;
         self.stats.bytes_sent += buf.len() as u64;
         Some(Transmit {
@@ -28,8 +28,9 @@ impl PeerConnection {
         })
     }
 
-    /// The next datagram into `buf`, and its path.
-    fn next_datagram(
+    /// The next datagram into `buf`, and its path (before a TURN relay
+    /// wraps it: `next_relayed`).
+    pub(crate) fn next_datagram(
         &mut self,
         now: Instant,
         buf: &mut Vec<u8>,
