@@ -327,7 +327,7 @@ fn echo_media(pc: &PeerConnection, tracks: Vec<LocalTrack>) {
             });
             tokio::spawn(async move {
                 while let Some(p) = remote.recv_rtp().await {
-                    let _ = local.write_rtp(&p).await;
+                    let _ = local.write_rtp(p.as_bytes()).await;
                 }
             });
         }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use fulmar_peer::{Event, KeyframeKind, MediaFrame, MediaKind, MediaStats, TransceiverId};
+use fulmar_rtp::RtpPacket;
 use tokio::sync::mpsc;
 
 use crate::{after_io, Error, Inner, PeerConnection, Shared};
@@ -296,13 +297,17 @@ impl RemoteTrack {
     }
 
     /// The next RTP packet, decrypted, RTX unwrapped (receive mode RTP or
-    /// both); `None` once the connection ended. Frames queued meanwhile
-    /// are skipped.
-    pub async fn recv_rtp(&self) -> Option<Vec<u8>> {
+    /// both), as a validated view (`as_bytes` for the whole packet,
+    /// `into_inner` for its buffer); `None` once the connection ended.
+    /// Frames queued meanwhile are skipped.
+    pub async fn recv_rtp(&self) -> Option<RtpPacket<Vec<u8>>> {
         let mut rx = self.rx.lock().await;
         loop {
             if let RemoteMedia::Rtp(p) = rx.recv().await? {
-                return Some(p);
+                // The core parsed it already; this cannot fail.
+                if let Ok(packet) = RtpPacket::new_checked(p) {
+                    return Some(packet);
+                }
             }
         }
     }

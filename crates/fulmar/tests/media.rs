@@ -42,7 +42,7 @@ async fn video_pair(a: &PeerConnection, b: &PeerConnection) -> (LocalTrack, Loca
 fn echo(remote: RemoteTrack, local: LocalTrack) {
     tokio::spawn(async move {
         while let Some(p) = remote.recv_rtp().await {
-            let _ = local.write_rtp(&p).await;
+            let _ = local.write_rtp(p.as_bytes()).await;
         }
     });
 }

@@ -62,7 +62,7 @@ pub(crate) fn spawn_echo(pc: PeerConnection, table: TrackTable) {
             tokio::spawn(async move {
                 while let Some(packet) = remote.recv_rtp().await {
                     // A stopped or not yet negotiated track refuses: skip.
-                    let _ = local.write_rtp(&packet).await;
+                    let _ = local.write_rtp(packet.as_bytes()).await;
                 }
             });
         }

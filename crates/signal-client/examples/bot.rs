@@ -66,7 +66,7 @@ impl MeshHandler for EchoBot {
                 });
                 tokio::spawn(async move {
                     while let Some(p) = remote.recv_rtp().await {
-                        let _ = local.write_rtp(&p).await;
+                        let _ = local.write_rtp(p.as_bytes()).await;
                     }
                 });
             }
