@@ -317,19 +317,7 @@ fn echo_media(pc: &PeerConnection, tracks: Vec<LocalTrack>) {
             else {
                 continue;
             };
-            let remote = Arc::new(remote);
-            let local = Arc::new(local);
-            let (r, l) = (remote.clone(), local.clone());
-            tokio::spawn(async move {
-                while l.keyframe_request().await.is_some() {
-                    let _ = r.request_keyframe().await;
-                }
-            });
-            tokio::spawn(async move {
-                while let Some(p) = remote.recv_rtp().await {
-                    let _ = local.write_rtp(p.as_bytes()).await;
-                }
-            });
+            remote.forward_to(Arc::new(local));
         }
     });
 }

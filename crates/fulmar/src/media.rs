@@ -312,6 +312,26 @@ impl RemoteTrack {
         }
     }
 
+    /// Forwards this track to `local` packet by packet (take it in RTP
+    /// receive mode) until the connection ends, and passes `local`'s
+    /// keyframe requests back to this track's sender: an echo, or one leg
+    /// of a forwarding server. Spawns two tasks on the current runtime.
+    pub fn forward_to(self, local: Arc<LocalTrack>) {
+        let remote = Arc::new(self);
+        let (r, l) = (remote.clone(), local.clone());
+        tokio::spawn(async move {
+            while l.keyframe_request().await.is_some() {
+                let _ = r.request_keyframe().await;
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(packet) = remote.recv_rtp().await {
+                // A stopped or not yet negotiated track refuses: skip.
+                let _ = local.write_rtp(packet.as_bytes()).await;
+            }
+        });
+    }
+
     /// Asks the sender for a keyframe (PLI, or FIR when only that was
     /// negotiated).
     pub async fn request_keyframe(&self) -> Result<(), Error> {

@@ -51,20 +51,7 @@ pub(crate) fn spawn_echo(pc: PeerConnection, table: TrackTable) {
             let Some(local) = lock(&table).get(&remote.transceiver().index()).cloned() else {
                 continue;
             };
-            let remote = Arc::new(remote);
-            // Keyframe requests from the receiver go to the original sender.
-            let (r, l) = (remote.clone(), local.clone());
-            tokio::spawn(async move {
-                while l.keyframe_request().await.is_some() {
-                    let _ = r.request_keyframe().await;
-                }
-            });
-            tokio::spawn(async move {
-                while let Some(packet) = remote.recv_rtp().await {
-                    // A stopped or not yet negotiated track refuses: skip.
-                    let _ = local.write_rtp(packet.as_bytes()).await;
-                }
-            });
+            remote.forward_to(local);
         }
     });
 }

@@ -57,18 +57,7 @@ impl MeshHandler for EchoBot {
                     })
                     .and_then(Option::take);
                 let Some(local) = local else { continue };
-                let (remote, local) = (Arc::new(remote), Arc::new(local));
-                let (r, l) = (remote.clone(), local.clone());
-                tokio::spawn(async move {
-                    while l.keyframe_request().await.is_some() {
-                        let _ = r.request_keyframe().await;
-                    }
-                });
-                tokio::spawn(async move {
-                    while let Some(p) = remote.recv_rtp().await {
-                        let _ = local.write_rtp(p.as_bytes()).await;
-                    }
-                });
+                remote.forward_to(Arc::new(local));
             }
         });
     }
