@@ -17,14 +17,22 @@ use crate::server::{unix_ms, Signal};
 /// Longest wait to write the last frames of a connection being closed.
 const FLUSH_ON_CLOSE: Duration = Duration::from_secs(1);
 
+/// Bytes read from a connection at a time.
+const READ_BUFFER: usize = 4096;
+
 /// Where the endpoint is served.
 pub const PATH: &str = "/ws";
 
 /// Upgrades the request; messages over the size cap close the connection.
 pub(crate) async fn upgrade(ws: WebSocketUpgrade, State(s): State<Arc<Signal>>) -> Response {
     let max = s.limits().max_message_bytes;
+    // Idle sessions must be cheap: a small read buffer (tungstenite's
+    // default is 128 KiB per connection); larger messages still arrive,
+    // read in several chunks.
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| run(s, socket))
 }
 
