@@ -193,11 +193,11 @@ fn config_for(session: &str) -> Result<Config, String> {
     let url_from = |var: &str| std::env::var(var).map_err(|_| format!("{var} is not set"));
     let (server, config) = if session.starts_with("relay-tcp") {
         let url = url_from("FULMAR_TURN_TCP")?;
-        let server = TurnServer::from_url(&url, user, pass).map_err(|e| e.to_string())?;
+        let server = fulmar::turn_server_from_url(&url, user, pass).map_err(|e| e.to_string())?;
         (server, config)
     } else if session.starts_with("relay-tls") {
         let url = url_from("FULMAR_TURN_TLS")?;
-        let server = TurnServer::from_url(&url, user, pass).map_err(|e| e.to_string())?;
+        let server = fulmar::turn_server_from_url(&url, user, pass).map_err(|e| e.to_string())?;
         (
             server,
             config.with_turn_tls(tls_trusting(&url_from("FULMAR_TURN_CA")?)?),

@@ -20,11 +20,6 @@ pub struct Config {
     /// an application that does not read can be made to use (this plus the
     /// receive window).
     pub max_backlog: usize,
-    /// TURN servers to allocate relays on (relay candidates).
-    pub turn_servers: Vec<TurnServer>,
-    /// Offer relay candidates only (`iceTransportPolicy: "relay"`): host
-    /// sockets carry TURN traffic but are not offered.
-    pub relay_only: bool,
     /// The TLS configuration (trusted roots) for TURN servers reached over
     /// TLS (`turns:`); such a server without it is a configuration error.
     pub turn_tls: Option<Arc<rustls::ClientConfig>>,
@@ -38,8 +33,6 @@ impl Default for Config {
             peer: fulmar_peer::Config::default(),
             max_buffered: 1 << 20,
             max_backlog: 8 << 20,
-            turn_servers: Vec::new(),
-            relay_only: false,
             turn_tls: None,
         }
     }
@@ -70,7 +63,7 @@ impl Config {
     /// offers it as a candidate; gathering completes once the allocation is
     /// done or failed.
     pub fn with_turn_server(mut self, server: TurnServer) -> Self {
-        self.turn_servers.push(server);
+        self.peer.turn_servers.push(server);
         self
     }
 
@@ -82,7 +75,7 @@ impl Config {
 
     /// Offers relay candidates only (`iceTransportPolicy: "relay"`).
     pub fn with_relay_only(mut self) -> Self {
-        self.relay_only = true;
+        self.peer.relay_only = true;
         self
     }
 

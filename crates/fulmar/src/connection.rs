@@ -41,15 +41,8 @@ impl PeerConnection {
     }
 
     fn start(config: Config, endpoints: Vec<Arc<EndpointInner>>) -> Result<Self, Error> {
-        let (streams, starts) = relay::start(&config.turn_servers, config.turn_tls.as_ref())?;
-        let mut peer = config.peer.clone();
-        peer.turn_servers = config
-            .turn_servers
-            .iter()
-            .map(TurnServer::to_peer)
-            .collect();
-        peer.relay_only = config.relay_only;
-        let mut pc = fulmar_peer::PeerConnection::new(peer, OsRng)?;
+        let (streams, starts) = relay::start(&config.peer.turn_servers, config.turn_tls.as_ref())?;
+        let mut pc = fulmar_peer::PeerConnection::new(config.peer.clone(), OsRng)?;
         let now = Instant::now();
         let mut local_addrs = Vec::new();
         // Every socket; the core allocates its UDP relays from them (and
@@ -95,9 +88,10 @@ impl PeerConnection {
         let guard = Arc::new(Guard(shared.clone()));
         shared.lock().guard = Arc::downgrade(&guard);
         let udp_servers = config
+            .peer
             .turn_servers
             .iter()
-            .filter(|s| s.transport == TurnTransport::Udp)
+            .filter(|s| s.transport == RelayProtocol::Udp)
             .map(|s| s.addr);
         for e in &endpoints {
             if let Some(h) = e.attach(&shared, udp_servers.clone())? {

@@ -8,7 +8,7 @@
 //! - Trickle ICE: [`PeerConnection::next_local_candidate`] and
 //!   [`PeerConnection::add_ice_candidate`].
 //! - Relay candidates through TURN servers over UDP, TCP or TLS:
-//!   [`Config::with_turn_server`], [`TurnServer::from_url`].
+//!   [`Config::with_turn_server`], [`turn_server_from_url`].
 //! - Media: [`PeerConnection::add_track`] gives a [`LocalTrack`] that takes
 //!   encoded frames or RTP; [`PeerConnection::accept_track`] a
 //!   [`RemoteTrack`] that yields frames or RTP.
@@ -61,7 +61,8 @@ mod outbox;
 mod queue;
 pub use media::{LocalTrack, RemoteTrack};
 mod relay;
-pub use relay::{TurnConfigError, TurnServer, TurnTransport};
+pub use fulmar_peer::{RelayProtocol, TurnServer};
+pub use relay::{turn_server_from_url, TurnConfigError};
 /// The TLS library of `turns:` relays, for [`Config::turn_tls`].
 pub use tokio_rustls::rustls;
 

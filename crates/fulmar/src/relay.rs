@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use fulmar_peer::{RelayProtocol, Transmit};
+use fulmar_peer::{RelayProtocol, Transmit, TurnServer};
 use fulmar_turn::{IceServerUrl, StreamFramer, UrlScheme, UrlTransport};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -36,117 +36,56 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes read from a stream at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// How the client reaches a TURN server (RFC 7065 §3, RFC 8656 §3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TurnTransport {
-    /// UDP datagrams (`turn:`, the default).
-    Udp,
-    /// A TCP connection (`turn:...?transport=tcp`).
-    Tcp,
-    /// TLS over TCP (`turns:`); trust comes from [`crate::Config::turn_tls`].
-    Tls,
-}
-
-/// A TURN server to allocate a relay on, with long-term credentials (for
-/// time-limited credentials the username is `expiry:user`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TurnServer {
-    /// The server's transport address.
-    pub addr: SocketAddr,
-    /// The user name.
-    pub username: String,
-    /// The password.
-    pub credential: String,
-    /// UDP, TCP or TLS.
-    pub transport: TurnTransport,
-    /// The name the server's TLS certificate must carry (the URL's host);
-    /// the address's IP when `None`.
-    pub server_name: Option<String>,
-}
-
-impl TurnServer {
-    /// A TURN server reached over UDP at `addr`.
-    pub fn new(addr: SocketAddr, username: &str, credential: &str) -> Self {
-        TurnServer {
-            addr,
-            username: username.to_owned(),
-            credential: credential.to_owned(),
-            transport: TurnTransport::Udp,
-            server_name: None,
+/// A TURN server from an ICE server URL as in `RTCIceServer.urls` (RFC
+/// 7065 §3): `turn:HOST[:PORT][?transport=udp|tcp]` (port 3478 by default)
+/// or `turns:HOST[:PORT][?transport=tcp]` (TLS, port 5349 by default,
+/// trusting [`crate::Config::turn_tls`]; DTLS to the server is not
+/// supported, so `transport=udp` is refused). A host name is resolved here
+/// (blocking, at configuration) and kept as the TLS server name.
+///
+/// ```
+/// use fulmar::{turn_server_from_url, RelayProtocol};
+/// let s = turn_server_from_url("turns:127.0.0.1?transport=tcp", "user", "pass")?;
+/// assert_eq!((s.transport, s.addr.port()), (RelayProtocol::Tls, 5349));
+/// let s = turn_server_from_url("turn:127.0.0.1:3479?transport=tcp", "user", "pass")?;
+/// assert_eq!((s.transport, s.addr.port()), (RelayProtocol::Tcp, 3479));
+/// # Ok::<(), fulmar::Error>(())
+/// ```
+pub fn turn_server_from_url(
+    url: &str,
+    username: &str,
+    credential: &str,
+) -> Result<TurnServer, Error> {
+    let parsed = IceServerUrl::parse(url).map_err(|source| TurnConfigError::Url {
+        url: url.to_owned(),
+        source,
+    })?;
+    let transport = match (parsed.scheme, parsed.transport) {
+        (UrlScheme::Turn, UrlTransport::Udp) => RelayProtocol::Udp,
+        (UrlScheme::Turn, UrlTransport::Tcp) => RelayProtocol::Tcp,
+        (UrlScheme::Turns, UrlTransport::Tcp) => RelayProtocol::Tls,
+        (UrlScheme::Turns, UrlTransport::Udp) => {
+            return Err(TurnConfigError::TurnsOverUdp(url.to_owned()).into())
         }
-    }
-
-    /// The same server reached over another transport.
-    pub fn with_transport(mut self, transport: TurnTransport) -> Self {
-        self.transport = transport;
-        self
-    }
-
-    /// The same, verifying the server's TLS certificate for `name`.
-    pub fn with_server_name(mut self, name: &str) -> Self {
-        self.server_name = Some(name.to_owned());
-        self
-    }
-
-    /// A TURN server from an ICE server URL as in `RTCIceServer.urls`
-    /// (RFC 7065 §3): `turn:HOST[:PORT][?transport=udp|tcp]` (port 3478 by
-    /// default) or `turns:HOST[:PORT][?transport=tcp]` (TLS, port 5349 by
-    /// default; DTLS to the server is not supported, so `transport=udp` is
-    /// refused). A host name is resolved here (blocking, at configuration)
-    /// and kept as the TLS server name.
-    ///
-    /// ```
-    /// use fulmar::{TurnServer, TurnTransport};
-    /// let s = TurnServer::from_url("turns:127.0.0.1?transport=tcp", "user", "pass")?;
-    /// assert_eq!((s.transport, s.addr.port()), (TurnTransport::Tls, 5349));
-    /// let s = TurnServer::from_url("turn:127.0.0.1:3479?transport=tcp", "user", "pass")?;
-    /// assert_eq!((s.transport, s.addr.port()), (TurnTransport::Tcp, 3479));
-    /// # Ok::<(), fulmar::Error>(())
-    /// ```
-    pub fn from_url(url: &str, username: &str, credential: &str) -> Result<Self, Error> {
-        let parsed = IceServerUrl::parse(url).map_err(|source| TurnConfigError::Url {
-            url: url.to_owned(),
-            source,
-        })?;
-        let transport = match (parsed.scheme, parsed.transport) {
-            (UrlScheme::Turn, UrlTransport::Udp) => TurnTransport::Udp,
-            (UrlScheme::Turn, UrlTransport::Tcp) => TurnTransport::Tcp,
-            (UrlScheme::Turns, UrlTransport::Tcp) => TurnTransport::Tls,
-            (UrlScheme::Turns, UrlTransport::Udp) => {
-                return Err(TurnConfigError::TurnsOverUdp(url.to_owned()).into())
-            }
-            (UrlScheme::Stun | UrlScheme::Stuns, _) => {
-                return Err(TurnConfigError::NotTurn(url.to_owned()).into())
-            }
-        };
-        let (host, port, secure) = (parsed.host.as_str(), parsed.port, parsed.scheme.is_secure());
-        let unresolved = || TurnConfigError::Unresolved(url.to_owned());
-        let addr = match host.parse::<std::net::IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, port),
-            Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
-                .map_err(|_| unresolved())?
-                .next()
-                .ok_or_else(unresolved)?,
-        };
-        let mut server = TurnServer::new(addr, username, credential).with_transport(transport);
-        if secure {
-            server.server_name = Some(host.to_owned());
+        (UrlScheme::Stun | UrlScheme::Stuns, _) => {
+            return Err(TurnConfigError::NotTurn(url.to_owned()).into())
         }
-        Ok(server)
-    }
-
-    /// The server as the sans-IO core's configuration names it.
-    pub(crate) fn to_peer(&self) -> fulmar_peer::TurnServer {
-        let transport = match self.transport {
-            TurnTransport::Udp => RelayProtocol::Udp,
-            TurnTransport::Tcp => RelayProtocol::Tcp,
-            TurnTransport::Tls => RelayProtocol::Tls,
-        };
-        fulmar_peer::TurnServer::new(self.addr, &self.username, &self.credential)
-            .with_transport(transport)
-    }
+    };
+    let (host, port, secure) = (parsed.host.as_str(), parsed.port, parsed.scheme.is_secure());
+    let unresolved = || TurnConfigError::Unresolved(url.to_owned());
+    let addr = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, port),
+        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+            .map_err(|_| unresolved())?
+            .next()
+            .ok_or_else(unresolved)?,
+    };
+    let server = TurnServer::new(addr, username, credential).with_transport(transport);
+    Ok(if secure {
+        server.with_server_name(host)
+    } else {
+        server
+    })
 }
 
 /// Why a TURN server's configuration was refused.
@@ -221,9 +160,9 @@ pub(crate) fn start(
     let mut starts = Vec::new();
     for s in servers {
         let tls = match s.transport {
-            TurnTransport::Udp => continue,
-            TurnTransport::Tcp => None,
-            TurnTransport::Tls => Some(tls_for(s, tls)?),
+            RelayProtocol::Tcp => None,
+            RelayProtocol::Tls => Some(tls_for(s, tls)?),
+            _ => continue,
         };
         // The core keeps one stream relay per server address.
         if streams.iter().any(|t| t.server == s.addr) {
@@ -429,37 +368,37 @@ pub(crate) fn end_streams(g: &mut Inner) {
 
 #[cfg(test)]
 mod tests {
-    use super::{TurnServer, TurnTransport};
+    use super::{turn_server_from_url, RelayProtocol};
 
     #[test]
     fn turn_urls() {
-        let t = TurnServer::from_url("turn:127.0.0.1:3479?transport=udp", "u", "p").unwrap();
+        let t = turn_server_from_url("turn:127.0.0.1:3479?transport=udp", "u", "p").unwrap();
         assert_eq!(t.addr, "127.0.0.1:3479".parse().unwrap());
         assert_eq!((t.username.as_str(), t.credential.as_str()), ("u", "p"));
-        let t = TurnServer::from_url("turn:127.0.0.1", "u", "p").unwrap();
+        let t = turn_server_from_url("turn:127.0.0.1", "u", "p").unwrap();
         assert_eq!(t.addr.port(), 3478);
-        let t = TurnServer::from_url("turn:[::1]:5000", "u", "p").unwrap();
+        let t = turn_server_from_url("turn:[::1]:5000", "u", "p").unwrap();
         assert_eq!(t.addr, "[::1]:5000".parse().unwrap());
-        let t = TurnServer::from_url("turn:[::1]", "u", "p").unwrap();
+        let t = turn_server_from_url("turn:[::1]", "u", "p").unwrap();
         assert_eq!(t.addr, "[::1]:3478".parse().unwrap());
-        assert!(TurnServer::from_url("turn:localhost:3478", "u", "p")
+        assert!(turn_server_from_url("turn:localhost:3478", "u", "p")
             .unwrap()
             .addr
             .ip()
             .is_loopback());
-        assert_eq!(t.transport, TurnTransport::Udp);
+        assert_eq!(t.transport, RelayProtocol::Udp);
         assert_eq!(t.server_name, None);
         // RFC 7065 §3: TCP, and TLS with its own default port.
-        let t = TurnServer::from_url("turn:127.0.0.1?transport=tcp", "u", "p").unwrap();
+        let t = turn_server_from_url("turn:127.0.0.1?transport=tcp", "u", "p").unwrap();
         assert_eq!(t.addr, "127.0.0.1:3478".parse().unwrap());
-        assert_eq!(t.transport, TurnTransport::Tcp);
-        let t = TurnServer::from_url("turns:localhost", "u", "p").unwrap();
+        assert_eq!(t.transport, RelayProtocol::Tcp);
+        let t = turn_server_from_url("turns:localhost", "u", "p").unwrap();
         assert_eq!(t.addr.port(), 5349);
-        assert_eq!(t.transport, TurnTransport::Tls);
+        assert_eq!(t.transport, RelayProtocol::Tls);
         assert_eq!(t.server_name.as_deref(), Some("localhost"));
-        let t = TurnServer::from_url("turns:[::1]:443?transport=tcp", "u", "p").unwrap();
+        let t = turn_server_from_url("turns:[::1]:443?transport=tcp", "u", "p").unwrap();
         assert_eq!(t.addr, "[::1]:443".parse().unwrap());
-        assert_eq!(t.transport, TurnTransport::Tls);
+        assert_eq!(t.transport, RelayProtocol::Tls);
         assert_eq!(t.server_name.as_deref(), Some("::1"));
         for bad in [
             "stun:127.0.0.1",
@@ -472,7 +411,7 @@ mod tests {
             "turn:[::1",
             "turn:",
         ] {
-            assert!(TurnServer::from_url(bad, "u", "p").is_err(), "{bad}");
+            assert!(turn_server_from_url(bad, "u", "p").is_err(), "{bad}");
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use fulmar::{rustls, Config, Message, PeerConnection, TurnConfigError, TurnServer, TurnTransport};
+use fulmar::{rustls, Config, Message, PeerConnection, RelayProtocol, TurnConfigError, TurnServer};
 use fulmar_turn::{
     FiveTuple, PeerPolicy, Server, ServerConfig, ServerEvent, StreamFramer, TransportProtocol,
 };
@@ -244,7 +244,7 @@ impl Turn {
 async fn relay_only_exchange(
     turn: &TurnAddrs,
     range: u16,
-    turn_transport: TurnTransport,
+    turn_transport: RelayProtocol,
     a: PeerConnection,
 ) {
     let low = 61000 + range * 500;
@@ -282,8 +282,8 @@ async fn relay_only_exchange(
     // Type preference 0, local preference by the transport to the server
     // (UDP 65535, TCP 65534, TLS 65533), component 1 (RFC 8445 §5.1.2.1).
     let local_pref = match turn_transport {
-        TurnTransport::Udp => 65535u32,
-        TurnTransport::Tcp => 65534,
+        RelayProtocol::Udp => 65535u32,
+        RelayProtocol::Tcp => 65534,
         _ => 65533,
     };
     assert_eq!(fields[3], (local_pref * 256 + 255).to_string(), "{cands:?}");
@@ -322,7 +322,7 @@ async fn data_flows_through_the_relay() {
         relay_only_exchange(
             &turn,
             0,
-            TurnTransport::Udp,
+            RelayProtocol::Udp,
             relay_only(server, Config::default()).await,
         )
         .await;
@@ -338,12 +338,12 @@ async fn data_flows_through_a_relay_over_tcp() {
     let run = async {
         let turn = turn_server((62000, 62499), None).await;
         let url = format!("turn:{}?transport=tcp", turn.tcp);
-        let server = TurnServer::from_url(&url, "u", "p").unwrap();
-        assert_eq!(server.transport, TurnTransport::Tcp);
+        let server = fulmar::turn_server_from_url(&url, "u", "p").unwrap();
+        assert_eq!(server.transport, RelayProtocol::Tcp);
         relay_only_exchange(
             &turn,
             2,
-            TurnTransport::Tcp,
+            RelayProtocol::Tcp,
             relay_only(server, Config::default()).await,
         )
         .await;
@@ -361,13 +361,13 @@ async fn data_flows_through_a_relay_over_tls() {
         let (acceptor, client) = tls_pair();
         let turn = turn_server((62500, 62999), Some(acceptor)).await;
         let url = format!("turns:{}?transport=tcp", turn.tcp);
-        let server = TurnServer::from_url(&url, "u", "p").unwrap();
-        assert_eq!(server.transport, TurnTransport::Tls);
+        let server = fulmar::turn_server_from_url(&url, "u", "p").unwrap();
+        assert_eq!(server.transport, RelayProtocol::Tls);
         let config = Config::default().with_turn_tls(client);
         relay_only_exchange(
             &turn,
             3,
-            TurnTransport::Tls,
+            RelayProtocol::Tls,
             relay_only(server, config).await,
         )
         .await;
@@ -409,12 +409,12 @@ async fn relays_on_a_shared_endpoint() {
             ),
             "{r:?}"
         );
-        relay_only_exchange(&turn, 5, TurnTransport::Udp, a).await;
+        relay_only_exchange(&turn, 5, RelayProtocol::Udp, a).await;
         wait_for_no_allocation(&turn, 1).await;
-        let tcp = TurnServer::new(turn.tcp, "u", "p").with_transport(TurnTransport::Tcp);
+        let tcp = TurnServer::new(turn.tcp, "u", "p").with_transport(RelayProtocol::Tcp);
         let config = Config::default().with_turn_server(tcp).with_relay_only();
         let a = PeerConnection::new_on(&endpoint, config).await.unwrap();
-        relay_only_exchange(&turn, 5, TurnTransport::Tcp, a).await;
+        relay_only_exchange(&turn, 5, RelayProtocol::Tcp, a).await;
         wait_for_no_allocation(&turn, 2).await;
         assert_eq!(endpoint.connection_count(), 0);
     };
@@ -467,7 +467,7 @@ fn tls_pair() -> (tokio_rustls::TlsAcceptor, Arc<rustls::ClientConfig>) {
 /// A refused URL says why, typed.
 #[test]
 fn refused_turn_urls_name_the_reason() {
-    let err = |url: &str| match TurnServer::from_url(url, "u", "p") {
+    let err = |url: &str| match fulmar::turn_server_from_url(url, "u", "p") {
         Err(fulmar::Error::Turn(e)) => e,
         other => panic!("{url}: {other:?}"),
     };
@@ -486,7 +486,7 @@ fn refused_turn_urls_name_the_reason() {
 /// A `turns:` server needs the application's trust configuration.
 #[tokio::test]
 async fn tls_without_trust_is_refused() {
-    let server = TurnServer::from_url("turns:127.0.0.1:5349", "u", "p").unwrap();
+    let server = fulmar::turn_server_from_url("turns:127.0.0.1:5349", "u", "p").unwrap();
     let r = PeerConnection::new(Config::default().with_turn_server(server)).await;
     assert!(
         matches!(r, Err(fulmar::Error::Turn(TurnConfigError::NoTlsRoots(a))) if a.port() == 5349),
@@ -508,11 +508,11 @@ async fn failed_stream_relays_end_gathering() {
         let a = PeerConnection::new(
             Config::default()
                 .with_turn_server(
-                    TurnServer::new(closed_addr, "u", "p").with_transport(TurnTransport::Tcp),
+                    TurnServer::new(closed_addr, "u", "p").with_transport(RelayProtocol::Tcp),
                 )
                 .with_turn_server(
                     TurnServer::new(turn.tcp, "u", "p")
-                        .with_transport(TurnTransport::Tls)
+                        .with_transport(RelayProtocol::Tls)
                         .with_server_name("localhost"),
                 )
                 .with_turn_tls(other_trust),
@@ -536,9 +536,12 @@ async fn failed_stream_relays_end_gathering() {
 async fn host_and_relay_candidates() {
     let run = async {
         let turn = turn_server((61500, 61999), None).await;
-        let a = PeerConnection::new(Config::default().with_turn_server(
-            TurnServer::from_url(&format!("turn:{}?transport=udp", turn.udp), "u", "p").unwrap(),
-        ))
+        let a = PeerConnection::new(
+            Config::default().with_turn_server(
+                fulmar::turn_server_from_url(&format!("turn:{}?transport=udp", turn.udp), "u", "p")
+                    .unwrap(),
+            ),
+        )
         .await
         .unwrap();
         let b = PeerConnection::new(Config::default()).await.unwrap();

@@ -21,6 +21,10 @@ pub struct TurnServer {
     /// How the server is reached: UDP from a host socket, or a TCP or TLS
     /// stream the driver opens (which also ranks the relayed candidate).
     pub transport: RelayProtocol,
+    /// The name the server's TLS certificate must carry (a `turns:` URL's
+    /// host), checked by the driver that opens the TLS stream (the core
+    /// does not use it); the address's IP when `None`.
+    pub server_name: Option<String>,
 }
 
 impl TurnServer {
@@ -31,12 +35,19 @@ impl TurnServer {
             username: username.to_owned(),
             credential: credential.to_owned(),
             transport: RelayProtocol::Udp,
+            server_name: None,
         }
     }
 
     /// The same server reached over another transport.
     pub fn with_transport(mut self, transport: RelayProtocol) -> Self {
         self.transport = transport;
+        self
+    }
+
+    /// The same, its TLS certificate verified for `name`.
+    pub fn with_server_name(mut self, name: &str) -> Self {
+        self.server_name = Some(name.to_owned());
         self
     }
 }
