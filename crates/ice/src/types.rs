@@ -219,14 +219,6 @@ impl IceConfig {
     }
 }
 
-/// A STUN message waiting for [`crate::IceAgent::poll_transmit`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Queued {
-    pub(crate) source: SocketAddr,
-    pub(crate) destination: SocketAddr,
-    pub(crate) payload: Vec<u8>,
-}
-
 /// The pair selected for a component: where application data goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SelectedPair {

@@ -597,3 +597,44 @@ fn two_components_each_get_a_selected_pair() {
         .iter()
         .all(|p| (p.local.port() == 5000) == (p.component == 1)));
 }
+
+#[test]
+fn messages_are_written_into_the_callers_buffer_when_polled() {
+    let now = Instant::now();
+    let mut a = agent(IceConfig::new(IceRole::Controlled), now);
+    let pwd = a.local_credentials().pwd.clone();
+    let good = request(&a, Some(good_username(&a)), Some(&pwd), |b| {
+        b.add(&IceControlling(1));
+    });
+    let unsigned = request(&a, Some(good_username(&a)), None, |_| {});
+    assert!(a.handle_receive(now, sa(REMOTE), sa(LOCAL), &good));
+    assert!(a.handle_receive(now, sa(REMOTE), sa(LOCAL), &unsigned));
+    // A success then a 400, each written over the last in one buffer.
+    let mut buf = Vec::with_capacity(1500);
+    let ptr = buf.as_ptr();
+    let t = a.poll_transmit(now, &mut buf).unwrap();
+    assert_eq!((t.len, buf.as_ptr()), (buf.len(), ptr));
+    let m = Message::parse(&buf).unwrap();
+    assert_eq!(m.class(), Class::SuccessResponse);
+    m.verify_integrity(&IntegrityKey::short_term(&pwd)).unwrap();
+    let t = a.poll_transmit(now, &mut buf).unwrap();
+    assert_eq!((t.len, buf.as_ptr()), (buf.len(), ptr));
+    assert_eq!(error_code(&buf), Some(400));
+    Message::parse(&buf).unwrap().verify_fingerprint().unwrap();
+}
+
+#[test]
+fn a_check_whose_transaction_ended_before_the_poll_is_not_sent() {
+    let t0 = Instant::now();
+    let mut a = agent(IceConfig::new(IceRole::Controlling), t0);
+    a.add_remote_candidate(t0, host(REMOTE, 2_000, "x"))
+        .unwrap();
+    a.handle_timeout(t0);
+    let queued = a.pair_stats().iter().map(|p| p.requests_sent).sum::<u64>();
+    assert_eq!(queued, 1, "a check is queued");
+    // The peer restarts before the check is polled: its pair and the
+    // check's transaction are gone, and so is the check.
+    a.set_remote_credentials(t0, "newf", "anotherremotepassword123")
+        .unwrap();
+    assert!(poll(&mut a).is_none());
+}

@@ -373,7 +373,7 @@ impl IceAgent {
             return;
         }
         self.count_request(kind, now);
-        self.send(source, destination, payload.clone());
+        self.send(source, destination, Outgoing::Request(id));
         push_compact(
             &mut self.transactions,
             Transaction {
@@ -455,7 +455,7 @@ impl IceAgent {
             }
             t.timer.handle_timeout(now);
             if t.timer.poll_transmit() {
-                resend.push((t.kind, t.source, t.destination, t.payload.clone()));
+                resend.push((t.kind, t.source, t.destination, t.id));
                 return true;
             }
             if t.timer.is_timed_out() {
@@ -463,9 +463,9 @@ impl IceAgent {
             }
             !t.timer.is_finished()
         });
-        for (kind, s, d, p) in resend {
+        for (kind, s, d, id) in resend {
             self.count_request(kind, now);
-            self.send(s, d, p);
+            self.send(s, d, Outgoing::Request(id));
         }
         for kind in failed {
             match kind {

@@ -86,13 +86,7 @@ impl IceAgent {
         }
         for (src, dst) in keepalive {
             let id = self.new_tid();
-            let mut buf = [0u8; BUF];
-            let mut b = MessageBuilder::new(&mut buf, Class::Indication, Method::BINDING, id);
-            b.add_fingerprint();
-            if let Ok(bytes) = b.finish() {
-                let bytes = bytes.to_vec();
-                self.send(src, dst, bytes);
-            }
+            self.send(src, dst, Outgoing::Keepalive(id));
         }
     }
 

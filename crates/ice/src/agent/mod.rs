@@ -22,9 +22,10 @@ use crate::candidate::{
 };
 use crate::types::{
     AgentStats, Credentials, IceConfig, IceConnectionState, IceEvent, IceGatheringState, IceRole,
-    MdnsResolution, MdnsResolver, PairState, PairStats, Queued, SelectedPair,
+    MdnsResolution, MdnsResolver, PairState, PairStats, SelectedPair,
 };
 use crate::Error;
+use transmit::Outgoing;
 
 mod candidates;
 mod checklist;
@@ -32,6 +33,7 @@ mod consent;
 mod nomination;
 mod request;
 mod response;
+mod transmit;
 
 /// Most STUN transactions outstanding at once.
 const MAX_TRANSACTIONS: usize = 256;
@@ -181,7 +183,7 @@ pub struct IceAgent {
     state: IceConnectionState,
     next_paced: Option<Instant>,
     last_now: Option<Instant>,
-    transmits: VecDeque<Queued>,
+    transmits: VecDeque<transmit::Queued>,
     events: VecDeque<IceEvent>,
     stats: AgentStats,
     prflx_counter: u32,
@@ -493,28 +495,6 @@ impl IceAgent {
         }
     }
 
-    /// Writes the next datagram into `buf` (replacing its contents) and says
-    /// where it goes: from the local socket bound to `source` (a host
-    /// candidate's base) to `destination`. When `source` is a relayed
-    /// candidate, hand the bytes to the TURN client owning that allocation,
-    /// which wraps them in a Send indication or ChannelData.
-    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
-        let Some(q) = self.transmits.pop_front() else {
-            if self.transmits.capacity() != 0 {
-                // Only STUN goes through here: an idle agent keeps no buffer.
-                self.transmits = VecDeque::new();
-            }
-            return None;
-        };
-        buf.clear();
-        buf.extend_from_slice(&q.payload);
-        Some(Transmit {
-            source: q.source,
-            destination: q.destination,
-            len: buf.len(),
-        })
-    }
-
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<IceEvent> {
         let e = self.events.pop_front();
@@ -652,17 +632,6 @@ impl IceAgent {
             self.stats.events_dropped += 1;
         }
         self.events.push_back(e);
-    }
-
-    fn send(&mut self, source: SocketAddr, destination: SocketAddr, payload: Vec<u8>) {
-        if self.transmits.len() >= MAX_TRANSMITS {
-            self.transmits.pop_front();
-        }
-        self.transmits.push_back(Queued {
-            source,
-            destination,
-            payload,
-        });
     }
 
     /// Drops everything learned from the peer (its restart or ours).

@@ -91,16 +91,9 @@ impl IceAgent {
             }
         }
 
-        // Success response with XOR-MAPPED-ADDRESS (RFC 8445 §7.3.1.2).
-        let mut buf = [0u8; BUF];
-        let mut b = MessageBuilder::new(&mut buf, Class::SuccessResponse, Method::BINDING, tid);
-        b.add(&XorMappedAddress(source))
-            .add_message_integrity(&key)
-            .add_fingerprint();
-        if let Ok(bytes) = b.finish() {
-            let bytes = bytes.to_vec();
-            self.send(destination, source, bytes);
-        }
+        // Success response with XOR-MAPPED-ADDRESS (RFC 8445 §7.3.1.2),
+        // written when polled.
+        self.send(destination, source, Outgoing::Success(tid));
 
         // The remote candidate, peer-reflexive if unknown (§7.3.1.3).
         let component = self.locals.get(local).map_or(1, |l| l.cand.component);
@@ -193,45 +186,6 @@ impl IceAgent {
             } else if let Some(p) = self.pairs.get_mut(pair) {
                 p.nominate_on_success = true;
             }
-        }
-    }
-
-    pub(super) fn send_error(
-        &mut self,
-        from: SocketAddr,
-        to: SocketAddr,
-        tid: TransactionId,
-        code: u16,
-        integrity: bool,
-    ) {
-        let mut buf = [0u8; BUF];
-        let mut b = MessageBuilder::new(&mut buf, Class::ErrorResponse, Method::BINDING, tid);
-        b.add(&ErrorCode::with_default_reason(code));
-        if integrity {
-            b.add_message_integrity(&self.local_key);
-        }
-        b.add_fingerprint();
-        if let Ok(bytes) = b.finish() {
-            let bytes = bytes.to_vec();
-            self.send(from, to, bytes);
-        }
-    }
-
-    pub(super) fn send_unknown(
-        &mut self,
-        from: SocketAddr,
-        to: SocketAddr,
-        tid: TransactionId,
-        unknown: &[AttributeType],
-    ) {
-        let mut buf = [0u8; BUF];
-        let mut b = MessageBuilder::new(&mut buf, Class::ErrorResponse, Method::BINDING, tid);
-        b.add(&ErrorCode::with_default_reason(420))
-            .add(&UnknownAttributes::new(unknown))
-            .add_fingerprint();
-        if let Ok(bytes) = b.finish() {
-            let bytes = bytes.to_vec();
-            self.send(from, to, bytes);
         }
     }
 
