@@ -56,12 +56,13 @@ pub enum EndpointError {
 /// let mut ep = Endpoint::new();
 /// let a = ep.add_connection()?;
 /// ep.set_local_ufrag(a, "aUfr")?;
-/// let server = "192.0.2.7:3478".parse().unwrap();
+/// let server = std::net::SocketAddr::from(([192, 0, 2, 7], 3478));
 /// ep.add_relay_server(a, server)?;
 /// // What the TURN server sends goes to the connection that allocated there;
 /// // a stranger's datagram goes nowhere.
 /// assert_eq!(ep.handle_receive(server, &[0x40, 0, 0, 0]), Some(a));
-/// assert_eq!(ep.handle_receive("192.0.2.9:9".parse().unwrap(), &[23, 254, 253]), None);
+/// let stranger = std::net::SocketAddr::from(([192, 0, 2, 9], 9));
+/// assert_eq!(ep.handle_receive(stranger, &[23, 254, 253]), None);
 /// assert_eq!(ep.unrouted_datagrams(), 1);
 /// # Ok::<(), fulmar_peer::EndpointError>(())
 /// ```
