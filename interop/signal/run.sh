@@ -15,7 +15,7 @@ if ! command -v chromium >/dev/null 2>&1; then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
-cargo build -q --release -p fulmar-signal -p fulmar-signal-client --example bot
+cargo build -q --release -p fulmar-signal -p fulmar-signal-client --bin fulmar-signal --example bot
 target="${CARGO_TARGET_DIR:-$PWD/target}/release"
 export SIGNAL="$target/fulmar-signal" BOT="$target/examples/bot"
 export EXPECTED_CHECKS="${EXPECTED_CHECKS:-11}"
