@@ -321,6 +321,10 @@ impl PeerConnection {
     /// sent its last datagrams (close_notify), the Refreshes that delete the
     /// allocations (lifetime 0, RFC 8656 §7.5).
     pub(crate) fn next_relayed(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Path> {
+        if self.relays.list.is_empty() {
+            // No TURN server: nothing to ask for, wrap or close.
+            return self.next_datagram(now, buf);
+        }
         if let Some(p) = self.relays.poll_request(now, buf) {
             return Some(p);
         }

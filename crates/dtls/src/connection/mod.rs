@@ -220,6 +220,7 @@ impl Connection {
 
     /// Writes the next handshake or alert datagram into `buf` (replacing
     /// its contents) and returns its length.
+    #[inline]
     pub fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
         buf.clear();
         let d = self.transmits.pop_front()?;

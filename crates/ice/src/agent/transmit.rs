@@ -49,7 +49,17 @@ impl IceAgent {
     /// candidate's base) to `destination`. When `source` is a relayed
     /// candidate, hand the bytes to the TURN client owning that allocation,
     /// which wraps them in a Send indication or ChannelData.
-    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+    #[inline]
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        // A drained queue gives its buffer back (below): asked on every
+        // datagram the connection sends, this answers without a call.
+        if self.transmits.capacity() == 0 {
+            return None;
+        }
+        self.poll_queued(now, buf)
+    }
+
+    fn poll_queued(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         while let Some(q) = self.transmits.pop_front() {
             if self.write(q, buf).is_some() {
                 return Some(Transmit {
