@@ -12,6 +12,11 @@
 //! max_message_bytes = 65536
 //! messages_per_second = 50
 //! resume_grace = 10
+//!
+//! [redis]                   # only to share rooms with other nodes
+//! url = "redis://127.0.0.1:6379"
+//! node_ttl = 3
+//! prefix = "fulmar"
 //! ```
 
 use std::net::SocketAddr;
@@ -20,6 +25,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::auth::{Auth, AuthConfigError, Key};
+use crate::cluster::RedisConfig;
 use crate::limits::Limits;
 
 /// The whole configuration file.
@@ -32,6 +38,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The limits.
     pub limits: Limits,
+    /// Redis, when several nodes share rooms (absent: one node alone).
+    pub redis: Option<RedisConfig>,
 }
 
 impl Default for Config {
@@ -40,6 +48,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             auth: AuthConfig::default(),
             limits: Limits::default(),
+            redis: None,
         }
     }
 }
@@ -136,6 +145,15 @@ mod tests {
         assert_eq!(c.limits.max_room_peers, 6);
         assert!(matches!(c.auth.load(), Ok(Auth::Jwt(k)) if k.len() == 1));
         assert!(Config::parse("lisen = \"x\"").is_err());
+        assert_eq!(c.redis, None);
+        let r = Config::parse("[redis]\nurl = \"redis://127.0.0.1:7000\"\nnode_ttl = 1.5\n")
+            .unwrap()
+            .redis
+            .unwrap();
+        assert_eq!(r.url, "redis://127.0.0.1:7000");
+        assert_eq!(r.node_ttl.as_millis(), 1500);
+        assert_eq!(r.prefix, "fulmar");
+        assert!(Config::parse("[redis]\nurl = 7").is_err());
         assert!(Config::parse("[limits]\nresume_grace = -1").is_err());
         assert!(matches!(
             Config::parse("").unwrap().auth.load(),

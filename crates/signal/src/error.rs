@@ -35,6 +35,9 @@ pub enum ErrorCode {
     /// The session is unknown, expired, the token is wrong, or the events
     /// after `lastSeq` are no longer held: join again.
     ResumeFailed,
+    /// The shared state of a scaled-out server (Redis) cannot be reached
+    /// just now: try again.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -54,6 +57,7 @@ impl ErrorCode {
             ErrorCode::AlreadyJoined => "already-joined",
             ErrorCode::NoSuchPeer => "no-such-peer",
             ErrorCode::ResumeFailed => "resume-failed",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 

@@ -8,8 +8,12 @@
 //! ([`socketio`], by `socketioxide`, at `/socket.io/`), so a browser on
 //! `socket.io-client` and a Rust peer on a WebSocket share a room. The
 //! protocol (events and fields) is in [`protocol`] and the README.
+//!
+//! With a Redis URL ([`Signal::with_redis`]), several nodes share rooms:
+//! the room core then keeps its state in Redis ([`cluster`]).
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod hub;

@@ -67,12 +67,12 @@ impl Default for Limits {
 }
 
 /// Durations as (fractional) seconds in the config.
-mod secs {
+pub(crate) mod secs {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer};
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = f64::deserialize(d)?;
         Duration::try_from_secs_f64(s).map_err(serde::de::Error::custom)
     }

@@ -24,6 +24,10 @@ struct Args {
     /// A shared HS256 secret for tokens (overrides the file).
     #[arg(long)]
     hs256_secret: Option<String>,
+    /// Share rooms with the other nodes on this Redis
+    /// (`redis://host:port`; overrides the file's `[redis] url`).
+    #[arg(long)]
+    redis: Option<String>,
 }
 
 #[tokio::main]
@@ -57,6 +61,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(secret) = args.hs256_secret {
         config.auth.hs256_secret = Some(secret);
     }
+    if let Some(url) = args.redis {
+        config.redis.get_or_insert_with(Default::default).url = url;
+    }
     let auth = config.auth.load()?;
     if auth.is_open() {
         tracing::warn!("auth mode is OPEN: anyone may join any room; use JWT in production");
@@ -66,6 +73,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "fulmar-signal on {}: WebSocket at /ws, Socket.IO at /socket.io/, metrics at /metrics",
         listener.local_addr()?
     );
-    Signal::new(config.limits, auth).serve(listener).await?;
+    let signal = match config.redis {
+        None => Signal::new(config.limits, auth),
+        Some(redis) => Signal::with_redis(config.limits, auth, redis).await?,
+    };
+    signal.serve(listener).await?;
     Ok(())
 }

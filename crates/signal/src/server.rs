@@ -14,20 +14,24 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
-use crate::hub::Hub;
+use crate::cluster::{Cluster, ClusterError, RedisConfig};
+use crate::hub::{ConnId, Hub};
 use crate::limits::Limits;
 use crate::metrics::{self, Metrics};
+use crate::protocol::Parsed;
 use crate::{socketio, ws};
 
 /// How often detached sessions are checked for expiry.
 const EXPIRY_TICK: Duration = Duration::from_millis(250);
 
-/// The server's shared state: the hub and the metrics.
+/// The server's shared state: the hub and the metrics, and the Redis room
+/// core when nodes share rooms.
 pub struct Signal {
     hub: Mutex<Hub>,
     metrics: Metrics,
     registry: Registry,
     limits: Limits,
+    cluster: Option<Cluster>,
 }
 
 impl Signal {
@@ -40,7 +44,68 @@ impl Signal {
             metrics,
             registry,
             limits,
+            cluster: None,
         })
+    }
+
+    /// A node sharing rooms with the other nodes on the Redis at
+    /// `redis.url`: it connects, registers and starts its heartbeat.
+    pub async fn with_redis(
+        limits: Limits,
+        auth: Auth,
+        redis: RedisConfig,
+    ) -> Result<Arc<Self>, ClusterError> {
+        let cluster = Cluster::connect(redis, limits.clone()).await?;
+        let metrics = Metrics::default();
+        let registry = metrics.registry();
+        let s = Arc::new(Signal {
+            hub: Mutex::new(Hub::new(limits.clone(), auth, metrics.clone())),
+            metrics,
+            registry,
+            limits,
+            cluster: Some(cluster),
+        });
+        if let Some(c) = &s.cluster {
+            c.start(Arc::downgrade(&s)).await?;
+        }
+        Ok(s)
+    }
+
+    /// This node's id in Redis, when it shares rooms.
+    pub fn node_id(&self) -> Option<&str> {
+        self.cluster.as_ref().map(Cluster::node)
+    }
+
+    pub(crate) fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
+    }
+
+    /// Handles one message from `conn` (the transports call it for each
+    /// message, one at a time per connection). On one node it is the
+    /// hub's synchronous [`Hub::receive`]; over Redis it awaits the
+    /// shared state.
+    pub async fn receive(&self, conn: ConnId, parsed: Parsed) {
+        match &self.cluster {
+            None => self.hub().receive(conn, parsed, Instant::now(), unix_ms()),
+            Some(c) => {
+                c.receive(self, conn, parsed, Instant::now(), unix_ms())
+                    .await
+            }
+        }
+    }
+
+    /// `conn` closed: its session waits for a resume.
+    pub async fn disconnect(&self, conn: ConnId) {
+        let session = self.hub().disconnect(conn, Instant::now());
+        if let (Some(c), Some(sid)) = (&self.cluster, session) {
+            c.disconnect(&sid, conn, Instant::now()).await;
+        }
+    }
+
+    /// Sets the sessions gauge from the Redis core's count of sessions on
+    /// this node.
+    pub(crate) fn update_gauges_cluster(&self, sessions: usize) {
+        self.metrics.sessions.set(sessions as i64);
     }
 
     /// The hub, locked (never held across an await).
@@ -80,7 +145,12 @@ impl Signal {
             loop {
                 tick.tick().await;
                 let Some(s) = weak.upgrade() else { return };
-                s.hub().expire(Instant::now());
+                match &s.cluster {
+                    None => {
+                        s.hub().expire(Instant::now());
+                    }
+                    Some(c) => c.expire(&s, Instant::now()).await,
+                }
             }
         });
     }

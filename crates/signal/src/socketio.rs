@@ -19,8 +19,11 @@ use socketioxide::layer::SocketIoLayer;
 use socketioxide::socket::Socket;
 use socketioxide::SocketIo;
 
-use crate::hub::{ConnHandle, ConnId, Frame};
-use crate::protocol::{Request, CLIENT_EVENTS};
+use tokio::sync::mpsc;
+
+use crate::error::{ErrorCode, Rejection};
+use crate::hub::{ConnHandle, Frame};
+use crate::protocol::{Parsed, Request, CLIENT_EVENTS};
 use crate::server::{unix_ms, Signal};
 
 /// Request ids the server picks for acknowledged requests that carry none
@@ -69,12 +72,34 @@ fn on_connect(s: Arc<Signal>, socket: SocketRef) {
         next: FIRST_SERVER_ID,
         pending: HashMap::new(),
     }));
+    // Over Redis a message awaits the shared state: one task per socket
+    // handles its messages in order. On one node they are handled at once.
+    let queue = s.cluster().is_some().then(|| {
+        let (tx, mut rx) = mpsc::channel::<Option<Parsed>>(s.limits().connection_queue.max(1));
+        let s = s.clone();
+        tokio::spawn(async move {
+            while let Some(Some(parsed)) = rx.recv().await {
+                s.receive(conn, parsed).await;
+            }
+            s.disconnect(conn).await;
+        });
+        tx
+    });
     for event in CLIENT_EVENTS {
-        let (s, acks) = (s.clone(), acks.clone());
+        let (s, acks, queue) = (s.clone(), acks.clone(), queue.clone());
         socket.on(
             event,
             move |TryData(data): TryData<serde_json::Value>, WantsAck(wants), ack: AckSender| {
-                receive(&s, conn, &acks, event, data.ok(), wants.then_some(ack));
+                let parsed = parse(&acks, event, data.ok(), wants.then_some(ack));
+                match &queue {
+                    None => s.hub().receive(conn, parsed, Instant::now(), unix_ms()),
+                    Some(q) => {
+                        if q.try_send(Some(parsed)).is_err() {
+                            let r = Rejection::new(ErrorCode::RateLimited, "too many messages");
+                            s.hub().reject(conn, None, &r);
+                        }
+                    }
+                }
                 async {}
             },
         );
@@ -82,7 +107,16 @@ fn on_connect(s: Arc<Signal>, socket: SocketRef) {
     {
         let s = s.clone();
         socket.on_disconnect(move || {
-            s.hub().disconnect(conn, Instant::now());
+            match queue {
+                None => {
+                    s.hub().disconnect(conn, Instant::now());
+                }
+                Some(q) => {
+                    tokio::spawn(async move {
+                        let _ = q.send(None).await;
+                    });
+                }
+            }
             async {}
         });
     }
@@ -109,14 +143,13 @@ fn on_connect(s: Arc<Signal>, socket: SocketRef) {
     });
 }
 
-fn receive(
-    s: &Signal,
-    conn: ConnId,
+/// Parses an event's payload and keeps its acknowledgement callback.
+fn parse(
     acks: &Mutex<Acks>,
     event: &'static str,
     data: Option<serde_json::Value>,
     ack: Option<AckSender>,
-) {
+) -> Parsed {
     // The payload goes through the same parser as a WebSocket message.
     // An event with no payload (`socket.emit("leave")`) is an empty object.
     let text = match data {
@@ -140,7 +173,7 @@ fn receive(
             a.pending.insert(id, ack);
         }
     }
-    s.hub().receive(conn, parsed, Instant::now(), unix_ms());
+    parsed
 }
 
 /// Sends `frame` as the acknowledgement it answers or as an event.

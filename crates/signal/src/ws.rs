@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use crate::error::{ErrorCode, Rejection};
 use crate::hub::ConnHandle;
 use crate::protocol::Request;
-use crate::server::{unix_ms, Signal};
+use crate::server::Signal;
 
 /// Longest wait to write the last frames of a connection being closed.
 const FLUSH_ON_CLOSE: Duration = Duration::from_secs(1);
@@ -52,7 +52,7 @@ async fn run(s: Arc<Signal>, socket: WebSocket) {
                 match msg {
                     Message::Text(text) => {
                         let parsed = Request::parse(text.as_str());
-                        s.hub().receive(conn, parsed, Instant::now(), unix_ms());
+                        s.receive(conn, parsed).await;
                     }
                     Message::Binary(_) => {
                         let r = Rejection::new(ErrorCode::BadMessage, "send JSON as text messages");
@@ -83,5 +83,5 @@ async fn run(s: Arc<Signal>, socket: WebSocket) {
             }
         }
     }
-    s.hub().disconnect(conn, Instant::now());
+    s.disconnect(conn).await;
 }

@@ -7,82 +7,9 @@
 
 mod common;
 
-use common::{open_server, Client, WAIT};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-/// A minimal Socket.IO client on the default namespace.
-struct Sio {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-/// A Socket.IO packet as the tests care about it.
-#[derive(Debug, PartialEq)]
-enum Packet {
-    /// `42[event, data]`
-    Event(String, Value),
-    /// `43<id>[data]`
-    Ack(u64, Value),
-}
-
-impl Sio {
-    async fn connect(addr: std::net::SocketAddr) -> Sio {
-        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let mut s = Sio { ws };
-        let open = s.raw().await;
-        assert!(open.starts_with('0'), "engine.io open: {open}");
-        s.ws.send(Message::Text("40".into())).await.unwrap();
-        let connect = s.raw().await;
-        assert!(connect.starts_with("40{"), "socket.io connect: {connect}");
-        s
-    }
-
-    /// The next text frame, answering Engine.IO pings on the way.
-    async fn raw(&mut self) -> String {
-        loop {
-            let m = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("a frame");
-            match m {
-                Some(Ok(Message::Text(t))) if t.as_str() == "2" => {
-                    self.ws.send(Message::Text("3".into())).await.unwrap();
-                }
-                Some(Ok(Message::Text(t))) => return t.as_str().to_owned(),
-                Some(Ok(_)) => {}
-                other => panic!("connection ended: {other:?}"),
-            }
-        }
-    }
-
-    async fn packet(&mut self) -> Packet {
-        let t = self.raw().await;
-        if let Some(body) = t.strip_prefix("42") {
-            let v: Value = serde_json::from_str(body).unwrap();
-            return Packet::Event(v[0].as_str().unwrap().to_owned(), v[1].clone());
-        }
-        if let Some(body) = t.strip_prefix("43") {
-            let split = body.find('[').unwrap();
-            let id = body[..split].parse().unwrap();
-            let v: Value = serde_json::from_str(&body[split..]).unwrap();
-            return Packet::Ack(id, v[0].clone());
-        }
-        panic!("unexpected packet {t}");
-    }
-
-    async fn emit(&mut self, event: &str, data: Value) {
-        let t = format!("42{}", json!([event, data]));
-        self.ws.send(Message::Text(t.into())).await.unwrap();
-    }
-
-    async fn emit_with_ack(&mut self, ack: u64, event: &str, data: Value) {
-        let t = format!("42{ack}{}", json!([event, data]));
-        self.ws.send(Message::Text(t.into())).await.unwrap();
-    }
-}
+use common::sio::{Packet, Sio};
+use common::{open_server, Client};
+use serde_json::json;
 
 #[tokio::test]
 async fn socketio_and_websocket_clients_share_a_room() {

@@ -6,7 +6,7 @@
 //! connection sees its replies and events in the order the hub made them.
 
 mod outbox;
-mod wire;
+pub(crate) mod wire;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -56,7 +56,7 @@ impl ConnHandle {
 
     /// Queues `frame`; a connection whose queue is full is not reading and
     /// is told to close (its session stays resumable).
-    fn send(&self, frame: Frame) -> bool {
+    pub(crate) fn send(&self, frame: Frame) -> bool {
         if self.frames.try_send(frame).is_ok() {
             return true;
         }
@@ -64,7 +64,7 @@ impl ConnHandle {
         false
     }
 
-    fn close(&self) {
+    pub(crate) fn close(&self) {
         self.close.notify_one();
     }
 }
@@ -161,22 +161,80 @@ impl Hub {
     }
 
     /// The connection closed: its session (if any) waits `resume_grace` to
-    /// be resumed before it ends.
-    pub fn disconnect(&mut self, conn: ConnId, now: Instant) {
-        let Some(c) = self.conns.remove(&conn) else {
-            return;
-        };
+    /// be resumed before it ends. Returns the session the connection held.
+    pub fn disconnect(&mut self, conn: ConnId, now: Instant) -> Option<Arc<str>> {
+        let c = self.conns.remove(&conn)?;
         self.metrics.connections.set(self.conns.len() as i64);
-        let Some(sid) = c.session else { return };
+        let sid = c.session?;
         if let Some(s) = self.sessions.get_mut(&sid) {
             if s.conn == Some(conn) {
                 s.conn = None;
                 tracing::debug!(session = %sid, conn, "connection lost; the session may resume");
                 let deadline = now + self.limits.resume_grace;
                 s.deadline = Some(deadline);
-                self.expiring.push_back((deadline, sid));
+                self.expiring.push_back((deadline, sid.clone()));
             }
         }
+        Some(sid)
+    }
+
+    /// Counts `conn`'s message against its rate: `None` when the connection
+    /// is unknown or over its rate (it was answered with an error), else
+    /// the session it holds. For the Redis room core, which handles the
+    /// message itself.
+    pub(crate) fn admit(
+        &mut self,
+        conn: ConnId,
+        re: Option<u64>,
+        now: Instant,
+    ) -> Option<Option<Arc<str>>> {
+        let c = self.conns.get_mut(&conn)?;
+        if !c.rate.allow(now) {
+            self.reject(
+                conn,
+                re,
+                &Rejection::new(ErrorCode::RateLimited, "too many messages"),
+            );
+            return None;
+        }
+        Some(c.session.clone())
+    }
+
+    /// Sets the session `conn` holds; false if the connection is gone.
+    pub(crate) fn attach(&mut self, conn: ConnId, session: Option<Arc<str>>) -> bool {
+        match self.conns.get_mut(&conn) {
+            Some(c) => {
+                c.session = session;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The queue of `conn`, if it is open.
+    pub(crate) fn handle_of(&self, conn: ConnId) -> Option<ConnHandle> {
+        self.conns.get(&conn).map(|c| c.handle.clone())
+    }
+
+    /// Checks a `join`'s fields and token: the grants, or why not.
+    pub(crate) fn check_join(
+        &self,
+        room: &str,
+        name: &str,
+        meta: &RawValue,
+        token: Option<&str>,
+        unix_ms: u64,
+    ) -> Result<Grants, Rejection> {
+        check_room(&self.limits, room)?;
+        if name.len() > self.limits.max_name_bytes {
+            return Err(too_large("name"));
+        }
+        check_meta(&self.limits, meta)?;
+        let grants = self.auth.grants(token, room)?;
+        if grants.expired(unix_ms / 1000) {
+            return Err(Rejection::new(ErrorCode::Unauthorized, "the token expired"));
+        }
+        Ok(grants)
     }
 
     /// Ends the sessions whose grace ran out; returns when to call again.
@@ -323,15 +381,7 @@ impl Hub {
                 "already in a room",
             ));
         }
-        check_room(&self.limits, &room)?;
-        if name.len() > self.limits.max_name_bytes {
-            return Err(too_large("name"));
-        }
-        check_meta(&self.limits, &meta)?;
-        let grants = self.auth.grants(token, &room)?;
-        if grants.expired(unix_ms / 1000) {
-            return Err(Rejection::new(ErrorCode::Unauthorized, "the token expired"));
-        }
+        let grants = self.check_join(&room, &name, &meta, token, unix_ms)?;
         if self.sessions.len() >= self.limits.max_sessions {
             return Err(Rejection::new(
                 ErrorCode::ServerFull,
@@ -641,7 +691,13 @@ impl Hub {
         }
     }
 
-    fn reply<B: Serialize>(&self, conn: ConnId, event: &'static str, re: Option<u64>, body: B) {
+    pub(crate) fn reply<B: Serialize>(
+        &self,
+        conn: ConnId,
+        event: &'static str,
+        re: Option<u64>,
+        body: B,
+    ) {
         if let Some(c) = self.conns.get(&conn) {
             c.handle.send(frame(event, None, re, body));
         }
@@ -667,7 +723,12 @@ impl Hub {
 }
 
 /// A frame with `type` = `event`.
-fn frame<B: Serialize>(event: &'static str, seq: Option<u64>, re: Option<u64>, body: B) -> Frame {
+pub(crate) fn frame<B: Serialize>(
+    event: &'static str,
+    seq: Option<u64>,
+    re: Option<u64>,
+    body: B,
+) -> Frame {
     Frame {
         event,
         json: Arc::from(wire::write(event, seq, re, body)),
@@ -687,21 +748,21 @@ fn check_room(limits: &Limits, room: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
-fn check_meta(limits: &Limits, meta: &RawValue) -> Result<(), Rejection> {
+pub(crate) fn check_meta(limits: &Limits, meta: &RawValue) -> Result<(), Rejection> {
     if meta.get().len() > limits.max_meta_bytes {
         return Err(too_large("meta"));
     }
     Ok(())
 }
 
-fn too_large(field: &str) -> Rejection {
+pub(crate) fn too_large(field: &str) -> Rejection {
     Rejection::new(ErrorCode::TooLarge, format!("`{field}` is too large"))
 }
 
-fn forbidden(why: &str) -> Rejection {
+pub(crate) fn forbidden(why: &str) -> Rejection {
     Rejection::new(ErrorCode::Forbidden, why)
 }
 
-fn not_joined() -> Rejection {
+pub(crate) fn not_joined() -> Rejection {
     Rejection::new(ErrorCode::NotJoined, "join a room first")
 }
