@@ -13,6 +13,13 @@ through the proxy is cut: B's page must resume its session, and the calls
 must keep running. Prints a pass/fail table; exits non-zero on any failure
 or on another number of checks than EXPECTED_CHECKS. Every process it
 starts is bounded and ended by its own PID (Chromium by its process group).
+
+With MODE=failover (interop/signal-failover) it starts a redis-server
+(REDIS_SERVER) and two nodes sharing it instead of the proxy: browser A
+and the bot on node 1, browser B on node 2, each page given both nodes'
+WebSocket URLs (?signal=). Halfway, node 2 is killed (SIGKILL): B's page
+must resume its session on node 1 while the calls go on, and no one may
+see B leave.
 """
 import http.server, json, os, signal, socket, subprocess, sys, tempfile, threading, time
 
@@ -20,6 +27,8 @@ SIGNAL, BOT = os.environ["SIGNAL"], os.environ["BOT"]
 CHROMIUM = os.environ.get("CHROMIUM", "chromium")
 EXPECTED_CHECKS = int(os.environ.get("EXPECTED_CHECKS") or 0)
 SERVER, PROXY, RESULT = ("127.0.0.1", 8443), ("127.0.0.1", 8444), ("127.0.0.1", 8445)
+FAILOVER = os.environ.get("MODE") == "failover"
+NODE2, REDIS_PORT = ("127.0.0.1", 8446), 6391
 SECONDS, LIMIT = 14, 90
 results = {}
 got_both = threading.Event()
@@ -86,10 +95,12 @@ class Proxy(threading.Thread):
         self.cuts += len(pairs)
 
 
-def chromium(name, host):
+def chromium(name, host, signal_urls=()):
     profile = tempfile.mkdtemp(prefix=f"fulmar-signal-{name}-")
     url = (f"http://{host[0]}:{host[1]}/?room=t&name={name}&seconds={SECONDS}"
            f"&report=http://{RESULT[0]}:{RESULT[1]}/result")
+    if signal_urls:
+        url += "&signal=" + ",".join(f"ws://{h}:{p}/ws" for h, p in signal_urls)
     return subprocess.Popen(
         [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -110,23 +121,40 @@ def main():
     server = http.server.ThreadingHTTPServer(RESULT, Result)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     log = open(os.path.join(tempfile.gettempdir(), "fulmar-signal-interop.log"), "w")
-    sig = subprocess.Popen([SIGNAL, "--open", "--listen", f"{SERVER[0]}:{SERVER[1]}"], stdout=log, stderr=log)
+    extra, node_args, node2, proxy = [], [], None, None
+    if FAILOVER:
+        redis = subprocess.Popen(
+            ["timeout", str(LIMIT + 60), os.environ.get("REDIS_SERVER", "redis-server"), "--port", str(REDIS_PORT),
+             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], stdout=log, stderr=log)
+        extra.append(redis)
+        time.sleep(0.5)
+        node_args = ["--redis", f"redis://127.0.0.1:{REDIS_PORT}"]
+    sig = subprocess.Popen([SIGNAL, "--open", "--listen", f"{SERVER[0]}:{SERVER[1]}", *node_args], stdout=log, stderr=log)
+    if FAILOVER:
+        node2 = subprocess.Popen([SIGNAL, "--open", "--listen", f"{NODE2[0]}:{NODE2[1]}", *node_args],
+                                 stdout=log, stderr=log)
+        extra.append(node2)
     time.sleep(0.5)
     bot = subprocess.Popen([BOT, f"ws://{SERVER[0]}:{SERVER[1]}/ws", "t"], stdout=log, stderr=log)
-    proxy = Proxy()
-    proxy.start()
+    if not FAILOVER:
+        proxy = Proxy()
+        proxy.start()
     time.sleep(1)
-    a = chromium("A", SERVER)
+    a = chromium("A", SERVER, (SERVER, NODE2) if FAILOVER else ())
     time.sleep(1)
-    b = chromium("B", PROXY)
+    b = chromium("B", NODE2, (NODE2, SERVER)) if FAILOVER else chromium("B", PROXY)
     time.sleep(SECONDS / 2)
-    proxy.cut()
+    if FAILOVER:
+        node2.kill()  # SIGKILL: node 2 says nothing to Redis or its clients
+    else:
+        proxy.cut()
     finished = got_both.wait(LIMIT)
     for c in (a, b):
         os.killpg(c.pid, signal.SIGKILL)  # Chromium's own process group only
-    for p in (bot, sig):
-        p.send_signal(signal.SIGTERM)
-    for p in (a, b, bot, sig):
+    for p in (bot, sig, *extra):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in (a, b, bot, sig, *extra):
         try:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -154,6 +182,11 @@ def main():
          f"A decoded {a_bot['frames']}, B {b_bot['frames']} echoed frames"),
         ("the bot echoes the chat", a_bot["received"] >= 1 and b_bot["received"] >= 1,
          f"A got {a_bot['received']}, B got {b_bot['received']}"),
+        ("B's signaling resumed on node 1 after node 2 was killed",
+         node2.returncode is not None and (rb or {}).get("resumed", 0) == 1
+         and (rb or {}).get("signal") == f"ws://{SERVER[0]}:{SERVER[1]}/ws",
+         f"B resumed {(rb or {}).get('resumed', 0)} time(s), now on {(rb or {}).get('signal')}")
+        if FAILOVER else
         ("B's signaling resumed after its WebSocket was cut",
          proxy.cuts > 0 and (rb or {}).get("resumed", 0) == 1,
          f"{proxy.cuts} connections cut, B resumed {(rb or {}).get('resumed', 0)} time(s)"),

@@ -10,6 +10,11 @@
 //!    its room the moment its `joined` arrives. The latency is from the
 //!    start of its connection to the offer's arrival at the listener:
 //!    p50, p99 and max.
+//! 3. **Cross-node relay latency** (only with `LOAD_REDIS_URL`, a Redis
+//!    the bench may write to): two servers share rooms through that Redis;
+//!    a client on node A sends `LOAD_CROSS_OFFERS` offers (default 2,000,
+//!    1 ms apart) to a client on node B, and each offer's latency is from
+//!    its send on A to its arrival on B: p50, p99 and max.
 //!
 //! `cargo bench -p fulmar-signal --bench load` (loopback only).
 
@@ -53,12 +58,17 @@ fn rss(child: &Child) -> usize {
 /// A WebSocket from the `n`th loopback source address (so that tens of
 /// thousands of connections do not run out of ephemeral ports).
 async fn connect(n: usize) -> Ws {
-    let server: SocketAddr = SERVER.parse().unwrap();
+    connect_to(SERVER, n).await
+}
+
+/// [`connect`] to the server at `addr`.
+async fn connect_to(addr: &str, n: usize) -> Ws {
+    let server: SocketAddr = addr.parse().unwrap();
     let source = Ipv4Addr::new(127, 0, 1 + (n / 20_000) as u8, 1 + (n % 250) as u8);
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).unwrap();
     let stream = socket.connect(server).await.unwrap();
-    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{SERVER}/ws"), stream)
+    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
         .await
         .unwrap();
     ws
@@ -187,17 +197,90 @@ async fn relay_latency(rate: usize, seconds: usize, offset: usize) -> Vec<Durati
     lat
 }
 
+/// A `fulmar-signal` process on `listen`; with `redis`, sharing rooms
+/// through it, without a message rate limit.
+fn start_server(listen: &str, redis: Option<&str>) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fulmar-signal"));
+    cmd.args(["--open", "--listen", listen]);
+    if let Some(url) = redis {
+        let config =
+            std::env::temp_dir().join(format!("fulmar-signal-load-{}.toml", std::process::id()));
+        std::fs::write(
+            &config,
+            "[limits]\nmessages_per_second = 1000000.0\nmessage_burst = 1000000.0\n",
+        )
+        .unwrap();
+        cmd.arg("--config").arg(config).args(["--redis", url]);
+    }
+    cmd.env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Offers from a client on one node to a client on another, through
+/// Redis: each one's latency from its send to its arrival.
+async fn cross_node_latency(redis: &str, offers: usize) -> Vec<Duration> {
+    const NODE_A: &str = "127.0.0.1:18544";
+    const NODE_B: &str = "127.0.0.1:18545";
+    let mut nodes = [
+        start_server(NODE_A, Some(redis)),
+        start_server(NODE_B, Some(redis)),
+    ];
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let room = format!("cross{}", std::process::id());
+    let mut b = connect_to(NODE_B, 1).await;
+    let target = join(&mut b, &room).await["id"].as_str().unwrap().to_owned();
+    let mut a = connect_to(NODE_A, 2).await;
+    join(&mut a, &room).await;
+    let epoch = Instant::now();
+    let listener = tokio::spawn(async move {
+        let mut lat = Vec::with_capacity(offers);
+        while lat.len() < offers {
+            let offer =
+                match tokio::time::timeout(Duration::from_secs(10), next_offer(&mut b)).await {
+                    Ok(Some(o)) => o,
+                    _ => break,
+                };
+            let sent = Duration::from_micros(offer["sdp"].as_str().unwrap().parse().unwrap());
+            lat.push(epoch.elapsed() - sent);
+        }
+        lat
+    });
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    for i in 0..offers {
+        tick.tick().await;
+        let sent = epoch.elapsed().as_micros().to_string();
+        let offer = json!({"type": "offer", "id": i, "to": target, "sdp": sent});
+        a.send(Message::Text(offer.to_string().into()))
+            .await
+            .unwrap();
+    }
+    // The replies (`ok`) are read after the last send: the socket buffers
+    // hold them meanwhile.
+    let mut oks = 0;
+    while oks < offers {
+        match tokio::time::timeout(Duration::from_secs(10), a.next()).await {
+            Ok(Some(Ok(Message::Text(_)))) => oks += 1,
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+    }
+    let mut lat = listener.await.unwrap();
+    for n in &mut nodes {
+        let _ = n.kill();
+        let _ = n.wait();
+    }
+    lat.sort();
+    lat
+}
+
 #[tokio::main]
 async fn main() {
     let sessions = env("LOAD_SESSIONS", 15_000);
     let rate = env("LOAD_JOIN_RATE", 1_000);
-    let mut server = Command::new(env!("CARGO_BIN_EXE_fulmar-signal"))
-        .args(["--open", "--listen", SERVER])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = start_server(SERVER, None);
     tokio::time::sleep(Duration::from_millis(500)).await;
     // The baseline with one session, so the runtime's threads exist.
     let warm = idle_sessions(1, 1).await;
@@ -234,4 +317,21 @@ async fn main() {
     }
     let _ = server.kill();
     let _ = server.wait();
+
+    let Ok(redis) = std::env::var("LOAD_REDIS_URL") else {
+        return;
+    };
+    let offers = env("LOAD_CROSS_OFFERS", 2_000);
+    let lat = cross_node_latency(&redis, offers).await;
+    if lat.is_empty() {
+        println!("cross-node relay latency: no offer arrived");
+    } else {
+        println!(
+            "cross-node relay latency through Redis ({} of {offers} offers, 1 ms apart): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            lat.len(),
+            percentile(&lat, 0.5).as_secs_f64() * 1e3,
+            percentile(&lat, 0.99).as_secs_f64() * 1e3,
+            lat.last().unwrap().as_secs_f64() * 1e3,
+        );
+    }
 }

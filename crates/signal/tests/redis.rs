@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::sio::{Packet, Sio};
 use common::Client;
-use fulmar_signal::auth::Auth;
+use fulmar_signal::auth::{Auth, Key};
 use fulmar_signal::cluster::RedisConfig;
 use fulmar_signal::limits::Limits;
 use fulmar_signal::Signal;
@@ -65,6 +65,10 @@ impl Drop for Node {
 }
 
 async fn node(prefix: &str, limits: Limits) -> Node {
+    node_with(prefix, limits, Auth::Open).await
+}
+
+async fn node_with(prefix: &str, limits: Limits, auth: Auth) -> Node {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = RedisConfig {
@@ -72,7 +76,7 @@ async fn node(prefix: &str, limits: Limits) -> Node {
         node_ttl: NODE_TTL,
         prefix: prefix.to_owned(),
     };
-    let signal = Signal::with_redis(limits, Auth::Open, config)
+    let signal = Signal::with_redis(limits, auth, config)
         .await
         .expect("redis reachable");
     assert!(signal.node_id().is_some());
@@ -530,4 +534,112 @@ async fn socketio_and_websocket_clients_on_two_nodes_share_a_room() {
         let e = ws.event().await;
         assert_eq!(e["data"], i);
     }
+}
+
+/// A token with `claims` valid for an hour.
+fn token(mut claims: Value) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    claims["exp"] = json!(now + 3600);
+    let key = jsonwebtoken::EncodingKey::from_secret(b"a cross-node secret").unwrap();
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs a redis-server: run interop/signal-redis/run.sh"]
+async fn grants_hold_across_nodes() {
+    let p = prefix("grants");
+    let auth = || Auth::Jwt(vec![Key::hs256(b"a cross-node secret").unwrap()]);
+    let na = node_with(&p, limits(), auth()).await;
+    let nb = node_with(&p, limits(), auth()).await;
+    let join = |c: &'static str, claims: Value| json!({"type": "join", "room": "g", "name": c, "token": token(claims)});
+    let mut publisher = Client::connect(na.addr).await;
+    let mut listener = Client::connect(nb.addr).await;
+    let mut muted = Client::connect(nb.addr).await;
+    let mut admin = Client::connect(nb.addr).await;
+    let jp = publisher
+        .request(join("pub", json!({"room": "g", "subscribe": false})))
+        .await;
+    let jl = listener
+        .request(join("sub", json!({"room": "g", "publish": false})))
+        .await;
+    let jm = muted
+        .request(join(
+            "muted",
+            json!({"room": "g", "publish": false, "subscribe": false}),
+        ))
+        .await;
+    let ja = admin
+        .request(join("admin", json!({"room": "*", "admin": true})))
+        .await;
+    for j in [&jp, &jl, &jm, &ja] {
+        assert_eq!(j["type"], "joined", "{j}");
+    }
+    // A token for another room is refused on either node.
+    let mut other = Client::connect(nb.addr).await;
+    let r = other.request(join("x", json!({"room": "h"}))).await;
+    assert_eq!(r["code"], "forbidden", "{r}");
+    // Offers need the sender's publish grant and the target's subscribe
+    // grant, wherever each is.
+    let r = publisher
+        .request(json!({"type": "offer", "to": jl["id"], "sdp": "ok"}))
+        .await;
+    assert_eq!(r["type"], "ok", "{r}");
+    let r = publisher
+        .request(json!({"type": "offer", "to": jm["id"], "sdp": "no"}))
+        .await;
+    assert_eq!(r["code"], "forbidden", "{r}");
+    let r = listener
+        .request(json!({"type": "offer", "to": jp["id"], "sdp": "no"}))
+        .await;
+    assert_eq!(r["code"], "forbidden", "{r}");
+    let r = listener
+        .request(json!({"type": "broadcast", "data": 1}))
+        .await;
+    assert_eq!(r["code"], "forbidden", "{r}");
+    // A broadcast reaches only the subscribers (listener, admin), not the
+    // muted peer.
+    publisher
+        .request(json!({"type": "broadcast", "data": "all"}))
+        .await;
+    // The listener's events: three peer-joined (muted, admin... in join
+    // order after it) and the offer, then the broadcast.
+    let mut kinds = Vec::new();
+    loop {
+        let e = listener.event().await;
+        kinds.push(e["type"].as_str().unwrap().to_owned());
+        if e["type"] == "broadcast" {
+            assert_eq!(e["data"], "all");
+            break;
+        }
+    }
+    assert_eq!(kinds, ["peer-joined", "peer-joined", "offer", "broadcast"]);
+    let e = muted.event().await;
+    assert_eq!(e["type"], "peer-joined");
+    no_events(&mut muted).await;
+    // Only an admin kicks, and its kick reaches a peer on the other node.
+    let r = listener
+        .request(json!({"type": "kick", "to": jp["id"]}))
+        .await;
+    assert_eq!(r["code"], "forbidden", "{r}");
+    let r = admin.request(json!({"type": "kick", "to": jp["id"]})).await;
+    assert_eq!(r["type"], "ok", "{r}");
+    let mut kicked = false;
+    while let Some(m) = publisher.read().await {
+        if m["type"] == "kicked" {
+            assert_eq!(m["by"], ja["id"]);
+            kicked = true;
+        }
+    }
+    assert!(
+        kicked,
+        "the kicked peer got `kicked` before its connection closed"
+    );
+    let e = listener.event().await;
+    assert_eq!(
+        (e["type"].as_str(), &e["id"]),
+        (Some("peer-left"), &jp["id"])
+    );
 }

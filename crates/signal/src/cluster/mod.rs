@@ -34,7 +34,8 @@ use serde_json::value::RawValue;
 use crate::auth::Grants;
 use crate::error::{ErrorCode, Rejection};
 use crate::hub::{
-    check_meta, forbidden, frame, not_joined, too_large, wire, ConnHandle, ConnId, Frame,
+    check_meta, forbidden, frame, no_such_peer, not_joined, too_large, wire, ConnHandle, ConnId,
+    Frame,
 };
 use crate::limits::Limits;
 use crate::protocol::{Parsed, RelayKind, Request};
@@ -436,12 +437,7 @@ impl Cluster {
                 match r.as_str() {
                     "ok" => s.metrics().messages_relayed.inc(),
                     "no-subscribe" => return Err(forbidden("that peer may not subscribe")),
-                    _ => {
-                        return Err(Rejection::new(
-                            ErrorCode::NoSuchPeer,
-                            "no such peer in the room",
-                        ))
-                    }
+                    _ => return Err(no_such_peer()),
                 };
             }
             Request::Broadcast { data } => {
@@ -516,10 +512,7 @@ impl Cluster {
                     .await
                     .map_err(unavailable)?;
                 if r != "ok" {
-                    return Err(Rejection::new(
-                        ErrorCode::NoSuchPeer,
-                        "no such peer in the room",
-                    ));
+                    return Err(no_such_peer());
                 }
             }
             Request::Join { .. } | Request::Resume { .. } | Request::Ping { .. } => {}

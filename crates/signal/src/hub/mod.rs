@@ -491,7 +491,7 @@ impl Hub {
             .sessions
             .get(to)
             .filter(|t| t.room == from.room && t.id != from.id)
-            .ok_or_else(|| Rejection::new(ErrorCode::NoSuchPeer, "no such peer in the room"))?;
+            .ok_or_else(no_such_peer)?;
         if kind == RelayKind::Offer {
             if !from.grants.publish {
                 return Err(forbidden("the token does not grant publishing"));
@@ -548,7 +548,7 @@ impl Hub {
             .sessions
             .get(target)
             .filter(|t| t.room == s.room)
-            .ok_or_else(|| Rejection::new(ErrorCode::NoSuchPeer, "no such peer in the room"))?;
+            .ok_or_else(no_such_peer)?;
         let (tid, tconn) = (t.id.clone(), t.conn);
         if let Some(c) = tconn.and_then(|c| self.conns.get_mut(&c)) {
             c.handle
@@ -761,6 +761,10 @@ pub(crate) fn too_large(field: &str) -> Rejection {
 
 pub(crate) fn forbidden(why: &str) -> Rejection {
     Rejection::new(ErrorCode::Forbidden, why)
+}
+
+pub(crate) fn no_such_peer() -> Rejection {
+    Rejection::new(ErrorCode::NoSuchPeer, "no such peer in the room")
 }
 
 pub(crate) fn not_joined() -> Rejection {
