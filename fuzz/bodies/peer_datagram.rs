@@ -8,7 +8,7 @@
 // listening); 3 mod 4 the media path: two Fulmar peers with audio and video
 // tracks connect in memory, then each chunk is taken as a plain RTP packet
 // (or RTCP when its second byte is 192..=223), SRTP-protected with the
-// sender's real keys and delivered to the receiver (half of them also raw),
+// sender's real keys (its hidden `protect_for_fuzzing` hook) and delivered to the receiver (half of them also raw),
 // exercising routing, RTX, frame assembly, NACK/PLI/FIR/SR/RR/TWCC handling
 // and the replies.
 //
@@ -149,7 +149,7 @@ fn sign_stun(
 /// Connects two peers (A offers audio and video tracks, B answers with its
 /// own) and feeds SRTP-protected fuzz chunks from A to B.
 fn run_media(data: &[u8], cert: &std::sync::Arc<fulmar_dtls::Certificate>) {
-    use fulmar_peer::{Event, MediaKind, PeerConnection, SessionDescription};
+    use fulmar_peer::{DtlsState, Event, MediaKind, PeerConnection, SessionDescription};
     use std::time::{Duration, Instant};
     let mut config = fulmar_peer::Config::default();
     config.certificate = Some(cert.clone());
@@ -180,12 +180,13 @@ fn run_media(data: &[u8], cert: &std::sync::Arc<fulmar_dtls::Certificate>) {
         while let Some(t) = b.poll_transmit(now, &mut tx) { a.handle_receive(now, t.source, t.destination, &mut tx); }
         while a.poll_event().is_some() {}
         while b.poll_event().is_some() {}
-        if a.srtp_contexts().is_some() && b.srtp_contexts().is_some() { break; }
+        // With media negotiated, each side keys SRTP when DTLS connects.
+        if a.dtls_state() == DtlsState::Connected && b.dtls_state() == DtlsState::Connected { break; }
         now += Duration::from_millis(10);
         a.handle_timeout(now);
         b.handle_timeout(now);
     }
-    assert!(b.srtp_contexts().is_some(), "peers connect in memory");
+    assert_eq!(b.dtls_state(), DtlsState::Connected, "peers connect in memory");
     let mut rest = data;
     let mut buf = vec![0u8; 2048];
     let mut i = 0u32;
@@ -196,9 +197,7 @@ fn run_media(data: &[u8], cert: &std::sync::Arc<fulmar_dtls::Certificate>) {
         i += 1;
         buf[..n].copy_from_slice(chunk);
         let rtcp = chunk.get(1).is_some_and(|b| (192..=223).contains(b));
-        let ctx = &mut a.srtp_contexts().expect("keyed").local;
-        let protected = if rtcp { ctx.protect_rtcp_in_place(&mut buf, n) } else { ctx.protect_rtp_in_place(&mut buf, n) };
-        if let Ok(len) = protected {
+        if let Some(len) = a.protect_for_fuzzing(rtcp, &mut buf, n) {
             b.handle_receive(now, la, lb, &mut buf[..len]);
         }
         if i % 2 == 0 {

@@ -117,11 +117,10 @@ pub use fulmar_stun::Transmit;
 pub use jsep::{SdpType, SessionDescription};
 pub use media::{KeyframeKind, MediaFrame, MediaStats, ReceiveMode, RtpReceived};
 pub use negotiation::{
-    answer_direction, default_codecs, default_extensions, CodecParams, MediaKind, TrackInfo,
-    Transceiver, TransceiverId,
+    default_codecs, CodecParams, MediaKind, TrackInfo, Transceiver, TransceiverId,
 };
 pub use stats::Stats;
-pub use transport::SrtpContexts;
+use transport::SrtpContexts;
 
 /// The sans-IO peer connection (see the [crate docs](crate)).
 ///

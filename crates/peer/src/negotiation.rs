@@ -153,7 +153,7 @@ pub fn default_codecs(kind: MediaKind) -> Vec<CodecParams> {
 }
 
 /// Header extensions Fulmar understands (RFC 8285), with the ids it offers.
-pub fn default_extensions(kind: MediaKind) -> Vec<(u16, String)> {
+pub(crate) fn default_extensions(kind: MediaKind) -> Vec<(u16, String)> {
     let mut v = vec![
         (2, uri::ABS_SEND_TIME),
         (3, uri::TRANSPORT_CC),
@@ -231,7 +231,7 @@ impl Transceiver {
 
 /// What an answerer may answer to an offered direction (RFC 3264 §6.1),
 /// given what it wants itself.
-pub fn answer_direction(offered: Direction, wanted: Direction) -> Direction {
+pub(crate) fn answer_direction(offered: Direction, wanted: Direction) -> Direction {
     let (o_send, o_recv) = flags(offered);
     let (w_send, w_recv) = flags(wanted);
     from_flags(w_send && o_recv, w_recv && o_send)
@@ -256,7 +256,7 @@ fn from_flags(send: bool, recv: bool) -> Direction {
 }
 
 /// Reads the codecs of a remote media section.
-pub fn remote_codecs(m: &MediaDescription) -> Vec<CodecParams> {
+pub(crate) fn remote_codecs(m: &MediaDescription) -> Vec<CodecParams> {
     m.codecs()
         .filter_map(|c| {
             let r = c.rtpmap?;
@@ -281,7 +281,7 @@ pub fn remote_codecs(m: &MediaDescription) -> Vec<CodecParams> {
 /// Codec negotiation by name and clock rate (RFC 3264 §6.1): the offered
 /// codecs we support, with the offerer's payload types, parameters and the
 /// feedback we also support; RTX only for a kept primary codec.
-pub fn negotiate_codecs(offered: &[CodecParams], ours: &[CodecParams]) -> Vec<CodecParams> {
+pub(crate) fn negotiate_codecs(offered: &[CodecParams], ours: &[CodecParams]) -> Vec<CodecParams> {
     let mut kept: Vec<CodecParams> = offered
         .iter()
         .filter(|o| !o.is_rtx())
@@ -322,7 +322,7 @@ pub fn negotiate_codecs(offered: &[CodecParams], ours: &[CodecParams]) -> Vec<Co
 ///   (`level-asymmetry-allowed`, RFC 6184 §8.1).
 /// - VP9 (RFC 9628 §6): same `profile-id` (absent is 0).
 /// - AV1 (AV1 RTP §7.2): same `profile` (absent is 0).
-pub fn fmtp_compatible(a: &CodecParams, b: &CodecParams) -> bool {
+pub(crate) fn fmtp_compatible(a: &CodecParams, b: &CodecParams) -> bool {
     let same = |k: &str, default: &str| {
         a.fmtp_param(k)
             .unwrap_or(default)
@@ -346,7 +346,10 @@ pub fn fmtp_compatible(a: &CodecParams, b: &CodecParams) -> bool {
 }
 
 /// Header-extension negotiation by URI (RFC 8285 §5): offered ids kept.
-pub fn negotiate_extensions(m: &MediaDescription, ours: &[(u16, String)]) -> Vec<(u16, String)> {
+pub(crate) fn negotiate_extensions(
+    m: &MediaDescription,
+    ours: &[(u16, String)],
+) -> Vec<(u16, String)> {
     m.extmaps()
         .filter(|e| ours.iter().any(|(_, u)| u == e.uri))
         .map(|e| (e.id, e.uri.to_owned()))
@@ -357,7 +360,7 @@ pub fn negotiate_extensions(m: &MediaDescription, ours: &[(u16, String)]) -> Vec
 /// True when an RTP section names a payload type twice, in its `m=` line or
 /// in two `a=rtpmap` lines: the codec it stands for would be ambiguous, so
 /// browsers refuse such a description and so do we (RFC 8866 §6.6).
-pub fn has_duplicate_payload_type(m: &MediaDescription) -> bool {
+pub(crate) fn has_duplicate_payload_type(m: &MediaDescription) -> bool {
     let mut listed = [false; 128];
     let mut mapped = [false; 128];
     let seen_twice = |seen: &mut [bool; 128], pt: u8| {
@@ -368,7 +371,7 @@ pub fn has_duplicate_payload_type(m: &MediaDescription) -> bool {
         || m.rtpmaps().any(|r| seen_twice(&mut mapped, r.payload_type))
 }
 
-pub fn rtp_kind(m: &MediaDescription) -> Option<MediaKind> {
+pub(crate) fn rtp_kind(m: &MediaDescription) -> Option<MediaKind> {
     if m.is_rtp() {
         MediaKind::from_sdp(m.kind())
     } else {
@@ -377,7 +380,7 @@ pub fn rtp_kind(m: &MediaDescription) -> Option<MediaKind> {
 }
 
 /// Adds codec and extension lines of `codecs`/`extensions` to a builder.
-pub fn with_codecs<'a>(
+pub(crate) fn with_codecs<'a>(
     mut b: MediaBuilder<'a>,
     codecs: &'a [CodecParams],
     extensions: &'a [(u16, String)],

@@ -726,12 +726,8 @@ fn simulcast_layers_arrive_as_separate_streams_by_rid() {
             let mut buf = packet(ssrc, rid, seq, seq == 0);
             let len = buf.len();
             buf.resize(len + 16, 0);
-            let n =
-                p.a.srtp_contexts()
-                    .unwrap()
-                    .local
-                    .protect_rtp_in_place(&mut buf, len)
-                    .unwrap();
+            // Fulmar sends no simulcast: A protects the browser's packets.
+            let n = p.a.protect_for_fuzzing(false, &mut buf, len).unwrap();
             let now = p.now();
             p.b.handle_receive(now, src, dst, &mut buf[..n]);
         }

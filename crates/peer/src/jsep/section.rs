@@ -5,9 +5,8 @@ use fulmar_sdp::builder::{MediaBuilder, SessionBuilder};
 use fulmar_sdp::{Direction, Setup};
 
 use super::{SdpType, SessionDescription};
-use crate::{
-    answer_direction, negotiation, CodecParams, Error, MediaKind, PeerConnection, TrackInfo,
-};
+use crate::negotiation::{self, answer_direction};
+use crate::{CodecParams, Error, MediaKind, PeerConnection, TrackInfo};
 
 /// The proto of the RTP sections we offer (RFC 8829 §5.1.2).
 pub(crate) const DEFAULT_RTP_PROTO: &str = "UDP/TLS/RTP/SAVPF";

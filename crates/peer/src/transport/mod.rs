@@ -22,11 +22,11 @@ mod tests;
 mod transmit;
 
 /// SRTP contexts for sending (local) and receiving (remote).
-pub struct SrtpContexts {
+pub(crate) struct SrtpContexts {
     /// Protects what we send.
-    pub local: fulmar_srtp::Context,
+    pub(crate) local: fulmar_srtp::Context,
     /// Unprotects what we receive.
-    pub remote: fulmar_srtp::Context,
+    pub(crate) remote: fulmar_srtp::Context,
 }
 
 /// The transport stack: DTLS on the selected path, SRTP keyed from it, and
@@ -97,9 +97,23 @@ impl PeerConnection {
         self.transport.dtls_state
     }
 
-    /// SRTP contexts, once DTLS connected with use_srtp (RFC 5764 §4.2).
-    pub fn srtp_contexts(&mut self) -> Option<&mut SrtpContexts> {
-        self.ensure_srtp()
+    /// **Fuzzing hook, not part of the supported API.** Protects the plain
+    /// RTP packet in `buf[..len]` (RTCP when `rtcp`) as it is, with this
+    /// side's SRTP keys and in place (`buf` must have room for the
+    /// trailer), and returns the protected length. It lets fuzz targets and
+    /// tests reach the remote's handling of authenticated media that the
+    /// track API never builds (any SSRC, header extension or RTCP packet),
+    /// which arbitrary bytes never get past SRTP to. `None` before DTLS
+    /// keyed SRTP (RFC 5764 §4.2) or when the packet cannot be protected.
+    #[doc(hidden)]
+    pub fn protect_for_fuzzing(&mut self, rtcp: bool, buf: &mut [u8], len: usize) -> Option<usize> {
+        let local = &mut self.ensure_srtp()?.local;
+        let protected = if rtcp {
+            local.protect_rtcp_in_place(buf, len)
+        } else {
+            local.protect_rtp_in_place(buf, len)
+        };
+        protected.ok()
     }
 
     /// Closes the connection: SCTP abort, DTLS close_notify, ICE stops.

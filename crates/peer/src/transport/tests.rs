@@ -265,12 +265,12 @@ fn data_only_session_keys_srtp_only_on_demand() {
         0x80u8, 0x60, 0, 1, 0, 0, 0, 10, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3,
     ];
     let mut packet = rtp.to_vec();
-    a.srtp_contexts()
+    a.ensure_srtp()
         .unwrap()
         .local
         .protect_rtp(&mut packet)
         .unwrap();
-    b.srtp_contexts()
+    b.ensure_srtp()
         .unwrap()
         .remote
         .unprotect_rtp(&mut packet)
