@@ -1,204 +1,144 @@
-//! Two fulmar-peer instances over fulmar-netsim in simulated time: offer and
-//! answer, ICE, DTLS, SCTP, data-channel messages both ways, close.
+//! Two fulmar-peer instances on fulmar-netsim's `Pair` in simulated time:
+//! offer and answer, ICE, DTLS, SCTP, data-channel messages both ways, close.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use fulmar_datachannel::{ChannelConfig, Reliability};
-use fulmar_netsim::{Datagram, Endpoint, HostId, Link, LinkConfig, Network, INTERNET};
+use fulmar_netsim::LinkConfig;
 use fulmar_peer::{
-    ChannelId, Config, DtlsState, Event, PeerConnection, PeerConnectionState, SdpType,
-    SignalingState,
+    ChannelId, Config, DtlsState, Event, MediaKind, PeerConnectionState, SdpType,
+    SessionDescription, SignalingState,
 };
-use rand::{rngs::StdRng, SeedableRng};
+use fulmar_sdp::Direction;
 
 mod common;
 
-struct Node {
-    pc: PeerConnection,
-    events: Vec<Event>,
-    echo: bool,
+use common::Peer;
+
+/// The two peers on the shared netsim harness.
+type Pair = fulmar_netsim::Pair<Peer, Peer>;
+
+/// A link of `one_way` delay each way.
+fn delayed(one_way: Duration) -> LinkConfig {
+    LinkConfig::ideal().with_delay(one_way)
 }
 
-impl Node {
-    fn new(seed: u64) -> Self {
-        Node {
-            pc: PeerConnection::new(Config::default(), StdRng::seed_from_u64(seed)).unwrap(),
-            events: Vec::new(),
-            echo: false,
-        }
-    }
-
-    fn drain(&mut self, now: Instant) {
-        while let Some(e) = self.pc.poll_event() {
-            if self.echo {
-                if let Event::DataChannelMessage { id, data, binary } = &e {
-                    self.pc.send(now, *id, data.clone(), *binary).unwrap();
-                }
-            }
-            self.events.push(e);
-        }
-    }
-
-    fn messages(&self, id: ChannelId) -> Vec<(Bytes, bool)> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::DataChannelMessage {
-                    id: i,
-                    data,
-                    binary,
-                } if *i == id => Some((data.clone(), *binary)),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-impl Endpoint for Node {
-    fn handle_receive(&mut self, now: Instant, d: Datagram) {
-        let mut d = d;
-        self.pc
-            .handle_receive(now, d.source, d.destination, &mut d.payload);
-        self.drain(now);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.pc.handle_timeout(now);
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
-        self.drain(now);
-        let mut payload = Vec::new();
-        self.pc.poll_transmit(now, &mut payload).map(|t| Datagram {
-            source: t.source,
-            destination: t.destination,
-            payload,
+/// The messages of channel `id` among `events`, in order.
+fn messages(events: &[Event], id: ChannelId) -> Vec<(Bytes, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DataChannelMessage {
+                id: i,
+                data,
+                binary,
+            } if *i == id => Some((data.clone(), *binary)),
+            _ => None,
         })
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.pc.poll_timeout()
-    }
+        .collect()
 }
 
-const A: &str = "198.51.100.1:4000";
-const B: &str = "198.51.100.2:5000";
-
-fn setup(link: LinkConfig, trickle: bool) -> (Network, HostId, HostId, ChannelId) {
-    let mut net = Network::new(7);
-    let now = net.now();
-    let mut a = Node::new(1);
-    let mut b = Node::new(2);
-    b.echo = true;
-    let a_addr: SocketAddr = A.parse().unwrap();
-    let b_addr: SocketAddr = B.parse().unwrap();
-    let chat =
-        a.pc.create_data_channel(ChannelConfig::new("chat"))
-            .unwrap();
-    assert!(a
-        .pc
+/// A (seeded 1) offers a data channel "chat" to B (seeded 2), whose
+/// application echoes every message; returns the pair after offer and
+/// answer (both checked as text), candidates exchanged in the descriptions
+/// or, with `trickle`, separately after them (RFC 8838).
+fn setup(link: LinkConfig, trickle: bool) -> (Pair, ChannelId) {
+    let mut p = common::peers((Config::default(), Config::default()), (1, 2, 7), link);
+    p.b.echo = true;
+    let now = p.now();
+    let chat = p.a.create_data_channel(ChannelConfig::new("chat")).unwrap();
+    assert!(p
+        .a
         .poll_event()
         .is_some_and(|e| e == Event::NegotiationNeeded));
 
     if !trickle {
-        a.pc.add_host_candidate(now, a_addr).unwrap();
-        b.pc.add_host_candidate(now, b_addr).unwrap();
-        a.pc.end_of_local_candidates(now);
-        b.pc.end_of_local_candidates(now);
+        common::add_host_candidates(&mut p);
     }
-    let offer = a.pc.create_offer().unwrap();
-    a.pc.set_local_description(now, offer.clone()).unwrap();
-    assert_eq!(a.pc.signaling_state(), SignalingState::HaveLocalOffer);
+    let offer = p.a.create_offer().unwrap();
+    p.a.set_local_description(now, offer.clone()).unwrap();
+    assert_eq!(p.a.signaling_state(), SignalingState::HaveLocalOffer);
     let text = offer.sdp.to_string();
     assert!(text.contains("a=setup:actpass"));
     assert!(text.contains("m=application 9 UDP/DTLS/SCTP webrtc-datachannel"));
     assert_eq!(text.contains("a=candidate:"), !trickle);
-    b.pc.set_remote_description(now, fulmar_peer::SessionDescription::offer(&text).unwrap())
+    p.b.set_remote_description(now, SessionDescription::offer(&text).unwrap())
         .unwrap();
-    let answer = b.pc.create_answer().unwrap();
+    let answer = p.b.create_answer().unwrap();
     assert_eq!(answer.kind, SdpType::Answer);
-    b.pc.set_local_description(now, answer.clone()).unwrap();
+    p.b.set_local_description(now, answer.clone()).unwrap();
     let text = answer.sdp.to_string();
     assert!(text.contains("a=setup:active"));
-    a.pc.set_remote_description(now, fulmar_peer::SessionDescription::answer(&text).unwrap())
+    p.a.set_remote_description(now, SessionDescription::answer(&text).unwrap())
         .unwrap();
-    assert_eq!(a.pc.signaling_state(), SignalingState::Stable);
+    assert_eq!(p.a.signaling_state(), SignalingState::Stable);
 
     if trickle {
         // Candidates travel separately from the descriptions (RFC 8838).
-        a.pc.add_host_candidate(now, a_addr).unwrap();
-        b.pc.add_host_candidate(now, b_addr).unwrap();
-        a.pc.end_of_local_candidates(now);
-        b.pc.end_of_local_candidates(now);
-        let cands = |n: &mut Node| {
+        common::add_host_candidates(&mut p);
+        let cands = |peer: &mut Peer, events: &mut Vec<Event>| {
             let mut v = Vec::new();
-            while let Some(e) = n.pc.poll_event() {
+            while let Some(e) = peer.poll_event() {
                 match e {
                     Event::LocalCandidate(c) => v.push(c),
                     Event::GatheringComplete => v.push(String::new()),
-                    e => n.events.push(e),
+                    e => events.push(e),
                 }
             }
             v
         };
-        let (ca, cb) = (cands(&mut a), cands(&mut b));
+        let ca = cands(&mut p.a, &mut p.events_a);
+        let cb = cands(&mut p.b, &mut p.events_b);
         assert!(ca.iter().any(|c| c.starts_with("candidate:")));
         assert!(
             ca.iter().any(String::is_empty),
             "end-of-candidates signalled"
         );
         for c in ca {
-            b.pc.add_ice_candidate(now, &c).unwrap();
+            p.b.add_ice_candidate(now, &c).unwrap();
         }
         for c in cb {
-            a.pc.add_ice_candidate(now, &c).unwrap();
+            p.a.add_ice_candidate(now, &c).unwrap();
         }
     }
-
-    let ha = net.add_host(INTERNET, &[a_addr.ip()], a);
-    let hb = net.add_host(INTERNET, &[b_addr.ip()], b);
-    net.set_link(ha, Link::symmetric(link.clone()));
-    net.set_link(hb, Link::symmetric(link));
-    (net, ha, hb, chat)
+    (p, chat)
 }
 
-fn node(net: &mut Network, h: HostId) -> &mut Node {
-    net.endpoint_mut::<Node>(h).unwrap()
+/// [`setup`] without trickle, run until "chat" is open at A.
+fn open(one_way: Duration) -> (Pair, ChannelId) {
+    let (mut p, chat) = setup(delayed(one_way), false);
+    assert!(p.run_until(Duration::from_secs(30), |p| p
+        .events_a
+        .contains(&Event::DataChannelOpen(chat))));
+    (p, chat)
 }
 
 fn run_transfer(link: LinkConfig, trickle: bool) {
-    let (mut net, ha, hb, chat) = setup(link, trickle);
-    let opened = net.run_until_cond(Duration::from_secs(30), |n| {
-        n.endpoint::<Node>(ha)
-            .unwrap()
-            .events
-            .contains(&Event::DataChannelOpen(chat))
+    let (mut p, chat) = setup(link, trickle);
+    let opened = p.run_until(Duration::from_secs(30), |p| {
+        p.events_a.contains(&Event::DataChannelOpen(chat))
     });
     assert!(opened, "channel opened");
-    {
-        let a = node(&mut net, ha);
-        assert_eq!(a.pc.connection_state(), PeerConnectionState::Connected);
-        assert_eq!(a.pc.dtls_state(), DtlsState::Connected);
-        assert!(
-            a.pc.stats().srtp_profile.is_some(),
-            "use_srtp negotiated: SRTP is keyed from the DTLS exporter on first need"
-        );
-        assert_eq!(
-            a.pc.channel_stream_id(chat).map(|s| s % 2),
-            Some(1),
-            "offerer is DTLS server: odd ids"
-        );
-    }
+    assert_eq!(p.a.connection_state(), PeerConnectionState::Connected);
+    assert_eq!(p.a.dtls_state(), DtlsState::Connected);
+    assert!(
+        p.a.stats().srtp_profile.is_some(),
+        "use_srtp negotiated: SRTP is keyed from the DTLS exporter on first need"
+    );
+    assert_eq!(
+        p.a.channel_stream_id(chat).map(|s| s % 2),
+        Some(1),
+        "offerer is DTLS server: odd ids"
+    );
     // That both ends key SRTP from the same exporter output (RFC 5764
     // §4.2), what A protects B unprotects, is checked inside the crate
     // (transport's `data_only_session_keys_srtp_only_on_demand`): the SRTP
     // contexts are not public.
     // B saw the remote channel.
-    let b_id = net.run_until_cond(Duration::from_secs(5), |n| {
-        n.endpoint::<Node>(hb)
-            .unwrap()
-            .events
+    let b_id = p.run_until(Duration::from_secs(5), |p| {
+        p.events_b
             .iter()
             .any(|e| matches!(e, Event::DataChannel { label, .. } if label == "chat"))
     });
@@ -213,113 +153,85 @@ fn run_transfer(link: LinkConfig, trickle: bool) {
         (Bytes::from(big), true),
         (Bytes::from("ünïcødé".as_bytes().to_vec()), false),
     ];
-    let now = net.now();
+    let now = p.now();
     for (d, bin) in &sent {
-        node(&mut net, ha)
-            .pc
-            .send(now, chat, d.clone(), *bin)
-            .unwrap();
+        p.a.send(now, chat, d.clone(), *bin).unwrap();
     }
     let n = sent.len();
-    let done = net.run_until_cond(Duration::from_secs(120), |net| {
-        net.endpoint::<Node>(ha).unwrap().messages(chat).len() >= n
+    let done = p.run_until(Duration::from_secs(120), |p| {
+        messages(&p.events_a, chat).len() >= n
     });
     assert!(
         done,
         "echoes arrived: {}",
-        node(&mut net, ha).messages(chat).len()
+        messages(&p.events_a, chat).len()
     );
     assert_eq!(
-        node(&mut net, ha).messages(chat),
+        messages(&p.events_a, chat),
         sent,
         "every echo equals what was sent, in order"
     );
-    let stats = node(&mut net, ha).pc.stats();
+    let stats = p.a.stats();
     assert_eq!(stats.messages_sent, n as u64);
     assert_eq!(stats.messages_received, n as u64);
     assert!(stats.selected_pair.is_some());
 
     // Close the channel from A: both sides see it close.
-    let now = net.now();
-    node(&mut net, ha).pc.close_channel(now, chat).unwrap();
-    let closed = net.run_until_cond(Duration::from_secs(10), |net| {
-        net.endpoint::<Node>(ha)
-            .unwrap()
-            .events
-            .contains(&Event::DataChannelClose(chat))
-            && net
-                .endpoint::<Node>(hb)
-                .unwrap()
-                .events
+    let now = p.now();
+    p.a.close_channel(now, chat).unwrap();
+    let closed = p.run_until(Duration::from_secs(10), |p| {
+        p.events_a.contains(&Event::DataChannelClose(chat))
+            && p.events_b
                 .iter()
                 .any(|e| matches!(e, Event::DataChannelClose(_)))
     });
     assert!(closed, "channel closed on both sides");
 
     // Close the connection from B: A learns by close_notify.
-    let now = net.now();
-    node(&mut net, hb).pc.close(now);
-    let gone = net.run_until_cond(Duration::from_secs(10), |net| {
-        net.endpoint::<Node>(ha).unwrap().pc.connection_state() == PeerConnectionState::Closed
+    let now = p.now();
+    p.b.close(now);
+    let gone = p.run_until(Duration::from_secs(10), |p| {
+        p.a.connection_state() == PeerConnectionState::Closed
     });
     assert!(gone, "A closed after B closed");
 }
 
 #[test]
 fn non_trickle_transfer_and_close() {
-    run_transfer(
-        LinkConfig::ideal().with_delay(Duration::from_millis(10)),
-        false,
-    );
+    run_transfer(delayed(Duration::from_millis(20)), false);
 }
 
 #[test]
 fn trickle_transfer_over_a_lossy_link() {
-    run_transfer(
-        LinkConfig::ideal()
-            .with_delay(Duration::from_millis(20))
-            .with_loss(0.02),
-        true,
-    );
+    // About 4% of the datagrams are lost each way.
+    run_transfer(delayed(Duration::from_millis(40)).with_loss(0.04), true);
 }
 
 #[test]
 fn unordered_unreliable_and_negotiated_channels() {
-    let (mut net, ha, hb, chat) = setup(
-        LinkConfig::ideal().with_delay(Duration::from_millis(5)),
-        false,
-    );
-    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
-        .endpoint::<Node>(ha)
-        .unwrap()
-        .events
-        .contains(&Event::DataChannelOpen(chat))));
+    let (mut p, _chat) = open(Duration::from_millis(10));
     let mut cfg = ChannelConfig::new("lossy");
     cfg.ordered = false;
     cfg.reliability = Reliability::MaxRetransmits(0);
-    let lossy = node(&mut net, ha).pc.create_data_channel(cfg).unwrap();
+    let lossy = p.a.create_data_channel(cfg).unwrap();
     // A negotiated channel on both sides with stream id 7, no DCEP.
     let mut neg = ChannelConfig::new("neg");
     neg.negotiated = Some(7);
-    let na = node(&mut net, ha)
-        .pc
-        .create_data_channel(neg.clone())
-        .unwrap();
-    let nb = node(&mut net, hb).pc.create_data_channel(neg).unwrap();
-    assert_eq!(node(&mut net, ha).pc.channel_stream_id(na), Some(7));
-    let now = net.now();
-    node(&mut net, ha).pc.send_text(now, lossy, "u").unwrap();
-    node(&mut net, ha).pc.send_text(now, na, "n").unwrap();
-    assert!(net.run_until_cond(Duration::from_secs(10), |n| {
-        let a = n.endpoint::<Node>(ha).unwrap();
-        a.messages(lossy).len() == 1 && a.messages(na).len() == 1
+    let na = p.a.create_data_channel(neg.clone()).unwrap();
+    let nb = p.b.create_data_channel(neg).unwrap();
+    assert_eq!(p.a.channel_stream_id(na), Some(7));
+    let now = p.now();
+    p.a.send_text(now, lossy, "u").unwrap();
+    p.a.send_text(now, na, "n").unwrap();
+    assert!(p.run_until(Duration::from_secs(10), |p| {
+        messages(&p.events_a, lossy).len() == 1 && messages(&p.events_a, na).len() == 1
     }));
     assert_eq!(
-        node(&mut net, hb).messages(nb),
+        messages(&p.events_b, nb),
         vec![(Bytes::from_static(b"n"), false)]
     );
-    let lbl = node(&mut net, hb)
-        .events
+    let lbl = p
+        .events_b
         .iter()
         .any(|e| matches!(e, Event::DataChannel { label, .. } if label == "lossy"));
     assert!(lbl);
@@ -327,37 +239,23 @@ fn unordered_unreliable_and_negotiated_channels() {
 
 #[test]
 fn many_channels_at_once() {
-    let (mut net, ha, _hb, chat) = setup(
-        LinkConfig::ideal().with_delay(Duration::from_millis(5)),
-        false,
-    );
-    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
-        .endpoint::<Node>(ha)
-        .unwrap()
-        .events
-        .contains(&Event::DataChannelOpen(chat))));
+    let (mut p, _chat) = open(Duration::from_millis(10));
     let ids: Vec<ChannelId> = (0..50)
         .map(|i| {
-            node(&mut net, ha)
-                .pc
-                .create_data_channel(ChannelConfig::new(&format!("c{i}")))
+            p.a.create_data_channel(ChannelConfig::new(&format!("c{i}")))
                 .unwrap()
         })
         .collect();
-    let now = net.now();
+    let now = p.now();
     for (i, id) in ids.iter().enumerate() {
-        node(&mut net, ha)
-            .pc
-            .send_text(now, *id, &format!("m{i}"))
-            .unwrap();
+        p.a.send_text(now, *id, &format!("m{i}")).unwrap();
     }
-    assert!(net.run_until_cond(Duration::from_secs(20), |n| {
-        let a = n.endpoint::<Node>(ha).unwrap();
-        ids.iter().all(|id| a.messages(*id).len() == 1)
+    assert!(p.run_until(Duration::from_secs(20), |p| {
+        ids.iter().all(|id| messages(&p.events_a, *id).len() == 1)
     }));
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(
-            node(&mut net, ha).messages(*id)[0].0,
+            messages(&p.events_a, *id)[0].0,
             Bytes::from(format!("m{i}"))
         );
     }
@@ -365,37 +263,18 @@ fn many_channels_at_once() {
 
 #[test]
 fn renegotiation_adds_media_while_data_flows() {
-    let (mut net, ha, hb, chat) = setup(
-        LinkConfig::ideal().with_delay(Duration::from_millis(5)),
-        false,
-    );
-    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
-        .endpoint::<Node>(ha)
-        .unwrap()
-        .events
-        .contains(&Event::DataChannelOpen(chat))));
-    let now = net.now();
+    let (mut p, chat) = open(Duration::from_millis(10));
+    let now = p.now();
     // A adds an audio track and a recvonly video transceiver, renegotiates.
-    let audio = node(&mut net, ha)
-        .pc
-        .add_track(fulmar_peer::MediaKind::Audio, "s1", "t1");
-    node(&mut net, ha).pc.add_transceiver(
-        fulmar_peer::MediaKind::Video,
-        fulmar_sdp::Direction::RecvOnly,
-    );
-    let offer = node(&mut net, ha).pc.create_offer().unwrap();
+    let audio = p.a.add_track(MediaKind::Audio, "s1", "t1");
+    p.a.add_transceiver(MediaKind::Video, Direction::RecvOnly);
+    let offer = p.a.create_offer().unwrap();
     let text = offer.sdp.to_string();
     assert!(text.contains("a=msid:s1 t1") && text.contains("a=rtpmap:111 opus/48000/2"));
     assert!(text.contains("a=setup:actpass"));
-    node(&mut net, ha)
-        .pc
-        .set_local_description(now, offer.clone())
-        .unwrap();
-    node(&mut net, hb)
-        .pc
-        .set_remote_description(now, offer)
-        .unwrap();
-    let answer = node(&mut net, hb).pc.create_answer().unwrap();
+    p.a.set_local_description(now, offer.clone()).unwrap();
+    p.b.set_remote_description(now, offer).unwrap();
+    let answer = p.b.create_answer().unwrap();
     let atext = answer.sdp.to_string();
     // B has no tracks: it receives the audio; recvonly video meets recvonly: inactive (RFC 3264 §6.1).
     assert!(
@@ -406,138 +285,70 @@ fn renegotiation_adds_media_while_data_flows() {
         atext.contains("a=setup:active"),
         "B keeps its DTLS client role"
     );
-    node(&mut net, hb)
-        .pc
-        .set_local_description(now, answer.clone())
-        .unwrap();
-    node(&mut net, ha)
-        .pc
-        .set_remote_description(now, answer)
-        .unwrap();
-    let a = node(&mut net, ha);
-    assert_eq!(a.pc.signaling_state(), SignalingState::Stable);
-    let t = &a.pc.transceivers()[0];
-    assert_eq!(t.current_direction, Some(fulmar_sdp::Direction::SendOnly));
+    p.b.set_local_description(now, answer.clone()).unwrap();
+    p.a.set_remote_description(now, answer).unwrap();
+    assert_eq!(p.a.signaling_state(), SignalingState::Stable);
+    let t = &p.a.transceivers()[0];
+    assert_eq!(t.current_direction, Some(Direction::SendOnly));
     assert_eq!(t.mid.as_deref(), Some("1"), "mid 0 is the data section");
     let _ = audio;
     // Data keeps flowing over the same association.
-    let now = net.now();
-    node(&mut net, ha).pc.send_text(now, chat, "after").unwrap();
-    assert!(net.run_until_cond(Duration::from_secs(5), |n| n
-        .endpoint::<Node>(ha)
-        .unwrap()
-        .messages(chat)
-        .len()
-        == 1));
-    assert_eq!(node(&mut net, ha).pc.dtls_state(), DtlsState::Connected);
+    let now = p.now();
+    p.a.send_text(now, chat, "after").unwrap();
+    assert!(
+        p.run_until(Duration::from_secs(5), |p| messages(&p.events_a, chat)
+            .len()
+            == 1)
+    );
+    assert_eq!(p.a.dtls_state(), DtlsState::Connected);
 }
 
 #[test]
 fn glare_resolved_by_rollback() {
-    let (mut net, ha, hb, chat) = setup(
-        LinkConfig::ideal().with_delay(Duration::from_millis(5)),
-        false,
-    );
-    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
-        .endpoint::<Node>(ha)
-        .unwrap()
-        .events
-        .contains(&Event::DataChannelOpen(chat))));
-    let now = net.now();
+    let (mut p, _chat) = open(Duration::from_millis(10));
+    let now = p.now();
     // Both offer at once; B is polite: it rolls back and answers A.
-    node(&mut net, ha).pc.add_transceiver(
-        fulmar_peer::MediaKind::Audio,
-        fulmar_sdp::Direction::SendRecv,
-    );
-    node(&mut net, hb).pc.add_transceiver(
-        fulmar_peer::MediaKind::Video,
-        fulmar_sdp::Direction::SendRecv,
-    );
-    let oa = node(&mut net, ha).pc.create_offer().unwrap();
-    let ob = node(&mut net, hb).pc.create_offer().unwrap();
-    node(&mut net, ha)
-        .pc
-        .set_local_description(now, oa.clone())
-        .unwrap();
-    node(&mut net, hb)
-        .pc
-        .set_local_description(now, ob.clone())
-        .unwrap();
+    p.a.add_transceiver(MediaKind::Audio, Direction::SendRecv);
+    p.b.add_transceiver(MediaKind::Video, Direction::SendRecv);
+    let oa = p.a.create_offer().unwrap();
+    let ob = p.b.create_offer().unwrap();
+    p.a.set_local_description(now, oa.clone()).unwrap();
+    p.b.set_local_description(now, ob.clone()).unwrap();
     assert!(
-        node(&mut net, ha)
-            .pc
-            .set_remote_description(now, ob)
-            .is_err(),
+        p.a.set_remote_description(now, ob).is_err(),
         "impolite A ignores B's offer"
     );
     assert!(
-        node(&mut net, hb)
-            .pc
-            .set_remote_description(now, oa.clone())
-            .is_err(),
+        p.b.set_remote_description(now, oa.clone()).is_err(),
         "offer in have-local-offer"
     );
-    node(&mut net, hb).pc.rollback().unwrap();
-    assert_eq!(
-        node(&mut net, hb).pc.signaling_state(),
-        SignalingState::Stable
-    );
+    p.b.rollback().unwrap();
+    assert_eq!(p.b.signaling_state(), SignalingState::Stable);
     assert!(
-        node(&mut net, hb).pc.transceivers()[0].mid.is_none(),
+        p.b.transceivers()[0].mid.is_none(),
         "B's video lost its offered mid"
     );
-    node(&mut net, hb)
-        .pc
-        .set_remote_description(now, oa)
-        .unwrap();
-    let answer = node(&mut net, hb).pc.create_answer().unwrap();
-    node(&mut net, hb)
-        .pc
-        .set_local_description(now, answer.clone())
-        .unwrap();
-    node(&mut net, ha)
-        .pc
-        .set_remote_description(now, answer)
-        .unwrap();
-    assert_eq!(
-        node(&mut net, ha).pc.signaling_state(),
-        SignalingState::Stable
-    );
-    assert!(
-        node(&mut net, hb).pc.rollback().is_err(),
-        "nothing to roll back when stable"
-    );
+    p.b.set_remote_description(now, oa).unwrap();
+    let answer = p.b.create_answer().unwrap();
+    p.b.set_local_description(now, answer.clone()).unwrap();
+    p.a.set_remote_description(now, answer).unwrap();
+    assert_eq!(p.a.signaling_state(), SignalingState::Stable);
+    assert!(p.b.rollback().is_err(), "nothing to roll back when stable");
 }
 
 #[test]
 fn ice_restart_mid_transfer_loses_nothing() {
-    let (mut net, ha, hb, chat) = setup(
-        LinkConfig::ideal().with_delay(Duration::from_millis(10)),
-        false,
-    );
-    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
-        .endpoint::<Node>(ha)
-        .unwrap()
-        .events
-        .contains(&Event::DataChannelOpen(chat))));
+    let (mut p, chat) = open(Duration::from_millis(20));
     let mut sent = Vec::new();
     for i in 0..40u32 {
-        let now = net.now();
+        let now = p.now();
         let m = Bytes::from(vec![(i % 256) as u8; 10_000]);
-        node(&mut net, ha)
-            .pc
-            .send(now, chat, m.clone(), true)
-            .unwrap();
+        p.a.send(now, chat, m.clone(), true).unwrap();
         sent.push((m, true));
         if i == 20 {
-            let before = node(&mut net, ha)
-                .pc
-                .local_description()
-                .unwrap()
-                .sdp
-                .to_string();
-            node(&mut net, ha).pc.restart_ice();
-            let offer = node(&mut net, ha).pc.create_offer().unwrap();
+            let before = p.a.local_description().unwrap().sdp.to_string();
+            p.a.restart_ice();
+            let offer = p.a.create_offer().unwrap();
             let ufrag = |t: &str| {
                 t.lines()
                     .find(|l| l.starts_with("a=ice-ufrag:"))
@@ -549,37 +360,21 @@ fn ice_restart_mid_transfer_loses_nothing() {
                 ufrag(&before),
                 "new credentials"
             );
-            node(&mut net, ha)
-                .pc
-                .set_local_description(now, offer.clone())
-                .unwrap();
-            node(&mut net, hb)
-                .pc
-                .set_remote_description(now, offer)
-                .unwrap();
-            let answer = node(&mut net, hb).pc.create_answer().unwrap();
-            node(&mut net, hb)
-                .pc
-                .set_local_description(now, answer.clone())
-                .unwrap();
-            node(&mut net, ha)
-                .pc
-                .set_remote_description(now, answer)
-                .unwrap();
+            p.a.set_local_description(now, offer.clone()).unwrap();
+            p.b.set_remote_description(now, offer).unwrap();
+            let answer = p.b.create_answer().unwrap();
+            p.b.set_local_description(now, answer.clone()).unwrap();
+            p.a.set_remote_description(now, answer).unwrap();
         }
-        net.run_for(Duration::from_millis(20));
+        p.run_for(Duration::from_millis(20));
     }
-    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
-        .endpoint::<Node>(ha)
-        .unwrap()
-        .messages(chat)
-        .len()
-        == sent.len()));
-    assert_eq!(node(&mut net, ha).messages(chat), sent);
-    assert_eq!(
-        node(&mut net, ha).pc.connection_state(),
-        PeerConnectionState::Connected
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| messages(&p.events_a, chat)
+            .len()
+            == sent.len())
     );
+    assert_eq!(messages(&p.events_a, chat), sent);
+    assert_eq!(p.a.connection_state(), PeerConnectionState::Connected);
 }
 
 /// 4 MiB one way over a 100 ms round trip with unlimited bandwidth, where
@@ -593,21 +388,16 @@ fn ice_restart_mid_transfer_loses_nothing() {
 /// (one counted SACK per flight) would take about ten times as long.
 #[test]
 fn bulk_transfer_ramps_up_over_a_long_path() {
-    let link = LinkConfig::ideal().with_delay(Duration::from_millis(25));
-    let (mut net, ha, hb, chat) = setup(link, false);
-    node(&mut net, hb).echo = false;
-    assert!(net.run_until_cond(Duration::from_secs(30), |n| n
-        .endpoint::<Node>(ha)
-        .unwrap()
-        .events
+    let (mut p, chat) = setup(delayed(Duration::from_millis(50)), false);
+    p.b.echo = false;
+    assert!(p.run_until(Duration::from_secs(30), |p| p
+        .events_a
         .contains(&Event::DataChannelOpen(chat))));
     let total = 4 << 20;
-    let start = net.now();
+    let start = p.now();
     let mut sent = 0;
-    let received = |n: &Network| -> usize {
-        n.endpoint::<Node>(hb)
-            .unwrap()
-            .events
+    let received = |p: &Pair| -> usize {
+        p.events_b
             .iter()
             .map(|e| match e {
                 Event::DataChannelMessage { data, .. } => data.len(),
@@ -615,17 +405,17 @@ fn bulk_transfer_ramps_up_over_a_long_path() {
             })
             .sum()
     };
-    while received(&net) < total && net.now() - start < Duration::from_secs(60) {
-        let now = net.now();
-        while sent < total && node(&mut net, ha).pc.buffered_amount(chat) < 1 << 20 {
+    while received(&p) < total && p.now() - start < Duration::from_secs(60) {
+        let now = p.now();
+        while sent < total && p.a.buffered_amount(chat) < 1 << 20 {
             let msg = Bytes::from(vec![3u8; 64 << 10]);
-            node(&mut net, ha).pc.send(now, chat, msg, true).unwrap();
+            p.a.send(now, chat, msg, true).unwrap();
             sent += 64 << 10;
         }
-        assert!(net.step(), "the network went idle");
+        assert!(p.step(), "the pair went idle");
     }
-    assert_eq!(received(&net), total);
-    let took = net.now() - start;
+    assert_eq!(received(&p), total);
+    let took = p.now() - start;
     assert!(took < Duration::from_secs(3), "4 MiB took {took:?}");
 }
 

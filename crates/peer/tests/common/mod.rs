@@ -27,6 +27,11 @@ pub struct Peer {
     pub pc: PeerConnection,
     pub local: SocketAddr,
     pub remote: SocketAddr,
+    /// The application sends every data-channel message it receives back
+    /// on its channel, at the instant it reads it.
+    pub echo: bool,
+    /// The pair's clock, as last seen: when the application acts.
+    now: Instant,
 }
 
 /// A peer reads as its connection: `pair.a.write_frame(..)`.
@@ -46,16 +51,23 @@ impl DerefMut for Peer {
 impl Party for Peer {
     type Event = Event;
     fn handle_receive(&mut self, now: Instant, datagram: &mut [u8]) {
+        self.now = now;
         self.pc
             .handle_receive(now, self.remote, self.local, datagram);
     }
     fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+        self.now = now;
         self.pc.poll_transmit(now, buf).map(|t| t.len)
     }
     fn poll_event(&mut self) -> Option<Event> {
-        self.pc.poll_event()
+        let e = self.pc.poll_event()?;
+        if let (true, Event::DataChannelMessage { id, data, binary }) = (self.echo, &e) {
+            self.pc.send(self.now, *id, data.clone(), *binary).unwrap();
+        }
+        Some(e)
     }
     fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
         self.pc.handle_timeout(now);
     }
     fn poll_timeout(&self) -> Option<Instant> {
@@ -64,32 +76,47 @@ impl Party for Peer {
 }
 
 /// A (at [`A`], configured with `configs.0`, seeded `seeds.0`) and B (at
-/// [`B`], `configs.1`, `seeds.1`) on `link` (randomness `seeds.2`), each
-/// with its host candidate and gathering complete, not yet negotiated.
-pub fn unnegotiated(
+/// [`B`], `configs.1`, `seeds.1`) on `link` (randomness `seeds.2`), with no
+/// candidates yet.
+pub fn peers(
     configs: (Config, Config),
     seeds: (u64, u64, u64),
     link: LinkConfig,
 ) -> Pair<Peer, Peer> {
     let now = Instant::now();
     let (a_addr, b_addr): (SocketAddr, SocketAddr) = (A.parse().unwrap(), B.parse().unwrap());
-    let new = |config, seed| PeerConnection::new(config, StdRng::seed_from_u64(seed)).unwrap();
-    let (mut a, mut b) = (new(configs.0, seeds.0), new(configs.1, seeds.1));
-    a.add_host_candidate(now, a_addr).unwrap();
-    b.add_host_candidate(now, b_addr).unwrap();
-    a.end_of_local_candidates(now);
-    b.end_of_local_candidates(now);
-    let a = Peer {
-        pc: a,
-        local: a_addr,
-        remote: b_addr,
+    let peer = |config, seed, local, remote| Peer {
+        pc: PeerConnection::new(config, StdRng::seed_from_u64(seed)).unwrap(),
+        local,
+        remote,
+        echo: false,
+        now,
     };
-    let b = Peer {
-        pc: b,
-        local: b_addr,
-        remote: a_addr,
-    };
+    let a = peer(configs.0, seeds.0, a_addr, b_addr);
+    let b = peer(configs.1, seeds.1, b_addr, a_addr);
     Pair::new(now, a, b, seeds.2).with_link(link)
+}
+
+/// Each peer's host candidate (its end of the link) and the end of its
+/// gathering.
+pub fn add_host_candidates(p: &mut Pair<Peer, Peer>) {
+    let now = p.now();
+    for peer in [&mut p.a, &mut p.b] {
+        peer.pc.add_host_candidate(now, peer.local).unwrap();
+        peer.pc.end_of_local_candidates(now);
+    }
+}
+
+/// [`peers`], each with its host candidate and gathering complete, not yet
+/// negotiated.
+pub fn unnegotiated(
+    configs: (Config, Config),
+    seeds: (u64, u64, u64),
+    link: LinkConfig,
+) -> Pair<Peer, Peer> {
+    let mut p = peers(configs, seeds, link);
+    add_host_candidates(&mut p);
+    p
 }
 
 /// A offers, B answers, as text (the way signaling carries them): `prepare`
