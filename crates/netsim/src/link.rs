@@ -61,6 +61,17 @@ impl LinkConfig {
         }
     }
 
+    /// Whether the link leaves datagrams as they are: no delay, jitter,
+    /// loss, duplication, reordering or bandwidth limit.
+    pub(crate) fn is_unimpaired(&self) -> bool {
+        self.delay.is_zero()
+            && self.jitter.is_zero()
+            && self.loss <= 0.0
+            && self.duplicate <= 0.0
+            && self.reorder <= 0.0
+            && self.bandwidth_bps.is_none()
+    }
+
     /// A link that loses everything (a cable pulled out).
     pub fn down() -> Self {
         Self::ideal().with_loss(1.0)

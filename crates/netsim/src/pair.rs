@@ -6,6 +6,14 @@
 //! reordering, bandwidth and a drop-tail bottleneck queue bounded in bytes
 //! and in time. Time is simulated and all randomness comes from one seed.
 //!
+//! A direction whose link is ideal (no delay, jitter, loss, duplication,
+//! reordering or bandwidth limit), with nothing of it still in flight and no
+//! tamper hook or trace, hands each datagram across as it is written: the
+//! receiver reads it in the one buffer the sender wrote it into, before the
+//! sender is polled again, with no copy, allocation or queue in between (a
+//! zero-delay arrival is due at once, so the clock reads the same). That is
+//! what a back-to-back pump does, so benchmarks can run on the pair too.
+//!
 //! A sans-IO type plugs in by implementing [`Party`], whose verbs are the
 //! stack's contract (ARCHITECTURE.md), so the implementation is delegation:
 //!
@@ -177,6 +185,12 @@ pub struct Pair<A: Party, B: Party> {
     link_states: [LinkState; 2],
     stats: [LinkStats; 2],
     in_flight: BinaryHeap<InFlight>,
+    /// Datagrams in flight per direction.
+    queued: [usize; 2],
+    /// Per direction: the link passes datagrams straight across.
+    straight: [bool; 2],
+    /// The buffer of datagrams passed straight across.
+    straight_buf: Vec<u8>,
     seq: u64,
     spare: Vec<Vec<u8>>,
     tamper: Option<Tamper>,
@@ -200,6 +214,9 @@ impl<A: Party, B: Party> Pair<A, B> {
             link_states: Default::default(),
             stats: Default::default(),
             in_flight: BinaryHeap::new(),
+            queued: [0; 2],
+            straight: [true; 2],
+            straight_buf: Vec::new(),
             seq: 0,
             spare: Vec::new(),
             tamper: None,
@@ -210,14 +227,21 @@ impl<A: Party, B: Party> Pair<A, B> {
 
     /// The same conditions in both directions.
     pub fn with_link(mut self, link: LinkConfig) -> Self {
-        self.links = [link.clone(), link];
+        self.set_link(Direction::AToB, link.clone());
+        self.set_link(Direction::BToA, link);
         self
     }
 
     /// Changes one direction's conditions from now on (datagrams already in
     /// flight keep their arrival times).
     pub fn set_link(&mut self, direction: Direction, link: LinkConfig) {
+        self.straight[direction.index()] = link.is_unimpaired();
         self.links[direction.index()] = link;
+    }
+
+    /// Parts with the harness, giving back the two parties.
+    pub fn into_parties(self) -> (A, B) {
+        (self.a, self.b)
     }
 
     /// Installs a man in the middle; see [`Tamper`].
@@ -350,6 +374,11 @@ impl<A: Party, B: Party> Pair<A, B> {
 
     /// Takes every datagram one party wants to send and puts it on the link.
     fn transmit(&mut self, direction: Direction) -> bool {
+        let i = direction.index();
+        if self.straight[i] && self.queued[i] == 0 && self.tamper.is_none() && self.trace.is_none()
+        {
+            return self.pass_straight(direction);
+        }
         let now = self.now;
         let mut any = false;
         for _ in 0..MAX_TRANSMITS_PER_ROUND {
@@ -365,6 +394,36 @@ impl<A: Party, B: Party> Pair<A, B> {
             any = true;
             buf.truncate(len);
             self.carry(direction, buf);
+        }
+        any
+    }
+
+    /// The unimpaired path (see the module docs): each datagram the sender
+    /// writes is read by the receiver at once, in the same buffer.
+    fn pass_straight(&mut self, direction: Direction) -> bool {
+        let now = self.now;
+        let stats = &mut self.stats[direction.index()];
+        let buf = &mut self.straight_buf;
+        let mut any = false;
+        for _ in 0..MAX_TRANSMITS_PER_ROUND {
+            let len = match direction {
+                Direction::AToB => self.a.poll_transmit(now, buf),
+                Direction::BToA => self.b.poll_transmit(now, buf),
+            };
+            let Some(len) = len else {
+                break;
+            };
+            any = true;
+            buf.truncate(len);
+            let bytes = buf.len() as u64;
+            stats.sent += 1;
+            stats.sent_bytes += bytes;
+            stats.delivered += 1;
+            stats.delivered_bytes += bytes;
+            match direction {
+                Direction::AToB => self.b.handle_receive(now, buf),
+                Direction::BToA => self.a.handle_receive(now, buf),
+            }
         }
         any
     }
@@ -414,6 +473,7 @@ impl<A: Party, B: Party> Pair<A, B> {
 
     fn schedule(&mut self, at: Instant, direction: Direction, datagram: Vec<u8>) {
         self.seq += 1;
+        self.queued[direction.index()] += 1;
         self.in_flight.push(InFlight {
             at,
             seq: self.seq,
@@ -430,6 +490,7 @@ impl<A: Party, B: Party> Pair<A, B> {
                 break;
             };
             any = true;
+            self.queued[f.direction.index()] -= 1;
             let stats = &mut self.stats[f.direction.index()];
             stats.delivered += 1;
             stats.delivered_bytes += f.datagram.len() as u64;

@@ -242,3 +242,83 @@ fn a_link_can_go_down_and_come_back() {
     p.set_link(Direction::AToB, link);
     assert!(p.run_until(Duration::from_secs(5), |p| p.events_b.len() == 10));
 }
+
+#[test]
+fn an_ideal_link_hands_each_datagram_across_before_the_next_poll() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    type Log = Rc<RefCell<Vec<String>>>;
+    /// Writes `left` datagrams, numbered, each into the harness's buffer;
+    /// logs every poll and every datagram received, with the buffer's
+    /// address, so the test sees what was handed across and where.
+    struct Logged {
+        name: &'static str,
+        left: u8,
+        log: Log,
+    }
+    impl Party for Logged {
+        type Event = ();
+        fn handle_receive(&mut self, _now: Instant, d: &mut [u8]) {
+            let entry = format!("{} got {:?} at {:p}", self.name, d, d.as_ptr());
+            self.log.borrow_mut().push(entry);
+        }
+        fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+            self.left = self.left.checked_sub(1)?;
+            buf.clear();
+            buf.push(self.left);
+            let entry = format!("{} wrote [{}] at {:p}", self.name, self.left, buf.as_ptr());
+            self.log.borrow_mut().push(entry);
+            Some(1)
+        }
+        fn poll_event(&mut self) -> Option<()> {
+            None
+        }
+        fn handle_timeout(&mut self, _now: Instant) {}
+        fn poll_timeout(&self) -> Option<Instant> {
+            None
+        }
+    }
+    let log = Log::default();
+    let party = |name, left| Logged {
+        name,
+        left,
+        log: log.clone(),
+    };
+    let mut p = Pair::new(Instant::now(), party("a", 2), party("b", 1), 1);
+    assert!(p.run_until_idle(Duration::from_secs(1)));
+    let log = log.borrow();
+    let at = |e: &String| e.rsplit(' ').next().map(str::to_owned);
+    let steps: Vec<&str> = log
+        .iter()
+        .map(|e| e.rsplit_once(" at ").map_or("", |x| x.0))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "a wrote [1]",
+            "b got [1]",
+            "a wrote [0]",
+            "b got [0]",
+            "b wrote [0]",
+            "a got [0]"
+        ]
+    );
+    // One buffer, written and read in place.
+    assert!(log.iter().all(|e| at(e) == at(&log[0])), "{log:?}");
+    assert_eq!(p.elapsed(), Duration::ZERO);
+    assert_eq!(p.stats(Direction::AToB).delivered, 2);
+}
+
+#[test]
+fn a_link_made_ideal_keeps_the_arrival_time_of_what_is_in_flight() {
+    // A's first message is on a 10 ms link when both directions become
+    // ideal: it still lands at 10 ms, and the rest follows at once.
+    let link = LinkConfig::ideal().with_delay(Duration::from_millis(10));
+    let mut p = pair(3, link, 1);
+    assert!(p.step());
+    p.set_link(Direction::AToB, LinkConfig::ideal());
+    p.set_link(Direction::BToA, LinkConfig::ideal());
+    assert!(p.run_until_idle(Duration::from_secs(1)));
+    assert_eq!(p.events_b, vec![0, 1, 2]);
+    assert_eq!(p.elapsed(), Duration::from_millis(10));
+}
