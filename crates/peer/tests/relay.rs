@@ -15,118 +15,16 @@ use fulmar_netsim::{Datagram, Endpoint, HostId, Link, LinkConfig, NatConfig, Net
 use fulmar_peer::{
     ChannelId, Config, Event, PeerConnection, PeerConnectionState, SessionDescription, TurnServer,
 };
-use fulmar_stun::{classify, Class, Message, Method, PacketKind};
-use fulmar_turn::{FiveTuple, Server, ServerConfig, TransportProtocol};
 use rand::{rngs::StdRng, SeedableRng};
+
+/// fulmar-turn's server core on a netsim host, shared with its own tests.
+#[path = "../../turn/tests/common/turn_host.rs"]
+mod turn_host;
+
+use turn_host::{Sent, TurnHost};
 
 /// The TURN server, on the Internet.
 const TURN: &str = "203.0.113.10:3478";
-
-/// What a client sent the TURN server, as the server saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sent {
-    ChannelData,
-    SendIndication,
-    Request,
-}
-
-/// A netsim host running fulmar-turn's server core on [`TURN`], relaying
-/// from the same IP; a silent one drops everything.
-struct TurnHost {
-    addr: SocketAddr,
-    server: Server,
-    silent: bool,
-    /// What each client sent, in order.
-    from_clients: Vec<(SocketAddr, Sent)>,
-    out: VecDeque<Datagram>,
-}
-
-impl TurnHost {
-    fn new(now: Instant, silent: bool) -> Self {
-        let addr: SocketAddr = TURN.parse().unwrap();
-        let config = ServerConfig::new("fulmar.test", addr.ip()).with_user("user", "pass");
-        TurnHost {
-            addr,
-            server: Server::new(config, now, StdRng::seed_from_u64(7)),
-            silent,
-            from_clients: Vec::new(),
-            out: VecDeque::new(),
-        }
-    }
-
-    fn drain(&mut self) {
-        while let Some(t) = self.server.poll_transmit() {
-            self.out.push_back(Datagram {
-                source: self.addr,
-                destination: t.five_tuple.client,
-                payload: t.payload,
-            });
-        }
-        while self.server.poll_event().is_some() {}
-    }
-
-    /// What `client` sent, from the `skip`th datagram on.
-    fn sent_by(&self, client: IpAddr, skip: usize) -> Vec<Sent> {
-        let all = self.from_clients.iter().filter(|(a, _)| a.ip() == client);
-        all.skip(skip).map(|(_, s)| *s).collect()
-    }
-}
-
-impl Endpoint for TurnHost {
-    fn handle_receive(&mut self, now: Instant, d: Datagram) {
-        if self.silent {
-            return;
-        }
-        if d.destination == self.addr {
-            let sent = match classify(&d.payload) {
-                PacketKind::ChannelData => Sent::ChannelData,
-                _ => match Message::parse(&d.payload) {
-                    Ok(m) if m.class() == Class::Indication && m.method() == Method::SEND => {
-                        Sent::SendIndication
-                    }
-                    _ => Sent::Request,
-                },
-            };
-            self.from_clients.push((d.source, sent));
-            let ft = FiveTuple {
-                client: d.source,
-                server: self.addr,
-                protocol: TransportProtocol::Udp,
-            };
-            if let Some(r) = self.server.handle_client(now, ft, &d.payload) {
-                self.out.push_back(Datagram {
-                    source: r.relayed,
-                    destination: r.peer,
-                    payload: r.data.to_vec(),
-                });
-            }
-        } else {
-            let mut buf = vec![0u8; d.payload.len() + 64];
-            if let Some((ft, n)) =
-                self.server
-                    .handle_peer(now, d.destination, d.source, &d.payload, &mut buf)
-            {
-                buf.truncate(n);
-                self.out.push_back(Datagram {
-                    source: self.addr,
-                    destination: ft.client,
-                    payload: buf,
-                });
-            }
-        }
-        self.drain();
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.server.handle_timeout(now);
-        self.drain();
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        self.out.pop_front()
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.server.poll_timeout()
-    }
-}
 
 /// A peer connection on a netsim host with one socket.
 struct NetPeer {
@@ -217,7 +115,11 @@ fn relayed_pair(seed: u64) -> Relayed {
     let mut net = Network::new(seed);
     let now = net.now();
     let turn_addr: SocketAddr = TURN.parse().unwrap();
-    let turn = net.add_host(INTERNET, &[turn_addr.ip()], TurnHost::new(now, false));
+    let turn = net.add_host(
+        INTERNET,
+        &[turn_addr.ip()],
+        TurnHost::new(turn_addr.ip(), now, 7),
+    );
     let (nat_a, nat_b): (IpAddr, IpAddr) = (
         "198.51.100.1".parse().unwrap(),
         "198.51.100.2".parse().unwrap(),
@@ -403,7 +305,11 @@ fn a_silent_turn_server_only_delays_gathering() {
     let mut net = Network::new(3);
     let now = net.now();
     let turn_addr: SocketAddr = TURN.parse().unwrap();
-    net.add_host(INTERNET, &[turn_addr.ip()], TurnHost::new(now, true));
+    net.add_host(
+        INTERNET,
+        &[turn_addr.ip()],
+        TurnHost::new(turn_addr.ip(), now, 7).silent(),
+    );
     let local: SocketAddr = "198.51.100.7:5000".parse().unwrap();
     let mut pc = new_peer(now, 4, local, false);
     pc.create_data_channel(ChannelConfig::new("x")).unwrap();

@@ -14,83 +14,11 @@ use fulmar_turn::{
 };
 use rand::{rngs::StdRng, SeedableRng};
 
-const TURN_PORT: u16 = 3478;
-
-/// A netsim host running a TURN server core on `ip:3478`, relaying on `ip:*`.
-struct TurnHost {
-    addr: SocketAddr,
-    server: Server,
-    out: Vec<Datagram>,
+mod common {
+    pub mod turn_host;
 }
 
-impl TurnHost {
-    fn new(ip: IpAddr, now: Instant, seed: u64) -> Self {
-        let config = ServerConfig::new("fulmar.test", ip).with_user("user", "pass");
-        TurnHost {
-            addr: SocketAddr::new(ip, TURN_PORT),
-            server: Server::new(config, now, StdRng::seed_from_u64(seed)),
-            out: Vec::new(),
-        }
-    }
-
-    fn drain(&mut self) {
-        while let Some(t) = self.server.poll_transmit() {
-            self.out.push(Datagram {
-                source: self.addr,
-                destination: t.five_tuple.client,
-                payload: t.payload,
-            });
-        }
-        while self.server.poll_event().is_some() {}
-    }
-}
-
-impl Endpoint for TurnHost {
-    fn handle_receive(&mut self, now: Instant, d: Datagram) {
-        if d.destination == self.addr {
-            let ft = FiveTuple {
-                client: d.source,
-                server: self.addr,
-                protocol: TransportProtocol::Udp,
-            };
-            if let Some(r) = self.server.handle_client(now, ft, &d.payload) {
-                self.out.push(Datagram {
-                    source: r.relayed,
-                    destination: r.peer,
-                    payload: r.data.to_vec(),
-                });
-            }
-        } else {
-            let mut buf = vec![0u8; d.payload.len() + 64];
-            if let Some((ft, n)) =
-                self.server
-                    .handle_peer(now, d.destination, d.source, &d.payload, &mut buf)
-            {
-                buf.truncate(n);
-                self.out.push(Datagram {
-                    source: self.addr,
-                    destination: ft.client,
-                    payload: buf,
-                });
-            }
-        }
-        self.drain();
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.server.handle_timeout(now);
-        self.drain();
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(self.out.remove(0))
-        }
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.server.poll_timeout()
-    }
-}
+use common::turn_host::{TurnHost, TURN_PORT};
 
 /// A peer: an ICE agent and a TURN client sharing one UDP socket.
 struct Peer {
