@@ -22,8 +22,12 @@
 //! and after any loss, then one per batch (see fulmar-sctp's
 //! `Association::due_sack_cannot_wait`); str0m is polled after every datagram.
 //!
-//! Time is simulated the same way for all three (see [`Clock`]): only the
-//! CPU work of the stacks is measured, never a timer wait. What is measured
+//! Time is simulated for all three: it stands still while packets move and
+//! jumps to the earliest deadline when both sides are idle (Fulmar's peers
+//! run on fulmar-netsim's two-party `Pair`, whose ideal link hands each
+//! datagram straight across in the buffer it was written into; the others
+//! on [`Clock`]), so only the CPU work of the stacks is measured, never a
+//! timer wait. What is measured
 //! is the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`; everything runs on
 //! the bench thread), so one core's throughput is reported even when other
 //! work shares the machine; `DC_WALL_CLOCK=1` measures wall-clock time
@@ -44,10 +48,11 @@ const QUEUE_LIMIT: usize = 1 << 20;
 const A: &str = "127.0.0.1:4000";
 const B: &str = "127.0.0.1:5000";
 
-/// Simulated time: it stands still while packets move and jumps to the
-/// earliest deadline either side asked for when both are idle (1 ms when
-/// that deadline is already due), so the figures do not depend on how the
-/// scheduler treats the process and no stack is measured sleeping.
+/// Simulated time of the str0m and webrtc-rs pairs: it stands still while
+/// packets move and jumps to the earliest deadline either side asked for
+/// when both are idle (1 ms when that deadline is already due), so the
+/// figures do not depend on how the scheduler treats the process and no
+/// stack is measured sleeping.
 struct Clock {
     now: Instant,
 }
@@ -71,19 +76,24 @@ impl Clock {
     }
 }
 
+/// The peer tests' harness: two `fulmar-peer` connections on
+/// fulmar-netsim's `Pair`.
+#[path = "../../crates/peer/tests/common/mod.rs"]
+mod common;
+
 mod fulmar {
     use super::*;
     use fulmar_datachannel::ChannelConfig;
-    use fulmar_peer::{ChannelId, Config, Event, PeerConnection};
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
+    use fulmar_netsim::LinkConfig;
+    use fulmar_peer::{ChannelId, Config, Event};
 
+    /// Two peers on fulmar-netsim's pair over an ideal link: each side
+    /// reads the other's datagrams as one batch, each in the one buffer it
+    /// was written into, before it is polled; time jumps to the next
+    /// deadline when both are idle.
     pub struct Pair {
-        a: PeerConnection,
-        b: PeerConnection,
+        p: fulmar_netsim::Pair<common::Peer, common::Peer>,
         ch: ChannelId,
-        clock: Clock,
-        buf: Vec<u8>,
     }
 
     impl Pair {
@@ -91,90 +101,39 @@ mod fulmar {
         /// by default; `false` computes and checks CRC32c on every packet,
         /// the same work as the other stacks.
         pub fn new(zero_checksum: bool) -> Self {
-            let clock = Clock::new();
-            let now = clock.now();
             let mut config = Config::default();
             config.sctp.zero_checksum = zero_checksum;
-            let mut a = PeerConnection::new(config.clone(), StdRng::seed_from_u64(1)).unwrap();
-            let mut b = PeerConnection::new(config, StdRng::seed_from_u64(2)).unwrap();
-            a.add_host_candidate(now, A.parse().unwrap()).unwrap();
-            b.add_host_candidate(now, B.parse().unwrap()).unwrap();
-            let ch = a.create_data_channel(ChannelConfig::new("bulk")).unwrap();
-            let offer = a.create_offer().unwrap();
-            a.set_local_description(now, offer.clone()).unwrap();
-            b.set_remote_description(now, offer).unwrap();
-            let answer = b.create_answer().unwrap();
-            b.set_local_description(now, answer.clone()).unwrap();
-            a.set_remote_description(now, answer).unwrap();
-            let mut p = Pair {
-                a,
-                b,
-                ch,
-                clock,
-                buf: Vec::new(),
-            };
-            let mut open = false;
-            for _ in 0..10_000 {
-                let now = p.clock.now();
-                let moved = p.pump(now, &mut 0);
-                while let Some(e) = p.a.poll_event() {
-                    open |= e == Event::DataChannelOpen(ch);
-                }
-                if open {
-                    break;
-                }
-                if !moved {
-                    p.idle();
-                }
-            }
+            let configs = (config.clone(), config);
+            let mut p = common::unnegotiated(configs, (1, 2, 0), LinkConfig::ideal());
+            let ch = p.a.create_data_channel(ChannelConfig::new("bulk")).unwrap();
+            common::negotiate(&mut p, |_| {}, |sdp| sdp);
+            let open = p.run_until(Duration::from_secs(60), |p| {
+                p.events_a.contains(&Event::DataChannelOpen(ch))
+            });
             assert!(open, "fulmar: channel opened");
-            p
-        }
-
-        fn idle(&mut self) {
-            let d = [self.a.poll_timeout(), self.b.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            let now = self.clock.jump(d);
-            self.a.handle_timeout(now);
-            self.b.handle_timeout(now);
-        }
-
-        fn pump(&mut self, now: Instant, received: &mut usize) -> bool {
-            let mut moved = false;
-            // One reused datagram buffer, as a driver's send path has.
-            let buf = &mut self.buf;
-            while let Some(t) = self.a.poll_transmit(now, buf) {
-                moved = true;
-                self.b.handle_receive(now, t.source, t.destination, buf);
-            }
-            while let Some(e) = self.b.poll_event() {
-                if let Event::DataChannelMessage { data, .. } = e {
-                    *received += data.len();
-                }
-            }
-            while let Some(t) = self.b.poll_transmit(now, buf) {
-                moved = true;
-                self.a.handle_receive(now, t.source, t.destination, buf);
-            }
-            moved
+            Pair { p, ch }
         }
 
         pub fn transfer(&mut self, msg: &Bytes, total: usize) {
             let (mut sent, mut received) = (0, 0);
-            while received < total {
-                let now = self.clock.now();
-                while sent < total && self.a.buffered_amount(self.ch) < QUEUE_LIMIT {
-                    self.a.send(now, self.ch, msg.clone(), true).unwrap();
+            let ch = self.ch;
+            // Checked before every step: A's application refills the
+            // channel, B's reads what arrived.
+            let done = self.p.run_until(Duration::from_secs(24 * 3600), |p| {
+                let now = p.now();
+                while sent < total && p.a.buffered_amount(ch) < QUEUE_LIMIT {
+                    p.a.send(now, ch, msg.clone(), true).unwrap();
                     sent += msg.len();
                 }
-                let moved = self.pump(now, &mut received);
-                while self.a.poll_event().is_some() {}
-                if !moved {
-                    self.idle();
+                for e in p.events_b.drain(..) {
+                    if let Event::DataChannelMessage { data, .. } = e {
+                        received += data.len();
+                    }
                 }
-            }
+                p.events_a.clear();
+                received >= total
+            });
+            assert!(done, "fulmar: the transfer stalled");
             assert_eq!(received, total);
         }
     }

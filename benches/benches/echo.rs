@@ -47,12 +47,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use fulmar_netsim::LinkConfig;
 use fulmar_peer::{
-    Config, Event, MediaKind, PeerConnection, PeerConnectionState, ReceiveMode, SessionDescription,
-    TransceiverId,
+    Config, Event, MediaKind, PeerConnection, PeerConnectionState, ReceiveMode, TransceiverId,
 };
 use fulmar_srtp::ProtectionProfile;
-use rand::{rngs::StdRng, SeedableRng};
 use rtc_srtp::protection_profile::ProtectionProfile as RtcProfile;
 
 const SESSIONS: usize = 100;
@@ -115,89 +114,53 @@ struct Session {
     tx: Vec<u8>,
 }
 
-fn pump(a: &mut PeerConnection, b: &mut PeerConnection, mut now: Instant) -> Instant {
-    let mut buf = Vec::new();
-    for _ in 0..2000 {
-        let mut moved = false;
-        while let Some(t) = a.poll_transmit(now, &mut buf) {
-            b.handle_receive(now, t.source, t.destination, &mut buf);
-            moved = true;
-        }
-        while let Some(t) = b.poll_transmit(now, &mut buf) {
-            a.handle_receive(now, t.source, t.destination, &mut buf);
-            moved = true;
-        }
-        while a.poll_event().is_some() {}
-        while b.poll_event().is_some() {}
-        if a.connection_state() == PeerConnectionState::Connected
-            && b.connection_state() == PeerConnectionState::Connected
-            && !moved
-        {
-            return now;
-        }
-        if !moved {
-            if let Some(t) = [a.poll_timeout(), b.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min()
-            {
-                now = now.max(t);
-            }
-            a.handle_timeout(now);
-            b.handle_timeout(now);
-        }
-    }
-    panic!("pair did not connect");
-}
+/// The peer tests' harness: two `fulmar-peer` connections on
+/// fulmar-netsim's `Pair`.
+#[path = "../../crates/peer/tests/common/mod.rs"]
+mod common;
 
+/// Session `i`: A with a video track offers, B answers with its own (it
+/// echoes RTP), both pinned to `profile`; connected on fulmar-netsim's pair
+/// over an ideal link, every datagram of the last instant delivered.
 fn session(
     i: usize,
     certs: &(Arc<fulmar_dtls::Certificate>, Arc<fulmar_dtls::Certificate>),
     profile: ProtectionProfile,
 ) -> Session {
-    let now = Instant::now();
     let cfg = |c: &Arc<fulmar_dtls::Certificate>| {
         let mut cfg = Config::default();
         cfg.certificate = Some(c.clone());
         cfg.srtp_profiles = vec![profile];
         cfg
     };
-    let mut a = PeerConnection::new(cfg(&certs.0), StdRng::seed_from_u64(i as u64 * 2)).unwrap();
-    let mut b =
-        PeerConnection::new(cfg(&certs.1), StdRng::seed_from_u64(i as u64 * 2 + 1)).unwrap();
-    let port = 10_000 + i as u16;
-    a.add_host_candidate(now, SocketAddr::from(([10, 0, 0, 1], port)))
-        .unwrap();
-    b.add_host_candidate(now, SocketAddr::from(([10, 0, 0, 2], port)))
-        .unwrap();
-    a.end_of_local_candidates(now);
-    b.end_of_local_candidates(now);
-    let av = a.add_track(MediaKind::Video, "s", "v");
-    let offer = a.create_offer().unwrap();
-    a.set_local_description(now, offer.clone()).unwrap();
-    b.set_remote_description(
-        now,
-        SessionDescription::offer(&offer.sdp.to_string()).unwrap(),
-    )
-    .unwrap();
-    let bv = b.add_track(MediaKind::Video, "echo", "v");
-    b.set_receive_mode(bv, ReceiveMode::Rtp);
-    let answer = b.create_answer().unwrap();
-    b.set_local_description(now, answer.clone()).unwrap();
-    a.set_remote_description(
-        now,
-        SessionDescription::answer(&answer.sdp.to_string()).unwrap(),
-    )
-    .unwrap();
-    pump(&mut a, &mut b, now);
-    for pc in [&a, &b] {
+    let seeds = (i as u64 * 2, i as u64 * 2 + 1, 0);
+    let mut p = common::unnegotiated((cfg(&certs.0), cfg(&certs.1)), seeds, LinkConfig::ideal());
+    let av = p.a.add_track(MediaKind::Video, "s", "v");
+    let mut bv = None;
+    common::negotiate(
+        &mut p,
+        |b| {
+            let t = b.add_track(MediaKind::Video, "echo", "v");
+            b.set_receive_mode(t, ReceiveMode::Rtp);
+            bv = Some(t);
+        },
+        |sdp| sdp,
+    );
+    let connected = p.run_until(Duration::from_secs(10), |p| {
+        p.a.connection_state() == PeerConnectionState::Connected
+            && p.b.connection_state() == PeerConnectionState::Connected
+    });
+    assert!(connected, "pair did not connect");
+    p.run_for(Duration::ZERO);
+    let (a, b) = p.into_parties();
+    for pc in [&a.pc, &b.pc] {
         assert_eq!(pc.stats().srtp_profile, Some(profile), "negotiated profile");
     }
     Session {
-        a,
-        b,
+        a: a.pc,
+        b: b.pc,
         av,
-        bv,
+        bv: bv.expect("B answered"),
         seq: 0,
         tx: Vec::new(),
     }

@@ -10,9 +10,11 @@
 //!   peer connection, over 127.0.0.1;
 //! - `webrtc-rs`: the async `webrtc` crate 0.21, the same way;
 //! - `fulmar-peer` and `str0m`: the sans-IO cores alone (no sockets, no
-//!   tasks), two by two, wired back to back in memory; once the channel is
-//!   open each pair idles for the same [`idle`] time as the async stacks, in
-//!   simulated time (its timers run, consent checks flow).
+//!   tasks), two by two, wired back to back in memory (fulmar-peer on
+//!   fulmar-netsim's two-party `Pair` over an ideal link, the harness
+//!   dropped once the pair is open); once the channel is open each pair
+//!   idles for the same [`idle`] time as the async stacks, in simulated time
+//!   (its timers run, consent checks flow).
 //!
 //! The baseline is taken after `WARMUP` pairs are already open, so one-time
 //! costs (runtime threads, lazily built tables) are not counted.
@@ -100,63 +102,39 @@ fn measure_sans_io<P>(n: usize, open: impl Fn() -> P) -> (usize, usize) {
     (base, after)
 }
 
+/// The peer tests' harness: two `fulmar-peer` connections on
+/// fulmar-netsim's `Pair`.
+#[path = "../../crates/peer/tests/common/mod.rs"]
+mod common;
+
 /// Two `fulmar-peer` cores with an open channel, in memory, zero latency.
 mod fulmar_peer_pair {
     use super::*;
     use fulmar_datachannel::ChannelConfig;
+    use fulmar_netsim::LinkConfig;
     use fulmar_peer::{Config, Event, PeerConnection};
-    use rand::rngs::OsRng;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
+    /// Opens the channel on fulmar-netsim's pair over an ideal link, idles
+    /// for [`idle`] in simulated time, and keeps only the two connections
+    /// (the harness is dropped before the measurement).
     pub fn open() -> (PeerConnection, PeerConnection) {
-        let now = Instant::now();
-        let mut a = PeerConnection::new(Config::default(), OsRng).unwrap();
-        let mut b = PeerConnection::new(Config::default(), OsRng).unwrap();
-        a.add_host_candidate(now, "127.0.0.1:4000".parse().unwrap())
-            .unwrap();
-        b.add_host_candidate(now, "127.0.0.1:5000".parse().unwrap())
-            .unwrap();
-        let ch = a.create_data_channel(ChannelConfig::new("x")).unwrap();
-        let offer = a.create_offer().unwrap();
-        a.set_local_description(now, offer.clone()).unwrap();
-        b.set_remote_description(now, offer).unwrap();
-        let answer = b.create_answer().unwrap();
-        b.set_local_description(now, answer.clone()).unwrap();
-        a.set_remote_description(now, answer).unwrap();
-        let (mut t, mut a_open, mut b_open) = (now, false, false);
-        let mut idle_until = None;
-        let mut buf = Vec::new();
-        for _ in 0..100_000 {
-            while let Some(x) = a.poll_transmit(t, &mut buf) {
-                b.handle_receive(t, x.source, x.destination, &mut buf);
-            }
-            while let Some(x) = b.poll_transmit(t, &mut buf) {
-                a.handle_receive(t, x.source, x.destination, &mut buf);
-            }
-            while let Some(e) = a.poll_event() {
-                a_open |= e == Event::DataChannelOpen(ch);
-            }
-            while let Some(e) = b.poll_event() {
-                b_open |= matches!(e, Event::DataChannelOpen(_));
-            }
-            if a_open && b_open && idle_until.is_none() {
-                idle_until = Some(t + idle());
-            }
-            let next = [a.poll_timeout(), b.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            if let Some(end) = idle_until {
-                if next.is_none_or(|d| d > end) {
-                    return (a, b);
-                }
-            }
-            if let Some(d) = next {
-                t = t.max(d);
-            }
-            a.handle_timeout(t);
-            b.handle_timeout(t);
-        }
-        panic!("fulmar-peer: channel did not open");
+        static PAIRS: AtomicU64 = AtomicU64::new(0);
+        let n = PAIRS.fetch_add(1, Ordering::Relaxed);
+        let configs = (Config::default(), Config::default());
+        let mut p = common::unnegotiated(configs, (2 * n, 2 * n + 1, n), LinkConfig::ideal());
+        let ch = p.a.create_data_channel(ChannelConfig::new("x")).unwrap();
+        common::negotiate(&mut p, |_| {}, |sdp| sdp);
+        let open = p.run_until(Duration::from_secs(60), |p| {
+            p.events_a.contains(&Event::DataChannelOpen(ch))
+                && p.events_b
+                    .iter()
+                    .any(|e| matches!(e, Event::DataChannelOpen(_)))
+        });
+        assert!(open, "fulmar-peer: channel did not open");
+        p.run_for(idle());
+        let (a, b) = p.into_parties();
+        (a.pc, b.pc)
     }
 }
 

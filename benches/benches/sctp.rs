@@ -2,7 +2,9 @@
 //! link (no DTLS, no sockets), moving 16 MiB per iteration as 1 KiB or
 //! 64 KiB messages on one reliable ordered stream; fulmar-sctp (with the
 //! RFC 9653 zero checksum both sides offer, and with CRC32c) beside
-//! webrtc-rs `rtc-sctp` 0.21 doing the same work.
+//! webrtc-rs `rtc-sctp` 0.21 doing the same work. Fulmar's associations run
+//! on fulmar-netsim's two-party `Pair`, whose ideal link hands each packet
+//! straight across in the buffer it was written into.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,14 +19,47 @@ const QUEUE_LIMIT: usize = 1 << 20;
 
 mod fulmar {
     use super::*;
+    use fulmar_netsim::Party;
     use fulmar_sctp::{Association, Config, Event, SendOptions};
 
-    pub struct Pair {
-        a: Association,
-        b: Association,
-        now: Instant,
-        buf: Vec<u8>,
+    /// An association on fulmar-netsim's pair; its application counts the
+    /// bytes of the messages it reads.
+    pub struct Node {
+        assoc: Association,
+        received: usize,
     }
+
+    impl Party for Node {
+        type Event = Event;
+        fn handle_receive(&mut self, now: Instant, datagram: &mut [u8]) {
+            self.assoc.handle_receive(now, datagram);
+        }
+        fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+            // `poll_transmit` appends, so the reused buffer starts empty.
+            buf.clear();
+            self.assoc.poll_transmit(now, buf)
+        }
+        fn poll_event(&mut self) -> Option<Event> {
+            loop {
+                match self.assoc.poll_event()? {
+                    Event::Message(m) => self.received += m.data.len(),
+                    e => return Some(e),
+                }
+            }
+        }
+        fn handle_timeout(&mut self, now: Instant) {
+            self.assoc.handle_timeout(now);
+        }
+        fn poll_timeout(&self) -> Option<Instant> {
+            self.assoc.poll_timeout()
+        }
+    }
+
+    /// Two associations on fulmar-netsim's pair over an ideal link: each
+    /// reads the other's packets as one batch, each in the one buffer it
+    /// was written into, before it is polled; time jumps to the next
+    /// deadline (delayed SACK, ...) when both are idle.
+    pub struct Pair(fulmar_netsim::Pair<Node, Node>);
 
     impl Pair {
         pub fn new(zero_checksum: bool) -> Self {
@@ -34,67 +69,35 @@ mod fulmar {
                 zero_checksum,
                 ..Config::default()
             };
-            let mut p = Pair {
-                a: Association::new(cfg.clone(), &mut rng, now),
-                b: Association::new(cfg, &mut rng, now),
-                now,
-                buf: Vec::with_capacity(1500),
-            };
-            p.a.connect(now).unwrap();
-            p.b.connect(now).unwrap();
-            for _ in 0..10 {
-                p.pump(&mut 0);
-            }
-            assert!(p.a.is_established() && p.b.is_established());
-            p
-        }
-
-        fn pump(&mut self, received: &mut usize) -> bool {
-            let mut moved = false;
-            // One reused buffer; `poll_transmit` appends, so it starts empty.
-            self.buf.clear();
-            while self.a.poll_transmit(self.now, &mut self.buf).is_some() {
-                moved = true;
-                self.b.handle_receive(self.now, &self.buf);
-                self.buf.clear();
-            }
-            while let Some(ev) = self.b.poll_event() {
-                if let Event::Message(m) = ev {
-                    *received += m.data.len();
-                }
-            }
-            while self.b.poll_transmit(self.now, &mut self.buf).is_some() {
-                moved = true;
-                self.a.handle_receive(self.now, &self.buf);
-                self.buf.clear();
-            }
-            while self.a.poll_event().is_some() {}
-            moved
+            let node = |assoc| Node { assoc, received: 0 };
+            let a = node(Association::new(cfg.clone(), &mut rng, now));
+            let b = node(Association::new(cfg, &mut rng, now));
+            let mut p = fulmar_netsim::Pair::new(now, a, b, 0);
+            p.a.assoc.connect(now).unwrap();
+            p.b.assoc.connect(now).unwrap();
+            let up = p.run_until(Duration::from_secs(10), |p| {
+                p.a.assoc.is_established() && p.b.assoc.is_established()
+            });
+            assert!(up, "fulmar: associations established");
+            Pair(p)
         }
 
         pub fn transfer(&mut self, msg: &Bytes, total: usize) {
             let mut sent = 0;
-            let mut received = 0;
-            while received < total {
-                while sent < total && self.a.buffered_amount(1) < QUEUE_LIMIT {
-                    self.a
-                        .send(self.now, 1, 53, msg.clone(), SendOptions::default())
+            let start = self.0.b.received;
+            let done = self.0.run_until(Duration::from_secs(24 * 3600), |p| {
+                while sent < total && p.a.assoc.buffered_amount(1) < QUEUE_LIMIT {
+                    let now = p.now();
+                    p.a.assoc
+                        .send(now, 1, 53, msg.clone(), SendOptions::default())
                         .unwrap();
                     sent += msg.len();
                 }
-                if !self.pump(&mut received) {
-                    // Idle: jump to the next timer (delayed SACK, ...).
-                    self.now = self
-                        .a
-                        .poll_timeout()
-                        .into_iter()
-                        .chain(self.b.poll_timeout())
-                        .min()
-                        .unwrap_or(self.now + Duration::from_millis(1));
-                    self.a.handle_timeout(self.now);
-                    self.b.handle_timeout(self.now);
-                }
-            }
+                p.events_a.clear();
+                p.events_b.clear();
+                p.b.received - start >= total
+            });
+            assert!(done, "fulmar: the transfer stalled");
         }
     }
 }
