@@ -8,10 +8,7 @@ use std::time::{Duration, Instant};
 
 use fulmar_ice::{CandidateType, IceAgent, IceConfig, IceConnectionState, IceRole};
 use fulmar_netsim::{Datagram, Endpoint, HostId, Link, LinkConfig, NatConfig, Network, INTERNET};
-use fulmar_turn::{
-    Client, ClientConfig, ClientEvent, ClientState, FiveTuple, Received, Server, ServerConfig,
-    TransportProtocol,
-};
+use fulmar_turn::{Client, ClientConfig, ClientEvent, ClientState, Received};
 use rand::{rngs::StdRng, SeedableRng};
 
 mod common {
