@@ -17,43 +17,14 @@ use rand::SeedableRng;
 const TOTAL: usize = 16 << 20;
 const QUEUE_LIMIT: usize = 1 << 20;
 
+/// The association tests' harness: fulmar-sctp on fulmar-netsim's `Pair`.
+#[path = "../../crates/sctp/tests/common/mod.rs"]
+mod common;
+
 mod fulmar {
     use super::*;
-    use fulmar_netsim::Party;
+    use common::Node;
     use fulmar_sctp::{Association, Config, Event, SendOptions};
-
-    /// An association on fulmar-netsim's pair; its application counts the
-    /// bytes of the messages it reads.
-    pub struct Node {
-        assoc: Association,
-        received: usize,
-    }
-
-    impl Party for Node {
-        type Event = Event;
-        fn handle_receive(&mut self, now: Instant, datagram: &mut [u8]) {
-            self.assoc.handle_receive(now, datagram);
-        }
-        fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
-            // `poll_transmit` appends, so the reused buffer starts empty.
-            buf.clear();
-            self.assoc.poll_transmit(now, buf)
-        }
-        fn poll_event(&mut self) -> Option<Event> {
-            loop {
-                match self.assoc.poll_event()? {
-                    Event::Message(m) => self.received += m.data.len(),
-                    e => return Some(e),
-                }
-            }
-        }
-        fn handle_timeout(&mut self, now: Instant) {
-            self.assoc.handle_timeout(now);
-        }
-        fn poll_timeout(&self) -> Option<Instant> {
-            self.assoc.poll_timeout()
-        }
-    }
 
     /// Two associations on fulmar-netsim's pair over an ideal link: each
     /// reads the other's packets as one batch, each in the one buffer it
@@ -69,9 +40,12 @@ mod fulmar {
                 zero_checksum,
                 ..Config::default()
             };
-            let node = |assoc| Node { assoc, received: 0 };
-            let a = node(Association::new(cfg.clone(), &mut rng, now));
-            let b = node(Association::new(cfg, &mut rng, now));
+            let a = Node {
+                assoc: Association::new(cfg.clone(), &mut rng, now),
+            };
+            let b = Node {
+                assoc: Association::new(cfg, &mut rng, now),
+            };
             let mut p = fulmar_netsim::Pair::new(now, a, b, 0);
             p.a.assoc.connect(now).unwrap();
             p.b.assoc.connect(now).unwrap();
@@ -83,8 +57,9 @@ mod fulmar {
         }
 
         pub fn transfer(&mut self, msg: &Bytes, total: usize) {
-            let mut sent = 0;
-            let start = self.0.b.received;
+            let (mut sent, mut received) = (0, 0);
+            // Checked before every step: A's application refills the
+            // stream, B's reads what arrived.
             let done = self.0.run_until(Duration::from_secs(24 * 3600), |p| {
                 while sent < total && p.a.assoc.buffered_amount(1) < QUEUE_LIMIT {
                     let now = p.now();
@@ -93,9 +68,13 @@ mod fulmar {
                         .unwrap();
                     sent += msg.len();
                 }
+                for e in p.events_b.drain(..) {
+                    if let Event::Message(m) = e {
+                        received += m.data.len();
+                    }
+                }
                 p.events_a.clear();
-                p.events_b.clear();
-                p.b.received - start >= total
+                received >= total
             });
             assert!(done, "fulmar: the transfer stalled");
         }
