@@ -112,7 +112,7 @@ mod fulmar_peer_pair {
     use super::*;
     use fulmar_datachannel::ChannelConfig;
     use fulmar_netsim::LinkConfig;
-    use fulmar_peer::{Config, Event, PeerConnection};
+    use fulmar_peer::{Config, PeerConnection};
     use std::sync::atomic::{AtomicU64, Ordering};
 
     /// Opens the channel on fulmar-netsim's pair over an ideal link, idles
@@ -125,12 +125,7 @@ mod fulmar_peer_pair {
         let mut p = common::unnegotiated(configs, (2 * n, 2 * n + 1, n), LinkConfig::ideal());
         let ch = p.a.create_data_channel(ChannelConfig::new("x")).unwrap();
         common::negotiate(&mut p, |_| {}, |sdp| sdp);
-        let open = p.run_until(Duration::from_secs(60), |p| {
-            p.events_a.contains(&Event::DataChannelOpen(ch))
-                && p.events_b
-                    .iter()
-                    .any(|e| matches!(e, Event::DataChannelOpen(_)))
-        });
+        let open = p.run_until(Duration::from_secs(60), |p| common::channel_open(p, ch));
         assert!(open, "fulmar-peer: channel did not open");
         p.run_for(idle());
         let (a, b) = p.into_parties();

@@ -158,14 +158,17 @@ pub fn negotiated(
 /// [`negotiated`] without rewriting, run until "chat" is open at both ends.
 pub fn open_pair(seeds: (u64, u64, u64)) -> (Pair<Peer, Peer>, ChannelId) {
     let (mut p, chat) = negotiated(seeds, |sdp| sdp);
-    let open = p.run_until(Duration::from_secs(10), |p| {
-        p.events_a.contains(&Event::DataChannelOpen(chat))
-            && p.events_b
-                .iter()
-                .any(|e| matches!(e, Event::DataChannelOpen(_)))
-    });
+    let open = p.run_until(Duration::from_secs(10), |p| channel_open(p, chat));
     assert!(open, "the channel opened");
     (p, chat)
+}
+
+/// Whether A's channel `chat` is open at both ends (as their events said).
+pub fn channel_open(p: &Pair<Peer, Peer>, chat: ChannelId) -> bool {
+    p.events_a.contains(&Event::DataChannelOpen(chat))
+        && p.events_b
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelOpen(_)))
 }
 
 /// The failure a party's application was told of, if any.
