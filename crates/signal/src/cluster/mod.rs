@@ -784,7 +784,7 @@ impl Cluster {
         let seq: u64 = field(3).parse().unwrap_or(0);
         let generation: u64 = field(8).parse().unwrap_or(0);
         let npeers: usize = field(10).parse().unwrap_or(0);
-        let peers_end = (11 + npeers * 3).min(r.len());
+        let peers_end = npeers.saturating_mul(3).saturating_add(11).min(r.len());
         let peer_fields = r.get(11..peers_end).unwrap_or_default();
         let metas: Vec<_> = peer_fields
             .chunks_exact(3)
