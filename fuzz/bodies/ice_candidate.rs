@@ -7,10 +7,11 @@ fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(c) = fulmar_ice::Candidate::parse(text) else { return };
     let line = c.to_string();
-    match fulmar_ice::Candidate::parse(&line) {
-        Ok(back) => assert_eq!(back.to_string(), line),
-        Err(e) => panic!("written candidate does not parse: {line:?}: {e}"),
+    let again = fulmar_ice::Candidate::parse(&line);
+    if let Ok(back) = &again {
+        assert_eq!(back.to_string(), line);
     }
+    check_written_candidate(&c, &line, again, fulmar_ice::Candidate::MAX_LEN);
     let config = fulmar_ice::IceConfig::new(fulmar_ice::IceRole::Controlling);
     let mut agent = fulmar_ice::IceAgent::new(config, rand::rngs::StdRng::seed_from_u64(1));
     let now = std::time::Instant::now();
@@ -21,3 +22,5 @@ fn run(data: &[u8]) {
     let mut buf = Vec::new();
     while agent.poll_transmit(now, &mut buf).is_some() {}
 }
+
+include!("candidate_round_trip.rs");

@@ -39,10 +39,7 @@ fn run(data: &[u8]) {
         for line in text.lines().take(64) {
             if let Ok(c) = Candidate::parse(line) {
                 let written = c.to_string();
-                match Candidate::parse(&written) {
-                    Ok(back) => assert_eq!(back, c),
-                    Err(e) => panic!("written candidate does not parse: {written:?}: {e}"),
-                }
+                check_written_candidate(&c, &written, Candidate::parse(&written), Candidate::MAX_LEN);
             }
         }
     }
@@ -91,3 +88,5 @@ fn touch(sdp: &fulmar_sdp::SessionDescription) {
     }
     std::hint::black_box(n);
 }
+
+include!("candidate_round_trip.rs");

@@ -233,14 +233,22 @@ impl Candidate {
     }
 
     /// Parses a candidate from its value, `candidate:<value>` or
-    /// `a=candidate:<value>`, of at most [`Candidate::MAX_LEN`] bytes.
+    /// `a=candidate:<value>`; the value (without the prefix and line ending)
+    /// is at most [`Candidate::MAX_LEN`] bytes.
+    ///
+    /// What this parses writes back to text that parses to the same
+    /// candidate, with one exception at the length bound: an IPv4-mapped
+    /// IPv6 address written in hex (`::ffff:0:0`) is written back in its
+    /// dotted form (`::ffff:0.0.0.0`), up to 4 bytes longer.
     pub fn parse(s: &str) -> Result<Self, SyntaxError> {
-        if s.len() > Self::MAX_LEN {
-            return Err(SyntaxError::InvalidField("candidate length"));
-        }
         let s = s.strip_prefix("a=").unwrap_or(s);
         let s = s.strip_prefix("candidate:").unwrap_or(s);
         let s = s.trim_end_matches(['\r', '\n']);
+        // The bound is on the value, so that `candidate:` + value, as
+        // `Display` writes it, parses whenever the bare value did.
+        if s.len() > Self::MAX_LEN {
+            return Err(SyntaxError::InvalidField("candidate length"));
+        }
         // RFC 8839 §5.1: every field is a byte-string, which excludes NUL, CR and LF.
         if !crate::util::is_line_safe(s) {
             return Err(SyntaxError::ForbiddenCharacter);

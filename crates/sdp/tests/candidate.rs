@@ -203,3 +203,33 @@ fn over_long_candidates_are_refused() {
     );
     assert_eq!(Candidate::parse(&fits).unwrap().extensions.len(), 200);
 }
+
+#[test]
+fn the_length_bound_is_on_the_value_so_written_candidates_parse_again() {
+    // A bare value at the bound parses, and so does the `candidate:` line it
+    // writes back (fuzzing found the bound applied to the whole input).
+    let head = "1 1 udp 1 1.2.3.4 1 typ host";
+    let value = format!(
+        "{head} x {}",
+        "y".repeat(Candidate::MAX_LEN - head.len() - 3)
+    );
+    assert_eq!(value.len(), Candidate::MAX_LEN);
+    let c = Candidate::parse(&value).unwrap();
+    assert_eq!(Candidate::parse(&c.to_string()).unwrap(), c);
+    assert_eq!(
+        Candidate::parse(&format!("a=candidate:{value}\r\n")).unwrap(),
+        c
+    );
+    assert!(Candidate::parse(&format!("{value}y")).is_err());
+}
+
+#[test]
+fn ipv4_mapped_addresses_are_written_dotted() {
+    // RFC 5952 §5: the documented case where writing back grows the text.
+    let c = Candidate::parse("1 1 udp 1 ::ffff:0:0 9 typ host").unwrap();
+    assert_eq!(
+        c.to_string(),
+        "candidate:1 1 udp 1 ::ffff:0.0.0.0 9 typ host"
+    );
+    assert_eq!(Candidate::parse(&c.to_string()).unwrap(), c);
+}
