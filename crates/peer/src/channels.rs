@@ -95,6 +95,25 @@ pub(crate) struct DataState {
     pub(crate) by_stream: HashMap<u16, u32>,
     pub(crate) next_channel: u32,
     pub(crate) section: DataSection,
+    /// Bytes of received messages waiting in the event queue: SCTP let go
+    /// of them when they were drained, so they count against the receive
+    /// window here until the application polls them.
+    pub(crate) undelivered: usize,
+    /// What the application last reported unread ([`PeerConnection::set_unread_bytes`]).
+    pub(crate) app_unread: usize,
+}
+
+impl DataState {
+    /// Tells the association what is held above it: messages in the event
+    /// queue plus what the application reported unread (RFC 9260 §6.2: a
+    /// window that counts only SCTP's own buffers would reopen as soon as
+    /// messages are drained into the queue, before anyone read them).
+    pub(crate) fn report_held(&mut self) {
+        let held = self.undelivered.saturating_add(self.app_unread);
+        if let Some(dc) = self.sctp.get_mut() {
+            dc.association_mut().set_unread_bytes(held);
+        }
+    }
 }
 
 impl PeerConnection {
@@ -122,9 +141,8 @@ impl PeerConnection {
     /// flow-controlled while everything else (SACKs for our own data
     /// included) keeps flowing. See `fulmar_sctp::Association::set_unread_bytes`.
     pub fn set_unread_bytes(&mut self, bytes: usize) {
-        if let Some(dc) = self.data.sctp.get_mut() {
-            dc.association_mut().set_unread_bytes(bytes);
-        }
+        self.data.app_unread = bytes;
+        self.data.report_held();
     }
 
     /// Sets the threshold under which [`Event::BufferedAmountLow`] fires.
@@ -258,6 +276,7 @@ impl PeerConnection {
     }
 
     pub(crate) fn drain_sctp_events(&mut self) {
+        let mut held_changed = false;
         // One event at a time: handling one may need `self` whole.
         while let Some(e) = self.data.sctp.get_mut().and_then(DataChannels::poll_event) {
             match e {
@@ -314,6 +333,8 @@ impl PeerConnection {
                 } => {
                     if let Some(&id) = self.data.by_stream.get(&channel) {
                         self.stats.messages_received += 1;
+                        self.data.undelivered += data.len();
+                        held_changed = true;
                         self.events.push_back(Event::DataChannelMessage {
                             id: ChannelId(id),
                             data,
@@ -343,6 +364,9 @@ impl PeerConnection {
                 }
                 _ => {}
             }
+        }
+        if held_changed {
+            self.data.report_held();
         }
     }
 

@@ -441,3 +441,52 @@ fn time_to_open_channel() {
     let per = start.elapsed() / runs as u32;
     println!("nothing to open data channel (two peers, certificates included): {per:?}");
 }
+
+/// An application that stops reading holds at most about one receive window
+/// of messages in the connection's event queue: SCTP lets go of a message
+/// once it is drained into that queue, and the queued bytes still count
+/// against the window the sender sees (RFC 9260 §6.2). Once it reads again
+/// every message arrives, in order.
+#[test]
+fn messages_waiting_in_the_event_queue_close_the_window() {
+    let (mut p, chat) = common::open_pair((1, 2, 7));
+    let at_b = p
+        .events_b
+        .iter()
+        .find_map(|e| match e {
+            Event::DataChannel { id, .. } => Some(*id),
+            _ => None,
+        })
+        .unwrap();
+    p.b.hold = true;
+    const N: usize = 64;
+    const SIZE: usize = 64 * 1024;
+    let now = p.now();
+    for i in 0..N {
+        let msg = Bytes::from(vec![i as u8; SIZE]);
+        p.a.send(now, chat, msg, true).unwrap();
+    }
+    p.run_for(Duration::from_secs(5));
+    let queued: Vec<Event> = std::iter::from_fn(|| p.b.pc.poll_event()).collect();
+    let mut got = messages(&queued, at_b);
+    let held: usize = got.iter().map(|(m, _)| m.len()).sum();
+    let window = Config::default().sctp.receive_window;
+    assert!(held >= window / 2, "the window filled: {held}");
+    assert!(held <= window + SIZE, "bounded by the window: {held}");
+    assert!(got.len() < N, "the sender was flow-controlled");
+
+    p.b.hold = false;
+    let rest = N - got.len();
+    let done = p.run_until(Duration::from_secs(30), |p| {
+        messages(&p.events_b, at_b).len() >= rest
+    });
+    assert!(done, "the rest arrived once B read again");
+    got.extend(messages(&p.events_b, at_b));
+    assert_eq!(got.len(), N);
+    for (i, (m, binary)) in got.iter().enumerate() {
+        assert!(
+            *binary && m.len() == SIZE && m.iter().all(|&b| b == i as u8),
+            "message {i}"
+        );
+    }
+}

@@ -269,7 +269,14 @@ impl PeerConnection {
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front()?;
+        if let Event::DataChannelMessage { data, .. } = &event {
+            // The message leaves the stack's hands: it stops counting
+            // against the receive window (see `DataState::undelivered`).
+            self.data.undelivered = self.data.undelivered.saturating_sub(data.len());
+            self.data.report_held();
+        }
+        Some(event)
     }
 
     /// When [`Self::handle_timeout`] is next due.

@@ -30,6 +30,8 @@ pub struct Peer {
     /// The application sends every data-channel message it receives back
     /// on its channel, at the instant it reads it.
     pub echo: bool,
+    /// The application has stopped reading: events wait in the connection.
+    pub hold: bool,
     /// The pair's clock, as last seen: when the application acts.
     now: Instant,
 }
@@ -60,6 +62,9 @@ impl Party for Peer {
         self.pc.poll_transmit(now, buf).map(|t| t.len)
     }
     fn poll_event(&mut self) -> Option<Event> {
+        if self.hold {
+            return None;
+        }
         let e = self.pc.poll_event()?;
         if let (true, Event::DataChannelMessage { id, data, binary }) = (self.echo, &e) {
             self.pc.send(self.now, *id, data.clone(), *binary).unwrap();
@@ -90,6 +95,7 @@ pub fn peers(
         local,
         remote,
         echo: false,
+        hold: false,
         now,
     };
     let a = peer(configs.0, seeds.0, a_addr, b_addr);
