@@ -15,7 +15,7 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
     DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server
 fi
 # Built outside the namespace (cargo may fetch); run offline inside it.
-cargo test -q -p fulmar-signal --test redis --no-run
+cargo test -q -p fulmar-signal --test redis --lib --no-run
 export REDIS_PORT="${REDIS_PORT:-6391}"
 exec unshare -n sh -c '
     ip link set lo up
@@ -31,6 +31,8 @@ exec unshare -n sh -c '
     status=0
     FULMAR_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" timeout 240 \
         cargo test --offline -q -p fulmar-signal --test redis -- --ignored || status=$?
+    FULMAR_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" timeout 240 \
+        cargo test --offline -q -p fulmar-signal --lib -- --ignored cluster::tests || status=$?
     kill "$redis" 2>/dev/null || true
     wait "$redis" 2>/dev/null || true
     exit $status'

@@ -22,6 +22,8 @@
 
 mod scripts;
 mod tasks;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -861,7 +863,7 @@ impl Cluster {
     /// `conn` closed while holding `sid`: the session waits for a resume.
     pub(crate) async fn disconnect(&self, sid: &Arc<str>, conn: ConnId, now: Instant) {
         let deadline = now + self.limits.resume_grace;
-        {
+        let generation = {
             let mut local = self.local();
             let Some(m) = local.members.get_mut(sid) else {
                 return;
@@ -871,8 +873,10 @@ impl Cluster {
             }
             m.conn = None;
             m.deadline = Some(deadline);
+            let generation = m.generation;
             local.expiring.push_back((deadline, sid.clone()));
-        }
+            generation
+        };
         let r: Result<u64, _> = self
             .scripts
             .detach
@@ -880,6 +884,7 @@ impl Cluster {
             .arg(sid.as_ref())
             .arg(&self.node)
             .arg(self.key_ttl_ms())
+            .arg(generation)
             .invoke_async(&mut self.redis.clone())
             .await;
         if let Err(e) = r {

@@ -201,10 +201,14 @@ return 'ok'
 "#;
 
 /// The connection of a session held by this node dropped: `ARGV` =
-/// prefix, session, node, TTL in ms. The keys expire unless resumed.
+/// prefix, session, node, TTL in ms, the takeover generation the dropped
+/// connection held (0 after a join). The keys expire unless resumed.
+/// Returns 0 when a later takeover holds the session: a resume on the same
+/// node whose `RESUME` reached Redis before this `DETACH` must stay attached.
 const DETACH: &str = r#"
 local sk = skey(ARGV[2])
-if redis.call('HGET', sk, 'node') ~= ARGV[3] then return 0 end
+local s = redis.call('HMGET', sk, 'node', 'gen')
+if s[1] ~= ARGV[3] or (tonumber(s[2]) or 0) ~= tonumber(ARGV[5]) then return 0 end
 redis.call('HSET', sk, 'attached', '0')
 redis.call('PEXPIRE', sk, ARGV[4])
 redis.call('PEXPIRE', okey(ARGV[2]), ARGV[4])
