@@ -59,6 +59,20 @@ impl Config {
         self
     }
 
+    /// Advertises `ip` in place of the host addresses of its family: the
+    /// public address of a 1:1 NAT in front of this host (a cloud VM's;
+    /// Janus's `nat_1_1_mapping`, LiveKit's `node_ip`), which forwards
+    /// every port unchanged. Each host candidate is signalled as `ip` with
+    /// its own port; checks still go out from, and arrive on, the bound
+    /// socket. Call once per address (one IPv4 and one IPv6, say); a family
+    /// without a public address keeps its host candidates.
+    pub fn with_public_address(mut self, ip: std::net::IpAddr) -> Self {
+        if !self.peer.public_addresses.contains(&ip) {
+            self.peer.public_addresses.push(ip);
+        }
+        self
+    }
+
     /// Allocates a relay on this TURN server (over UDP, TCP or TLS) and
     /// offers it as a candidate; gathering completes once the allocation is
     /// done or failed.

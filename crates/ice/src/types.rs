@@ -131,6 +131,12 @@ pub struct IceConfig {
     pub components: u16,
     /// STUN servers to gather server-reflexive candidates from.
     pub stun_servers: Vec<SocketAddr>,
+    /// Public IP addresses that a 1:1 NAT maps to this host, keeping ports
+    /// (a cloud VM's: Janus's `nat_1_1_mapping`, LiveKit's `node_ip`). Each
+    /// host candidate is signalled with these addresses of its family, and
+    /// its port, in place of its own; a family without public addresses
+    /// keeps its host addresses.
+    pub public_addresses: Vec<IpAddr>,
     /// Ta: pacing of new STUN transactions (RFC 8445 §14.2, default 50 ms).
     pub ta: Duration,
     /// Initial retransmission timeout of checks and gathering requests;
@@ -167,6 +173,7 @@ impl Default for IceConfig {
             lite: false,
             components: 1,
             stun_servers: Vec::new(),
+            public_addresses: Vec::new(),
             ta: Duration::from_millis(50),
             rto: Duration::from_millis(500),
             max_rto: Duration::from_secs(2),
@@ -203,6 +210,13 @@ impl IceConfig {
     /// Adds a STUN server for server-reflexive candidates.
     pub fn with_stun_server(mut self, server: SocketAddr) -> Self {
         self.stun_servers.push(server);
+        self
+    }
+
+    /// Adds a public address that a 1:1 NAT maps to this host
+    /// ([`IceConfig::public_addresses`]).
+    pub fn with_public_address(mut self, ip: IpAddr) -> Self {
+        self.public_addresses.push(ip);
         self
     }
 

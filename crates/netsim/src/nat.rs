@@ -61,6 +61,11 @@ pub struct NatConfig {
     pub inbound_refresh: bool,
     /// Port assignment policy.
     pub port_assignment: PortAssignment,
+    /// A static 1:1 NAT for this internal IP (a cloud VM's public
+    /// address): every port of the external address forwards to the same
+    /// port of this host, both ways, without state or filtering; other
+    /// internal hosts get the mappings above.
+    pub one_to_one: Option<IpAddr>,
 }
 
 impl NatConfig {
@@ -74,6 +79,16 @@ impl NatConfig {
             mapping_timeout: Duration::from_secs(120),
             inbound_refresh: false,
             port_assignment: PortAssignment::Random,
+            one_to_one: None,
+        }
+    }
+
+    /// A static 1:1 NAT for `internal` ([`NatConfig::one_to_one`]), full
+    /// cone for any other host behind it.
+    pub fn one_to_one(internal: IpAddr) -> Self {
+        Self {
+            one_to_one: Some(internal),
+            ..Self::full_cone().with_port_assignment(PortAssignment::Preserve)
         }
     }
 
@@ -247,6 +262,9 @@ impl Nat {
         if internal.is_ipv4() != self.external.is_ipv4() {
             return Err(NatDrop::FamilyMismatch);
         }
+        if self.config.one_to_one == Some(internal.ip()) {
+            return Ok(SocketAddr::new(self.external, internal.port()));
+        }
         let key = self.key_for(internal, remote);
         if let Some(port) = self.by_key.get(&key).copied() {
             let expired = self.by_port.get(&port).is_none_or(|e| self.expired(e, now));
@@ -297,7 +315,12 @@ impl Nat {
         port: u16,
     ) -> Result<SocketAddr, NatDrop> {
         let expired = match self.by_port.get(&port) {
-            None => return Err(NatDrop::NoMapping),
+            None => {
+                return match self.config.one_to_one {
+                    Some(ip) => Ok(SocketAddr::new(ip, port)),
+                    None => Err(NatDrop::NoMapping),
+                };
+            }
             Some(e) => self.expired(e, now),
         };
         if expired {
@@ -378,6 +401,31 @@ mod tests {
         let c = adm.outbound(now, int, sa("3.3.3.3:2"), &mut rng).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn one_to_one_forwards_every_port_unsolicited() {
+        let now = Instant::now();
+        let mut rng = StdRng::seed_from_u64(1);
+        let vm: IpAddr = "10.0.0.5".parse().unwrap();
+        let mut nat = Nat::new("203.0.113.5".parse().unwrap(), NatConfig::one_to_one(vm));
+        // Inbound first, from anyone, to any port: forwarded as is.
+        assert_eq!(
+            nat.inbound(now, sa("198.51.100.9:4000"), 3478),
+            Ok(sa("10.0.0.5:3478"))
+        );
+        // Outbound keeps the port.
+        assert_eq!(
+            nat.outbound(now, sa("10.0.0.5:3478"), sa("198.51.100.9:4000"), &mut rng),
+            Ok(sa("203.0.113.5:3478"))
+        );
+        // Another host behind it is mapped as by a full cone.
+        let other = nat.outbound(now, sa("10.0.0.6:5000"), sa("198.51.100.9:4000"), &mut rng);
+        let other = other.unwrap();
+        assert_eq!(
+            nat.inbound(now, sa("198.51.100.8:1"), other.port()),
+            Ok(sa("10.0.0.6:5000"))
+        );
     }
 
     #[test]

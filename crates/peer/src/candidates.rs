@@ -171,6 +171,7 @@ impl PeerConnection {
         }
         let mut cfg = IceConfig::new(role);
         cfg.stun_servers = self.config.stun_servers.clone();
+        cfg.public_addresses = self.config.public_addresses.clone();
         let rng = self.sub_rng();
         self.ice.agent = Some(IceAgent::new(cfg, rng));
         if let Some(now) = self.now {

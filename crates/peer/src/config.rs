@@ -1,6 +1,6 @@
 //! Configuration of a peer connection.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use fulmar_dtls::Certificate;
@@ -60,6 +60,12 @@ pub struct Config {
     pub certificate: Option<Arc<Certificate>>,
     /// STUN servers for server-reflexive candidates.
     pub stun_servers: Vec<SocketAddr>,
+    /// Public addresses of a 1:1 NAT in front of this host (a cloud VM's;
+    /// Janus's `nat_1_1_mapping`): host candidates are signalled with these
+    /// addresses of their family, and their own ports, in place of their
+    /// own; a family without public addresses keeps its host addresses
+    /// (`fulmar_ice::IceConfig::public_addresses`).
+    pub public_addresses: Vec<IpAddr>,
     /// The `a=max-message-size` we accept (RFC 8841 §6).
     pub max_message_size: u64,
     /// The SCTP association's settings (ports and peer limits are set from SDP).
@@ -90,6 +96,7 @@ impl Default for Config {
         Config {
             certificate: None,
             stun_servers: Vec::new(),
+            public_addresses: Vec::new(),
             max_message_size: 262_144,
             sctp: fulmar_sctp::Config::default(),
             receive_mode: ReceiveMode::Frames,

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use fulmar_datachannel::ChannelConfig;
-use fulmar_netsim::{Datagram, Endpoint, HostId, Link, LinkConfig, NatConfig, Network, INTERNET};
+use fulmar_netsim::{HostId, NatConfig, Network, INTERNET};
 use fulmar_peer::{
     ChannelId, Config, Event, PeerConnection, PeerConnectionState, SessionDescription, TurnServer,
 };
@@ -23,68 +23,12 @@ mod turn_host;
 
 use turn_host::{Sent, TurnHost};
 
+mod netpeer;
+
+use netpeer::{connected, peer, NetPeer};
+
 /// The TURN server, on the Internet.
 const TURN: &str = "203.0.113.10:3478";
-
-/// A peer connection on a netsim host with one socket.
-struct NetPeer {
-    pc: PeerConnection,
-    events: Vec<Event>,
-    /// Local candidates not yet signalled to the other peer.
-    trickle: VecDeque<String>,
-    buf: Vec<u8>,
-}
-
-impl NetPeer {
-    fn drain(&mut self) {
-        while let Some(e) = self.pc.poll_event() {
-            if let Event::LocalCandidate(c) = &e {
-                self.trickle.push_back(c.clone());
-            }
-            self.events.push(e);
-        }
-    }
-
-    fn candidates(&self) -> impl Iterator<Item = &String> {
-        self.events.iter().filter_map(|e| match e {
-            Event::LocalCandidate(c) => Some(c),
-            _ => None,
-        })
-    }
-
-    fn messages(&self) -> usize {
-        let msg = |e: &&Event| matches!(e, Event::DataChannelMessage { .. });
-        self.events.iter().filter(msg).count()
-    }
-}
-
-impl Endpoint for NetPeer {
-    fn handle_receive(&mut self, now: Instant, mut d: Datagram) {
-        self.pc
-            .handle_receive(now, d.source, d.destination, &mut d.payload);
-        self.drain();
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.pc.handle_timeout(now);
-        self.drain();
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
-        self.drain();
-        let t = self.pc.poll_transmit(now, &mut self.buf)?;
-        Some(Datagram {
-            source: t.source,
-            destination: t.destination,
-            payload: self.buf.clone(),
-        })
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.pc.poll_timeout()
-    }
-}
-
-fn peer(net: &mut Network, h: HostId) -> &mut NetPeer {
-    net.endpoint_mut::<NetPeer>(h).unwrap()
-}
 
 /// A peer allocating on [`TURN`] from `local`, relay candidates only if
 /// `relay_only`; its socket is its only host and it has no other.
@@ -139,18 +83,10 @@ fn relayed_pair(seed: u64) -> Relayed {
     pb.set_local_description(now, answer.clone()).unwrap();
     let answer = SessionDescription::answer(&answer.sdp.to_string()).unwrap();
     pa.set_remote_description(now, answer).unwrap();
-    let new = |pc| NetPeer {
-        pc,
-        events: Vec::new(),
-        trickle: VecDeque::new(),
-        buf: Vec::new(),
-    };
+    let new = NetPeer::new;
     let a = net.add_host(zone_a, &[la.ip()], new(pa));
     let b = net.add_host(zone_b, &[lb.ip()], new(pb));
-    for h in [a, b] {
-        let link = LinkConfig::ideal().with_delay(Duration::from_millis(20));
-        net.set_link(h, Link::symmetric(link));
-    }
+    netpeer::set_delay(&mut net, &[a, b], Duration::from_millis(20));
     Relayed {
         net,
         turn,
@@ -165,27 +101,13 @@ fn relayed_pair(seed: u64) -> Relayed {
 impl Relayed {
     /// Runs for at most `limit`, trickling candidates both ways, until
     /// `done`.
-    fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Network) -> bool) -> bool {
-        let (a, b) = (self.a, self.b);
-        self.net.run_until_cond(limit, |net| {
-            let now = net.now();
-            for (from, to) in [(a, b), (b, a)] {
-                while let Some(c) = peer(net, from).trickle.pop_front() {
-                    peer(net, to).pc.add_ice_candidate(now, &c).unwrap();
-                }
-            }
-            done(net)
-        })
+    fn run_until(&mut self, limit: Duration, done: impl FnMut(&mut Network) -> bool) -> bool {
+        netpeer::run_trickling(&mut self.net, self.a, self.b, limit, done)
     }
 
     fn turn(&self) -> &TurnHost {
         self.net.endpoint::<TurnHost>(self.turn).unwrap()
     }
-}
-
-fn connected(net: &Network, h: HostId) -> bool {
-    let p = net.endpoint::<NetPeer>(h).unwrap();
-    p.pc.connection_state() == PeerConnectionState::Connected
 }
 
 #[test]

@@ -6,8 +6,11 @@ use super::*;
 
 impl IceAgent {
     /// Adds a host candidate: a local socket bound to `addr` for
-    /// `component`. Returns the candidate (also emitted as an event) and
-    /// starts server-reflexive gathering from it.
+    /// `component`. Returns the candidate and starts server-reflexive
+    /// gathering from it. The candidate is emitted as an event unless
+    /// [`IceConfig::public_addresses`] has addresses of its family: then
+    /// each of those, with `addr`'s port, is emitted as a host candidate in
+    /// its place (a NAT 1:1 mapping), while `addr` stays their base.
     pub fn add_host_candidate(
         &mut self,
         now: Instant,
@@ -17,7 +20,10 @@ impl IceAgent {
         self.check_usable(component)?;
         self.touch(now);
         if let Some(l) = self.locals.iter().find(|l| {
-            l.cand.typ == CandidateType::Host && l.addr == addr && l.cand.component == component
+            l.cand.typ == CandidateType::Host
+                && l.addr == addr
+                && l.base == addr
+                && l.cand.component == component
         }) {
             return Ok(l.cand.clone());
         }
@@ -27,19 +33,32 @@ impl IceAgent {
         let same_family = self
             .locals
             .iter()
-            .filter(|l| l.cand.typ == CandidateType::Host && l.addr.is_ipv4() == addr.is_ipv4())
+            .filter(|l| {
+                l.cand.typ == CandidateType::Host
+                    && l.addr == l.base
+                    && l.addr.is_ipv4() == addr.is_ipv4()
+            })
             .count();
         // RFC 8421: prefer IPv6 over IPv4; then the order of addition.
         let base_pref: u16 = if addr.is_ipv6() { 65535 } else { 65535 - 1024 };
         let local_pref = base_pref.saturating_sub(u16::try_from(same_family).unwrap_or(1000));
+        let priority = candidate_priority(&CandidateType::Host, local_pref, component);
+        let foundation = compute_foundation(&CandidateType::Host, addr.ip(), None);
         let cand = Candidate::udp(
             CandidateType::Host,
             component,
             addr,
-            candidate_priority(&CandidateType::Host, local_pref, component),
-            compute_foundation(&CandidateType::Host, addr.ip(), None),
+            priority,
+            foundation.clone(),
             None,
         );
+        let public: Vec<SocketAddr> = self
+            .config
+            .public_addresses
+            .iter()
+            .filter(|ip| ip.is_ipv4() == addr.is_ipv4())
+            .map(|ip| SocketAddr::new(*ip, addr.port()))
+            .collect();
         push_compact(
             &mut self.locals,
             LocalCand {
@@ -47,9 +66,47 @@ impl IceAgent {
                 base: addr,
                 addr,
                 local_pref,
+                advertised: public.is_empty(),
             },
         );
-        self.emit(IceEvent::LocalCandidate(cand.clone()));
+        let idx = self.locals.len() - 1;
+        if public.is_empty() {
+            self.emit(IceEvent::LocalCandidate(cand.clone()));
+        }
+        // The public addresses stand for the host address as its reflexive
+        // candidates would (§5.1.1.2: checks go out from the base), but are
+        // signalled as host candidates, as a 1:1 NAT makes them: the same
+        // priority and foundation. Several interfaces behind one mapping
+        // give one public candidate per port (redundant ones are dropped,
+        // §5.1.3).
+        for p in public {
+            let dup = self
+                .locals
+                .iter()
+                .any(|l| l.addr == p && l.cand.component == component);
+            if dup || self.locals.len() >= MAX_LOCAL_CANDIDATES {
+                continue;
+            }
+            let c = Candidate::udp(
+                CandidateType::Host,
+                component,
+                p,
+                priority,
+                foundation.clone(),
+                None,
+            );
+            push_compact(
+                &mut self.locals,
+                LocalCand {
+                    cand: c.clone(),
+                    base: addr,
+                    addr: p,
+                    local_pref,
+                    advertised: true,
+                },
+            );
+            self.emit(IceEvent::LocalCandidate(c));
+        }
         if !self.config.lite {
             for server in self.config.stun_servers.clone() {
                 if server.is_ipv4() == addr.is_ipv4() {
@@ -57,7 +114,6 @@ impl IceAgent {
                 }
             }
         }
-        let idx = self.locals.len() - 1;
         self.pair_local(idx);
         self.update_gathering();
         self.update_state(now);
@@ -124,6 +180,7 @@ impl IceAgent {
                 base: relayed,
                 addr: relayed,
                 local_pref,
+                advertised: true,
             },
         );
         self.emit(IceEvent::LocalCandidate(cand.clone()));
@@ -352,6 +409,7 @@ impl IceAgent {
                 base,
                 addr: mapped,
                 local_pref: host.local_pref,
+                advertised: true,
             },
         );
         self.emit(IceEvent::LocalCandidate(cand));

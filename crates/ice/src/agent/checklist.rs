@@ -22,6 +22,7 @@ impl IceAgent {
         if lc.cand.component != rc.cand.component
             || lc.addr.is_ipv4() != rc.addr.is_ipv4()
             || !matches!(lc.cand.typ, CandidateType::Host | CandidateType::Relay)
+            || lc.addr != lc.base
         {
             return None;
         }

@@ -60,7 +60,9 @@ impl IceAgent {
             s.next_consent = now + jitter;
             let (src, dst) = (s.pair.source, s.pair.destination);
             let base_local = self.locals.iter().position(|l| {
-                l.base == src && matches!(l.cand.typ, CandidateType::Host | CandidateType::Relay)
+                l.base == src
+                    && l.addr == l.base
+                    && matches!(l.cand.typ, CandidateType::Host | CandidateType::Relay)
             });
             let Some(local) = base_local else { continue };
             let id = self.new_tid();

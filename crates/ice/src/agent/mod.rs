@@ -56,6 +56,10 @@ struct LocalCand {
     base: SocketAddr,
     addr: SocketAddr,
     local_pref: u16,
+    /// Signalled to the peer: false for a host candidate whose address a
+    /// public address replaces ([`IceConfig::public_addresses`]); it still
+    /// forms pairs and answers checks as the base.
+    advertised: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -299,7 +303,7 @@ impl IceAgent {
     pub fn local_candidates(&self) -> Vec<Candidate> {
         self.locals
             .iter()
-            .filter(|l| l.cand.typ != CandidateType::PeerReflexive)
+            .filter(|l| l.advertised && l.cand.typ != CandidateType::PeerReflexive)
             .map(|l| l.cand.clone())
             .collect()
     }
@@ -576,13 +580,20 @@ impl IceAgent {
         self.gather_queue.clear();
         self.transactions.clear();
         self.gathering = IceGatheringState::New;
-        let locals: Vec<Candidate> = self.locals.iter().map(|l| l.cand.clone()).collect();
+        let locals: Vec<Candidate> = self
+            .locals
+            .iter()
+            .filter(|l| l.advertised)
+            .map(|l| l.cand.clone())
+            .collect();
         for c in locals {
             self.emit(IceEvent::LocalCandidate(c));
         }
         if !self.config.lite {
             for l in self.locals.clone() {
-                if l.cand.typ != CandidateType::Host {
+                // Host candidates that are their own base (not the public
+                // addresses that stand for them).
+                if l.cand.typ != CandidateType::Host || l.addr != l.base {
                     continue;
                 }
                 for server in self.config.stun_servers.clone() {

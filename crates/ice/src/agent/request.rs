@@ -13,6 +13,7 @@ impl IceAgent {
     ) {
         let Some(local) = self.locals.iter().position(|l| {
             l.base == destination
+                && l.addr == l.base
                 && matches!(l.cand.typ, CandidateType::Host | CandidateType::Relay)
         }) else {
             self.stats.unknown_destination += 1;

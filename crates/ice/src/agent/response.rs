@@ -163,6 +163,7 @@ impl IceAgent {
                         base,
                         addr: mapped,
                         local_pref,
+                        advertised: true,
                     },
                 );
                 Some(self.locals.len() - 1)
