@@ -9,24 +9,38 @@
 //! - `/whep.html` and `POST /whep`: watch the sample VP8 and Opus clips;
 //! - `POST /offer`: answer any SDP offer (for scripts and other tools).
 //!
+//! Media of every session goes through one UDP socket, bound to the HTTP
+//! address's IP (or `--media-ip`) and an OS-chosen port (or `--media-port`);
+//! every flag of `fulmar-gateway` is accepted after the address.
+//!
 //! ```sh
 //! cargo run --release --example demo          # then open http://127.0.0.1:8080
+//! cargo run --release --example demo 0.0.0.0:8080 --media-port 40000   # from the LAN
 //! ```
 
 use std::sync::Arc;
 
-use fulmar_gateway::{Gateway, GatewayConfig};
+use fulmar_gateway::settings::Settings;
+use fulmar_gateway::Gateway;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
-    let record = std::env::temp_dir().join("fulmar-demo-recordings");
-    let config = GatewayConfig::default()
-        .with_sample_media()?
-        .with_record_dir(&record)?;
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let listen = match args.first() {
+        Some(a) if !a.starts_with("--") => Some(args.remove(0)),
+        _ => None,
+    };
+    let mut settings = Settings::from_args(args)?;
+    if let Some(listen) = listen {
+        settings.listen = listen.parse()?;
+    }
+    let record = match &settings.record {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join("fulmar-demo-recordings"),
+    };
+    settings.record = Some(record.clone());
+    let gateway = Arc::new(Gateway::new(settings.load_media()?));
+    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("Fulmar demo: open {base}/ (echo + chat + stats)");
     println!(
@@ -35,6 +49,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("  WHEP player:    {base}/whep.html");
     println!("  sessions:       {base}/sessions");
-    fulmar_gateway::serve(listener, Arc::new(Gateway::new(config))).await?;
+    println!(
+        "  media:          udp {} (one port for every session)",
+        gateway.media_addr().await?
+    );
+    fulmar_gateway::serve(listener, gateway).await?;
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! HTTP routes (axum): the demo page, `POST /offer`, WHIP and WHEP.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -58,11 +60,33 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .with_state(gateway)
 }
 
-/// Serves the gateway on `listener` until the process ends; also starts the
-/// reaper that ends failed and stale sessions.
+/// Serves the gateway on `listener` until the process ends; also binds the
+/// shared media socket (an error if it cannot be bound) and starts the
+/// reaper that ends failed and stale sessions. Each request knows its
+/// client's address, which the per-client limit counts by.
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> std::io::Result<()> {
+    gateway.media_addr().await.map_err(std::io::Error::other)?;
     gateway.spawn_reaper();
-    axum::serve(listener, router(gateway)).await
+    let app = router(gateway).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).await
+}
+
+/// The HTTP client's IP address, when the server was started with
+/// connect info (as [`serve`] does); `None` otherwise (a router driven
+/// directly, as by tests and the fuzzer).
+struct Client(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Client(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 fn html(page: &'static str) -> Response {
@@ -130,13 +154,14 @@ fn has_content_type(headers: &HeaderMap, media: &str) -> bool {
 
 fn open_error(e: OpenError) -> Response {
     match e {
-        OpenError::Full => {
-            let mut r = text(StatusCode::SERVICE_UNAVAILABLE, "too many sessions");
+        OpenError::Full | OpenError::ClientLimit => {
+            let mut r = text(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             r
         }
         OpenError::Offer(e) => text(StatusCode::BAD_REQUEST, e.to_string()),
+        e @ OpenError::Media(_) => text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
 
@@ -153,8 +178,8 @@ async fn sessions(State(g): State<Arc<Gateway>>) -> Response {
 
 /// `POST /offer`: the answer in the body (non-trickle); `Location` names
 /// `/offer/{id}`, where later offers of the same client renegotiate.
-async fn offer(State(g): State<Arc<Gateway>>, body: String) -> Response {
-    match g.open(SessionKind::Echo, &body).await {
+async fn offer(State(g): State<Arc<Gateway>>, Client(ip): Client, body: String) -> Response {
+    match g.open_from(SessionKind::Echo, &body, ip).await {
         Ok((id, answer, _)) => (
             [
                 (header::CONTENT_TYPE, SDP.to_owned()),
@@ -202,14 +227,20 @@ async fn client_answer(
 
 /// RFC 9725 §4.2: `POST` an SDP offer; `201 Created` with the answer, the
 /// session URL in `Location` and an entity tag.
-async fn create(g: &Gateway, kind: SessionKind, headers: &HeaderMap, body: &str) -> Response {
+async fn create(
+    g: &Gateway,
+    kind: SessionKind,
+    client: Option<IpAddr>,
+    headers: &HeaderMap,
+    body: &str,
+) -> Response {
     if !has_content_type(headers, SDP) {
         return text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/sdp",
         );
     }
-    match g.open(kind, body).await {
+    match g.open_from(kind, body, client).await {
         Ok((id, answer, etag)) => {
             let location = format!("/{}/{id}", kind.as_str());
             let mut res = (StatusCode::CREATED, answer).into_response();
@@ -269,12 +300,22 @@ async fn delete(g: &Gateway, kind: SessionKind, id: &str) -> Response {
     }
 }
 
-async fn whip_post(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
-    create(&g, SessionKind::Whip, &headers, &body).await
+async fn whip_post(
+    State(g): State<Arc<Gateway>>,
+    Client(ip): Client,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    create(&g, SessionKind::Whip, ip, &headers, &body).await
 }
 
-async fn whep_post(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
-    create(&g, SessionKind::Whep, &headers, &body).await
+async fn whep_post(
+    State(g): State<Arc<Gateway>>,
+    Client(ip): Client,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    create(&g, SessionKind::Whep, ip, &headers, &body).await
 }
 
 async fn whip_patch(

@@ -47,7 +47,9 @@ mod http;
 mod media;
 pub mod recorder;
 mod session;
+pub mod settings;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,22 +80,40 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// Default [`GatewayConfig::max_sessions`].
+pub const DEFAULT_MAX_SESSIONS: usize = 4096;
+/// Default [`GatewayConfig::max_pending_per_client`].
+pub const DEFAULT_MAX_PENDING_PER_CLIENT: usize = 16;
+
 /// Gateway configuration.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct GatewayConfig {
-    /// The driver configuration for every session (its `bind` addresses
-    /// become the host candidates; 127.0.0.1 by default).
+    /// The driver configuration for every session (its `bind` addresses are
+    /// not used: every session is on the shared socket of `media_bind`).
     pub peer: fulmar::Config,
+    /// The one UDP socket every session sends and receives on (a shared
+    /// [`fulmar::Endpoint`], demultiplexed by ICE ufrag and remote address):
+    /// its address is each session's host candidate. Port 0 lets the OS
+    /// choose it once at start; it is the same for every session either way.
+    /// Default `127.0.0.1:0`.
+    pub media_bind: SocketAddr,
     /// Where WHIP recordings go; `None` disables recording.
     pub record_dir: Option<PathBuf>,
     /// The video clip WHEP plays (VP8 IVF).
     pub video: Option<Arc<Clip>>,
     /// The audio clip WHEP plays (Opus Ogg).
     pub audio: Option<Arc<Clip>>,
-    /// Most sessions at once (each owns sockets and a task); beyond it
-    /// new offers get `503 Service Unavailable`.
+    /// Most sessions at once (each is a task and its state on the shared
+    /// socket); beyond it new offers get `503 Service Unavailable` and leave
+    /// no state behind. Default [`DEFAULT_MAX_SESSIONS`].
     pub max_sessions: usize,
+    /// Most sessions one client address (the HTTP peer's IP) may have that
+    /// are not connected yet: offers beyond it get `503 Service
+    /// Unavailable` and leave no state behind, so a flood of offers that
+    /// are never followed by ICE cannot take the whole capacity. Connected
+    /// sessions do not count. Default [`DEFAULT_MAX_PENDING_PER_CLIENT`].
+    pub max_pending_per_client: usize,
     /// A session not connected after this long is ended.
     pub connect_timeout: Duration,
 }
@@ -102,10 +122,12 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         GatewayConfig {
             peer: fulmar::Config::default(),
+            media_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             record_dir: None,
             video: None,
             audio: None,
-            max_sessions: 64,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_pending_per_client: DEFAULT_MAX_PENDING_PER_CLIENT,
             connect_timeout: Duration::from_secs(30),
         }
     }
@@ -123,6 +145,20 @@ impl GatewayConfig {
             dir.join("sample.ogg"),
         )?)?));
         Ok(self)
+    }
+
+    /// Binds the shared media socket to `addr` (see [`Self::media_bind`]).
+    pub fn with_media_bind(mut self, addr: SocketAddr) -> Self {
+        self.media_bind = addr;
+        self
+    }
+
+    /// Admits at most `total` sessions, and at most `per_client` not yet
+    /// connected ones per client address.
+    pub fn with_capacity(mut self, total: usize, per_client: usize) -> Self {
+        self.max_sessions = total;
+        self.max_pending_per_client = per_client;
+        self
     }
 
     /// Records WHIP sessions into `dir` (created if missing).

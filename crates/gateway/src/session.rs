@@ -3,10 +3,12 @@
 //! or by a connect timeout.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use fulmar::{PeerConnection, PeerConnectionState, SessionDescription};
+use fulmar::{Endpoint, PeerConnection, PeerConnectionState, SessionDescription};
+use tokio::sync::OnceCell;
 
 use crate::media::{self, TrackTable};
 use crate::GatewayConfig;
@@ -45,6 +47,8 @@ struct Session {
     etag: String,
     remote_ufrag: Option<String>,
     created: Instant,
+    /// The HTTP client's address, when known.
+    client: Option<IpAddr>,
 }
 
 /// A snapshot of one session for `GET /sessions`.
@@ -70,6 +74,13 @@ pub enum OpenError {
     /// `max_sessions` are running.
     #[error("too many sessions")]
     Full,
+    /// The client already has `max_pending_per_client` sessions that are
+    /// not connected.
+    #[error("too many unanswered offers from this client")]
+    ClientLimit,
+    /// The shared media socket could not be bound.
+    #[error("media socket: {0}")]
+    Media(String),
     /// The offer was refused.
     #[error("offer refused: {0}")]
     Offer(#[from] fulmar::Error),
@@ -111,10 +122,45 @@ pub enum RenegotiateError {
     NoClip,
 }
 
-/// The gateway: its configuration and the live sessions.
+/// The live sessions and the offers being answered (admitted, holding a
+/// place, not yet sessions).
+#[derive(Default)]
+struct Registry {
+    sessions: HashMap<String, Session>,
+    /// Offers being answered.
+    opening: usize,
+    /// Offers being answered, by client address (no entry at zero).
+    opening_by: HashMap<IpAddr, usize>,
+}
+
+/// The place an admitted offer holds in the registry while it is answered;
+/// dropping it gives the place back (whether or not a session came of it).
+struct Admission<'a> {
+    gateway: &'a Gateway,
+    client: Option<IpAddr>,
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        let mut r = self.gateway.lock();
+        r.opening = r.opening.saturating_sub(1);
+        if let Some(ip) = self.client {
+            if let Some(n) = r.opening_by.get_mut(&ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    r.opening_by.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
+/// The gateway: its configuration, its media socket and the live sessions.
 pub struct Gateway {
     config: GatewayConfig,
-    sessions: Mutex<HashMap<String, Session>>,
+    registry: Mutex<Registry>,
+    /// The shared UDP socket of every session, bound at first use.
+    endpoint: OnceCell<Endpoint>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -136,8 +182,23 @@ impl Gateway {
     pub fn new(config: GatewayConfig) -> Gateway {
         Gateway {
             config,
-            sessions: Mutex::new(HashMap::new()),
+            registry: Mutex::new(Registry::default()),
+            endpoint: OnceCell::new(),
         }
+    }
+
+    /// The shared media socket, bound to [`GatewayConfig::media_bind`] at
+    /// the first call (needs a tokio runtime).
+    pub async fn endpoint(&self) -> Result<&Endpoint, fulmar::Error> {
+        self.endpoint
+            .get_or_try_init(|| Endpoint::bind(self.config.media_bind))
+            .await
+    }
+
+    /// The media socket's bound address (binds it if it is not yet): the
+    /// one UDP port to open in a firewall.
+    pub async fn media_addr(&self) -> Result<SocketAddr, fulmar::Error> {
+        Ok(self.endpoint().await?.local_addr())
     }
 
     /// The configuration.
@@ -145,14 +206,50 @@ impl Gateway {
         &self.config
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
-        // Every critical section leaves the map consistent.
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        // Every critical section leaves the registry consistent.
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Number of live sessions.
     pub fn session_count(&self) -> usize {
-        self.lock().len()
+        self.lock().sessions.len()
+    }
+
+    /// Sessions not connected yet plus offers being answered, from `client`.
+    pub fn pending_count(&self, client: IpAddr) -> usize {
+        let r = self.lock();
+        Self::pending_in(&r, client)
+    }
+
+    fn pending_in(r: &Registry, client: IpAddr) -> usize {
+        let sessions = r
+            .sessions
+            .values()
+            .filter(|s| s.client == Some(client) && s.pc.state() != PeerConnectionState::Connected)
+            .count();
+        sessions + r.opening_by.get(&client).copied().unwrap_or(0)
+    }
+
+    /// Takes a place for an offer from `client`, or says why there is none
+    /// (checked and taken under one lock, so concurrent offers cannot all
+    /// pass the check).
+    fn admit(&self, client: Option<IpAddr>) -> Result<Admission<'_>, OpenError> {
+        let mut r = self.lock();
+        if r.sessions.len() + r.opening >= self.config.max_sessions {
+            return Err(OpenError::Full);
+        }
+        if let Some(ip) = client {
+            if Self::pending_in(&r, ip) >= self.config.max_pending_per_client {
+                return Err(OpenError::ClientLimit);
+            }
+            *r.opening_by.entry(ip).or_insert(0) += 1;
+        }
+        r.opening += 1;
+        Ok(Admission {
+            gateway: self,
+            client,
+        })
     }
 
     /// Answers `offer_sdp` with a new session of `kind`; returns its id, the
@@ -162,10 +259,24 @@ impl Gateway {
         kind: SessionKind,
         offer_sdp: &str,
     ) -> Result<(String, String, String), OpenError> {
-        if self.session_count() >= self.config.max_sessions {
-            return Err(OpenError::Full);
-        }
-        let pc = PeerConnection::new(self.config.peer.clone()).await?;
+        self.open_from(kind, offer_sdp, None).await
+    }
+
+    /// [`Gateway::open`] for an offer from `client` (the HTTP peer's
+    /// address), which [`GatewayConfig::max_pending_per_client`] limits.
+    /// A refused offer leaves no state behind.
+    pub async fn open_from(
+        &self,
+        kind: SessionKind,
+        offer_sdp: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(String, String, String), OpenError> {
+        let admission = self.admit(client)?;
+        let endpoint = self
+            .endpoint()
+            .await
+            .map_err(|e| OpenError::Media(e.to_string()))?;
+        let pc = PeerConnection::new_on(endpoint, self.config.peer.clone()).await?;
         let offer = SessionDescription::offer(offer_sdp).map_err(fulmar::Error::from)?;
         let remote_ufrag = offer.sdp.first_ice_ufrag().map(str::to_owned);
         pc.set_remote_description(offer).await?;
@@ -202,28 +313,21 @@ impl Gateway {
             etag: etag.clone(),
             remote_ufrag,
             created: Instant::now(),
+            client,
         };
-        let admitted = {
-            let mut sessions = self.lock();
-            let room = sessions.len() < self.config.max_sessions;
-            if room {
-                sessions.insert(id.clone(), session);
-            }
-            room
-        };
-        if !admitted {
-            pc.close().await;
-            return Err(OpenError::Full);
-        }
+        // The admission's place becomes the session's (one lock: the
+        // count never exceeds the capacity).
+        self.lock().sessions.insert(id.clone(), session);
+        drop(admission);
         Ok((id, answer, etag))
     }
 
     /// Ends session `id` of `kind`; false if there is none.
     pub async fn close(&self, kind: SessionKind, id: &str) -> bool {
         let removed = {
-            let mut sessions = self.lock();
-            match sessions.get(id) {
-                Some(s) if s.kind == kind => sessions.remove(id),
+            let mut r = self.lock();
+            match r.sessions.get(id) {
+                Some(s) if s.kind == kind => r.sessions.remove(id),
                 _ => None,
             }
         };
@@ -248,8 +352,9 @@ impl Gateway {
         let fragment = fulmar::sdp::SessionDescription::parse_fragment(fragment)
             .map_err(|e| TrickleError::BadFragment(e.to_string()))?;
         let pc = {
-            let sessions = self.lock();
-            let s = sessions
+            let r = self.lock();
+            let s = r
+                .sessions
                 .get(id)
                 .filter(|s| s.kind == kind)
                 .ok_or(TrickleError::NotFound)?;
@@ -312,6 +417,7 @@ impl Gateway {
         id: &str,
     ) -> Result<(PeerConnection, TrackTable, media::Pending), RenegotiateError> {
         self.lock()
+            .sessions
             .get(id)
             .filter(|s| s.kind == kind)
             .map(|s| (s.pc.clone(), s.tracks.clone(), s.pending.clone()))
@@ -348,6 +454,7 @@ impl Gateway {
     /// The entity tag of session `id`.
     pub fn etag(&self, kind: SessionKind, id: &str) -> Option<String> {
         self.lock()
+            .sessions
             .get(id)
             .filter(|s| s.kind == kind)
             .map(|s| s.etag.clone())
@@ -358,6 +465,7 @@ impl Gateway {
         let now = Instant::now();
         let mut list: Vec<SessionInfo> = self
             .lock()
+            .sessions
             .iter()
             .map(|(id, s)| SessionInfo {
                 id: id.clone(),
@@ -375,8 +483,9 @@ impl Gateway {
     /// configured timeout; returns how many.
     pub async fn reap(&self, now: Instant) -> usize {
         let dead: Vec<Session> = {
-            let mut sessions = self.lock();
-            let ids: Vec<String> = sessions
+            let mut r = self.lock();
+            let ids: Vec<String> = r
+                .sessions
                 .iter()
                 .filter(|(_, s)| match s.pc.state() {
                     PeerConnectionState::Failed(_) | PeerConnectionState::Closed => true,
@@ -385,7 +494,7 @@ impl Gateway {
                 })
                 .map(|(id, _)| id.clone())
                 .collect();
-            ids.iter().filter_map(|id| sessions.remove(id)).collect()
+            ids.iter().filter_map(|id| r.sessions.remove(id)).collect()
         };
         for s in &dead {
             s.pc.close().await;
@@ -410,7 +519,7 @@ impl Gateway {
 
     /// Ends every session.
     pub async fn close_all(&self) {
-        let all: Vec<Session> = self.lock().drain().map(|(_, s)| s).collect();
+        let all: Vec<Session> = self.lock().sessions.drain().map(|(_, s)| s).collect();
         for s in all {
             s.pc.close().await;
         }
