@@ -4,8 +4,10 @@
 //! the shared socket, no per-client count).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::*;
+
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use fulmar_gateway::{Gateway, GatewayConfig, OpenError, SessionKind};
@@ -13,14 +15,6 @@ use reqwest::{Client, StatusCode};
 
 /// An offer with no candidates: the session it opens never connects.
 const OFFER: &str = include_str!("../../sdp/tests/fixtures/chromium156-offer-audio-video-data.sdp");
-
-async fn start(config: GatewayConfig) -> (String, Arc<Gateway>) {
-    let gateway = Arc::new(Gateway::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(fulmar_gateway::serve(listener, gateway.clone()));
-    (base, gateway)
-}
 
 /// An HTTP client whose connections come from `ip` (any 127/8 address is
 /// local on Linux).
@@ -32,13 +26,7 @@ fn client_from(ip: [u8; 4]) -> Client {
 }
 
 async fn post_offer(client: &Client, base: &str) -> reqwest::Response {
-    client
-        .post(format!("{base}/offer"))
-        .header("Content-Type", "application/sdp")
-        .body(OFFER)
-        .send()
-        .await
-        .unwrap()
+    common::post_sdp(client, &format!("{base}/offer"), OFFER).await
 }
 
 /// Waits (bounded, as a hang guard only) until `f` holds.

@@ -4,20 +4,14 @@
 //! CORS, limits and errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
+use common::*;
+
 use std::time::Duration;
 
 use fulmar::{Config, Message, PeerConnection, SessionDescription};
-use fulmar_gateway::{Gateway, GatewayConfig};
+use fulmar_gateway::GatewayConfig;
 use reqwest::{Client, StatusCode};
-
-async fn start(config: GatewayConfig) -> (String, Arc<Gateway>) {
-    let gateway = Arc::new(Gateway::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(fulmar_gateway::serve(listener, gateway.clone()));
-    (base, gateway)
-}
 
 /// A Fulmar peer with a data channel and its offer.
 async fn offerer() -> (PeerConnection, fulmar::DataChannel, String) {
@@ -25,16 +19,6 @@ async fn offerer() -> (PeerConnection, fulmar::DataChannel, String) {
     let dc = pc.create_data_channel("chat").await.unwrap();
     let offer = pc.create_offer().await.unwrap();
     (pc, dc, offer.sdp.to_string())
-}
-
-async fn post_sdp(client: &Client, url: &str, sdp: &str) -> reqwest::Response {
-    client
-        .post(url)
-        .header("Content-Type", "application/sdp")
-        .body(sdp.to_owned())
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn timeout<T>(f: impl std::future::Future<Output = T>) -> T {
@@ -92,15 +76,7 @@ async fn offer_answers_and_echoes_data_channel_messages() {
     let res = post_sdp(&client, &format!("{base}/offer/0123"), &reoffer).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     // The session shows in /sessions as connected, with counters.
-    let json = client
-        .get(format!("{base}/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (json, list) = common::sessions(&client, &base).await;
     let session = &list[0];
     assert_eq!(session["kind"], "echo", "{json}");
     assert_eq!(session["state"], "Connected", "{json}");

@@ -3,21 +3,16 @@
 //! echoes tracks back. Real time (the clips are paced), about a second each.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::*;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fulmar::{Config, MediaKind, PeerConnection, SessionDescription};
 use fulmar_gateway::clip::{run_player, Clip, Player};
-use fulmar_gateway::{Gateway, GatewayConfig};
+use fulmar_gateway::GatewayConfig;
 use reqwest::{Client, StatusCode};
-
-async fn start(config: GatewayConfig) -> (String, Arc<Gateway>) {
-    let gateway = Arc::new(Gateway::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(fulmar_gateway::serve(listener, gateway.clone()));
-    (base, gateway)
-}
 
 /// POSTs the offer of `pc` to `url`, applies the answer; returns the Location.
 async fn negotiate(pc: &PeerConnection, url: &str) -> Option<String> {

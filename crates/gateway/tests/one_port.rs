@@ -8,6 +8,8 @@
 //! share one 5-tuple, which no demultiplexing by address can tell apart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::BufRead;
 use std::sync::Arc;
@@ -91,13 +93,7 @@ async fn client(http: reqwest::Client, base: Arc<String>, n: usize) -> PeerConne
     let chat = pc.create_data_channel("chat").await.unwrap();
     let bulk = pc.create_data_channel("bulk").await.unwrap();
     let offer = pc.create_offer().await.unwrap();
-    let res = http
-        .post(format!("{base}/offer"))
-        .header("Content-Type", "application/sdp")
-        .body(offer.sdp.to_string())
-        .send()
-        .await
-        .unwrap();
+    let res = common::post_sdp(&http, &format!("{base}/offer"), &offer.sdp.to_string()).await;
     assert_eq!(res.status(), reqwest::StatusCode::OK);
     let answer = res.text().await.unwrap();
     pc.set_remote_description(fulmar::SessionDescription::answer(&answer).unwrap())
@@ -144,15 +140,7 @@ async fn two_hundred_sessions_echo_on_one_udp_port() {
     .await
     .expect("the 200 sessions never all echoed");
     // Every session is live at once, connected, and echoed both channels.
-    let sessions = http
-        .get(format!("{base}/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let sessions: serde_json::Value = serde_json::from_str(&sessions).unwrap();
+    let (_, sessions) = common::sessions(&http, &base).await;
     let sessions = sessions.as_array().unwrap();
     assert_eq!(sessions.len(), SESSIONS);
     assert!(sessions.iter().all(|s| s["state"] == "Connected"));
