@@ -102,10 +102,11 @@ impl Signal {
         }
     }
 
-    /// Sets the sessions gauge from the Redis core's count of sessions on
-    /// this node.
-    pub(crate) fn update_gauges_cluster(&self, sessions: usize) {
+    /// Sets the sessions and rooms gauges from the Redis core's counts of
+    /// sessions on this node and of the rooms they are in.
+    pub(crate) fn update_gauges_cluster(&self, (sessions, rooms): (usize, usize)) {
         self.metrics.sessions.set(sessions as i64);
+        self.metrics.rooms.set(rooms as i64);
     }
 
     /// The hub, locked (never held across an await).

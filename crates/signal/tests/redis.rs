@@ -64,6 +64,12 @@ impl Drop for Node {
     }
 }
 
+/// A node's `sessions` and `rooms` gauges.
+fn gauges(n: &Node) -> (i64, i64) {
+    let m = n.signal.metrics();
+    (m.sessions.get(), m.rooms.get())
+}
+
 async fn node(prefix: &str, limits: Limits) -> Node {
     node_with(prefix, limits, Auth::Open).await
 }
@@ -238,6 +244,9 @@ async fn two_nodes_share_presence_relay_and_broadcast() {
     assert_eq!(jc["peers"].as_array().unwrap().len(), 2);
     assert_eq!(a.event().await["type"], "peer-joined");
     assert_eq!(b.event().await["type"], "peer-joined");
+    // Each node's gauges count its own sessions and the rooms they are in.
+    assert_eq!(gauges(&na), (2, 1));
+    assert_eq!(gauges(&nb), (1, 1));
     c.request(json!({"type": "broadcast", "data": {"chat": "hi"}}))
         .await;
     for x in [&mut a, &mut b] {
@@ -263,6 +272,7 @@ async fn two_nodes_share_presence_relay_and_broadcast() {
         assert_eq!(e["type"], "peer-left");
         assert_eq!(e["id"], jb["id"]);
     }
+    assert_eq!(gauges(&nb), (0, 0));
     // B is gone: relaying to it fails, on either node.
     let r = a
         .request(json!({"type": "offer", "to": jb["id"], "sdp": "x"}))

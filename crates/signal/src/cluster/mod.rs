@@ -20,12 +20,12 @@
 //! The validation, auth, limits, wire format and connection plumbing are
 //! the [`Hub`](crate::hub::Hub)'s, shared with the single-node core.
 
+mod members;
 mod scripts;
 mod tasks;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -37,12 +37,12 @@ use serde_json::value::RawValue;
 use crate::auth::Grants;
 use crate::error::{ErrorCode, Rejection};
 use crate::hub::{
-    check_meta, forbidden, frame, no_such_peer, not_joined, too_large, wire, ConnHandle, ConnId,
-    Frame,
+    check_meta, forbidden, frame, no_such_peer, not_joined, too_large, wire, ConnId, Frame,
 };
 use crate::limits::Limits;
 use crate::protocol::{Parsed, RelayKind, Request};
 use crate::server::Signal;
+use members::{Local, Member};
 use scripts::Scripts;
 use tasks::{listen, now_ms, sweep};
 
@@ -74,57 +74,6 @@ impl Default for RedisConfig {
             prefix: "fulmar".to_owned(),
         }
     }
-}
-
-/// A session attached to (or resuming on) this node.
-struct Member {
-    room: Arc<str>,
-    name: String,
-    grants: Grants,
-    /// The connection, while attached.
-    conn: Option<(ConnId, ConnHandle)>,
-    /// The last seq written to the connection.
-    sent: u64,
-    /// While a join or resume is in flight: the events that arrived
-    /// meanwhile, written once it completes.
-    pending: Option<Vec<(u64, Frame)>>,
-    /// Which takeover of the session this node holds (see `RESUME`).
-    generation: u64,
-    /// When it ends unless resumed (while detached).
-    deadline: Option<Instant>,
-}
-
-impl Member {
-    /// Writes `frame` numbered `seq` unless it was written already; holds
-    /// it while a join or resume is in flight.
-    fn deliver(&mut self, seq: u64, f: Frame) {
-        if let Some(pending) = &mut self.pending {
-            pending.push((seq, f));
-            return;
-        }
-        if seq <= self.sent {
-            return;
-        }
-        if let Some((_, handle)) = &self.conn {
-            if handle.send(f) {
-                self.sent = seq;
-            }
-        }
-    }
-
-    /// Ends the in-flight phase: writes what arrived meanwhile.
-    fn go_live(&mut self) {
-        for (seq, f) in self.pending.take().unwrap_or_default() {
-            self.deliver(seq, f);
-        }
-    }
-}
-
-#[derive(Default)]
-struct Local {
-    members: HashMap<Arc<str>, Member>,
-    /// Detached members in deadline order.
-    expiring: VecDeque<(Instant, Arc<str>)>,
 }
 
 /// The Redis room core of one node.
@@ -282,7 +231,7 @@ impl Cluster {
                         .get(sid)
                         .is_some_and(|m| m.pending.is_none() && m.generation < generation);
                     if newer {
-                        local.members.remove(sid)
+                        local.remove(sid)
                     } else {
                         None
                     }
@@ -293,7 +242,7 @@ impl Cluster {
                 }
             }
             (Some("k"), Some(sid), Some(by), _) => {
-                let gone = self.local().members.remove(sid);
+                let gone = self.local().remove(sid);
                 if let Some((conn, handle)) = gone.and_then(|m| m.conn) {
                     s.hub().attach(conn, None);
                     handle.send(frame("kicked", None, None, wire::Kicked { by }));
@@ -481,9 +430,9 @@ impl Cluster {
             }
             Request::Leave => {
                 self.end(sid, "", false).await.map_err(unavailable)?;
-                self.local().members.remove(sid);
+                self.local().remove(sid);
                 s.hub().attach(conn, None);
-                s.update_gauges_cluster(self.local().members.len());
+                s.update_gauges_cluster(self.local().counts());
             }
             Request::Ack { seq } => {
                 let _: u64 = self
@@ -596,7 +545,7 @@ impl Cluster {
                     "no room for more sessions",
                 ));
             }
-            local.members.insert(
+            local.insert(
                 id.clone(),
                 Member {
                     room: room.clone(),
@@ -643,11 +592,11 @@ impl Cluster {
         let peers = match r {
             Ok(r) if r.first().map(String::as_str) == Some("ok") => r,
             Ok(_) => {
-                self.local().members.remove(&id);
+                self.local().remove(&id);
                 return Err(Rejection::new(ErrorCode::RoomFull, "the room is full"));
             }
             Err(e) => {
-                self.local().members.remove(&id);
+                self.local().remove(&id);
                 return Err(unavailable(e));
             }
         };
@@ -674,7 +623,7 @@ impl Cluster {
         if let Some(m) = local.members.get_mut(&id) {
             m.go_live();
         }
-        s.update_gauges_cluster(local.members.len());
+        s.update_gauges_cluster(local.counts());
         Ok(())
     }
 
@@ -725,7 +674,7 @@ impl Cluster {
                 }
                 None => {
                     let k: Arc<str> = Arc::from(sid);
-                    local.members.insert(
+                    local.insert(
                         k.clone(),
                         Member {
                             room: Arc::from(""),
@@ -775,7 +724,7 @@ impl Cluster {
                         m.go_live();
                     }
                 } else {
-                    local.members.remove(&id);
+                    local.remove(&id);
                 }
                 return Err(e);
             }
@@ -803,11 +752,11 @@ impl Cluster {
         };
         let old_conn = {
             let mut local = self.local();
+            local.set_room(&id, room.clone());
             let Some(m) = local.members.get_mut(&id) else {
                 return Err(failed("the session ended meanwhile"));
             };
             let old = m.conn.replace((conn, handle.clone()));
-            m.room = room.clone();
             m.name = field(9).to_owned();
             m.grants = grants;
             m.generation = generation;
@@ -846,8 +795,7 @@ impl Cluster {
             for (n, f) in queued {
                 m.deliver(n, f);
             }
-            let count = local.members.len();
-            s.update_gauges_cluster(count);
+            s.update_gauges_cluster(local.counts());
             old.filter(|(c, _)| *c != conn)
         };
         if let Some((c, h)) = old_conn {
@@ -907,12 +855,12 @@ impl Cluster {
                     .get(&sid)
                     .is_some_and(|m| m.conn.is_none() && m.deadline == Some(deadline));
                 if is_due {
-                    local.members.remove(&sid);
+                    local.remove(&sid);
                     due.push(sid);
                 }
             }
             if !due.is_empty() {
-                s.update_gauges_cluster(local.members.len());
+                s.update_gauges_cluster(local.counts());
             }
             due
         };
@@ -930,7 +878,7 @@ impl Cluster {
             // longer than the TTL): its sessions are orphans now, so its
             // clients must resume, on this node or another.
             tracing::warn!(node = %self.node, "this node was declared dead; closing its connections");
-            let gone: Vec<Member> = self.local().members.drain().map(|(_, m)| m).collect();
+            let gone: Vec<Member> = self.local().drain();
             for (_, handle) in gone.into_iter().filter_map(|m| m.conn) {
                 handle.close();
             }
