@@ -6,9 +6,15 @@ use super::*;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
-    /// Local addresses to bind UDP sockets on; each becomes a host candidate
-    /// (ignored by [`PeerConnection::new_on`]).
+    /// Local addresses to bind UDP sockets on; each becomes a host
+    /// candidate, except that `0.0.0.0` and `[::]` give one host candidate per
+    /// usable interface address of their family, all on the one socket
+    /// (ignored by [`PeerConnection::new_on`], which uses its endpoint's).
     pub bind: Vec<SocketAddr>,
+    /// With an unspecified bind: gather loopback and link-local addresses
+    /// too. Without it they are used only when their family has no other
+    /// address, as libwebrtc does.
+    pub loopback_and_link_local: bool,
     /// The sans-IO core's configuration.
     pub peer: fulmar_peer::Config,
     /// `send` waits while a channel has more than this many bytes queued.
@@ -30,6 +36,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             bind: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+            loopback_and_link_local: false,
             peer: fulmar_peer::Config::default(),
             max_buffered: 1 << 20,
             max_backlog: 8 << 20,
@@ -53,9 +60,27 @@ impl Config {
         self
     }
 
-    /// Binds on these addresses instead.
+    /// Binds on these addresses instead: `0.0.0.0:port` and/or
+    /// `[::]:port` for every interface ([`Config::bind`]).
     pub fn with_bind(mut self, bind: Vec<SocketAddr>) -> Self {
         self.bind = bind;
+        self
+    }
+
+    /// Binds one socket per family on every interface, `0.0.0.0:port` and
+    /// `[::]:port` (0: an ephemeral port each): a host candidate per usable
+    /// interface address.
+    pub fn with_all_interfaces(self, port: u16) -> Self {
+        self.with_bind(vec![
+            SocketAddr::from(([0, 0, 0, 0], port)),
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)),
+        ])
+    }
+
+    /// With an unspecified bind, gathers loopback and link-local addresses
+    /// as well ([`Config::loopback_and_link_local`]).
+    pub fn with_loopback_and_link_local(mut self) -> Self {
+        self.loopback_and_link_local = true;
         self
     }
 

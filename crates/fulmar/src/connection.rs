@@ -17,6 +17,11 @@ impl std::fmt::Debug for PeerConnection {
     }
 }
 
+/// `[::]` with any port.
+fn is_any_v6(addr: SocketAddr) -> bool {
+    addr.is_ipv6() && addr.ip().is_unspecified()
+}
+
 impl PeerConnection {
     /// Binds the configured sockets, adds them as host candidates (gathering
     /// completes at once, or once the TURN allocations are done) and starts
@@ -24,7 +29,13 @@ impl PeerConnection {
     pub async fn new(config: Config) -> Result<Self, Error> {
         let mut endpoints = Vec::new();
         for addr in &config.bind {
-            endpoints.push(EndpointInner::bind(*addr, false)?);
+            match EndpointInner::bind(*addr, false) {
+                Ok(e) => endpoints.push(e),
+                // [::] on a host without IPv6 (with_all_interfaces there)
+                // is left out rather than failing the IPv4 side.
+                Err(_) if is_any_v6(*addr) && config.bind.iter().any(|b| b.is_ipv4()) => {}
+                Err(e) => return Err(e),
+            }
         }
         Self::start(config, endpoints)
     }
@@ -45,11 +56,20 @@ impl PeerConnection {
         let mut pc = fulmar_peer::PeerConnection::new(config.peer.clone(), OsRng)?;
         let now = Instant::now();
         let mut local_addrs = Vec::new();
-        // Every socket; the core allocates its UDP relays from them (and
-        // with `relay_only` offers none as a candidate).
-        for e in &endpoints {
-            pc.add_host_candidate(now, e.local)?;
-            local_addrs.push(e.local);
+        // Every socket, or for one bound to 0.0.0.0 or [::] every usable
+        // interface address of its family; the core allocates its UDP
+        // relays from them (and with `relay_only` offers none as a
+        // candidate).
+        let binds: Vec<SocketAddr> = endpoints.iter().map(|e| e.local).collect();
+        let interfaces = if binds.iter().any(|b| b.ip().is_unspecified()) {
+            interfaces::local_interfaces()
+        } else {
+            Vec::new()
+        };
+        let local_only_too = config.loopback_and_link_local;
+        for addr in interfaces::host_candidates(&binds, &interfaces, local_only_too) {
+            pc.add_host_candidate(now, addr)?;
+            local_addrs.push(addr);
         }
         pc.end_of_local_candidates(now);
         let (incoming, incoming_rx) = queue::channel();
@@ -108,7 +128,8 @@ impl PeerConnection {
         Ok(handle)
     }
 
-    /// The local socket addresses (host candidates).
+    /// The host candidates' addresses: the bound addresses, and for a
+    /// socket bound to `0.0.0.0` or `[::]` its interface addresses.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.shared.local_addrs
     }

@@ -81,7 +81,7 @@ pub(crate) fn flush(g: &mut Inner) {
     g.tx = buf;
 }
 
-/// The socket bound to `source` (the first one if none is).
+/// The socket `source` sends through (the first one if none serves it).
 pub(crate) fn endpoint_for(
     endpoints: &[Arc<EndpointInner>],
     source: SocketAddr,
@@ -89,6 +89,7 @@ pub(crate) fn endpoint_for(
     endpoints
         .iter()
         .find(|e| e.local == source)
+        .or_else(|| endpoints.iter().find(|e| e.serves(source)))
         .or(endpoints.first())
 }
 
@@ -128,7 +129,7 @@ pub(crate) fn send_pending(g: &mut Inner) -> bool {
         // The outbox lays consecutive datagrams end to end: the first `n`
         // are the GSO batch as they lie.
         let segment = (n > 1).then_some(size);
-        match ep.try_send(dst, g.pending.first_bytes(n), segment) {
+        match ep.try_send(src, dst, g.pending.first_bytes(n), segment) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
             // Other errors (unreachable, no route) lose the datagrams, as
             // UDP may.

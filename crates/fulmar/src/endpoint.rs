@@ -136,6 +136,11 @@ impl EndpointInner {
         let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
         let _ = s.set_send_buffer_size(SOCKET_BUFFER);
         s.set_nonblocking(true)?;
+        // [::] takes IPv6 only, so 0.0.0.0 may be bound on the same port
+        // (and IPv4 host candidates come from the IPv4 socket).
+        if addr.is_ipv6() && addr.ip().is_unspecified() {
+            s.set_only_v6(true)?;
+        }
         s.bind(&addr.into())?;
         let state = Arc::new(UdpSocketState::new((&s).into())?);
         let socket = Arc::new(UdpSocket::from_std(s.into())?);
@@ -167,20 +172,55 @@ impl EndpointInner {
         self.state.max_gso_segments()
     }
 
-    /// Sends `contents` to `destination` without waiting: one datagram, or
-    /// with `segment` several of that size (the last may be shorter).
+    /// Whether datagrams from `source` leave through this socket: its
+    /// address, or for a socket bound to the unspecified address any
+    /// address of its family with its port (see crate::interfaces).
+    pub(crate) fn serves(&self, source: SocketAddr) -> bool {
+        self.local == source
+            || (self.local.ip().is_unspecified()
+                && self.local.port() == source.port()
+                && self.local.is_ipv4() == source.is_ipv4())
+    }
+
+    /// The local address a datagram arrived at: the socket's, or on an
+    /// unspecified bind the destination address the kernel reported.
+    fn arrived_at(&self, dst_ip: Option<std::net::IpAddr>) -> SocketAddr {
+        match dst_ip {
+            Some(ip) if self.local.ip().is_unspecified() => {
+                let ip = match ip {
+                    std::net::IpAddr::V6(v6) => {
+                        v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4)
+                    }
+                    v4 => v4,
+                };
+                SocketAddr::new(ip, self.local.port())
+            }
+            _ => self.local,
+        }
+    }
+
+    /// Sends `contents` from `source` to `destination` without waiting: one
+    /// datagram, or with `segment` several of that size (the last may be
+    /// shorter). On an unspecified bind the kernel is told the source
+    /// address (`IP_PKTINFO`), so the datagram leaves from the host
+    /// candidate ICE chose.
     pub(crate) fn try_send(
         &self,
+        source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
         segment: Option<usize>,
     ) -> io::Result<()> {
+        let src_ip = (self.local.ip().is_unspecified()
+            && self.serves(source)
+            && !source.ip().is_unspecified())
+        .then_some(source.ip());
         let t = quinn_udp::Transmit {
             destination,
             ecn: None,
             contents,
             segment_size: segment,
-            src_ip: None,
+            src_ip,
         };
         self.socket.try_io(Interest::WRITABLE, || {
             self.state.try_send((&*self.socket).into(), &t)
@@ -265,8 +305,9 @@ impl EndpointInner {
     }
 }
 
-/// A received buffer: sender, buffer index, length, GRO segment size.
-type Received = (SocketAddr, usize, usize, usize);
+/// A received buffer: sender, buffer index, length, GRO segment size, the
+/// local address it arrived at.
+type Received = (SocketAddr, usize, usize, usize, SocketAddr);
 
 /// `RECV_BUFFERS` receive buffers and their metadata.
 struct BatchSet {
@@ -376,7 +417,8 @@ impl EndpointInner {
                                 conns.len() - 1
                             }
                         };
-                        items.push((c, (m.addr, i, len, stride)));
+                        let local = self.arrived_at(m.dst_ip);
+                        items.push((c, (m.addr, i, len, stride, local)));
                     }
                 }
             }
@@ -386,13 +428,13 @@ impl EndpointInner {
                 if g.ended {
                     continue;
                 }
-                for &(_, (from, i, len, stride)) in items.iter().filter(|(ic, _)| *ic == c) {
+                for &(_, (from, i, len, stride, local)) in items.iter().filter(|(ic, _)| *ic == c) {
                     let Some(buf) = bufs.get_mut(i).and_then(|b| b.get_mut(..len)) else {
                         continue;
                     };
                     // GRO: equal segments of `stride` bytes, the last shorter.
                     for d in buf.chunks_mut(stride.max(1)) {
-                        crate::receive(&mut g, now, from, self.local, d);
+                        crate::receive(&mut g, now, from, local, d);
                     }
                 }
                 crate::after_io(&conn, &mut g);

@@ -5,6 +5,10 @@
 //! `send`/`recv` and back-pressure.
 //!
 //! - Many connections can share one socket: [`Endpoint`] (the server pattern).
+//! - Every interface: a socket bound to `0.0.0.0` or `[::]`
+//!   ([`Config::with_all_interfaces`]) gives a host candidate per interface
+//!   address; a server behind a 1:1 NAT advertises its public address
+//!   ([`Config::with_public_address`]).
 //! - Trickle ICE: [`PeerConnection::next_local_candidate`] and
 //!   [`PeerConnection::add_ice_candidate`].
 //! - Relay candidates through TURN servers over UDP, TCP or TLS:
@@ -56,6 +60,7 @@ pub use fulmar_peer::{
 
 mod endpoint;
 pub use endpoint::Endpoint;
+mod interfaces;
 mod media;
 mod outbox;
 mod queue;
