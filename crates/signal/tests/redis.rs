@@ -140,9 +140,14 @@ impl Process {
         });
         let addr = rx
             .recv_timeout(Duration::from_secs(20))
-            .expect("the node started")
-            .parse()
-            .unwrap();
+            .ok()
+            .and_then(|a| a.parse().ok());
+        let Some(addr) = addr else {
+            // Never leave the child running past a failed start.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the node did not start");
+        };
         Process { addr, child }
     }
 
