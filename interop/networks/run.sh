@@ -6,7 +6,8 @@
 #    a veth pair: 198.18.1.1/24, 198.18.2.1/24); the ignored tests of
 #    crates/fulmar/tests/interfaces.rs check that 0.0.0.0 / [::] binds gather
 #    one host candidate per interface address (loopback only when asked) and
-#    that two such peers connect.
+#    that two such peers connect; crates/fulmar/tests/ice_servers.rs checks
+#    that a STUN URL whose host does not resolve is a clear error.
 # Exits non-zero on any failure. Every step is bounded by `timeout`.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -17,8 +18,11 @@ bin() { # the test binary of crates/fulmar/tests/$1.rs
         | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
 }
 IFACES_TEST="$(bin interfaces)"
-[ -x "$IFACES_TEST" ] || { echo "FAIL: no test binary for interfaces.rs"; exit 1; }
-export IFACES_TEST
+ICE_SERVERS_TEST="$(bin ice_servers)"
+for b in "$IFACES_TEST" "$ICE_SERVERS_TEST"; do
+    [ -x "$b" ] || { echo "FAIL: a test binary did not build"; exit 1; }
+done
+export IFACES_TEST ICE_SERVERS_TEST
 
 status=0
 if timeout 120 unshare -n sh -c '
@@ -32,8 +36,10 @@ ip addr add 198.18.2.1/24 dev fb
 ip link set fa up
 ip link set fb up
 FULMAR_NETNS_ADDRS=198.18.1.1,198.18.2.1 "$IFACES_TEST" --ignored --test-threads 1
+# No route to any resolver here: an unresolvable STUN host is a clear error.
+"$ICE_SERVERS_TEST" --ignored --exact unresolvable_host_is_a_clear_error
 '; then
-    echo "PASS interfaces: one host candidate per interface address, peers connect"
+    echo "PASS interfaces: one host candidate per interface address, peers connect; unresolvable STUN host refused"
 else
     echo "FAIL interfaces"; status=1
 fi

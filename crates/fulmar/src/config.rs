@@ -26,6 +26,9 @@ pub struct Config {
     /// an application that does not read can be made to use (this plus the
     /// receive window).
     pub max_backlog: usize,
+    /// STUN and TURN servers as URLs ([`Config::with_ice_servers`]),
+    /// resolved when a connection starts.
+    pub ice_servers: Vec<IceServer>,
     /// The TLS configuration (trusted roots) for TURN servers reached over
     /// TLS (`turns:`); such a server without it is a configuration error.
     pub turn_tls: Option<Arc<rustls::ClientConfig>>,
@@ -41,6 +44,7 @@ impl Default for Config {
             max_buffered: 1 << 20,
             max_backlog: 8 << 20,
             turn_tls: None,
+            ice_servers: Vec::new(),
         }
     }
 }
@@ -98,7 +102,20 @@ impl Config {
         self
     }
 
-    /// Allocates a relay on this TURN server (over UDP, TCP or TLS) and
+    /// STUN and TURN servers, as `RTCConfiguration.iceServers` gives them
+    /// (`stun:`, `turn:`, `turns:` URLs, RFC 7064 / RFC 7065): each STUN
+    /// server yields server-reflexive candidates from every host candidate
+    /// of its family, each TURN server a relayed candidate. Host names are
+    /// resolved when a connection starts ([`Error::IceServer`] if one does
+    /// not, or a URL is malformed). Gathering completes once every server
+    /// answered or gave up (an unreachable STUN server: about 11.5 s).
+    pub fn with_ice_servers(mut self, servers: Vec<IceServer>) -> Self {
+        self.ice_servers.extend(servers);
+        self
+    }
+
+    /// Allocates a relay on this TURN server, its address already known
+    /// (for URLs: [`Config::with_ice_servers`]), over UDP, TCP or TLS, and
     /// offers it as a candidate; gathering completes once the allocation is
     /// done or failed.
     pub fn with_turn_server(mut self, server: TurnServer) -> Self {

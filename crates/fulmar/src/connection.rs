@@ -27,6 +27,7 @@ impl PeerConnection {
     /// completes at once, or once the TURN allocations are done) and starts
     /// the driver task. Needs a tokio runtime.
     pub async fn new(config: Config) -> Result<Self, Error> {
+        let config = ice_servers::resolve(config).await?;
         let mut endpoints = Vec::new();
         for addr in &config.bind {
             match EndpointInner::bind(*addr, false) {
@@ -48,6 +49,7 @@ impl PeerConnection {
     /// [`Error::Endpoint`]; TCP and TLS relays have a stream of
     /// their own).
     pub async fn new_on(endpoint: &Endpoint, config: Config) -> Result<Self, Error> {
+        let config = ice_servers::resolve(config).await?;
         Self::start(config, vec![endpoint.inner.clone()])
     }
 
@@ -89,6 +91,7 @@ impl PeerConnection {
                 route: None,
                 media: media::MediaSlots::new(tracks),
                 streams,
+                gathered: false,
                 closed: false,
                 ended: false,
             }),
@@ -190,11 +193,29 @@ impl PeerConnection {
     }
 
     /// Answers an SDP offer in one step (`POST /offer` style): returns the
-    /// answer text with every candidate (non-trickle).
+    /// answer text with every candidate (non-trickle), once gathering
+    /// completed ([`Self::gathering_complete`]).
     pub async fn answer_offer(&self, offer_sdp: &str) -> Result<String, Error> {
         let offer = SessionDescription::offer(offer_sdp)?;
         self.set_remote_description(offer).await?;
-        Ok(self.create_answer().await?.sdp.to_string())
+        let answer = self.create_answer().await?;
+        self.gathering_complete().await;
+        Ok(self
+            .local_description()
+            .map_or_else(|| answer.sdp.to_string(), |d| d.sdp.to_string()))
+    }
+
+    /// Waits until local gathering is complete (every STUN and TURN server
+    /// answered or gave up; bounded), or the connection ended: then
+    /// [`Self::local_description`] carries every candidate and
+    /// `a=end-of-candidates`, as a non-trickle peer needs. Gathering starts
+    /// with the first description.
+    pub async fn gathering_complete(&self) {
+        queue::wait_for(&self.shared.state_changed, || {
+            let g = self.shared.lock();
+            (g.gathered || g.ended).then_some(())
+        })
+        .await
     }
 
     /// Asks for an ICE restart (RFC 8445 §9): the next [`Self::create_offer`]

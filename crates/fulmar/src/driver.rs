@@ -275,7 +275,12 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, g: &mut Inner) {
                     let _ = tx.send(c);
                 }
             }
-            Event::GatheringComplete => g.candidates = None,
+            Event::GatheringComplete => {
+                g.candidates = None;
+                g.gathered = true;
+                shared.state_changed.notify_waiters();
+            }
+            Event::IceGatheringStateChange(_) => g.gathered = false,
             Event::DataChannel { id, label } => {
                 // An accepted channel shares the users' guard: it keeps the
                 // connection open while held.

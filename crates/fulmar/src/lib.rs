@@ -11,8 +11,10 @@
 //!   ([`Config::with_public_address`]).
 //! - Trickle ICE: [`PeerConnection::next_local_candidate`] and
 //!   [`PeerConnection::add_ice_candidate`].
-//! - Relay candidates through TURN servers over UDP, TCP or TLS:
-//!   [`Config::with_turn_server`], [`turn_server_from_url`].
+//! - ICE servers as the web gives them ([`Config::with_ice_servers`]):
+//!   server-reflexive candidates from `stun:` servers, relay candidates
+//!   through `turn:`/`turns:` servers over UDP, TCP or TLS (or, with
+//!   addresses already resolved, [`Config::with_turn_server`]).
 //! - Media: [`PeerConnection::add_track`] gives a [`LocalTrack`] that takes
 //!   encoded frames or RTP; [`PeerConnection::accept_track`] a
 //!   [`RemoteTrack`] that yields frames or RTP.
@@ -60,7 +62,9 @@ pub use fulmar_peer::{
 
 mod endpoint;
 pub use endpoint::Endpoint;
+mod ice_servers;
 mod interfaces;
+pub use ice_servers::{IceServer, IceServerError, MAX_ICE_SERVER_URLS};
 mod media;
 mod outbox;
 mod queue;
@@ -105,6 +109,10 @@ pub enum Error {
     /// A TURN server's configuration was refused.
     #[error("TURN: {0}")]
     Turn(#[from] TurnConfigError),
+    /// An ICE server of [`Config::ice_servers`] was refused: a malformed
+    /// URL, a host that does not resolve, missing TURN credentials.
+    #[error("ICE server: {0}")]
+    IceServer(#[from] IceServerError),
     /// A shared [`Endpoint`] refused the connection: a UDP relay on a TURN
     /// server another of its connections has a relay on (an allocation
     /// belongs to the socket's 5-tuple, RFC 8656 §2), or too many
@@ -186,6 +194,8 @@ pub(crate) struct Inner {
     media: media::MediaSlots,
     /// Streams to TCP and TLS TURN servers.
     streams: Vec<relay::Stream>,
+    /// Local gathering is complete (until an ICE restart gathers again).
+    gathered: bool,
     closed: bool,
     ended: bool,
 }

@@ -60,29 +60,43 @@ pub fn turn_server_from_url(
         url: url.to_owned(),
         source,
     })?;
+    if !parsed.scheme.is_turn() {
+        return Err(TurnConfigError::NotTurn(url.to_owned()).into());
+    }
+    let unresolved = || TurnConfigError::Unresolved(url.to_owned());
+    let addr = match parsed.ip() {
+        Some(ip) => SocketAddr::new(ip, parsed.port),
+        None => std::net::ToSocketAddrs::to_socket_addrs(&(parsed.host.as_str(), parsed.port))
+            .map_err(|_| unresolved())?
+            .next()
+            .ok_or_else(unresolved)?,
+    };
+    Ok(turn_server_for(url, &parsed, addr, username, credential)?)
+}
+
+/// The TURN server of a parsed `turn:`/`turns:` URL at `addr` (its host
+/// resolved by the caller).
+pub(crate) fn turn_server_for(
+    url: &str,
+    parsed: &IceServerUrl,
+    addr: SocketAddr,
+    username: &str,
+    credential: &str,
+) -> Result<TurnServer, TurnConfigError> {
     let transport = match (parsed.scheme, parsed.transport) {
         (UrlScheme::Turn, UrlTransport::Udp) => RelayProtocol::Udp,
         (UrlScheme::Turn, UrlTransport::Tcp) => RelayProtocol::Tcp,
         (UrlScheme::Turns, UrlTransport::Tcp) => RelayProtocol::Tls,
         (UrlScheme::Turns, UrlTransport::Udp) => {
-            return Err(TurnConfigError::TurnsOverUdp(url.to_owned()).into())
+            return Err(TurnConfigError::TurnsOverUdp(url.to_owned()))
         }
         (UrlScheme::Stun | UrlScheme::Stuns, _) => {
-            return Err(TurnConfigError::NotTurn(url.to_owned()).into())
+            return Err(TurnConfigError::NotTurn(url.to_owned()))
         }
     };
-    let (host, port, secure) = (parsed.host.as_str(), parsed.port, parsed.scheme.is_secure());
-    let unresolved = || TurnConfigError::Unresolved(url.to_owned());
-    let addr = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => SocketAddr::new(ip, port),
-        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
-            .map_err(|_| unresolved())?
-            .next()
-            .ok_or_else(unresolved)?,
-    };
     let server = TurnServer::new(addr, username, credential).with_transport(transport);
-    Ok(if secure {
-        server.with_server_name(host)
+    Ok(if parsed.scheme.is_secure() {
+        server.with_server_name(&parsed.host)
     } else {
         server
     })
