@@ -20,14 +20,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{env, rss, tcp_from};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -37,24 +38,6 @@ type Ws = WebSocketStream<tokio::net::TcpStream>;
 const SERVER: &str = "127.0.0.1:18543";
 const ROOM_SIZE: usize = 50;
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The server's resident memory, in bytes.
-fn rss(child: &Child) -> usize {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
-    let kb: usize = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kb * 1024
-}
-
 /// A WebSocket from the `n`th loopback source address (so that tens of
 /// thousands of connections do not run out of ephemeral ports).
 async fn connect(n: usize) -> Ws {
@@ -63,11 +46,7 @@ async fn connect(n: usize) -> Ws {
 
 /// [`connect`] to the server at `addr`.
 async fn connect_to(addr: &str, n: usize) -> Ws {
-    let server: SocketAddr = addr.parse().unwrap();
-    let source = Ipv4Addr::new(127, 0, 1 + (n / 20_000) as u8, 1 + (n % 250) as u8);
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).unwrap();
-    let stream = socket.connect(server).await.unwrap();
+    let stream = tcp_from(addr, n).await;
     let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
         .await
         .unwrap();
@@ -284,12 +263,12 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     // The baseline with one session, so the runtime's threads exist.
     let warm = idle_sessions(1, 1).await;
-    let before = rss(&server);
+    let before = rss(server.id());
     let start = Instant::now();
     let idle = idle_sessions(sessions, 256).await;
     let took = start.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss(&server);
+    let after = rss(server.id());
     let per = (after.saturating_sub(before)) as f64 / sessions as f64;
     println!(
         "idle sessions: {sessions} joined in {:.1} s; server RSS {:.1} -> {:.1} MiB: {:.0} bytes per session ({:.2} GB per 100,000)",

@@ -136,6 +136,7 @@ impl Signal {
             .route("/healthz", get(|| async { "ok" }))
             .with_state(self.clone())
             .layer(socketio::layer(self))
+            .layer(axum::middleware::map_request(socketio::detach_request))
     }
 
     /// Ends expired sessions until the server is dropped.

@@ -11,6 +11,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use axum::extract::Request as HttpRequest;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use serde_json::value::RawValue;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
@@ -143,6 +145,37 @@ fn on_connect(s: Arc<Signal>, socket: SocketRef) {
     });
 }
 
+/// Copies the request's URI and headers into allocations of their own.
+/// hyper parses them as slices of its connection read buffer (8 KiB or
+/// more), and socketioxide keeps each connection's request parts for the
+/// connection's life, so without this every idle Socket.IO connection held
+/// that whole buffer.
+pub(crate) async fn detach_request(req: HttpRequest) -> HttpRequest {
+    detach(req)
+}
+
+fn detach(mut req: HttpRequest) -> HttpRequest {
+    let headers = std::mem::take(req.headers_mut());
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    let mut name = None;
+    // `into_iter` names a header once, then yields its further values
+    // without a name.
+    for (n, value) in headers {
+        if let Some(n) = n {
+            name = HeaderName::from_bytes(n.as_str().as_bytes()).ok();
+        }
+        if let (Some(n), Ok(mut v)) = (&name, HeaderValue::from_bytes(value.as_bytes())) {
+            v.set_sensitive(value.is_sensitive());
+            owned.append(n.clone(), v);
+        }
+    }
+    *req.headers_mut() = owned;
+    if let Ok(uri) = Uri::try_from(req.uri().to_string()) {
+        *req.uri_mut() = uri;
+    }
+    req
+}
+
 /// Parses an event's payload and keeps its acknowledgement callback.
 fn parse(
     acks: &Mutex<Acks>,
@@ -197,5 +230,30 @@ fn emit(socket: &SocketRef, acks: &Mutex<Acks>, frame: Frame) -> bool {
             Ok(raw) => socket.emit(frame.event, &raw).is_ok(),
             Err(_) => true,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detached_requests_keep_every_header_value_and_the_uri() {
+        let mut req = HttpRequest::new(axum::body::Body::empty());
+        *req.uri_mut() = Uri::from_static("/socket.io/?EIO=4&transport=websocket");
+        let h = req.headers_mut();
+        h.insert("host", HeaderValue::from_static("127.0.0.1:8443"));
+        h.append("x-forwarded-for", HeaderValue::from_static("192.0.2.1"));
+        h.append("x-forwarded-for", HeaderValue::from_static("192.0.2.2"));
+        let mut secret = HeaderValue::from_static("Bearer t");
+        secret.set_sensitive(true);
+        h.insert("authorization", secret);
+        let before = req.headers().clone();
+        let req = detach(req);
+        assert_eq!(req.uri(), "/socket.io/?EIO=4&transport=websocket");
+        assert_eq!(req.headers(), &before);
+        let forwarded: Vec<_> = req.headers().get_all("x-forwarded-for").iter().collect();
+        assert_eq!(forwarded, ["192.0.2.1", "192.0.2.2"]);
+        assert!(req.headers()["authorization"].is_sensitive());
     }
 }
