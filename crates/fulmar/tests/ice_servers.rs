@@ -218,3 +218,41 @@ async fn unresolvable_host_is_a_clear_error() {
         other => panic!("expected Unresolved, got {other:?}"),
     }
 }
+
+/// Connections sharing one socket ([`fulmar::Endpoint`]) each get their
+/// STUN server's answer (routed by transaction) and their srflx candidate.
+#[tokio::test]
+async fn connections_on_a_shared_endpoint_each_gather_srflx() {
+    let run = async {
+        let (s, seen) = stun_responder(false).await;
+        let ep = fulmar::Endpoint::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let config =
+            || Config::default().with_ice_servers(vec![IceServer::new([format!("stun:{s}")])]);
+        let mut pcs = Vec::new();
+        for _ in 0..3 {
+            let pc = PeerConnection::new_on(&ep, config()).await.unwrap();
+            pc.create_data_channel("c").await.unwrap();
+            pc.create_offer().await.unwrap();
+            pcs.push(pc);
+        }
+        for pc in &pcs {
+            pc.gathering_complete().await;
+            let sdp = pc.local_description().unwrap().sdp.to_string();
+            let srflx = candidate_lines(&sdp)
+                .into_iter()
+                .filter(|l| l.contains(" 198.18.0.99 40000 typ srflx"))
+                .count();
+            assert_eq!(srflx, 1, "{sdp}");
+        }
+        assert!(*seen.borrow() >= 3);
+        assert_eq!(ep.unrouted_datagrams(), 0);
+        for pc in pcs {
+            pc.close().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("bounded");
+}

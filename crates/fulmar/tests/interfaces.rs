@@ -96,3 +96,42 @@ async fn loopback_when_asked() {
         .await
         .expect("bounded");
 }
+
+/// A shared [`fulmar::Endpoint`] on 0.0.0.0 (the server pattern, one port
+/// for every session): each connection on it has every interface address
+/// as a host candidate on that one port, and connects to a peer.
+#[tokio::test]
+#[ignore = "needs the network namespace of interop/networks/run.sh"]
+async fn shared_endpoint_on_every_interface() {
+    let run = async {
+        let expected = namespace_addrs();
+        let ep = fulmar::Endpoint::bind("0.0.0.0:0".parse().unwrap())
+            .await
+            .unwrap();
+        for i in 0..2 {
+            let server = PeerConnection::new_on(&ep, Config::default())
+                .await
+                .unwrap();
+            assert_eq!(ips(server.local_addrs()), expected);
+            assert!(server
+                .local_addrs()
+                .iter()
+                .all(|a| a.port() == ep.local_addr().port()));
+            let client = PeerConnection::new(Config::default().with_all_interfaces(0))
+                .await
+                .unwrap();
+            let (chat, remote) = connect(&client, &server, &format!("chat{i}")).await;
+            remote.send_text("back").await.unwrap();
+            assert_eq!(
+                chat.recv().await,
+                Some(fulmar::Message::Text("back".into()))
+            );
+            client.close().await;
+            server.close().await;
+        }
+        assert_eq!(ep.unrouted_datagrams(), 0);
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("bounded");
+}
