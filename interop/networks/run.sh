@@ -18,7 +18,9 @@
 # 3. A server in a "VM" namespace (198.19.1.2) behind a static 1:1 NAT
 #    (the NAT namespace maps 198.18.0.3 to it, nftables dnat/snat) advertises
 #    198.18.0.3 (Config::with_public_address); a client on host A reaches it.
-# Exits non-zero on any failure, and unless exactly 3 checks passed. Every step is bounded by `timeout`; the
+# 4. The same, the server learning 198.18.0.3 from fulmar-turnd's STUN
+#    (fulmar::public_address_from_stun).
+# Exits non-zero on any failure, and unless exactly 4 checks passed. Every step is bounded by `timeout`; the
 # namespaces (fulmar-net-a, -nat, -b, -vm) are deleted by name at the end
 # (KEEP_WORK=1 keeps the logs' folder).
 set -eu
@@ -156,8 +158,11 @@ table ip static {
 NFT
 run_call "public address behind a 1:1 NAT" $V "FULMAR_SIGNAL=198.19.1.2:7000 FULMAR_PUBLIC=198.18.0.3" \
     $A "FULMAR_SIGNAL=198.18.0.3:7000 FULMAR_EXPECT_PUBLIC=198.18.0.3" client_of_public_server
+# The same, the server learning its public address from fulmar-turnd's STUN.
+run_call "public address learnt from STUN" $V "FULMAR_SIGNAL=198.19.1.2:7000 FULMAR_PUBLIC=stun:198.18.0.1:3478" \
+    $A "FULMAR_SIGNAL=198.18.0.3:7000 FULMAR_EXPECT_PUBLIC=198.18.0.3" client_of_public_server
 
-EXPECTED_CHECKS=3
+EXPECTED_CHECKS=4
 echo "networks: $passed of $EXPECTED_CHECKS checks passed"
 [ "$passed" = "$EXPECTED_CHECKS" ] || status=1
 exit $status

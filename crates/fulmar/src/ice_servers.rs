@@ -94,12 +94,98 @@ pub enum IceServerError {
         /// The resolver's error, or the timeout.
         reason: String,
     },
+    /// A STUN server asked for this host's public address gave no answer
+    /// ([`public_address_from_stun`]).
+    #[error("{0}: no answer from the STUN server")]
+    NoAnswer(String),
     /// More than [`MAX_ICE_SERVER_URLS`] URLs in all.
     #[error("more than {MAX_ICE_SERVER_URLS} ICE server URLs")]
     TooMany,
     /// A TURN URL the driver cannot use (`turns:` over UDP, say).
     #[error(transparent)]
     Turn(#[from] TurnConfigError),
+}
+
+/// Waits between the Binding requests of [`public_address_from_stun`]
+/// (RFC 8489 §6.2.1 doubling from 500 ms): about 7.5 s in all.
+const DISCOVERY_WAITS: [Duration; 4] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
+/// This host's public address as a STUN server (`stun:host[:port]`) sees
+/// it: the address to give [`Config::with_public_address`] when a 1:1 NAT
+/// is in front of the host (a cloud VM) and nobody wrote it down. Sends
+/// Binding requests from an ephemeral port of the server's family
+/// (retransmitted, at most about 7.5 s in all) and returns the
+/// XOR-MAPPED-ADDRESS of the first answer. Needs a tokio runtime.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), fulmar::Error> {
+/// let public = fulmar::public_address_from_stun("stun:stun.example.org").await?;
+/// let config = fulmar::Config::default().with_public_address(public);
+/// # Ok(()) }
+/// ```
+pub async fn public_address_from_stun(url: &str) -> Result<IpAddr, Error> {
+    use fulmar_stun::attributes::XorMappedAddress;
+    use fulmar_stun::{Class, Message, MessageBuilder, Method, TransactionId};
+
+    let parsed = IceServerUrl::parse(url.trim()).map_err(|source| IceServerError::Url {
+        url: url.to_owned(),
+        source,
+    })?;
+    match parsed.scheme {
+        UrlScheme::Stun => {}
+        UrlScheme::Stuns => return Err(IceServerError::StunsNotSupported(url.to_owned()).into()),
+        UrlScheme::Turn | UrlScheme::Turns => {
+            return Err(IceServerError::Url {
+                url: url.to_owned(),
+                source: fulmar_turn::Error::InvalidUrl("not a stun: URL"),
+            }
+            .into())
+        }
+    }
+    let server = *lookup(url, &parsed)
+        .await?
+        .first()
+        .ok_or_else(|| IceServerError::NoAnswer(url.to_owned()))?;
+    let any: SocketAddr = if server.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = tokio::net::UdpSocket::bind(any).await?;
+    let tid = TransactionId::random(&mut rand::rngs::OsRng);
+    let mut req = [0u8; 64];
+    let mut b = MessageBuilder::new(&mut req, Class::Request, Method::BINDING, tid);
+    b.add_fingerprint();
+    let req = b
+        .finish()
+        .map_err(|_| IceServerError::NoAnswer(url.to_owned()))?
+        .to_vec();
+    let mut buf = vec![0u8; 1500];
+    for wait in DISCOVERY_WAITS {
+        // A send error (no route yet) counts as a lost request.
+        let _ = socket.send_to(&req, server).await;
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Ok((n, from))) =
+            tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await
+        {
+            let Some(data) = buf.get(..n) else { continue };
+            let Ok(m) = Message::parse(data) else {
+                continue;
+            };
+            if from != server || m.transaction_id() != tid || m.class() != Class::SuccessResponse {
+                continue;
+            }
+            if let Ok(XorMappedAddress(mapped)) = m.get::<XorMappedAddress>() {
+                return Ok(unmapped(mapped.ip()));
+            }
+        }
+    }
+    Err(IceServerError::NoAnswer(url.to_owned()).into())
 }
 
 /// Resolves `config.ice_servers` into the core's STUN and TURN servers.

@@ -64,7 +64,7 @@ mod endpoint;
 pub use endpoint::Endpoint;
 mod ice_servers;
 mod interfaces;
-pub use ice_servers::{IceServer, IceServerError, MAX_ICE_SERVER_URLS};
+pub use ice_servers::{public_address_from_stun, IceServer, IceServerError, MAX_ICE_SERVER_URLS};
 mod media;
 mod outbox;
 mod queue;

@@ -256,3 +256,32 @@ async fn connections_on_a_shared_endpoint_each_gather_srflx() {
         .await
         .expect("bounded");
 }
+
+/// A server learns its public address from a STUN server (the responder
+/// here says 198.18.0.99); a silent server is a clear error after the
+/// retransmissions, a non-STUN URL at once.
+#[tokio::test]
+async fn public_address_from_a_stun_server() {
+    let run = async {
+        let (s, _) = stun_responder(false).await;
+        let ip = fulmar::public_address_from_stun(&format!("stun:{s}"))
+            .await
+            .unwrap();
+        assert_eq!(ip, MAPPED.parse::<SocketAddr>().unwrap().ip());
+        let (silent, seen) = stun_responder(true).await;
+        let url = format!("stun:{silent}");
+        match fulmar::public_address_from_stun(&url).await {
+            Err(Error::IceServer(IceServerError::NoAnswer(u))) => assert_eq!(u, url),
+            other => panic!("expected NoAnswer, got {other:?}"),
+        }
+        assert_eq!(*seen.borrow(), 4, "four requests, then it gave up");
+        let turn = fulmar::public_address_from_stun("turn:127.0.0.1").await;
+        assert!(matches!(
+            turn,
+            Err(Error::IceServer(IceServerError::Url { .. }))
+        ));
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("bounded");
+}

@@ -36,7 +36,8 @@ async fn read_line(r: &mut (impl AsyncBufReadExt + Unpin)) -> String {
 }
 
 /// Host A (or the "VM"): answers one offer on `FULMAR_SIGNAL` (TCP),
-/// advertising `FULMAR_PUBLIC` if set, echoes the data channel's messages,
+/// advertising `FULMAR_PUBLIC` if set (an address, or a `stun:` URL to
+/// learn it from), echoes the data channel's messages,
 /// and reports its selected pair.
 #[tokio::test]
 #[ignore = "host A of interop/networks/run.sh"]
@@ -48,8 +49,14 @@ async fn server() {
         let mut r = BufReader::new(r);
         let offer = read_line(&mut r).await;
         let mut config = Config::default().with_bind(vec!["0.0.0.0:0".parse().unwrap()]);
+        // An address, or a stun: URL to learn it from.
         if let Ok(public) = std::env::var("FULMAR_PUBLIC") {
-            config = config.with_public_address(public.parse().unwrap());
+            let ip = match public.parse() {
+                Ok(ip) => ip,
+                Err(_) => fulmar::public_address_from_stun(&public).await.unwrap(),
+            };
+            eprintln!("server: advertising {ip}");
+            config = config.with_public_address(ip);
         }
         let pc = PeerConnection::new(config).await.unwrap();
         let answer = pc.answer_offer(&offer).await.unwrap();
