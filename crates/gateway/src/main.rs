@@ -2,12 +2,13 @@
 //!
 //! ```sh
 //! fulmar-gateway [--config FILE.toml] [--listen ADDR:PORT] [--media-ip IP] [--media-port PORT]
-//!                [--max-sessions N] [--max-pending-per-client N] [--connect-timeout SECS]
+//!                [--public-ip IP]... [--max-sessions N] [--max-pending-per-client N] [--connect-timeout SECS]
 //!                [--record DIR] [--video FILE.ivf] [--audio FILE.ogg]
 //! ```
 //! Every session's media goes through one UDP socket, bound to `--media-ip`
 //! (default: the `--listen` IP) and `--media-port` (default: chosen by the
-//! OS, printed at start). Without `--video`/`--audio`, WHEP plays the sample
+//! OS, printed at start); `--public-ip` is the address a 1:1 NAT maps to
+//! this host, advertised in place of its own. Without `--video`/`--audio`, WHEP plays the sample
 //! clips checked in under `crates/gateway/media/`; without `--record`, WHIP
 //! media is not saved. `gateway.toml` beside this crate is a commented sample
 //! configuration.

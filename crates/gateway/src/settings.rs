@@ -28,7 +28,7 @@ use crate::{GatewayConfig, DEFAULT_MAX_PENDING_PER_CLIENT, DEFAULT_MAX_SESSIONS}
 
 /// The command-line usage of `fulmar-gateway`.
 pub const USAGE: &str = "usage: fulmar-gateway [--config FILE.toml] [--listen ADDR:PORT] \
-[--media-ip IP] [--media-port PORT] [--max-sessions N] [--max-pending-per-client N] \
+[--media-ip IP] [--media-port PORT] [--public-ip IP]... [--max-sessions N] [--max-pending-per-client N] \
 [--connect-timeout SECS] [--record DIR] [--video FILE.ivf] [--audio FILE.ogg]";
 
 /// What the file and the flags set; every field is optional.
@@ -44,6 +44,11 @@ pub struct Settings {
     /// The one UDP port of every session; 0 (the default) lets the OS
     /// choose it at start.
     pub media_port: u16,
+    /// Public addresses of a 1:1 NAT in front of this host (a cloud VM's;
+    /// Janus's `nat_1_1_mapping`), advertised in place of the host
+    /// addresses of their family, with the media port
+    /// ([`fulmar::Config::with_public_address`]). Each `--public-ip` adds one.
+    pub public_ips: Vec<IpAddr>,
     /// Most sessions at once.
     pub max_sessions: usize,
     /// Most not-yet-connected sessions per client address.
@@ -64,6 +69,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             media_ip: None,
             media_port: 0,
+            public_ips: Vec::new(),
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_pending_per_client: DEFAULT_MAX_PENDING_PER_CLIENT,
             connect_timeout_secs: 30,
@@ -153,6 +159,12 @@ impl Settings {
                 "--listen" => self.listen = parse(&flag, v)?,
                 "--media-ip" => self.media_ip = Some(parse(&flag, v)?),
                 "--media-port" => self.media_port = parse(&flag, v)?,
+                "--public-ip" => {
+                    let ip = parse(&flag, v)?;
+                    if !self.public_ips.contains(&ip) {
+                        self.public_ips.push(ip);
+                    }
+                }
                 "--max-sessions" => self.max_sessions = parse(&flag, v)?,
                 "--max-pending-per-client" => self.max_pending_per_client = parse(&flag, v)?,
                 "--connect-timeout" => self.connect_timeout_secs = parse(&flag, v)?,
@@ -183,6 +195,9 @@ impl Settings {
         let mut config = GatewayConfig::default()
             .with_media_bind(self.media_bind())
             .with_capacity(self.max_sessions, self.max_pending_per_client);
+        for ip in &self.public_ips {
+            config.peer = config.peer.with_public_address(*ip);
+        }
         config.connect_timeout = Duration::from_secs(self.connect_timeout_secs);
         Ok(config)
     }
@@ -226,6 +241,25 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(s.media_bind(), "198.18.0.1:40000".parse().unwrap());
+    }
+
+    #[test]
+    fn public_addresses_reach_the_peer_config() {
+        let s = Settings::from_args(args(&[
+            "--public-ip",
+            "203.0.113.5",
+            "--public-ip",
+            "2001:db8::5",
+            "--public-ip",
+            "203.0.113.5",
+        ]))
+        .unwrap();
+        let ips: Vec<IpAddr> = vec![
+            "203.0.113.5".parse().unwrap(),
+            "2001:db8::5".parse().unwrap(),
+        ];
+        assert_eq!(s.public_ips, ips);
+        assert_eq!(s.gateway_config().unwrap().peer.peer.public_addresses, ips);
     }
 
     #[test]

@@ -339,3 +339,39 @@ fn sample_media_loads() {
         .sum();
     assert!(total < 1 << 20, "{total} bytes");
 }
+
+/// The `(address, port)` of every UDP candidate line of `sdp`.
+fn candidate_addrs(sdp: &str) -> Vec<(String, String)> {
+    sdp.lines()
+        .filter(|l| l.starts_with("a=candidate:"))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.get(4)?.to_string(), f.get(5)?.to_string()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_one_media_port_and_the_public_address() {
+    let public = "198.51.100.7";
+    let mut config = GatewayConfig::default();
+    config.peer = config.peer.with_public_address(public.parse().unwrap());
+    let (base, gateway) = start(config).await;
+    let media = gateway.media_addr().await.unwrap();
+    let client = Client::new();
+    for _ in 0..3 {
+        let (_pc, _dc, offer) = offerer().await;
+        let res = post_sdp(&client, &format!("{base}/offer"), &offer).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let answer = res.text().await.unwrap();
+        let addrs = candidate_addrs(&answer);
+        assert!(!addrs.is_empty(), "{answer}");
+        // The public address in place of the bound one, with the one port.
+        for (ip, port) in addrs {
+            assert_eq!(ip, public, "{answer}");
+            assert_eq!(port, media.port().to_string(), "{answer}");
+        }
+    }
+    assert_eq!(gateway.endpoint().await.unwrap().connection_count(), 3);
+    gateway.close_all().await;
+}
