@@ -497,6 +497,11 @@ impl Gateway {
             ids.iter().filter_map(|id| r.sessions.remove(id)).collect()
         };
         for s in &dead {
+            // The operator's one clue to a session that failed (ICE, DTLS
+            // or SCTP, and who misbehaved).
+            if let Some(f) = s.pc.state().failure() {
+                eprintln!("fulmar-gateway: {} session failed: {f}", s.kind.as_str());
+            }
             s.pc.close().await;
         }
         dead.len()
