@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => std::env::temp_dir().join("fulmar-demo-recordings"),
     };
     settings.record = Some(record.clone());
+    settings.learn_public_ip().await?;
     let gateway = Arc::new(Gateway::new(settings.load_media()?));
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let base = format!("http://{}", listener.local_addr()?);

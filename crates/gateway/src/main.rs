@@ -2,13 +2,14 @@
 //!
 //! ```sh
 //! fulmar-gateway [--config FILE.toml] [--listen ADDR:PORT] [--media-ip IP] [--media-port PORT]
-//!                [--public-ip IP]... [--max-sessions N] [--max-pending-per-client N] [--connect-timeout SECS]
+//!                [--public-ip IP]... [--public-ip-from-stun URL] [--max-sessions N] [--max-pending-per-client N] [--connect-timeout SECS]
 //!                [--record DIR] [--video FILE.ivf] [--audio FILE.ogg]
 //! ```
 //! Every session's media goes through one UDP socket, bound to `--media-ip`
 //! (default: the `--listen` IP) and `--media-port` (default: chosen by the
 //! OS, printed at start); `--public-ip` is the address a 1:1 NAT maps to
-//! this host, advertised in place of its own. Without `--video`/`--audio`, WHEP plays the sample
+//! this host, advertised in place of its own (or learnt at start from the
+//! STUN server of `--public-ip-from-stun`). Without `--video`/`--audio`, WHEP plays the sample
 //! clips checked in under `crates/gateway/media/`; without `--record`, WHIP
 //! media is not saved. `gateway.toml` beside this crate is a commented sample
 //! configuration.
@@ -20,13 +21,14 @@ use fulmar_gateway::Gateway;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let settings = match Settings::from_args(std::env::args().skip(1)) {
+    let mut settings = match Settings::from_args(std::env::args().skip(1)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("fulmar-gateway: {e}");
             std::process::exit(2);
         }
     };
+    settings.learn_public_ip().await?;
     let gateway = Arc::new(Gateway::new(settings.load_media()?));
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let media = gateway.media_addr().await?;

@@ -28,7 +28,7 @@ use crate::{GatewayConfig, DEFAULT_MAX_PENDING_PER_CLIENT, DEFAULT_MAX_SESSIONS}
 
 /// The command-line usage of `fulmar-gateway`.
 pub const USAGE: &str = "usage: fulmar-gateway [--config FILE.toml] [--listen ADDR:PORT] \
-[--media-ip IP] [--media-port PORT] [--public-ip IP]... [--max-sessions N] [--max-pending-per-client N] \
+[--media-ip IP] [--media-port PORT] [--public-ip IP]... [--public-ip-from-stun URL] [--max-sessions N] [--max-pending-per-client N] \
 [--connect-timeout SECS] [--record DIR] [--video FILE.ivf] [--audio FILE.ogg]";
 
 /// What the file and the flags set; every field is optional.
@@ -49,6 +49,10 @@ pub struct Settings {
     /// addresses of their family, with the media port
     /// ([`fulmar::Config::with_public_address`]). Each `--public-ip` adds one.
     pub public_ips: Vec<IpAddr>,
+    /// A STUN server (`stun:host[:port]`) asked at start for this host's
+    /// public address, added to `public_ips`
+    /// ([`Settings::learn_public_ip`]).
+    pub public_ip_from_stun: Option<String>,
     /// Most sessions at once.
     pub max_sessions: usize,
     /// Most not-yet-connected sessions per client address.
@@ -70,6 +74,7 @@ impl Default for Settings {
             media_ip: None,
             media_port: 0,
             public_ips: Vec::new(),
+            public_ip_from_stun: None,
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_pending_per_client: DEFAULT_MAX_PENDING_PER_CLIENT,
             connect_timeout_secs: 30,
@@ -165,6 +170,7 @@ impl Settings {
                         self.public_ips.push(ip);
                     }
                 }
+                "--public-ip-from-stun" => self.public_ip_from_stun = Some(value),
                 "--max-sessions" => self.max_sessions = parse(&flag, v)?,
                 "--max-pending-per-client" => self.max_pending_per_client = parse(&flag, v)?,
                 "--connect-timeout" => self.connect_timeout_secs = parse(&flag, v)?,
@@ -172,6 +178,19 @@ impl Settings {
                 "--video" => self.video = Some(PathBuf::from(v)),
                 "--audio" => self.audio = Some(PathBuf::from(v)),
                 _ => return Err(SettingsError::Usage(format!("unknown flag {flag}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the `public_ip_from_stun` server, if any, for this host's
+    /// public address and adds it to `public_ips` (bounded:
+    /// [`fulmar::public_address_from_stun`]).
+    pub async fn learn_public_ip(&mut self) -> Result<(), fulmar::Error> {
+        if let Some(url) = &self.public_ip_from_stun {
+            let ip = fulmar::public_address_from_stun(url).await?;
+            if !self.public_ips.contains(&ip) {
+                self.public_ips.push(ip);
             }
         }
         Ok(())
@@ -241,6 +260,16 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(s.media_bind(), "198.18.0.1:40000".parse().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_malformed_stun_url_is_an_error_and_none_is_nothing() {
+        let mut s = Settings::default();
+        s.learn_public_ip().await.unwrap();
+        assert!(s.public_ips.is_empty());
+        let mut s = Settings::from_args(args(&["--public-ip-from-stun", "http://x"])).unwrap();
+        assert!(s.learn_public_ip().await.is_err());
+        assert!(s.public_ips.is_empty());
     }
 
     #[test]
