@@ -27,34 +27,23 @@ result = {"checks": []}
 done = threading.Event()
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """GET: files under interop/ (this suite's test.html, the Chromium
+    suite's common.js); POST /result: the page's checks."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=os.path.dirname(HERE), **kwargs)
+
     def log_message(self, *args):
         pass
 
-    def reply(self, code, ctype, body):
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        if self.path.startswith("/test.html"):
-            with open(os.path.join(HERE, "test.html"), "rb") as f:
-                self.reply(200, "text/html", f.read())
-        else:
-            self.reply(404, "text/plain", b"")
-
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.path == "/result":
-            posted = json.loads(body or b"{}")
-            result["checks"].extend(posted.get("checks", []))
-            self.reply(200, "text/plain", b"ok")
-            if posted.get("final", True):
-                done.set()
-        else:
-            self.reply(404, "text/plain", b"")
+        posted = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        result["checks"].extend(posted.get("checks", []))
+        self.send_response(204)
+        self.end_headers()
+        if posted.get("final", True):
+            done.set()
 
 
 def chromium(url, profile, media):
@@ -114,7 +103,7 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     profile = tempfile.mkdtemp(prefix=f"fulmar-lan-{BROWSER}-")
     only = {"chromium": "&only=data", "chromium-media": "&only=media"}.get(BROWSER, "")
-    url = f"http://{PAGE_HOST}:{PAGE_PORT}/test.html?gw={GW}&port={PORT}{only}"
+    url = f"http://{PAGE_HOST}:{PAGE_PORT}/lan/test.html?gw={GW}&port={PORT}{only}"
     if BROWSER.startswith("chromium"):
         argv = chromium(url, profile, BROWSER == "chromium-media")
     else:
