@@ -14,9 +14,10 @@
 #   frame, connects and sends its camera to Fulmar;
 # - every time Fulmar's candidates are A's real address on the one port
 #   (never 0.0.0.0) and the selected pair ends at A:40000.
-# Last, the gateway process holds one UDP socket. Firefox ESR runs the same
-# checks with BROWSERS="chromium chromium-media firefox" (see below why it
-# is not in the default set). Prints a pass/fail table; exits non-zero on
+# Then Firefox ESR, default prefs, the same checks: it offers only .local
+# host candidates (and end-of-candidates), so it too is reached by
+# peer-reflexive discovery. Last, the gateway process holds one UDP socket.
+# Prints a pass/fail table; exits non-zero on
 # any failure or on another number of checks than expected. Bounded in
 # time; deletes its namespaces.
 set -eu
@@ -33,11 +34,8 @@ if [ -z "${GATEWAY:-}" ]; then
 fi
 # chromium: the data channel in a browser without camera permission (its
 # addresses hidden); chromium-media: camera echo and the demo page; firefox:
-# every scenario (BROWSERS="chromium chromium-media firefox"; not in the
-# default set yet: Firefox offers only .local candidates plus
-# end-of-candidates, and Fulmar's ICE agent, which cannot resolve them, then
-# fails at once instead of waiting for Firefox's checks).
-BROWSERS="${BROWSERS:-chromium chromium-media}"
+# every scenario.
+BROWSERS="${BROWSERS:-chromium chromium-media firefox}"
 EXPECTED_CHECKS="${EXPECTED_CHECKS:-}"
 MEDIA_PORT=40000
 MEDIA_IP="${MEDIA_IP:-0.0.0.0}"

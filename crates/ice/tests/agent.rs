@@ -638,3 +638,42 @@ fn a_check_whose_transaction_ended_before_the_poll_is_not_sent() {
         .unwrap();
     assert!(poll(&mut a).is_none());
 }
+
+#[test]
+fn a_peer_hidden_behind_mdns_is_waited_for_after_its_end_of_candidates() {
+    let t0 = Instant::now();
+    let line = |name: &str| {
+        format!("candidate:1 1 udp 2122262783 {name} 6000 typ host")
+            .parse::<fulmar_ice::Candidate>()
+            .unwrap()
+    };
+    // A browser with default settings: only a .local candidate (no resolver
+    // here) and end-of-candidates. No pair, yet not failed: its checks will
+    // come.
+    let mut a = agent(IceConfig::new(IceRole::Controlled), t0);
+    a.end_of_local_candidates(t0);
+    a.add_remote_candidate(t0, line("abc.local")).unwrap();
+    a.end_of_remote_candidates(t0);
+    assert!(a.pair_stats().is_empty());
+    assert_ne!(a.state(), IceConnectionState::Failed);
+    // Its check arrives: a peer-reflexive candidate and a triggered check.
+    let pwd = a.local_credentials().pwd.clone();
+    let req = request(&a, Some(good_username(&a)), Some(&pwd), |b| {
+        b.add(&IceControlling(1));
+    });
+    a.handle_receive(t0, sa(REMOTE), sa(LOCAL), &req);
+    assert_eq!(a.remote_candidates()[0].typ, CandidateType::PeerReflexive);
+    assert_ne!(a.state(), IceConnectionState::Failed);
+    // A hidden peer that never checks: failed once the grace has passed,
+    // and the agent asks to be woken for it.
+    let mut b = agent(IceConfig::new(IceRole::Controlled), t0);
+    b.end_of_local_candidates(t0);
+    b.add_remote_candidate(t0, line("abc.local")).unwrap();
+    b.end_of_remote_candidates(t0);
+    let wake = b.poll_timeout().expect("a deadline for the grace");
+    assert!(wake > t0);
+    b.handle_timeout(wake - Duration::from_millis(1));
+    assert_ne!(b.state(), IceConnectionState::Failed);
+    b.handle_timeout(wake);
+    assert_eq!(b.state(), IceConnectionState::Failed);
+}

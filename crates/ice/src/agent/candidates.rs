@@ -233,13 +233,13 @@ impl IceAgent {
             CandidateAddress::Hostname(name) if candidate.address.is_mdns() => {
                 let name = name.clone();
                 let Some(resolver) = self.resolver.as_mut() else {
-                    self.ignore(candidate, "mDNS candidate and no resolver installed");
+                    self.ignore_hidden(now, candidate, "mDNS candidate and no resolver installed");
                     return Ok(());
                 };
                 match resolver.resolve(&name) {
                     MdnsResolution::Resolved(ip) => ip,
                     MdnsResolution::NotFound => {
-                        self.ignore(candidate, "mDNS name not found");
+                        self.ignore_hidden(now, candidate, "mDNS name not found");
                         return Ok(());
                     }
                     MdnsResolution::Pending => {
@@ -284,7 +284,7 @@ impl IceAgent {
                         self.ignore(p.cand, "too many remote candidates");
                     }
                 }
-                None => self.ignore(p.cand, "mDNS name not found"),
+                None => self.ignore_hidden(now, p.cand, "mDNS name not found"),
             }
         }
         self.update_state(now);
@@ -337,6 +337,14 @@ impl IceAgent {
             }
         }
         Ok(())
+    }
+
+    /// Ignores a remote candidate whose mDNS name did not resolve: the peer
+    /// is then waited for a while even after its end-of-candidates, since
+    /// its checks will tell its address (see `HIDDEN_PEER_GRACE`).
+    fn ignore_hidden(&mut self, now: Instant, candidate: Candidate, reason: &'static str) {
+        self.hidden_peer_since.get_or_insert(now);
+        self.ignore(candidate, reason);
     }
 
     pub(super) fn ignore(&mut self, candidate: Candidate, reason: &'static str) {

@@ -45,6 +45,11 @@ const MAX_EVENTS: usize = 1024;
 const MAX_LOCAL_CANDIDATES: usize = 64;
 /// Most mDNS names waiting for resolution.
 const MAX_PENDING_MDNS: usize = 32;
+/// How long a peer that hides its addresses behind mDNS names this agent
+/// cannot resolve is waited for after its end-of-candidates: its checks
+/// are the only way to learn its address (peer-reflexive, RFC 8445
+/// §7.3.1.3), so having no pair yet is not a failure until then.
+const HIDDEN_PEER_GRACE: Duration = Duration::from_secs(10);
 /// Size of the buffer STUN messages are built in.
 const BUF: usize = 512;
 
@@ -178,6 +183,9 @@ pub struct IceAgent {
     gathering: IceGatheringState,
     remote_eoc: bool,
     pending_mdns: Vec<PendingMdns>,
+    /// When a remote candidate behind an mDNS name first went unresolved
+    /// (see [`HIDDEN_PEER_GRACE`]).
+    hidden_peer_since: Option<Instant>,
     resolver: Option<Box<dyn MdnsResolver>>,
     selected: Vec<Option<Selected>>,
     nominating: Vec<Option<usize>>,
@@ -238,6 +246,7 @@ impl IceAgent {
             gathering: IceGatheringState::New,
             remote_eoc: false,
             pending_mdns: Vec::new(),
+            hidden_peer_since: None,
             resolver: None,
             selected: vec![None; n],
             nominating: vec![None; n],
@@ -545,6 +554,11 @@ impl IceAgent {
                 }
             }
         }
+        if !self.selected.iter().all(|s| s.is_some()) {
+            if let Some(t) = self.hidden_peer_deadline() {
+                future(t, &mut at);
+            }
+        }
         for s in self.selected.iter().flatten() {
             if self.remote_creds.is_some() && !self.config.lite && !self.consent_lost {
                 at(s.next_consent);
@@ -645,6 +659,11 @@ impl IceAgent {
         self.events.push_back(e);
     }
 
+    /// Until when a peer hiding behind unresolved mDNS names is waited for.
+    fn hidden_peer_deadline(&self) -> Option<Instant> {
+        self.hidden_peer_since.map(|t| t + HIDDEN_PEER_GRACE)
+    }
+
     /// Drops everything learned from the peer (its restart or ours).
     fn reset_remote(&mut self, now: Instant) {
         self.remotes.clear();
@@ -655,6 +674,7 @@ impl IceAgent {
         self.locals
             .retain(|l| l.cand.typ != CandidateType::PeerReflexive);
         self.pending_mdns.clear();
+        self.hidden_peer_since = None;
         self.remote_eoc = false;
         self.consent_lost = false;
         for n in &mut self.nominating {
@@ -703,7 +723,9 @@ impl IceAgent {
             return IceConnectionState::Connected;
         }
         let live = self.pairs.iter().any(|p| p.state != PairState::Failed);
-        let waiting = !self.triggered.is_empty() || !self.pending_mdns.is_empty();
+        let waiting = !self.triggered.is_empty()
+            || !self.pending_mdns.is_empty()
+            || self.hidden_peer_deadline().is_some_and(|t| now < t);
         // RFC 8838 §8: failure needs the remote's end-of-candidates and our own
         // gathering finished, since a late local candidate (a relay, say) still
         // forms new pairs.
