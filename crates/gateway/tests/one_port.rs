@@ -46,6 +46,16 @@ fn udp_inodes() -> HashSet<u64> {
         .collect()
 }
 
+/// The resident set of process `pid`, in KiB (`VmRSS`).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
 /// The gateway process and its HTTP base URL; killed when dropped.
 struct Server {
     child: std::process::Child,
@@ -119,6 +129,10 @@ async fn two_hundred_sessions_echo_on_one_udp_port() {
     // its address): its HTTP listener, its UDP socket, and what its runtime
     // holds.
     let idle = socket_inodes(pid).len();
+    // One session first, so one-time costs (runtime, tables) are not counted.
+    let http0 = reqwest::Client::new();
+    let warm = client(http0, Arc::new(server.base.clone()), SESSIONS).await;
+    let rss_before = rss_kib(pid);
     // No idle HTTP connections kept: the server's TCP sockets come and go
     // with the requests.
     let http = reqwest::Client::builder()
@@ -142,13 +156,21 @@ async fn two_hundred_sessions_echo_on_one_udp_port() {
     // Every session is live at once, connected, and echoed both channels.
     let (_, sessions) = common::sessions(&http, &base).await;
     let sessions = sessions.as_array().unwrap();
-    assert_eq!(sessions.len(), SESSIONS);
+    assert_eq!(sessions.len(), SESSIONS + 1);
     assert!(sessions.iter().all(|s| s["state"] == "Connected"));
     let echoed: u64 = sessions
         .iter()
         .map(|s| s["messages_sent"].as_u64().unwrap())
         .sum();
-    assert_eq!(echoed, (SESSIONS * MESSAGES * 2) as u64);
+    assert_eq!(echoed, ((SESSIONS + 1) * MESSAGES * 2) as u64);
+    // A figure, not an assertion: the gateway's resident growth per idle
+    // echo session (two open channels) on the shared port.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = rss_kib(pid);
+    println!(
+        "gateway RSS {rss_before} KiB -> {rss_after} KiB with {SESSIONS} more sessions: {:.1} KiB per session",
+        rss_after.saturating_sub(rss_before) as f64 / SESSIONS as f64
+    );
     // Every client reached the same server port.
     let remotes: HashSet<std::net::SocketAddr> = peers
         .iter()
@@ -174,4 +196,5 @@ async fn two_hundred_sessions_echo_on_one_udp_port() {
     for p in peers {
         p.close().await;
     }
+    warm.close().await;
 }
