@@ -8,6 +8,10 @@
 //! stack, so no allocator state carries over from one to the next):
 //! - `fulmar`: the `fulmar` tokio driver, one UDP socket and its tasks per
 //!   peer connection, over 127.0.0.1;
+//! - `fulmar-shared`: the same, but every pair's answerer on ONE shared
+//!   `fulmar::Endpoint` (a server's sessions on one port); the offerers keep
+//!   a socket each, so its figure against `fulmar`'s shows what a session on
+//!   the shared port costs against one with its own socket;
 //! - `webrtc-rs`: the async `webrtc` crate 0.21, the same way;
 //! - `fulmar-peer` and `str0m`: the sans-IO cores alone (no sockets, no
 //!   tasks), two by two, wired back to back in memory (fulmar-peer on
@@ -28,8 +32,9 @@ use std::time::{Duration, Instant};
 mod stacks;
 use stacks::{fulmar_pair, runtime, webrtc_pair, Stack, TRAFFIC_EVERY, TRAFFIC_MSG};
 
-const STACKS: [&str; 6] = [
+const STACKS: [&str; 7] = [
     "fulmar",
+    "fulmar-shared",
     "fulmar-peer",
     "webrtc-rs",
     "str0m",
@@ -196,6 +201,7 @@ mod str0m_pair {
 fn measure(stack: &str, n: usize) -> (usize, usize) {
     match stack {
         "fulmar" => measure_async::<fulmar_pair::Pair>(n, false),
+        "fulmar-shared" => measure_async::<fulmar_pair::Pair<true, true>>(n, false),
         "webrtc-rs" => measure_async::<webrtc_pair::Pair>(n, false),
         "fulmar+traffic" => measure_async::<fulmar_pair::Pair>(n, true),
         "webrtc-rs+traffic" => measure_async::<webrtc_pair::Pair>(n, true),

@@ -32,9 +32,16 @@ pub mod fulmar_pair {
     use super::*;
     use fulmar::{Config, DataChannel, Message, PeerConnection, SessionDescription};
 
+    /// The one UDP socket every answerer shares with `SHARED` (the
+    /// server pattern: a gateway's sessions on one port), bound at first use.
+    static SHARED_ENDPOINT: tokio::sync::OnceCell<fulmar::Endpoint> =
+        tokio::sync::OnceCell::const_new();
+
     /// Two driver peers; `ZERO_CHECKSUM` negotiates RFC 9653 (Fulmar's
     /// default, no CRC32c), `false` computes CRC32c as the other stacks do.
-    pub struct Pair<const ZERO_CHECKSUM: bool = true> {
+    /// With `SHARED` the answerer is on [`SHARED_ENDPOINT`] (every pair's
+    /// answerer on one socket) instead of a socket of its own.
+    pub struct Pair<const ZERO_CHECKSUM: bool = true, const SHARED: bool = false> {
         a: PeerConnection,
         b: PeerConnection,
         tx: Arc<DataChannel>,
@@ -42,13 +49,24 @@ pub mod fulmar_pair {
         traffic: Vec<tokio::task::JoinHandle<()>>,
     }
 
-    impl<const ZERO_CHECKSUM: bool> super::Stack for Pair<ZERO_CHECKSUM> {
+    impl<const ZERO_CHECKSUM: bool, const SHARED: bool> super::Stack for Pair<ZERO_CHECKSUM, SHARED> {
         /// Both peers created and connected; the channel open on both sides.
         async fn open() -> Self {
             let mut config = Config::default();
             config.peer.sctp.zero_checksum = ZERO_CHECKSUM;
             let a = PeerConnection::new(config.clone()).await.unwrap();
-            let b = PeerConnection::new(config).await.unwrap();
+            let b = if SHARED {
+                let endpoint = SHARED_ENDPOINT
+                    .get_or_init(|| async {
+                        fulmar::Endpoint::bind(([127, 0, 0, 1], 0).into())
+                            .await
+                            .unwrap()
+                    })
+                    .await;
+                PeerConnection::new_on(endpoint, config).await.unwrap()
+            } else {
+                PeerConnection::new(config).await.unwrap()
+            };
             let tx = a.create_data_channel("bulk").await.unwrap();
             let offer = a.create_offer().await.unwrap();
             let answer = b.answer_offer(&offer.sdp.to_string()).await.unwrap();
