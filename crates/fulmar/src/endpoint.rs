@@ -7,7 +7,8 @@
 //! sans-IO [`fulmar_peer::Endpoint`] which connection each datagram belongs
 //! to (by the local ICE ufrag of a STUN request, RFC 8445 §7.2.2, by the
 //! TURN server a connection's UDP relay allocated on, else by remote
-//! address) and hands it over.
+//! address) and hands it over. Connections sharing an endpoint must talk
+//! to distinct remote addresses (see [`fulmar_peer::Endpoint`]).
 
 use std::collections::HashMap;
 use std::io;

@@ -71,7 +71,7 @@ pub struct Config {
     /// The SCTP association's settings (ports and peer limits are set from SDP).
     pub sctp: fulmar_sctp::Config,
     /// What remote tracks yield by default (per transceiver:
-    /// [`PeerConnection::set_receive_mode`]).
+    /// [`PeerConnection::set_receive_mode`](crate::PeerConnection::set_receive_mode)).
     pub receive_mode: ReceiveMode,
     /// Largest RTP/RTCP datagram built, before SRTP (default 1200).
     pub media_mtu: usize,

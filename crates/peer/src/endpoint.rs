@@ -49,7 +49,14 @@ pub enum EndpointError {
     RelayServerTaken(SocketAddr),
 }
 
-/// The routing tables of one shared socket (see the [module docs](self)).
+/// The routing tables of one shared socket: a STUN request goes by the local
+/// ICE ufrag in its USERNAME, a datagram from a TURN server to the connection
+/// with a relay on it, everything else by the sender's address (learnt from
+/// STUN). So a remote address belongs to one connection at a time:
+/// connections that talk to the same remote address (one client connecting
+/// twice to a server's port from one socket) need sockets of their own, as a
+/// browser gives each peer connection; DTLS 1.2 and SRTP carry no connection
+/// id to tell them apart.
 ///
 /// ```
 /// use fulmar_peer::Endpoint;

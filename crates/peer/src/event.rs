@@ -122,9 +122,9 @@ pub enum Event {
         /// The codec of its first packet.
         codec: Option<CodecParams>,
     },
-    /// An assembled frame from a remote stream ([`ReceiveMode::Frames`]).
+    /// An assembled frame from a remote stream ([`ReceiveMode::Frames`](crate::ReceiveMode::Frames)).
     MediaFrame(MediaFrame),
-    /// An RTP packet from a remote stream ([`ReceiveMode::Rtp`]).
+    /// An RTP packet from a remote stream ([`ReceiveMode::Rtp`](crate::ReceiveMode::Rtp)).
     Rtp(RtpReceived),
     /// The remote receiver of a local track asks for a keyframe (PLI or FIR).
     KeyframeRequest {

@@ -88,7 +88,7 @@ impl PeerConnection {
 
     /// Sets the codecs a transceiver offers and accepts, in preference
     /// order (`setCodecPreferences`, RFC 9429 §4.2.6); takes effect at the
-    /// next negotiation. Each must be one of [`default_codecs`] (by name,
+    /// next negotiation. Each must be one of [`default_codecs`](crate::default_codecs) (by name,
     /// clock rate and format parameters); RTX entries follow their `apt`.
     pub fn set_codec_preferences(
         &mut self,
@@ -170,7 +170,7 @@ impl PeerConnection {
         }
     }
 
-    /// Media counters of transceiver `id` (also in [`Stats::media`]).
+    /// Media counters of transceiver `id` (also in [`Stats::media`](crate::Stats::media)).
     pub fn media_stats(&self, id: TransceiverId) -> Option<MediaStats> {
         self.media
             .engine

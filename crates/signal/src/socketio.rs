@@ -1,6 +1,6 @@
 //! Socket.IO (v4 and v5 protocols, by the `socketioxide` crate) on the
 //! default namespace: each client event named in
-//! [`CLIENT_EVENTS`](crate::protocol::CLIENT_EVENTS) is the request of that
+//! [`crate::protocol::CLIENT_EVENTS`] is the request of that
 //! type, each frame the hub queues is emitted as an event of its type.
 //! A request sent with an acknowledgement callback gets its reply (`ok`,
 //! `joined`, `error`, …) through the callback instead of as an event, and

@@ -1,6 +1,6 @@
 //! The room core over Redis, for several `fulmar-signal` nodes sharing
 //! rooms: sessions, room membership and every session's numbered outbox
-//! live in Redis, changed by atomic Lua scripts ([`scripts`]); each node
+//! live in Redis, changed by atomic Lua scripts (`scripts.rs`); each node
 //! keeps only its own connections and the sessions attached to them.
 //!
 //! An event for a session (presence or relayed) is numbered and held in the
