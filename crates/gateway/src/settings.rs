@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::Parser;
 use serde::Deserialize;
 
 use crate::clip::Clip;
@@ -111,14 +112,50 @@ pub enum SettingsError {
     Zero(&'static str),
 }
 
-fn parse<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, SettingsError>
-where
-    T::Err: std::fmt::Display,
-{
-    v.parse().map_err(|e: T::Err| SettingsError::Value {
-        flag: flag.to_owned(),
-        reason: e.to_string(),
-    })
+/// The flags, each overriding the file's key of the same name.
+#[derive(clap::Parser)]
+#[command(
+    name = "fulmar-gateway",
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+struct Flags {
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    #[arg(long)]
+    media_ip: Option<IpAddr>,
+    #[arg(long)]
+    media_port: Option<u16>,
+    #[arg(long)]
+    public_ip: Vec<IpAddr>,
+    #[arg(long)]
+    public_ip_from_stun: Option<String>,
+    #[arg(long)]
+    max_sessions: Option<usize>,
+    #[arg(long)]
+    max_pending_per_client: Option<usize>,
+    #[arg(long)]
+    connect_timeout: Option<u64>,
+    #[arg(long)]
+    record: Option<PathBuf>,
+    #[arg(long)]
+    video: Option<PathBuf>,
+    #[arg(long)]
+    audio: Option<PathBuf>,
+}
+
+/// A value that did not parse names its flag; anything else is a usage error.
+fn flag_error(e: clap::Error) -> SettingsError {
+    use clap::error::{ContextKind, ErrorKind};
+    match (e.kind(), e.get(ContextKind::InvalidArg)) {
+        (ErrorKind::ValueValidation, Some(flag)) => SettingsError::Value {
+            flag: flag.to_string(),
+            reason: e.render().to_string(),
+        },
+        _ => SettingsError::Usage(e.render().to_string()),
+    }
 }
 
 impl Settings {
@@ -153,31 +190,23 @@ impl Settings {
         &mut self,
         args: impl IntoIterator<Item = String>,
     ) -> Result<(), SettingsError> {
-        let mut args = args.into_iter();
-        while let Some(flag) = args.next() {
-            let value = args
-                .next()
-                .ok_or_else(|| SettingsError::Usage(format!("{flag} needs a value")))?;
-            let v = value.as_str();
-            match flag.as_str() {
-                "--config" => {}
-                "--listen" => self.listen = parse(&flag, v)?,
-                "--media-ip" => self.media_ip = Some(parse(&flag, v)?),
-                "--media-port" => self.media_port = parse(&flag, v)?,
-                "--public-ip" => {
-                    let ip = parse(&flag, v)?;
-                    if !self.public_ips.contains(&ip) {
-                        self.public_ips.push(ip);
-                    }
-                }
-                "--public-ip-from-stun" => self.public_ip_from_stun = Some(value),
-                "--max-sessions" => self.max_sessions = parse(&flag, v)?,
-                "--max-pending-per-client" => self.max_pending_per_client = parse(&flag, v)?,
-                "--connect-timeout" => self.connect_timeout_secs = parse(&flag, v)?,
-                "--record" => self.record = Some(PathBuf::from(v)),
-                "--video" => self.video = Some(PathBuf::from(v)),
-                "--audio" => self.audio = Some(PathBuf::from(v)),
-                _ => return Err(SettingsError::Usage(format!("unknown flag {flag}"))),
+        let argv = std::iter::once("fulmar-gateway".to_owned()).chain(args);
+        let f = Flags::try_parse_from(argv).map_err(flag_error)?;
+        self.listen = f.listen.unwrap_or(self.listen);
+        self.media_port = f.media_port.unwrap_or(self.media_port);
+        self.max_sessions = f.max_sessions.unwrap_or(self.max_sessions);
+        self.max_pending_per_client = f
+            .max_pending_per_client
+            .unwrap_or(self.max_pending_per_client);
+        self.connect_timeout_secs = f.connect_timeout.unwrap_or(self.connect_timeout_secs);
+        self.media_ip = f.media_ip.or(self.media_ip);
+        self.public_ip_from_stun = f.public_ip_from_stun.or(self.public_ip_from_stun.take());
+        self.record = f.record.or(self.record.take());
+        self.video = f.video.or(self.video.take());
+        self.audio = f.audio.or(self.audio.take());
+        for ip in f.public_ip {
+            if !self.public_ips.contains(&ip) {
+                self.public_ips.push(ip);
             }
         }
         Ok(())
