@@ -16,41 +16,44 @@ use rand::SeedableRng;
 const D1: &[u8] = include_bytes!("../../tests/fixtures/chromium156-dtls-clienthello-datagram1.bin");
 const D2: &[u8] = include_bytes!("../../tests/fixtures/chromium156-dtls-clienthello-datagram2.bin");
 
-fn reassemble(datagrams: &[&[u8]]) -> Vec<u8> {
+type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+fn reassemble(datagrams: &[&[u8]]) -> TestResult<Vec<u8>> {
     let mut r = Reassembler::floating(0);
     let mut frags = 0;
     for d in datagrams {
         for rec in Records::new(d) {
-            let rec = rec.unwrap();
+            let rec = rec?;
             assert_eq!(rec.content_type, ContentType::Handshake);
             assert_eq!(rec.epoch, 0);
             for f in fragments(rec.fragment) {
-                let f = f.unwrap();
+                let f = f?;
                 assert_eq!(f.msg_type, HandshakeType::ClientHello);
-                assert_eq!(r.insert(&f).unwrap(), Inserted::Buffered);
+                assert_eq!(r.insert(&f)?, Inserted::Buffered);
                 frags += 1;
             }
         }
     }
     assert!(frags >= 2, "the ClientHello is fragmented");
-    let m = r.pop().expect("whole ClientHello");
+    let m = r.pop().ok_or("whole ClientHello")?;
     assert_eq!(m.msg_type, HandshakeType::ClientHello);
-    m.body
+    Ok(m.body)
 }
 
 #[test]
-fn chromium_client_hello_reassembles_in_either_order() {
-    let body = reassemble(&[D1, D2]);
+fn chromium_client_hello_reassembles_in_either_order() -> TestResult {
+    let body = reassemble(&[D1, D2])?;
     assert_eq!(body.len(), 1413);
-    assert_eq!(reassemble(&[D2, D1]), body);
+    assert_eq!(reassemble(&[D2, D1])?, body);
     // Duplicated datagrams change nothing.
-    assert_eq!(reassemble(&[D2, D1, D2, D1]), body);
+    assert_eq!(reassemble(&[D2, D1, D2, D1])?, body);
+    Ok(())
 }
 
 #[test]
-fn chromium_client_hello_fields() {
-    let body = reassemble(&[D1, D2]);
-    let ch = ClientHello::parse(&body).unwrap();
+fn chromium_client_hello_fields() -> TestResult {
+    let body = reassemble(&[D1, D2])?;
+    let ch = ClientHello::parse(&body)?;
     assert_eq!(ch.client_version, ProtocolVersion::DTLS1_2);
     assert!(ch.cookie.is_empty());
     let suites: Vec<u16> = ch.cipher_suites().collect();
@@ -62,35 +65,36 @@ fn chromium_client_hello_fields() {
     assert_eq!(versions, vec![0xfefc, 0xfefd], "DTLS 1.3 first, then 1.2");
     let groups: Vec<u16> = ext.groups().collect();
     assert_eq!(&groups[..4], &[0x11ec, 0x001d, 0x0017, 0x0018]);
-    assert!(ext.key_share.unwrap().len() > 1039);
+    assert!(ext.key_share.ok_or("key_share extension")?.len() > 1039);
     assert!(ext.extended_master_secret);
     assert!(ext.srtp_profiles().any(|p| p == 0x0007));
     // Re-emitting the view gives back the same bytes.
     let mut out = Vec::new();
     ch.emit(&mut out);
     assert_eq!(out, body);
+    Ok(())
 }
 
-fn server(cookie: bool) -> Connection {
+fn server(cookie: bool) -> TestResult<Connection> {
     // Chromium's certificate is unknown here; the server's answer is what is tested.
-    let mut cfg = Config::new(Arc::new(Certificate::generate().unwrap()), vec![]);
+    let mut cfg = Config::new(Arc::new(Certificate::generate()?), vec![]);
     cfg.insecure_accept_any_peer_certificate = true;
     cfg.hello_verify_cookie = cookie;
     // WebRTC's SRTP profiles (fulmar-srtp's preference order).
     cfg.srtp_profiles = vec![0x0007, 0x0008, 0x0001, 0x0002];
-    Connection::server(Arc::new(cfg), StdRng::seed_from_u64(1))
+    Ok(Connection::server(Arc::new(cfg), StdRng::seed_from_u64(1)))
 }
 
-fn handshake_messages(datagrams: &[Vec<u8>]) -> Vec<(HandshakeType, Vec<u8>)> {
+fn handshake_messages(datagrams: &[Vec<u8>]) -> TestResult<Vec<(HandshakeType, Vec<u8>)>> {
     let mut r = Reassembler::floating(0);
     let mut out = Vec::new();
     for d in datagrams {
         assert!(d.len() <= 1200);
         for rec in Records::new(d) {
-            let rec = rec.unwrap();
+            let rec = rec?;
             for f in fragments(rec.fragment) {
-                let f: HandshakeFragment<'_> = f.unwrap();
-                r.insert(&f).unwrap();
+                let f: HandshakeFragment<'_> = f?;
+                r.insert(&f)?;
                 while let Some(m) = r.pop() {
                     r.set_strict();
                     out.push((m.msg_type, m.body));
@@ -98,12 +102,12 @@ fn handshake_messages(datagrams: &[Vec<u8>]) -> Vec<(HandshakeType, Vec<u8>)> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 #[test]
-fn server_answers_chromium_with_hello_verify_request() {
-    let mut s = server(true);
+fn server_answers_chromium_with_hello_verify_request() -> TestResult {
+    let mut s = server(true)?;
     let now = Instant::now();
     s.handle_receive(now, &mut D1.to_vec());
     s.handle_receive(now, &mut D2.to_vec());
@@ -111,25 +115,26 @@ fn server_answers_chromium_with_hello_verify_request() {
     let sent: Vec<Vec<u8>> =
         core::iter::from_fn(|| s.poll_transmit(now, &mut buf).map(|_| buf.clone())).collect();
     assert_eq!(sent.len(), 1);
-    let msgs = handshake_messages(&sent);
+    let msgs = handshake_messages(&sent)?;
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].0, HandshakeType::HelloVerifyRequest);
-    let hvr = HelloVerifyRequest::parse(&msgs[0].1).unwrap();
+    let hvr = HelloVerifyRequest::parse(&msgs[0].1)?;
     assert_eq!(hvr.server_version, ProtocolVersion::DTLS1_0);
     assert!(!hvr.cookie.is_empty());
     assert!(s.poll_event().is_none());
+    Ok(())
 }
 
 #[test]
-fn server_answers_chromium_with_dtls12_server_hello_flight() {
-    let mut s = server(false);
+fn server_answers_chromium_with_dtls12_server_hello_flight() -> TestResult {
+    let mut s = server(false)?;
     let now = Instant::now();
     s.handle_receive(now, &mut D1.to_vec());
     s.handle_receive(now, &mut D2.to_vec());
     let mut buf = Vec::new();
     let sent: Vec<Vec<u8>> =
         core::iter::from_fn(|| s.poll_transmit(now, &mut buf).map(|_| buf.clone())).collect();
-    let types: Vec<HandshakeType> = handshake_messages(&sent).iter().map(|m| m.0).collect();
+    let types: Vec<HandshakeType> = handshake_messages(&sent)?.iter().map(|m| m.0).collect();
     assert_eq!(
         types,
         vec![
@@ -140,8 +145,8 @@ fn server_answers_chromium_with_dtls12_server_hello_flight() {
             HandshakeType::ServerHelloDone,
         ]
     );
-    let msgs = handshake_messages(&sent);
-    let sh = ServerHello::parse(&msgs[0].1).unwrap();
+    let msgs = handshake_messages(&sent)?;
+    let sh = ServerHello::parse(&msgs[0].1)?;
     assert_eq!(sh.server_version, ProtocolVersion::DTLS1_2);
     assert_eq!(sh.cipher_suite, 0xc02b);
     let ext = sh.extensions();
@@ -154,4 +159,5 @@ fn server_answers_chromium_with_dtls12_server_hello_flight() {
     // The server expects the client's Certificate next, and has a retransmission timer.
     assert!(s.poll_timeout().is_some());
     assert!(!matches!(s.poll_event(), Some(Event::Failed(_))));
+    Ok(())
 }

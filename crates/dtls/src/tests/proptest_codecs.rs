@@ -27,6 +27,16 @@ fn bytes1(max: usize) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 1..max)
 }
 
+/// Turns a codec error into a failed test case.
+fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, TestCaseError> {
+    r.map_err(|e| TestCaseError::fail(e.to_string()))
+}
+
+/// Turns a missing value into a failed test case naming `what`.
+fn some<T>(o: Option<T>, what: &str) -> Result<T, TestCaseError> {
+    o.ok_or_else(|| TestCaseError::fail(format!("missing {what}")))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
@@ -37,7 +47,7 @@ proptest! {
         d.extend_from_slice(&frag);
         write_header(&mut d, ct, ProtocolVersion::DTLS1_0, epoch, seq + 1, frag2.len() as u16);
         d.extend_from_slice(&frag2);
-        let recs: Vec<Record<'_>> = Records::new(&d).map(|r| r.unwrap()).collect();
+        let recs: Vec<Record<'_>> = ok(Records::new(&d).collect::<Result<_, _>>())?;
         prop_assert_eq!(recs.len(), 2);
         prop_assert_eq!(recs[0].content_type, ct);
         prop_assert_eq!(recs[0].epoch, epoch);
@@ -73,7 +83,7 @@ proptest! {
         };
         let mut out = Vec::new();
         f.emit(&mut out);
-        let (g, rest) = HandshakeFragment::parse(&out).unwrap();
+        let (g, rest) = ok(HandshakeFragment::parse(&out))?;
         prop_assert!(rest.is_empty());
         prop_assert_eq!(g, f);
     }
@@ -112,7 +122,7 @@ proptest! {
         if session_id.len() > 32 {
             prop_assert!(parsed.is_err());
         } else {
-            let p = parsed.unwrap();
+            let p = ok(parsed)?;
             prop_assert_eq!(&p, &ch);
             let e = p.extensions();
             prop_assert_eq!(e.groups().collect::<Vec<_>>(), groups);
@@ -140,40 +150,40 @@ proptest! {
         let sh = ServerHello { server_version: ProtocolVersion::DTLS1_2, random, session_id: &[], cipher_suite: suite, compression_method: 0, extensions: None };
         let mut o = Vec::new();
         sh.emit(&mut o);
-        prop_assert_eq!(ServerHello::parse(&o).unwrap(), sh);
+        prop_assert_eq!(ok(ServerHello::parse(&o))?, sh);
 
         let mut params = Vec::new();
         ServerKeyExchange::emit_params(&mut params, group, &public);
         let ske = ServerKeyExchange { named_group: group, public: &public, signature_scheme: scheme, signature: &sig, params: &params };
         let mut o = Vec::new();
         ske.emit(&mut o);
-        prop_assert_eq!(ServerKeyExchange::parse(&o).unwrap(), ske);
+        prop_assert_eq!(ok(ServerKeyExchange::parse(&o))?, ske);
 
         let cm = CertificateMsg { certificates: certs.iter().map(|c| &c[..]).collect() };
         let mut o = Vec::new();
         cm.emit(&mut o);
-        prop_assert_eq!(CertificateMsg::parse(&o).unwrap(), cm);
+        prop_assert_eq!(ok(CertificateMsg::parse(&o))?, cm);
 
         let algs: Vec<u8> = algs.iter().flat_map(|s| s.to_be_bytes()).collect();
         let cr = CertificateRequest { certificate_types: &types, signature_algorithms: &algs, certificate_authorities: &[] };
         let mut o = Vec::new();
         cr.emit(&mut o);
-        prop_assert_eq!(CertificateRequest::parse(&o).unwrap(), cr);
+        prop_assert_eq!(ok(CertificateRequest::parse(&o))?, cr);
 
         let cke = ClientKeyExchange { public: &public };
         let mut o = Vec::new();
         cke.emit(&mut o);
-        prop_assert_eq!(ClientKeyExchange::parse(&o).unwrap(), cke);
+        prop_assert_eq!(ok(ClientKeyExchange::parse(&o))?, cke);
 
         let cv = CertificateVerify { signature_scheme: scheme, signature: &sig };
         let mut o = Vec::new();
         cv.emit(&mut o);
-        prop_assert_eq!(CertificateVerify::parse(&o).unwrap(), cv);
+        prop_assert_eq!(ok(CertificateVerify::parse(&o))?, cv);
 
         let hvr = HelloVerifyRequest { server_version: ProtocolVersion::DTLS1_0, cookie: &cookie };
         let mut o = Vec::new();
         hvr.emit(&mut o);
-        prop_assert_eq!(HelloVerifyRequest::parse(&o).unwrap(), hvr);
+        prop_assert_eq!(ok(HelloVerifyRequest::parse(&o))?, hvr);
     }
 
     /// Any split into fragments, delivered in any order with duplicates and
@@ -206,19 +216,19 @@ proptest! {
                 fragment_offset: a as u32,
                 body: &msg[a..b],
             };
-            r.insert(&f).unwrap();
+            ok(r.insert(&f)).map(|_| ())
         };
         for o in &order {
             let i = *o as usize % pieces.len();
             delivered[i] = true;
-            feed(i, &mut r);
+            feed(i, &mut r)?;
         }
         for (i, done) in delivered.iter().enumerate() {
             if !done {
-                feed(i, &mut r);
+                feed(i, &mut r)?;
             }
         }
-        let m = r.pop().unwrap();
+        let m = some(r.pop(), "the reassembled message")?;
         prop_assert_eq!(m.body, msg);
         prop_assert!(r.pop().is_none());
     }
