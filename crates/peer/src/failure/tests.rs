@@ -17,44 +17,52 @@ use crate::{ChannelId, Event, Failure, PeerConnection, PeerConnectionState};
 
 use crate::test_harness::{failure, open_pair};
 
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 /// The next SCTP packet `pc`'s association sends, taken before DTLS seals
 /// it (it is lost; SCTP retransmits what it carried).
-fn plaintext_packet(pc: &mut PeerConnection, now: Instant) -> Vec<u8> {
+fn plaintext_packet(pc: &mut PeerConnection, now: Instant) -> Result<Vec<u8>, &'static str> {
     let mut buf = Vec::new();
-    let dc = pc.data.sctp.get_mut().unwrap();
-    dc.poll_transmit(now, &mut buf).unwrap();
-    buf
+    let dc = pc.data.sctp.get_mut().ok_or("no SCTP association")?;
+    dc.poll_transmit(now, &mut buf)
+        .ok_or("the association has no packet to send")?;
+    Ok(buf)
 }
 
 /// The first DATA chunk's TSN in an SCTP packet.
-fn first_tsn(packet: &[u8]) -> u32 {
-    let chunks = Packet::parse(packet).unwrap().chunks();
-    chunks
+fn first_tsn(packet: &[u8]) -> Result<u32, Box<dyn std::error::Error>> {
+    let chunks = Packet::parse(packet)?.chunks();
+    let tsn = chunks
         .filter_map(|c| match c {
             Ok(Chunk::Data(d)) => Some(d.tsn),
             _ => None,
         })
         .next()
-        .unwrap()
+        .ok_or("no DATA chunk in the packet")?;
+    Ok(tsn)
 }
 
 #[test]
-fn a_peer_that_aborts_fails_the_connection_with_its_cause() {
+fn a_peer_that_aborts_fails_the_connection_with_its_cause() -> TestResult {
     let (mut p, chat) = open_pair((11, 12, 9));
     let now = p.now();
     // B's ports and verification tag, from a packet A sends it; a TSN B
     // has sent, from a packet of its own.
-    p.a.pc
-        .send(now, chat, Bytes::from_static(b"to b"), true)
-        .unwrap();
-    let to_b = plaintext_packet(&mut p.a.pc, now);
-    let to_b = Packet::parse(&to_b).unwrap();
-    let b_stream = p.b.pc.data.by_stream.keys().copied().next().unwrap();
+    p.a.pc.send(now, chat, Bytes::from_static(b"to b"), true)?;
+    let to_b = plaintext_packet(&mut p.a.pc, now)?;
+    let to_b = Packet::parse(&to_b)?;
+    let b_stream =
+        p.b.pc
+            .data
+            .by_stream
+            .keys()
+            .copied()
+            .next()
+            .ok_or("B has no data channel stream")?;
     let b_channel = ChannelId(p.b.pc.data.by_stream[&b_stream]);
     p.b.pc
-        .send(now, b_channel, Bytes::from_static(b"to a"), true)
-        .unwrap();
-    let sent_by_b = first_tsn(&plaintext_packet(&mut p.b.pc, now));
+        .send(now, b_channel, Bytes::from_static(b"to a"), true)?;
+    let sent_by_b = first_tsn(&plaintext_packet(&mut p.b.pc, now)?)?;
     // A SACK for TSNs B never sent: B's association aborts with the
     // Protocol Violation cause (RFC 9260 §9.2) and says so to A.
     let mut forged = Vec::new();
@@ -75,7 +83,7 @@ fn a_peer_that_aborts_fails_the_connection_with_its_cause() {
         .data
         .sctp
         .get_mut()
-        .unwrap()
+        .ok_or("B has no SCTP association")?
         .handle_receive(now, &forged);
     let failed = p.run_until(Duration::from_secs(5), |p| {
         failure(&p.events_a).is_some() && failure(&p.events_b).is_some()
@@ -99,10 +107,11 @@ fn a_peer_that_aborts_fails_the_connection_with_its_cause() {
         )))
     );
     assert!(p.events_b.contains(&Event::DataChannelClose(b_channel)));
+    Ok(())
 }
 
 #[test]
-fn a_peer_that_closes_closes_the_connection_without_failing_it() {
+fn a_peer_that_closes_closes_the_connection_without_failing_it() -> TestResult {
     let (mut p, chat) = open_pair((11, 12, 9));
     let now = p.now();
     // A User-Initiated Abort, then close_notify: the peer's application
@@ -114,4 +123,5 @@ fn a_peer_that_closes_closes_the_connection_without_failing_it() {
     assert!(closed, "{:?}", p.a.pc.connection_state());
     assert!(p.events_a.contains(&Event::DataChannelClose(chat)));
     assert_eq!(failure(&p.events_a), None);
+    Ok(())
 }

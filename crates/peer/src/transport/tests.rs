@@ -4,6 +4,8 @@ use super::*;
 use crate::ChannelId;
 use bytes::Bytes;
 
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 /// Two peers with an open data channel (the shared netsim harness), taken
 /// off the link: the tests below move their datagrams by hand.
 fn open_pair() -> (PeerConnection, PeerConnection, ChannelId) {
@@ -12,19 +14,19 @@ fn open_pair() -> (PeerConnection, PeerConnection, ChannelId) {
 }
 
 /// [`open_pair`] with nothing left in flight, its time and its channel.
-fn quiet_pair() -> (PeerConnection, PeerConnection, Instant, ChannelId) {
+fn quiet_pair() -> Result<(PeerConnection, PeerConnection, Instant, ChannelId), &'static str> {
     let (mut a, mut b, ch) = open_pair();
-    let now = a.now.unwrap();
+    let now = a.now.ok_or("the pair has no time yet")?;
     let mut buf = Vec::new();
     while a.poll_transmit(now, &mut buf).is_some() {}
     while b.poll_transmit(now, &mut buf).is_some() {}
-    (a, b, now, ch)
+    Ok((a, b, now, ch))
 }
 
 #[test]
-fn quiet_connection_releases_buffers_and_keeps_working() {
+fn quiet_connection_releases_buffers_and_keeps_working() -> TestResult {
     let (mut a, mut b, ch) = open_pair();
-    let t = a.now.unwrap() + IDLE_RELEASE_AFTER;
+    let t = a.now.ok_or("the pair has no time yet")? + IDLE_RELEASE_AFTER;
     // Whatever the last timers queued (a consent check) goes out first.
     let mut buf = Vec::new();
     while let Some(x) = a.poll_transmit(t, &mut buf) {
@@ -33,24 +35,25 @@ fn quiet_connection_releases_buffers_and_keeps_working() {
     a.release_idle_buffers();
     assert_eq!(a.transport.transmits.capacity(), 0);
     assert_eq!(a.events.capacity(), 0);
-    a.send_text(t, ch, "after idle").unwrap();
+    a.send_text(t, ch, "after idle")?;
     while let Some(x) = a.poll_transmit(t, &mut buf) {
         b.handle_receive(t, x.source, x.destination, &mut buf);
     }
     let got = core::iter::from_fn(|| b.poll_event())
         .any(|e| matches!(e, Event::DataChannelMessage { data, .. } if &data[..] == b"after idle"));
     assert!(got);
+    Ok(())
 }
 
 /// SCTP packets `p`'s association has built so far (sent or waiting to be
 /// polled): a due SACK the peer counts on is built as it falls due.
-fn sctp_packets_built(p: &PeerConnection) -> usize {
+fn sctp_packets_built(p: &PeerConnection) -> Result<usize, std::num::TryFromIntError> {
     let built = p
         .data
         .sctp
         .get()
         .map(|dc| dc.association().stats().packets_sent);
-    usize::try_from(built.unwrap_or(0)).unwrap()
+    usize::try_from(built.unwrap_or(0))
 }
 
 /// Moves `bytes` from `a` to `b`, polling each side after every
@@ -62,16 +65,15 @@ fn move_polled_each(
     now: Instant,
     ch: ChannelId,
     bytes: usize,
-) {
+) -> TestResult {
     let (mut buf, mut back) = (Vec::new(), Vec::new());
     let (mut sent, mut received) = (0, 0);
     for _ in 0..100_000 {
         if received >= bytes {
-            return;
+            return Ok(());
         }
         while sent < bytes && a.buffered_amount(ch) < 256 << 10 {
-            a.send(now, ch, Bytes::from(vec![1u8; 64 << 10]), true)
-                .unwrap();
+            a.send(now, ch, Bytes::from(vec![1u8; 64 << 10]), true)?;
             sent += 64 << 10;
         }
         while let Some(t) = a.poll_transmit(now, &mut buf) {
@@ -94,13 +96,13 @@ fn move_polled_each(
 /// is polled, and checks the SACKs and the message: one SACK per two
 /// packets while `a` may be in slow start, one for the whole batch
 /// once past it.
-fn batch_then_deliver(past_slow_start: bool) {
-    let (mut a, mut b, now, ch) = quiet_pair();
+fn batch_then_deliver(past_slow_start: bool) -> TestResult {
+    let (mut a, mut b, now, ch) = quiet_pair()?;
     if past_slow_start {
-        move_polled_each(&mut a, &mut b, now, ch, 3 << 20);
+        move_polled_each(&mut a, &mut b, now, ch, 3 << 20)?;
     }
     let msg: Bytes = (0..60_000u32).map(|i| (i % 251) as u8).collect();
-    a.send(now, ch, msg.clone(), true).unwrap();
+    a.send(now, ch, msg.clone(), true)?;
     assert!(
         a.transport.transmits.is_empty(),
         "nothing is sealed before a poll"
@@ -109,7 +111,7 @@ fn batch_then_deliver(past_slow_start: bool) {
     // without polling b in between (as a driver reading a batch does).
     let mut buf = Vec::new();
     let mut data_packets = 0;
-    let built = sctp_packets_built(&b);
+    let built = sctp_packets_built(&b)?;
     while let Some(t) = a.poll_transmit(now, &mut buf) {
         b.handle_receive(now, t.source, t.destination, &mut buf);
         data_packets += 1;
@@ -119,7 +121,7 @@ fn batch_then_deliver(past_slow_start: bool) {
     // each acknowledging what had arrived by then, and waits to be
     // sealed; past it, one SACK built when b is polled stands for all.
     let due = if past_slow_start { 0 } else { data_packets / 2 };
-    assert_eq!(sctp_packets_built(&b) - built, due);
+    assert_eq!(sctp_packets_built(&b)? - built, due);
     assert!(b.transport.transmits.is_empty());
     let mut sacks = 0;
     while let Some(t) = b.poll_transmit(now, &mut buf) {
@@ -145,16 +147,17 @@ fn batch_then_deliver(past_slow_start: bool) {
         }
     }
     assert_eq!(got, Some(msg));
+    Ok(())
 }
 
 #[test]
-fn a_batch_past_slow_start_is_acknowledged_by_one_sack() {
-    batch_then_deliver(true);
+fn a_batch_past_slow_start_is_acknowledged_by_one_sack() -> TestResult {
+    batch_then_deliver(true)
 }
 
 #[test]
-fn data_packets_are_built_when_polled_and_sacks_leave_at_once() {
-    batch_then_deliver(false);
+fn data_packets_are_built_when_polled_and_sacks_leave_at_once() -> TestResult {
+    batch_then_deliver(false)
 }
 
 /// Hands `b` the datagrams `a` has to send but the `lost`-th, without
@@ -179,27 +182,28 @@ fn batch_with_one_lost(
 }
 
 #[test]
-fn sacks_reporting_a_gap_are_each_kept_for_the_sender_to_count() {
-    let (mut a, mut b, now, ch) = quiet_pair();
-    move_polled_each(&mut a, &mut b, now, ch, 3 << 20);
+fn sacks_reporting_a_gap_are_each_kept_for_the_sender_to_count() -> TestResult {
+    let (mut a, mut b, now, ch) = quiet_pair()?;
+    move_polled_each(&mut a, &mut b, now, ch, 3 << 20)?;
     let msg: Bytes = (0..30_000u32).map(|i| (i % 251) as u8).collect();
-    a.send(now, ch, msg.clone(), true).unwrap();
+    a.send(now, ch, msg.clone(), true)?;
     // Past slow start, but the second packet is lost: every packet
     // after it reports the gap (RFC 9260 §6.7), and each of those
     // SACKs is built at once.
-    let built = sctp_packets_built(&b);
+    let built = sctp_packets_built(&b)?;
     let delivered = batch_with_one_lost(&mut a, &mut b, now, 1);
     assert!(delivered >= 3, "{delivered}");
-    assert_eq!(sctp_packets_built(&b) - built, delivered - 1);
+    assert_eq!(sctp_packets_built(&b)? - built, delivered - 1);
     let mut buf = Vec::new();
     let sacks = core::iter::from_fn(|| b.poll_transmit(now, &mut buf)).count();
     assert_eq!(sacks, delivered - 1);
+    Ok(())
 }
 
 #[test]
-fn data_packets_are_sealed_into_the_callers_buffer() {
-    let (mut a, mut b, now, ch) = quiet_pair();
-    a.send(now, ch, Bytes::from(vec![5u8; 3000]), true).unwrap();
+fn data_packets_are_sealed_into_the_callers_buffer() -> TestResult {
+    let (mut a, mut b, now, ch) = quiet_pair()?;
+    a.send(now, ch, Bytes::from(vec![5u8; 3000]), true)?;
     let mut buf = Vec::with_capacity(2048);
     let ptr = buf.as_ptr();
     let mut sent = 0;
@@ -215,28 +219,29 @@ fn data_packets_are_sealed_into_the_callers_buffer() {
     let got = core::iter::from_fn(|| b.poll_event())
         .any(|e| matches!(e, Event::DataChannelMessage { data, .. } if data.len() == 3000));
     assert!(got);
+    Ok(())
 }
 
 #[test]
-fn close_sends_the_sctp_abort_before_close_notify() {
-    let (mut a, _b, now, _) = quiet_pair();
+fn close_sends_the_sctp_abort_before_close_notify() -> TestResult {
+    let (mut a, _b, now, _) = quiet_pair()?;
     a.close(now);
     // First byte of a DTLS record: 23 application data, 21 alert.
     let mut buf = Vec::new();
     let kinds: Vec<u8> =
         core::iter::from_fn(|| a.poll_transmit(now, &mut buf).map(|_| buf[0])).collect();
     assert_eq!(kinds, [23, 21], "ABORT in a record, then close_notify");
+    Ok(())
 }
 
 #[test]
-fn close_seals_the_sacks_still_due_before_close_notify() {
-    let (mut a, mut b, now, ch) = quiet_pair();
-    a.send(now, ch, Bytes::from(vec![9u8; 20_000]), true)
-        .unwrap();
+fn close_seals_the_sacks_still_due_before_close_notify() -> TestResult {
+    let (mut a, mut b, now, ch) = quiet_pair()?;
+    a.send(now, ch, Bytes::from(vec![9u8; 20_000]), true)?;
     // A lost packet makes the SACKs after it due at once.
-    let built = sctp_packets_built(&b);
+    let built = sctp_packets_built(&b)?;
     batch_with_one_lost(&mut a, &mut b, now, 0);
-    let due = sctp_packets_built(&b) - built;
+    let due = sctp_packets_built(&b)? - built;
     assert!(due >= 2, "{due}");
     b.close(now);
     // First byte of a DTLS record: 23 application data, 21 alert.
@@ -246,10 +251,11 @@ fn close_seals_the_sacks_still_due_before_close_notify() {
     let mut want = vec![23; due + 1];
     want.push(21);
     assert_eq!(kinds, want, "the due SACKs, the ABORT, then close_notify");
+    Ok(())
 }
 
 #[test]
-fn data_only_session_keys_srtp_only_on_demand() {
+fn data_only_session_keys_srtp_only_on_demand() -> TestResult {
     let (mut a, mut b, _) = open_pair();
     assert!(
         a.transport.srtp.is_none() && b.transport.srtp.is_none(),
@@ -266,14 +272,13 @@ fn data_only_session_keys_srtp_only_on_demand() {
     ];
     let mut packet = rtp.to_vec();
     a.ensure_srtp()
-        .unwrap()
+        .ok_or("no SRTP keys on the sending side")?
         .local
-        .protect_rtp(&mut packet)
-        .unwrap();
+        .protect_rtp(&mut packet)?;
     b.ensure_srtp()
-        .unwrap()
+        .ok_or("no SRTP keys on the receiving side")?
         .remote
-        .unprotect_rtp(&mut packet)
-        .unwrap();
+        .unprotect_rtp(&mut packet)?;
     assert_eq!(packet, rtp);
+    Ok(())
 }
